@@ -1,0 +1,1 @@
+//! Shared by the three functions: metric model, sketch, item codec, AWS client set-up.
