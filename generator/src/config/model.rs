@@ -1,0 +1,902 @@
+//! The `monitoring.toml` model: what changes the generated module's *structure*.
+//!
+//! Values a user may want to change at apply time (thresholds, retention, emails, memory) are
+//! only *defaults* here: the module turns them into Terraform variables.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A problem found by [`Config::validate`]; `key` is a dotted path such as `alarms[2].threshold`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigIssue {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub project: Project,
+    #[serde(default)]
+    pub components: Components,
+    #[serde(default)]
+    pub api: Api,
+    #[serde(default)]
+    pub notifications: Notifications,
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub dashboard: Dashboard,
+    #[serde(default)]
+    pub alarms: Vec<Alarm>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    /// Default of `var.name_prefix`; every resource name derives from it.
+    #[serde(default = "default_name_prefix")]
+    pub name_prefix: String,
+    #[serde(default)]
+    pub architecture: Architecture,
+}
+
+impl Default for Project {
+    fn default() -> Self {
+        Self {
+            name_prefix: default_name_prefix(),
+            architecture: Architecture::default(),
+        }
+    }
+}
+
+fn default_name_prefix() -> String {
+    "appmon".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    #[default]
+    Arm64,
+    X86_64,
+}
+
+impl Architecture {
+    /// The value Lambda's `architectures` attribute and the packaging manifest use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::Arm64 => "arm64",
+            Architecture::X86_64 => "x86_64",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Components {
+    #[serde(default = "yes")]
+    pub api: bool,
+    #[serde(default = "yes")]
+    pub alarms: bool,
+    #[serde(default = "yes")]
+    pub dashboard: bool,
+    /// Runbook executor + SSM parameters + its SNS subscription.
+    #[serde(default = "yes")]
+    pub runbooks: bool,
+}
+
+impl Default for Components {
+    fn default() -> Self {
+        Self {
+            api: true,
+            alarms: true,
+            dashboard: true,
+            runbooks: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiAuth {
+    #[default]
+    ApiKey,
+    Iam,
+}
+
+impl ApiAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiAuth::ApiKey => "api_key",
+            ApiAuth::Iam => "iam",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    #[serde(default)]
+    pub auth: ApiAuth,
+    #[serde(default = "default_cors")]
+    pub cors_allowed_origins: Vec<String>,
+    #[serde(default = "default_rate")]
+    pub throttle_rate_limit: f64,
+    #[serde(default = "default_burst")]
+    pub throttle_burst_limit: u32,
+    #[serde(default = "default_stage")]
+    pub stage_name: String,
+    /// Largest POST /metrics body the function accepts (413 above it).
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: u32,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Self {
+            auth: ApiAuth::default(),
+            cors_allowed_origins: default_cors(),
+            throttle_rate_limit: default_rate(),
+            throttle_burst_limit: default_burst(),
+            stage_name: default_stage(),
+            max_body_bytes: default_max_body(),
+        }
+    }
+}
+
+fn default_cors() -> Vec<String> {
+    vec!["*".into()]
+}
+fn default_rate() -> f64 {
+    50.0
+}
+fn default_burst() -> u32 {
+    100
+}
+fn default_stage() -> String {
+    "v1".into()
+}
+fn default_max_body() -> u32 {
+    262_144
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    #[serde(default)]
+    pub emails: Vec<String>,
+}
+
+/// Defaults of Terraform variables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    #[serde(default = "d30")]
+    pub log_retention_days: u32,
+    #[serde(default = "d30")]
+    pub logs_transition_days: u32,
+    #[serde(default = "d365")]
+    pub logs_expiration_days: u32,
+    #[serde(default = "d256")]
+    pub lambda_memory_mb: u32,
+    #[serde(default = "d30")]
+    pub lambda_timeout_seconds: u32,
+    #[serde(default = "d30")]
+    pub incident_ttl_days: u32,
+    #[serde(default)]
+    pub runbook_dry_run: bool,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            log_retention_days: 30,
+            logs_transition_days: 30,
+            logs_expiration_days: 365,
+            lambda_memory_mb: 256,
+            lambda_timeout_seconds: 30,
+            incident_ttl_days: 30,
+            runbook_dry_run: false,
+        }
+    }
+}
+
+fn d30() -> u32 {
+    30
+}
+fn d256() -> u32 {
+    256
+}
+fn d365() -> u32 {
+    365
+}
+
+/// Retention values CloudWatch Logs accepts (also used for the Terraform validation).
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum DashboardSection {
+    Api,
+    Lambda,
+    Dynamodb,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboard {
+    /// Sections in display order; `api` is dropped when the API component is off.
+    #[serde(default = "default_sections")]
+    pub sections: Vec<DashboardSection>,
+}
+
+impl Default for Dashboard {
+    fn default() -> Self {
+        Self {
+            sections: default_sections(),
+        }
+    }
+}
+
+fn default_sections() -> Vec<DashboardSection> {
+    vec![
+        DashboardSection::Api,
+        DashboardSection::Lambda,
+        DashboardSection::Dynamodb,
+    ]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmKind {
+    /// 100 * 5XXError / Count of the API stage (metric math).
+    #[serde(rename = "api_5xx_rate")]
+    Api5xxRate,
+    /// A latency percentile (extended statistic) of the API stage, in ms.
+    ApiLatency,
+    /// Errors of one Lambda function.
+    LambdaErrors,
+    /// ReadThrottleEvents + WriteThrottleEvents of the table (metric math).
+    DynamodbThrottles,
+}
+
+impl AlarmKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmKind::Api5xxRate => "api_5xx_rate",
+            AlarmKind::ApiLatency => "api_latency",
+            AlarmKind::LambdaErrors => "lambda_errors",
+            AlarmKind::DynamodbThrottles => "dynamodb_throttles",
+        }
+    }
+}
+
+/// The three Lambda functions of the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Function {
+    LogProcessor,
+    MetricsApi,
+    RunbookExecutor,
+}
+
+impl Function {
+    pub const ALL: [Function; 3] = [
+        Function::LogProcessor,
+        Function::MetricsApi,
+        Function::RunbookExecutor,
+    ];
+
+    /// Name used in resource names, the manifest and Terraform map keys.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Function::LogProcessor => "log-processor",
+            Function::MetricsApi => "metrics-api",
+            Function::RunbookExecutor => "runbook-executor",
+        }
+    }
+
+    /// Name used in Terraform identifiers (resource names, outputs).
+    pub fn ident(self) -> &'static str {
+        match self {
+            Function::LogProcessor => "log_processor",
+            Function::MetricsApi => "metrics_api",
+            Function::RunbookExecutor => "runbook_executor",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alarm {
+    /// Short name; the CloudWatch alarm is `<name_prefix>-<name>`.
+    pub name: String,
+    pub kind: AlarmKind,
+    /// Default of the alarm's entry in `var.alarm_thresholds`.
+    pub threshold: f64,
+    /// Required for `lambda_errors`: which function.
+    #[serde(default)]
+    pub function: Option<Function>,
+    /// For `api_latency`: the percentile, `p50`..`p99.9`.
+    #[serde(default)]
+    pub percentile: Option<String>,
+    #[serde(default = "default_period")]
+    pub period_seconds: u32,
+    #[serde(default = "default_evaluation_periods")]
+    pub evaluation_periods: u32,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub runbook: Option<Runbook>,
+}
+
+fn default_period() -> u32 {
+    60
+}
+fn default_evaluation_periods() -> u32 {
+    5
+}
+
+impl Alarm {
+    /// The percentile statistic of an `api_latency` alarm.
+    pub fn percentile_or_default(&self) -> &str {
+        self.percentile.as_deref().unwrap_or("p99")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    #[default]
+    Continue,
+    Stop,
+}
+
+impl OnFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnFailure::Continue => "continue",
+            OnFailure::Stop => "stop",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runbook {
+    pub link: String,
+    /// The service whose metrics `gather_context` reads from the table.
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub on_failure: OnFailure,
+    #[serde(default = "default_steps")]
+    pub steps: Vec<Step>,
+}
+
+fn default_steps() -> Vec<Step> {
+    vec![
+        Step::RecordIncident,
+        Step::GatherContext {
+            lookback_minutes: default_lookback(),
+        },
+        Step::Notify,
+        Step::PutMetric,
+    ]
+}
+
+/// One runbook step, serialized exactly as the runbook executor reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    RecordIncident,
+    GatherContext {
+        #[serde(default = "default_lookback")]
+        lookback_minutes: u32,
+    },
+    Notify,
+    StartAutomation {
+        document: String,
+        #[serde(default)]
+        parameters: BTreeMap<String, ParamValue>,
+    },
+    PutMetric,
+}
+
+fn default_lookback() -> u32 {
+    30
+}
+
+/// SSM Automation parameters are lists of strings; a single string is accepted for convenience.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl ParamValue {
+    pub fn to_list(&self) -> Vec<String> {
+        match self {
+            ParamValue::One(s) => vec![s.clone()],
+            ParamValue::Many(v) => v.clone(),
+        }
+    }
+}
+
+impl Config {
+    /// The functions this configuration deploys (log processor always; the others with their
+    /// component).
+    pub fn functions(&self) -> Vec<Function> {
+        Function::ALL
+            .into_iter()
+            .filter(|f| match f {
+                Function::LogProcessor => true,
+                Function::MetricsApi => self.components.api,
+                Function::RunbookExecutor => self.components.runbooks,
+            })
+            .collect()
+    }
+
+    /// Alarms that are generated (none when the alarms component is off; API alarms need the API).
+    pub fn active_alarms(&self) -> Vec<&Alarm> {
+        if !self.components.alarms {
+            return Vec::new();
+        }
+        self.alarms
+            .iter()
+            .filter(|a| match a.kind {
+                AlarmKind::Api5xxRate | AlarmKind::ApiLatency => self.components.api,
+                AlarmKind::LambdaErrors => a
+                    .function
+                    .is_some_and(|f| self.functions().contains(&f)),
+                AlarmKind::DynamodbThrottles => true,
+            })
+            .collect()
+    }
+
+    /// Every problem in the configuration, in document order.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        validate_name_prefix(&self.project.name_prefix, &mut issues);
+        self.validate_api(&mut issues);
+        for (i, email) in self.notifications.emails.iter().enumerate() {
+            if !looks_like_email(email) {
+                issues.push(ConfigIssue::new(
+                    format!("notifications.emails[{i}]"),
+                    format!("{email:?} is not an email address"),
+                ));
+            }
+        }
+        self.validate_defaults(&mut issues);
+        let mut seen = BTreeMap::new();
+        for (i, alarm) in self.alarms.iter().enumerate() {
+            if let Some(first) = seen.insert(alarm.name.as_str(), i) {
+                issues.push(ConfigIssue::new(
+                    format!("alarms[{i}].name"),
+                    format!("duplicate alarm name {:?} (first at alarms[{first}])", alarm.name),
+                ));
+            }
+            validate_alarm(i, alarm, &mut issues);
+        }
+        issues
+    }
+
+    fn validate_api(&self, issues: &mut Vec<ConfigIssue>) {
+        let api = &self.api;
+        if api.cors_allowed_origins.is_empty() {
+            issues.push(ConfigIssue::new(
+                "api.cors_allowed_origins",
+                "must list at least one origin (use \"*\" for any)",
+            ));
+        }
+        for (i, origin) in api.cors_allowed_origins.iter().enumerate() {
+            let ok = origin == "*"
+                || ((origin.starts_with("https://") || origin.starts_with("http://"))
+                    && !origin.ends_with('/')
+                    && !origin.contains(','));
+            if !ok {
+                issues.push(ConfigIssue::new(
+                    format!("api.cors_allowed_origins[{i}]"),
+                    format!("{origin:?} must be \"*\" or an origin like https://app.example.com (scheme and host, no trailing slash)"),
+                ));
+            }
+        }
+        if !(api.throttle_rate_limit > 0.0 && api.throttle_rate_limit <= 10_000.0) {
+            issues.push(ConfigIssue::new(
+                "api.throttle_rate_limit",
+                "must be between 0 (exclusive) and 10000 requests per second",
+            ));
+        }
+        if api.throttle_burst_limit == 0 || api.throttle_burst_limit > 5000 {
+            issues.push(ConfigIssue::new(
+                "api.throttle_burst_limit",
+                "must be between 1 and 5000",
+            ));
+        }
+        let stage_ok = !api.stage_name.is_empty()
+            && api.stage_name.len() <= 64
+            && api
+                .stage_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !stage_ok {
+            issues.push(ConfigIssue::new(
+                "api.stage_name",
+                "must be 1-64 characters of letters, digits, '-' and '_'",
+            ));
+        }
+        if api.max_body_bytes < 1024 || api.max_body_bytes > 6 * 1024 * 1024 {
+            issues.push(ConfigIssue::new(
+                "api.max_body_bytes",
+                "must be between 1024 and 6291456 (Lambda's payload limit)",
+            ));
+        }
+    }
+
+    fn validate_defaults(&self, issues: &mut Vec<ConfigIssue>) {
+        let d = &self.defaults;
+        if !LOG_RETENTION_DAYS.contains(&d.log_retention_days) {
+            issues.push(ConfigIssue::new(
+                "defaults.log_retention_days",
+                format!(
+                    "{} is not a CloudWatch Logs retention period (allowed: {})",
+                    d.log_retention_days,
+                    join(LOG_RETENTION_DAYS)
+                ),
+            ));
+        }
+        if d.logs_transition_days < 30 {
+            issues.push(ConfigIssue::new(
+                "defaults.logs_transition_days",
+                "must be at least 30 (S3's minimum for STANDARD_IA)",
+            ));
+        }
+        if d.logs_expiration_days <= d.logs_transition_days {
+            issues.push(ConfigIssue::new(
+                "defaults.logs_expiration_days",
+                format!(
+                    "must be greater than defaults.logs_transition_days ({})",
+                    d.logs_transition_days
+                ),
+            ));
+        }
+        if !(128..=10_240).contains(&d.lambda_memory_mb) {
+            issues.push(ConfigIssue::new(
+                "defaults.lambda_memory_mb",
+                "must be between 128 and 10240",
+            ));
+        }
+        if !(1..=900).contains(&d.lambda_timeout_seconds) {
+            issues.push(ConfigIssue::new(
+                "defaults.lambda_timeout_seconds",
+                "must be between 1 and 900",
+            ));
+        }
+        if !(1..=3650).contains(&d.incident_ttl_days) {
+            issues.push(ConfigIssue::new(
+                "defaults.incident_ttl_days",
+                "must be between 1 and 3650",
+            ));
+        }
+    }
+}
+
+fn validate_name_prefix(prefix: &str, issues: &mut Vec<ConfigIssue>) {
+    if !is_name_prefix(prefix) {
+        issues.push(ConfigIssue::new(
+            "project.name_prefix",
+            format!("{prefix:?} must be 2-24 characters: a lowercase letter, then lowercase letters, digits or '-', not ending in '-'"),
+        ));
+    }
+}
+
+/// Same rule as the Terraform validation of `var.name_prefix` (S3 and IAM naming limits).
+pub fn is_name_prefix(prefix: &str) -> bool {
+    let bytes = prefix.as_bytes();
+    (2..=24).contains(&bytes.len())
+        && bytes[0].is_ascii_lowercase()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && !prefix.ends_with('-')
+}
+
+/// Alarm names become part of CloudWatch alarm names and SSM parameter paths.
+pub fn is_alarm_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.chars().any(|c| c.is_whitespace() || c == '"')
+        }
+        None => false,
+    }
+}
+
+fn is_percentile(p: &str) -> bool {
+    p.strip_prefix('p')
+        .and_then(|n| n.parse::<f64>().ok())
+        .is_some_and(|n| n > 0.0 && n < 100.0)
+        && !p.contains(['e', 'E', '+', '-'])
+}
+
+fn validate_alarm(i: usize, alarm: &Alarm, issues: &mut Vec<ConfigIssue>) {
+    let key = |field: &str| format!("alarms[{i}].{field}");
+    if !is_alarm_name(&alarm.name) {
+        issues.push(ConfigIssue::new(
+            key("name"),
+            format!(
+                "{:?} must be 1-64 characters of letters, digits, '-' and '_'",
+                alarm.name
+            ),
+        ));
+    }
+    if !alarm.threshold.is_finite() || alarm.threshold < 0.0 {
+        issues.push(ConfigIssue::new(
+            key("threshold"),
+            "must be a finite number >= 0",
+        ));
+    }
+    if alarm.kind == AlarmKind::Api5xxRate && alarm.threshold > 100.0 {
+        issues.push(ConfigIssue::new(
+            key("threshold"),
+            "is a percentage of requests: must be <= 100",
+        ));
+    }
+    match (alarm.kind, alarm.function) {
+        (AlarmKind::LambdaErrors, None) => issues.push(ConfigIssue::new(
+            key("function"),
+            "is required for kind lambda_errors (allowed: log_processor, metrics_api, runbook_executor)",
+        )),
+        // A function whose component is off just drops the alarm (see `active_alarms`).
+        (AlarmKind::LambdaErrors, Some(_)) => {}
+        (_, Some(_)) => issues.push(ConfigIssue::new(
+            key("function"),
+            "is only allowed for kind lambda_errors",
+        )),
+        _ => {}
+    }
+    match (&alarm.percentile, alarm.kind) {
+        (Some(p), AlarmKind::ApiLatency) if !is_percentile(p) => issues.push(ConfigIssue::new(
+            key("percentile"),
+            format!("{p:?} must look like p50, p90, p99 or p99.9"),
+        )),
+        (Some(_), kind) if kind != AlarmKind::ApiLatency => issues.push(ConfigIssue::new(
+            key("percentile"),
+            "is only allowed for kind api_latency",
+        )),
+        _ => {}
+    }
+    if alarm.period_seconds < 60 || alarm.period_seconds % 60 != 0 {
+        issues.push(ConfigIssue::new(
+            key("period_seconds"),
+            "must be a multiple of 60 (at least 60)",
+        ));
+    }
+    if alarm.evaluation_periods == 0 || alarm.evaluation_periods * alarm.period_seconds > 86_400 {
+        issues.push(ConfigIssue::new(
+            key("evaluation_periods"),
+            "must be at least 1, and evaluation_periods * period_seconds at most one day",
+        ));
+    }
+    if let Some(d) = &alarm.description {
+        if d.len() > 512 {
+            issues.push(ConfigIssue::new(
+                key("description"),
+                "must be at most 512 characters (the runbook link is appended)",
+            ));
+        }
+    }
+    if let Some(runbook) = &alarm.runbook {
+        validate_runbook(&key("runbook"), runbook, issues);
+    }
+}
+
+fn validate_runbook(key: &str, runbook: &Runbook, issues: &mut Vec<ConfigIssue>) {
+    if !(runbook.link.starts_with("https://") || runbook.link.starts_with("http://"))
+        || runbook.link.chars().any(char::is_whitespace)
+    {
+        issues.push(ConfigIssue::new(
+            format!("{key}.link"),
+            format!("{:?} must be an http(s) URL", runbook.link),
+        ));
+    }
+    if let Some(service) = &runbook.service {
+        let ok = (1..=128).contains(&service.len())
+            && service
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !ok {
+            issues.push(ConfigIssue::new(
+                format!("{key}.service"),
+                format!("{service:?} must match [A-Za-z0-9._-]{{1,128}}"),
+            ));
+        }
+    }
+    if runbook.steps.is_empty() {
+        issues.push(ConfigIssue::new(
+            format!("{key}.steps"),
+            "must list at least one step (allowed: record_incident, gather_context, notify, start_automation, put_metric)",
+        ));
+    }
+    for (j, step) in runbook.steps.iter().enumerate() {
+        match step {
+            Step::GatherContext { lookback_minutes } if !(1..=1440).contains(lookback_minutes) => {
+                issues.push(ConfigIssue::new(
+                    format!("{key}.steps[{j}].lookback_minutes"),
+                    "must be between 1 and 1440",
+                ))
+            }
+            Step::StartAutomation { document, .. } if !is_document_name(document) => {
+                issues.push(ConfigIssue::new(
+                    format!("{key}.steps[{j}].document"),
+                    format!("{document:?} is not an SSM document name ([A-Za-z0-9_.-]{{3,128}})"),
+                ))
+            }
+            _ => {}
+        }
+    }
+}
+
+fn is_document_name(name: &str) -> bool {
+    (3..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+fn join(values: &[u32]) -> String {
+    values
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Config {
+        toml::from_str(text).expect("valid toml")
+    }
+
+    #[test]
+    fn starter_config_parses_and_validates_clean() {
+        let config = parse(include_str!("starter.toml"));
+        assert_eq!(config.validate(), vec![]);
+        assert_eq!(config.project.name_prefix, "appmon");
+        assert!(config.alarms.len() >= 4);
+    }
+
+    #[test]
+    fn empty_file_gives_the_documented_defaults() {
+        let config = parse("");
+        assert_eq!(config, Config::default());
+        assert_eq!(config.project.architecture, Architecture::Arm64);
+        assert_eq!(config.api.auth, ApiAuth::ApiKey);
+        assert_eq!(config.defaults.log_retention_days, 30);
+        assert_eq!(config.functions().len(), 3);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_enum_values_are_rejected() {
+        let err = toml::from_str::<Config>("[project]\nname_prefx = \"x\"\n").unwrap_err();
+        assert!(err.to_string().contains("name_prefx"), "{err}");
+        let err = toml::from_str::<Config>("[api]\nauth = \"cognito\"\n").unwrap_err();
+        assert!(err.to_string().contains("api_key"), "{err}");
+    }
+
+    #[test]
+    fn steps_round_trip_in_the_executor_format() {
+        let config = parse(
+            r#"
+[[alarms]]
+name = "x"
+kind = "dynamodb_throttles"
+threshold = 1
+[alarms.runbook]
+link = "https://r.example.com"
+steps = [{ type = "gather_context" }, { type = "start_automation", document = "AWS-RestartEC2Instance", parameters = { InstanceId = "i-1" } }]
+"#,
+        );
+        let steps = &config.alarms[0].runbook.as_ref().unwrap().steps;
+        let json = serde_json::to_value(steps).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!([
+                {"type": "gather_context", "lookback_minutes": 30},
+                {"type": "start_automation", "document": "AWS-RestartEC2Instance", "parameters": {"InstanceId": "i-1"}}
+            ])
+        );
+    }
+
+    #[test]
+    fn validation_names_each_bad_key() {
+        let config = parse(
+            r#"
+[project]
+name_prefix = "Bad_Prefix"
+[notifications]
+emails = ["oncall@example.com", "nope"]
+[defaults]
+log_retention_days = 31
+[[alarms]]
+name = "a"
+kind = "lambda_errors"
+threshold = 1
+[[alarms]]
+name = "a"
+kind = "api_5xx_rate"
+threshold = 150
+percentile = "p99"
+period_seconds = 90
+"#,
+        );
+        let keys: Vec<_> = config.validate().into_iter().map(|i| i.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "project.name_prefix",
+                "notifications.emails[1]",
+                "defaults.log_retention_days",
+                "alarms[0].function",
+                "alarms[1].name",
+                "alarms[1].threshold",
+                "alarms[1].percentile",
+                "alarms[1].period_seconds",
+            ]
+        );
+    }
+
+    #[test]
+    fn components_off_drop_their_alarms_and_functions() {
+        let mut config = parse(include_str!("starter.toml"));
+        config.components.api = false;
+        config.components.runbooks = false;
+        assert_eq!(config.functions(), [Function::LogProcessor]);
+        assert!(config.active_alarms().iter().all(|a| matches!(
+            (a.kind, a.function),
+            (AlarmKind::DynamodbThrottles, _) | (AlarmKind::LambdaErrors, Some(Function::LogProcessor))
+        )));
+        config.components.alarms = false;
+        assert!(config.active_alarms().is_empty());
+    }
+
+    #[test]
+    fn percentiles() {
+        assert!(is_percentile("p99"));
+        assert!(is_percentile("p99.9"));
+        assert!(!is_percentile("p100"));
+        assert!(!is_percentile("99"));
+        assert!(!is_percentile("p1e1"));
+    }
+}
