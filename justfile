@@ -1,0 +1,85 @@
+# Tasks for the monitoring stack. On a fresh clone, run them through ./just (it installs just).
+# Every recipe installs the pinned tools it needs first (scripts/bootstrap.sh, idempotent).
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+root := justfile_directory()
+python := root / ".tools/venv/bin/python"
+gen := "cargo run --quiet --locked -p monitoring-gen --"
+
+# Pinned tools first on PATH: cargo-lambda needs the venv's zig shim.
+export PATH := root / ".tools/venv/bin" + ":" + env_var("PATH")
+# No personal Terraform CLI config: providers come from the mirror via -plugin-dir.
+export TF_CLI_CONFIG_FILE := "/dev/null"
+export TF_IN_AUTOMATION := "1"
+export TF_PLUGIN_MIRROR := `scripts/tf-mirror.sh 2>/dev/null || true`
+# Packages the tests deploy and run: x86_64 (this machine runs them), faster `e2e` profile.
+export LAMBDA_PACKAGE_DIR := root / "dist/e2e/lambda"
+
+# List the recipes.
+default:
+    @just --list --unsorted
+
+# Build and package the three functions (arm64, release) and write the Terraform module.
+build arch="arm64" profile="release": tools
+    {{gen}} package --arch {{arch}} --profile {{profile}} --out dist/lambda
+    {{gen}} terraform
+
+# Run every test: lint, unit, generated-code check, Terraform + checkov, packaging, end to end.
+test: tools-all lint unit generated terraform-tests packaging-tests e2e
+    @echo "just test: all suites passed"
+
+# cargo fmt --check, clippy -D warnings, terraform fmt -check.
+lint: tools
+    cargo fmt --all --check
+    cargo clippy --locked --workspace --all-targets -- -D warnings
+    terraform fmt -check -recursive terraform examples
+
+# Unit and crate-level integration tests (moto-backed ones start their own server).
+unit: tools
+    cargo test --locked --workspace
+
+# Fail when the committed terraform/ differs from what `gen terraform` writes.
+generated: tools
+    {{gen}} terraform --check
+
+# terraform fmt/init/validate/plan assertions and checkov on the generated module.
+terraform-tests: tools-all
+    {{python}} -m pytest -q tests/terraform
+
+# Package the x86_64 test build into dist/e2e/lambda (what e2e deploys and runs).
+package-e2e: tools
+    {{gen}} package --arch x86_64 --profile e2e --out "$LAMBDA_PACKAGE_DIR"
+
+# Reproducible zips and the GLIBC bound, on the e2e packages.
+packaging-tests: package-e2e
+    {{python}} -m pytest -q tests/packaging
+
+# The whole stack on a local moto server: apply, ingest, query, alarm, re-plan, destroy.
+e2e: package-e2e
+    {{python}} -m pytest -q -s tests/e2e
+
+# The same stack left running locally for a person to try (Ctrl-C stops it).
+local: package-e2e
+    {{python}} scripts/local.py
+
+# Benchmarks; figures go to docs/benchmarks.md.
+bench: tools
+    {{python}} scripts/bench/run_all.py
+
+# Format Rust and Terraform sources (the generated module is formatted by gen itself).
+fmt: tools
+    cargo fmt --all
+    terraform fmt -recursive examples
+
+# Regenerate terraform/ from monitoring.toml.
+generate: tools
+    {{gen}} terraform
+
+# Install the pinned tools (idempotent).
+tools:
+    @scripts/bootstrap.sh
+
+# Install the tools plus checkov (only the tests need it).
+tools-all:
+    @scripts/bootstrap.sh --with-checkov
