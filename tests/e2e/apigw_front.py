@@ -1,0 +1,138 @@
+"""A local HTTP front that does what API Gateway (REST, Lambda proxy) does for the metrics API.
+
+Routes come from the API as deployed in moto (resources, methods, integrations), so the front also
+proves the module's routing. It turns each HTTP request into a REST v1 proxy event, invokes the real
+function through the Runtime API emulator, and maps the proxy response back to HTTP.
+Not emulated (documented in docs/e2e.md): API keys/usage plans, throttling, IAM auth, access logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import events
+from .runtime_api import InvocationError, LambdaFunction
+
+
+@dataclass
+class Route:
+    resource: str  # e.g. /metrics or /items/{id}
+    methods: dict = field(default_factory=dict)  # method -> "lambda" | {"mock": {header: value}}
+
+    def match(self, path: str) -> dict | None:
+        parts = []
+        for seg in self.resource.strip("/").split("/"):
+            name = re.fullmatch(r"\{([A-Za-z0-9_]+)(\+?)\}", seg)
+            if name:  # {param} is one segment, {proxy+} the rest of the path
+                parts.append(f"(?P<{name.group(1)}>{'.+' if name.group(2) else '[^/]+'})")
+            else:
+                parts.append(re.escape(seg))
+        m = re.fullmatch("/" + "/".join(parts) + "/?", path)
+        return m.groupdict() if m else None
+
+
+def routes_from_moto(apigw, api_id: str) -> list[Route]:
+    """Read resources/methods/integrations of a deployed REST API."""
+    routes = []
+    for res in apigw.get_resources(restApiId=api_id, limit=500)["items"]:
+        route = Route(res["path"])
+        for method in res.get("resourceMethods", {}) or {}:
+            integ = apigw.get_integration(restApiId=api_id, resourceId=res["id"], httpMethod=method)
+            if integ.get("type") == "MOCK":
+                params = (integ.get("integrationResponses", {}).get("200", {}) or {}).get("responseParameters", {}) or {}
+                route.methods[method] = {"mock": {
+                    k.removeprefix("method.response.header."): v.strip("'") for k, v in params.items()}}
+            else:
+                route.methods[method] = "lambda"
+        if route.methods:
+            routes.append(route)
+    return routes
+
+
+class ApiFront:
+    def __init__(self, fn: LambdaFunction, routes: list[Route], stage: str, api_id: str, port: int = 0):
+        self.fn, self.routes, self.stage, self.api_id = fn, routes, stage, api_id
+        self.requests = 0
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                status, headers, data = front.handle(self.command, self.path, list(self.headers.items()),
+                                                     body, self.client_address[0])
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/{stage}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def handle(self, method: str, raw_path: str, headers, body, source_ip):
+        self.requests += 1
+        prefix = f"/{self.stage}"
+        path_q = raw_path[len(prefix):] if raw_path.startswith(prefix + "/") or raw_path.split("?")[0] == prefix else None
+        if path_q is None:
+            return _json(403, {"message": "Forbidden"})
+        path = path_q.split("?", 1)[0] or "/"
+        for route in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            target = route.methods.get(method) or route.methods.get("ANY")
+            if target is None:
+                break
+            if isinstance(target, dict):  # MOCK integration (CORS preflight)
+                return 200, list(target["mock"].items()) + [("Content-Type", "application/json")], b""
+            api_key = dict((k.lower(), v) for k, v in headers).get("x-api-key")
+            event = events.apigw_v1_event(method, path_q or "/", headers, body, route.resource,
+                                          params or None, self.stage, self.api_id, source_ip, api_key)
+            try:
+                out = self.fn.invoke(event)
+            except InvocationError as e:
+                self.last_error = str(e)
+                return _json(502, {"message": "Internal server error"})
+            return _proxy_response(out)
+        # What API Gateway answers for a path/method it has no route for.
+        return _json(403, {"message": "Missing Authentication Token"})
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _json(status: int, doc: dict):
+    return status, [("Content-Type", "application/json")], json.dumps(doc).encode()
+
+
+def _proxy_response(out) -> tuple[int, list, bytes]:
+    """Map a Lambda proxy response; a malformed one is a 502, as API Gateway does."""
+    if not isinstance(out, dict) or not isinstance(out.get("statusCode"), int):
+        return _json(502, {"message": "Internal server error"})
+    headers: list[tuple[str, str]] = []
+    single = out.get("headers") or {}
+    multi = out.get("multiValueHeaders") or {}
+    for k, vs in multi.items():
+        headers.extend((k, str(v)) for v in vs)
+    headers.extend((k, str(v)) for k, v in single.items() if k not in multi)
+    body = out.get("body") or ""
+    data = base64.b64decode(body) if out.get("isBase64Encoded") else body.encode()
+    return out["statusCode"], headers, data
