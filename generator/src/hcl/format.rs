@@ -1,0 +1,302 @@
+//! The `terraform fmt` pass: indentation by bracket depth and `=` alignment, following the
+//! rules of hclwrite's formatter (which `terraform fmt` uses), line by line:
+//!
+//! - a line's indent is two spaces per entry on a stack of lines that opened brackets
+//!   (`{ [ ( ${ %{`); a line that closes more than it opens pops first;
+//! - an attribute line (`key = value` whose value opens and closes on the line, heredocs
+//!   included) joins a run with its neighbours; runs pad `=` to the longest key + 1;
+//!   any other line (blank, comment, block header, bracket line) ends the run;
+//! - heredoc bodies are left alone, except that `<<-` bodies are indented one level past
+//!   their line (Terraform strips the common indent of those).
+
+/// One logical line: a physical line, or a heredoc's opening line through its end marker.
+struct Line<'a> {
+    /// First physical line, without leading/trailing whitespace.
+    head: &'a str,
+    /// Net bracket change, counted up to a heredoc opener (as hclwrite does).
+    net: i32,
+    /// Byte offset in `head` of an `=` that splits key from a single-line value.
+    assign: Option<usize>,
+    heredoc: Option<Heredoc<'a>>,
+}
+
+struct Heredoc<'a> {
+    indent: bool,
+    body: Vec<&'a str>,
+    marker: &'a str,
+}
+
+pub fn format(text: &str) -> String {
+    let lines = split(text);
+    let indents = indent_levels(&lines);
+    let pads = alignment(&lines, &indents);
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    for ((line, indent), pad) in lines.iter().zip(&indents).zip(&pads) {
+        if line.head.is_empty() {
+            out.push('\n');
+            continue;
+        }
+        push_spaces(&mut out, *indent);
+        match (line.assign, pad) {
+            (Some(eq), Some(pad)) => {
+                out.push_str(line.head[..eq].trim_end());
+                push_spaces(&mut out, *pad);
+                out.push_str(&line.head[eq..]);
+            }
+            _ => out.push_str(line.head),
+        }
+        out.push('\n');
+        if let Some(h) = &line.heredoc {
+            heredoc_body(&mut out, h, *indent);
+        }
+    }
+    // Exactly one trailing newline, no leading blank lines.
+    let trimmed = out.trim_end_matches('\n').trim_start_matches('\n');
+    if trimmed.is_empty() {
+        return String::new();
+    }
+    let mut result = trimmed.to_owned();
+    result.push('\n');
+    result
+}
+
+fn push_spaces(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn heredoc_body(out: &mut String, h: &Heredoc<'_>, indent: usize) {
+    if !h.indent {
+        for l in &h.body {
+            out.push_str(l);
+            out.push('\n');
+        }
+        out.push_str(h.marker);
+        out.push('\n');
+        return;
+    }
+    // Re-base the body at one level past the line, keeping its relative indentation.
+    let common = h
+        .body
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches(' ').len())
+        .min()
+        .unwrap_or(0);
+    for l in &h.body {
+        if l.trim().is_empty() {
+            out.push('\n');
+        } else {
+            push_spaces(out, indent + 2);
+            out.push_str(&l[common..]);
+            out.push('\n');
+        }
+    }
+    push_spaces(out, indent);
+    out.push_str(h.marker.trim());
+    out.push('\n');
+}
+
+/// Indent (in spaces) of every line, with hclwrite's indent stack.
+fn indent_levels(lines: &[Line<'_>]) -> Vec<usize> {
+    let mut stack: Vec<i32> = Vec::new();
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.head.is_empty() {
+            out.push(0);
+            continue;
+        }
+        match line.net {
+            n if n > 0 => {
+                out.push(2 * stack.len());
+                stack.push(n);
+            }
+            n if n < 0 => {
+                let mut closed = -n;
+                while closed > 0 {
+                    let Some(top) = stack.last_mut() else { break };
+                    if closed >= *top {
+                        closed -= *top;
+                        stack.pop();
+                    } else {
+                        *top -= closed;
+                        closed = 0;
+                    }
+                }
+                out.push(2 * stack.len());
+            }
+            _ => out.push(2 * stack.len()),
+        }
+    }
+    out
+}
+
+/// Spaces before `=` for lines in an alignment run (`None` for lines outside runs).
+fn alignment(lines: &[Line<'_>], indents: &[usize]) -> Vec<Option<usize>> {
+    let mut pads = vec![None; lines.len()];
+    let width = |i: usize| -> Option<usize> {
+        let eq = lines[i].assign?;
+        Some(indents[i] + lines[i].head[..eq].trim_end().chars().count())
+    };
+    let mut i = 0;
+    while i < lines.len() {
+        if width(i).is_none() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < lines.len() && width(i).is_some() {
+            i += 1;
+        }
+        let max = (start..i).filter_map(width).max().unwrap_or(0);
+        for (j, pad) in pads.iter_mut().enumerate().take(i).skip(start) {
+            *pad = width(j).map(|w| max - w + 1);
+        }
+    }
+    pads
+}
+
+/// Splits text into logical lines, scanning just enough HCL syntax to count brackets:
+/// strings (with nested interpolations), comments and heredocs.
+fn split(text: &str) -> Vec<Line<'_>> {
+    let physical: Vec<&str> = text.split('\n').collect();
+    let mut lines = Vec::new();
+    let mut p = 0;
+    while p < physical.len() {
+        let raw = physical[p].trim_end_matches('\r');
+        p += 1;
+        let head = raw.trim();
+        let scan = scan_line(head);
+        let mut line = Line {
+            head,
+            net: scan.net,
+            assign: scan.assign,
+            heredoc: None,
+        };
+        if let Some((indent, marker)) = scan.heredoc {
+            let body_start = p;
+            while p < physical.len() && physical[p].trim() != marker {
+                p += 1;
+            }
+            let body = physical[body_start..p.min(physical.len())].to_vec();
+            let end_marker = physical.get(p).copied().unwrap_or(marker);
+            p += 1;
+            line.heredoc = Some(Heredoc {
+                indent,
+                body,
+                marker: end_marker,
+            });
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+struct Scan<'a> {
+    net: i32,
+    assign: Option<usize>,
+    heredoc: Option<(bool, &'a str)>,
+}
+
+enum Ctx {
+    /// Expression context; counts `{` so the `}` closing an interpolation is recognised.
+    Expr {
+        braces: usize,
+    },
+    Quoted,
+}
+
+fn scan_line(line: &str) -> Scan<'_> {
+    let b = line.as_bytes();
+    let mut stack = vec![Ctx::Expr { braces: 0 }];
+    let mut net = 0i32;
+    let mut first_eq: Option<(usize, i32)> = None;
+    let mut seen_token = false;
+    let mut heredoc = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        match stack.last_mut() {
+            Some(Ctx::Quoted) => match c {
+                b'\\' => i += 1,
+                b'$' | b'%' if next == Some(c) && b.get(i + 2) == Some(&b'{') => i += 2,
+                b'$' | b'%' if next == Some(b'{') => {
+                    stack.push(Ctx::Expr { braces: 0 });
+                    net += 1;
+                    i += 1;
+                }
+                b'"' => {
+                    stack.pop();
+                }
+                _ => {}
+            },
+            Some(Ctx::Expr { braces }) => match c {
+                b' ' | b'\t' => {}
+                b'#' => break,
+                b'/' if next == Some(b'/') => break,
+                b'/' if next == Some(b'*') => match line[i + 2..].find("*/") {
+                    Some(end) => i += end + 3,
+                    None => break,
+                },
+                b'"' => stack.push(Ctx::Quoted),
+                b'{' => {
+                    *braces += 1;
+                    net += 1;
+                }
+                b'}' => {
+                    if *braces == 0 {
+                        if stack.len() > 1 {
+                            stack.pop();
+                        }
+                    } else {
+                        *braces -= 1;
+                    }
+                    net -= 1;
+                }
+                b'(' | b'[' => net += 1,
+                b')' | b']' => net -= 1,
+                b'<' if next == Some(b'<') => {
+                    if let Some(h) = heredoc_opener(&line[i + 2..]) {
+                        heredoc = Some(h);
+                        break;
+                    }
+                    i += 1;
+                }
+                b'=' | b'!' | b'<' | b'>' if next == Some(b'=') => i += 1,
+                b'=' if next == Some(b'>') => i += 1,
+                b'=' if seen_token && first_eq.is_none() => first_eq = Some((i, net)),
+                _ => {}
+            },
+            None => break,
+        }
+        if !matches!(c, b' ' | b'\t') {
+            seen_token = true;
+        }
+        i += 1;
+    }
+    // hclwrite only splits at the first `=`, and only when the rest of the line is balanced.
+    let assign = first_eq.and_then(|(pos, before)| (net - before == 0).then_some(pos));
+    Scan {
+        net,
+        assign,
+        heredoc,
+    }
+}
+
+/// `-MARKER` or `MARKER` ending the line: a heredoc opener (after `<<`).
+fn heredoc_opener(rest: &str) -> Option<(bool, &str)> {
+    let (indent, marker) = match rest.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, rest),
+    };
+    let marker = marker.trim_end();
+    let ok = !marker.is_empty()
+        && marker
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && marker
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    ok.then_some((indent, marker))
+}

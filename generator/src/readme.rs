@@ -1,0 +1,1 @@
+//! The module README: prose from the module definitions, tables from its variable/output blocks.
