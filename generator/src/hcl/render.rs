@@ -84,11 +84,11 @@ fn block(out: &mut String, b: &Block) {
         return;
     }
     out.push_str(" {\n");
-    body(out, &b.body);
+    body(out, &b.body, b.kind == "variable");
     out.push_str("}\n");
 }
 
-fn body(out: &mut String, body: &Body) {
+fn body(out: &mut String, body: &Body, in_variable: bool) {
     let mut wrote_any = false;
     let mut pending_blank = false;
     for item in &body.items {
@@ -105,7 +105,11 @@ fn body(out: &mut String, body: &Body) {
             BodyItem::Attr(key, value) => {
                 out.push_str(key);
                 out.push_str(" = ");
-                expr(out, value);
+                let is_type = in_variable && key == "type";
+                match fmt_rewrite(value, is_type) {
+                    Some(rewritten) => out.push_str(&rewritten),
+                    None => expr(out, value),
+                }
                 end_line(out);
             }
             BodyItem::Block(b) => block(out, b),
@@ -113,6 +117,19 @@ fn body(out: &mut String, body: &Body) {
             BodyItem::Blank => {}
         }
     }
+}
+
+/// What `terraform fmt` would rewrite an attribute's value to, written that way up front:
+/// a string that is one interpolation (`"${var.x}"`) becomes `var.x`, and a quoted variable
+/// type (`"string"`) becomes the bare type.
+fn fmt_rewrite(value: &Expr, is_variable_type: bool) -> Option<String> {
+    let Expr::Str(s) = value else { return None };
+    if is_variable_type {
+        return Some(s.trim().to_owned());
+    }
+    let inner = s.strip_prefix("${")?;
+    let end = template_sequence_end(s.as_bytes(), 2)?;
+    (end == s.len() && !s.starts_with("${~")).then(|| inner[..inner.len() - 1].trim().to_owned())
 }
 
 /// A heredoc already ends its line; anything else needs a newline.
@@ -269,9 +286,9 @@ pub fn is_identifier(s: &str) -> bool {
     chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-/// Block labels are plain strings: no templates allowed, so `${` is escaped too.
+/// Block labels are plain strings (template sequences are not allowed in them).
 fn escape_label(s: &str) -> String {
-    escape_literal_chars(&super::expr::escape_template_sequences(s))
+    escape_literal_chars(s)
 }
 
 /// Escapes a quoted template's literal parts; `${...}`/`%{...}` sequences are code and are
@@ -292,7 +309,7 @@ pub fn escape_template(s: &str) -> String {
         if (c == b'$' || c == b'%') && next == Some(b'{') {
             if let Some(end) = template_sequence_end(bytes, i + 2) {
                 out.push_str(&escape_literal_chars(&s[literal_start..i]));
-                out.push_str(&s[i..end]);
+                template_sequence(&mut out, &s[i..end]);
                 i = end;
                 literal_start = end;
                 continue;
@@ -302,6 +319,26 @@ pub fn escape_template(s: &str) -> String {
     }
     out.push_str(&escape_literal_chars(&s[literal_start..]));
     out
+}
+
+/// Writes `${ x }` / `%{ if x }` as terraform fmt does: no spaces inside the delimiters
+/// (strip markers `~` kept).
+fn template_sequence(out: &mut String, seq: &str) {
+    let (opener, inner) = seq.split_at(2);
+    let inner = &inner[..inner.len() - 1];
+    let (left, inner) = match inner.trim_start().strip_prefix('~') {
+        Some(rest) => ("~", rest),
+        None => ("", inner),
+    };
+    let (inner, right) = match inner.trim_end().strip_suffix('~') {
+        Some(rest) => (rest, "~"),
+        None => (inner, ""),
+    };
+    out.push_str(opener);
+    out.push_str(left);
+    out.push_str(inner.trim());
+    out.push_str(right);
+    out.push('}');
 }
 
 /// Index just past the `}` closing a template sequence whose body starts at `start`.
