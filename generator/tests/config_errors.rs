@@ -1,0 +1,132 @@
+//! `monitoring.toml` problems are reported as `path:line:col: key: message`, pointing at the
+//! offending key, with the allowed values where there is a fixed set.
+
+use monitoring_gen::config::load::{parse_config, LoadError};
+use monitoring_gen::config::STARTER;
+use std::path::Path;
+
+/// The report for `text`, which must be rejected.
+fn errors(text: &str) -> String {
+    match parse_config(Path::new("cfg/monitoring.toml"), text) {
+        Ok(_) => panic!("config was accepted:\n{text}"),
+        Err(e @ LoadError::Invalid(..)) => e.to_string(),
+        Err(e) => panic!("unexpected error kind: {e}"),
+    }
+}
+
+/// 1-based line of the first line containing `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in text"))
+        + 1
+}
+
+#[test]
+fn the_starter_config_is_valid() {
+    parse_config(Path::new("starter.toml"), STARTER).expect("starter config loads");
+}
+
+#[test]
+fn an_unknown_enum_value_names_file_line_column_key_and_allowed_values() {
+    let text = STARTER.replace("auth                 = \"api_key\"", "auth = \"token\"");
+    let line = line_of(&text, "auth = \"token\"");
+    assert_eq!(
+        errors(&text),
+        format!(
+            "cfg/monitoring.toml:{line}:8: api.auth: unknown value \"token\" (allowed: api_key, iam)"
+        )
+    );
+}
+
+#[test]
+fn an_unknown_key_is_reported_where_it_is_written_with_the_allowed_keys() {
+    let text = STARTER.replace("[components]\n", "[components]\nmetrics = true\n");
+    let line = line_of(&text, "metrics = true");
+    let report = errors(&text);
+    assert!(
+        report.starts_with(&format!(
+            "cfg/monitoring.toml:{line}:1: components.metrics: unknown key \"metrics\" (allowed: "
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("api, alarms, dashboard, runbooks"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_wrong_type_inside_an_array_of_tables_points_at_the_value() {
+    let text = STARTER.replacen("threshold = 5.0", "threshold = \"high\"", 1);
+    let line = line_of(&text, "threshold = \"high\"");
+    let report = errors(&text);
+    assert!(
+        report.starts_with(&format!(
+            "cfg/monitoring.toml:{line}:13: alarms[0].threshold: "
+        )),
+        "{report}"
+    );
+    assert!(report.contains("string"), "{report}");
+}
+
+#[test]
+fn validation_issues_are_located_by_their_key_path() {
+    // Third alarm's threshold stays valid; its function is the problem.
+    let text = STARTER
+        .replace("name_prefix  = \"appmon\"", "name_prefix  = \"App_Mon\"")
+        .replace("log_retention_days     = 30", "log_retention_days     = 31");
+    let report = errors(&text);
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 2, "{report}");
+    let prefix_line = line_of(&text, "\"App_Mon\"");
+    let retention_line = line_of(&text, "= 31");
+    assert!(
+        lines[0].starts_with(&format!(
+            "cfg/monitoring.toml:{prefix_line}:1: project.name_prefix: \"App_Mon\" must be"
+        )),
+        "{report}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "cfg/monitoring.toml:{retention_line}:1: defaults.log_retention_days: 31 is not"
+        )),
+        "{report}"
+    );
+    assert!(lines[1].contains("(allowed: 1, 3, 5"), "{report}");
+}
+
+#[test]
+fn an_issue_inside_a_later_array_table_entry_points_at_that_entry() {
+    // Duplicate alarm name on the second alarm: the key is alarms[1].name.
+    let text = STARTER.replace(
+        "name       = \"api-latency-p99\"",
+        "name = \"api-5xx-rate\"",
+    );
+    let line = line_of(&text, "name = \"api-5xx-rate\"");
+    let report = errors(&text);
+    assert!(
+        report.starts_with(&format!(
+            "cfg/monitoring.toml:{line}:1: alarms[1].name: duplicate alarm name"
+        )),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_syntax_error_has_a_position() {
+    let text = "[project]\nname_prefix = \"appmon\nx = 1\n";
+    let report = errors(text);
+    assert!(report.starts_with("cfg/monitoring.toml:2:"), "{report}");
+    assert!(!report.contains('\n'), "one line per problem: {report}");
+}
+
+#[test]
+fn a_missing_file_is_an_io_error_naming_the_file() {
+    let err = monitoring_gen::config::load_config(Path::new("/nonexistent/monitoring.toml"))
+        .expect_err("missing file");
+    assert!(matches!(err, LoadError::Io(..)));
+    assert!(err
+        .to_string()
+        .starts_with("/nonexistent/monitoring.toml: cannot read"));
+}
