@@ -1,0 +1,198 @@
+//! CloudWatch alarms from the config's alarm list: every alarm notifies the topic on ALARM and
+//! OK, and its description carries the runbook link and the SSM parameter holding the procedure.
+
+use super::common::*;
+use crate::config::model::{Alarm, AlarmKind, Config};
+use crate::hcl::{Block, Expr};
+
+pub fn component(config: &Config) -> Component {
+    let alarms = config.active_alarms();
+    let main: Vec<Block> = alarms.iter().map(|a| alarm(a)).collect();
+    let by_name = |attr: &str| {
+        Expr::object(alarms.iter().map(|a| {
+            (
+                a.name.clone(),
+                Expr::raw(format!("aws_cloudwatch_metric_alarm.{}.{attr}", ident(&a.name))),
+            )
+        }))
+    };
+    Component {
+        dir: "alarms",
+        summary: "CloudWatch alarms on the stack's health, notifying the alarm topic.",
+        main,
+        variables: variables(config),
+        outputs: vec![
+            output_expr("alarm_arns", by_name("arn"), "ARNs of the alarms by short name."),
+            output_expr(
+                "alarm_names",
+                by_name("alarm_name"),
+                "Full names of the alarms by short name.",
+            ),
+        ],
+    }
+}
+
+/// Terraform identifier of an alarm's resource.
+pub fn ident(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+/// `<name_prefix>-<name>`: the CloudWatch alarm name, also the last part of its SSM parameter.
+pub fn full_name(alarm: &Alarm) -> String {
+    format!("${{var.name_prefix}}-{}", alarm.name)
+}
+
+fn variables(config: &Config) -> Vec<Block> {
+    let alarms = config.active_alarms();
+    let defaults = Expr::object(alarms.iter().map(|a| (a.name.clone(), Expr::num(a.threshold))));
+    let known = alarms
+        .iter()
+        .map(|a| format!("\"{}\"", a.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut vars = vec![
+        name_prefix_var(None),
+        tags_var(),
+        arn_var("topic_arn", "sns", "ARN of the topic receiving ALARM and OK notifications."),
+        variable(
+            "alarm_thresholds",
+            "map(number)",
+            "Threshold of each alarm by short name (5xx rate in percent, latency in ms, errors and throttles as counts per period).",
+        )
+        .attr("default", defaults)
+        .block(validation(
+            &format!("alltrue([for k, v in var.alarm_thresholds : contains([{known}], k) && v >= 0])"),
+            &format!("alarm_thresholds keys must be among {known}; values >= 0."),
+        )),
+    ];
+    let kinds: Vec<AlarmKind> = alarms.iter().map(|a| a.kind).collect();
+    if kinds.iter().any(|k| matches!(k, AlarmKind::Api5xxRate | AlarmKind::ApiLatency)) {
+        vars.push(variable("api_name", "string", "Name of the REST API the API alarms watch."));
+        vars.push(variable("api_stage_name", "string", "Stage of the REST API the API alarms watch."));
+    }
+    if kinds.contains(&AlarmKind::LambdaErrors) {
+        vars.push(variable(
+            "function_names",
+            "map(string)",
+            "Function names by function (log-processor, metrics-api, runbook-executor).",
+        ));
+    }
+    if kinds.contains(&AlarmKind::DynamodbThrottles) {
+        vars.push(variable("table_name", "string", "Name of the ApplicationMetrics table."));
+    }
+    vars
+}
+
+fn description(alarm: &Alarm) -> Expr {
+    let what = alarm.description.clone().unwrap_or_else(|| default_description(alarm));
+    let mut text = crate::hcl::escape_template_sequences(&what);
+    if let Some(runbook) = &alarm.runbook {
+        text.push_str(&format!(
+            " Runbook: {}. Procedure: SSM parameter /${{var.name_prefix}}/runbooks/{}.",
+            crate::hcl::escape_template_sequences(&runbook.link),
+            full_name(alarm)
+        ));
+    }
+    Expr::str(text)
+}
+
+fn default_description(alarm: &Alarm) -> String {
+    match alarm.kind {
+        AlarmKind::Api5xxRate => "More than the threshold percent of API requests failed with 5XX.".into(),
+        AlarmKind::ApiLatency => format!(
+            "API {} latency is above the threshold (ms).",
+            alarm.percentile_or_default()
+        ),
+        AlarmKind::LambdaErrors => format!(
+            "The {} function reported errors.",
+            alarm.function.map(|f| f.slug()).unwrap_or("?")
+        ),
+        AlarmKind::DynamodbThrottles => "The ApplicationMetrics table throttled reads or writes.".into(),
+    }
+}
+
+fn alarm(a: &Alarm) -> Block {
+    let threshold = Expr::raw(format!(
+        "lookup(var.alarm_thresholds, \"{}\", {})",
+        a.name,
+        a.threshold
+    ));
+    let block = Block::resource("aws_cloudwatch_metric_alarm", ident(&a.name))
+        .attr("alarm_name", Expr::str(full_name(a)))
+        .attr("alarm_description", description(a))
+        .attr("comparison_operator", "GreaterThanThreshold")
+        .attr("threshold", threshold)
+        .attr("evaluation_periods", a.evaluation_periods)
+        .attr("treat_missing_data", "notBreaching")
+        .attr("alarm_actions", Expr::raw("[var.topic_arn]"))
+        .attr("ok_actions", Expr::raw("[var.topic_arn]"));
+    let period = a.period_seconds;
+    let api_dims = || {
+        Expr::object([
+            ("ApiName", Expr::raw("var.api_name")),
+            ("Stage", Expr::raw("var.api_stage_name")),
+        ])
+    };
+    let block = match a.kind {
+        AlarmKind::Api5xxRate => block
+            .comment("Rate, not count: errors / requests, so quiet periods do not alarm on one failure.")
+            .block(math_query("rate", "IF(requests > 0, 100 * errors / requests, 0)", "5XX rate (%)"))
+            .block(metric_query("errors", "AWS/ApiGateway", "5XXError", "Sum", period, api_dims()))
+            .block(metric_query("requests", "AWS/ApiGateway", "Count", "Sum", period, api_dims())),
+        AlarmKind::ApiLatency => block
+            .attr("namespace", "AWS/ApiGateway")
+            .attr("metric_name", "Latency")
+            .attr("extended_statistic", a.percentile_or_default())
+            .attr("period", period)
+            .attr("dimensions", api_dims()),
+        AlarmKind::LambdaErrors => block
+            .attr("namespace", "AWS/Lambda")
+            .attr("metric_name", "Errors")
+            .attr("statistic", "Sum")
+            .attr("period", period)
+            .attr(
+                "dimensions",
+                Expr::object([(
+                    "FunctionName",
+                    Expr::raw(format!(
+                        "var.function_names[\"{}\"]",
+                        a.function.map(|f| f.slug()).unwrap_or_default()
+                    )),
+                )]),
+            ),
+        AlarmKind::DynamodbThrottles => {
+            let dims = || Expr::object([("TableName", Expr::raw("var.table_name"))]);
+            block
+                .block(math_query(
+                    "throttles",
+                    "FILL(reads, 0) + FILL(writes, 0)",
+                    "Throttled read + write events",
+                ))
+                .block(metric_query("reads", "AWS/DynamoDB", "ReadThrottleEvents", "Sum", period, dims()))
+                .block(metric_query("writes", "AWS/DynamoDB", "WriteThrottleEvents", "Sum", period, dims()))
+        }
+    };
+    block.attr("tags", tags_with_name(&full_name(a)))
+}
+
+fn math_query(id: &str, expression: &str, label: &str) -> Block {
+    Block::new("metric_query", Vec::<String>::new())
+        .attr("id", id)
+        .attr("expression", expression)
+        .attr("label", label)
+        .attr("return_data", true)
+}
+
+fn metric_query(id: &str, namespace: &str, metric: &str, stat: &str, period: u32, dims: Expr) -> Block {
+    Block::new("metric_query", Vec::<String>::new())
+        .attr("id", id)
+        .attr("return_data", false)
+        .block(
+            Block::new("metric", Vec::<String>::new())
+                .attr("namespace", namespace)
+                .attr("metric_name", metric)
+                .attr("stat", stat)
+                .attr("period", period)
+                .attr("dimensions", dims),
+        )
+}

@@ -1,0 +1,81 @@
+//! The alarm topic (or the caller's existing one) and the on-call email subscriptions.
+
+use super::common::*;
+use crate::config::model::Config;
+use crate::hcl::{Block, Expr};
+
+pub fn component(config: &Config) -> Component {
+    let emails = config.notifications.emails.iter().map(Expr::str);
+    Component {
+        dir: "alerting",
+        summary: "Alarm topic encrypted with a customer KMS key CloudWatch can use; email subscriptions.",
+        main: vec![
+            Block::locals().attr(
+                "topic_arn",
+                Expr::raw("var.topic_arn != null ? var.topic_arn : aws_sns_topic.alarms[0].arn"),
+            ),
+            Block::resource("aws_sns_topic", "alarms")
+                .attr("count", Expr::raw("var.topic_arn == null ? 1 : 0"))
+                .attr("name", Expr::str("${var.name_prefix}-alarms"))
+                .comment("A customer key: CloudWatch alarms cannot publish to a topic under alias/aws/sns.")
+                .attr("kms_master_key_id", Expr::raw("var.kms_key_arn"))
+                .attr("tags", tags_with_name("${var.name_prefix}-alarms"))
+                .block(precondition(
+                    "var.kms_key_arn != null",
+                    "kms_key_arn is required when the module creates the topic (topic_arn is null).",
+                )),
+            Block::resource("aws_sns_topic_subscription", "email")
+                .attr("for_each", Expr::raw("toset(var.alarm_emails)"))
+                .attr("topic_arn", Expr::raw("local.topic_arn"))
+                .attr("protocol", "email")
+                .attr("endpoint", Expr::raw("each.value")),
+        ],
+        variables: vec![
+            name_prefix_var(None),
+            tags_var(),
+            variable(
+                "kms_key_arn",
+                "string",
+                "ARN of the customer managed KMS key for the topic (its policy must let cloudwatch.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt). Ignored when topic_arn is set.",
+            )
+            .attr("default", Expr::Null)
+            .block(validation(
+                "var.kms_key_arn == null || can(regex(\"^arn:[a-z-]+:kms:\", var.kms_key_arn))",
+                "kms_key_arn must be a KMS key ARN.",
+            )),
+            variable(
+                "topic_arn",
+                "string",
+                "ARN of an existing SNS topic to use instead of creating one.",
+            )
+            .attr("default", Expr::Null)
+            .block(validation(
+                "var.topic_arn == null || can(regex(\"^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$\", var.topic_arn))",
+                "topic_arn must be an SNS topic ARN.",
+            )),
+            variable(
+                "alarm_emails",
+                "list(string)",
+                "Email addresses subscribed to the topic (each must confirm the subscription).",
+            )
+            .attr("default", Expr::List(emails.collect()))
+            .block(validation(
+                "alltrue([for e in var.alarm_emails : can(regex(\"^[^@\\\\s]+@[^@\\\\s]+\\\\.[^@\\\\s]+$\", e))])",
+                "alarm_emails must all be email addresses.",
+            )),
+        ],
+        outputs: vec![
+            output("topic_arn", "local.topic_arn", "ARN of the alarm topic."),
+            output(
+                "topic_name",
+                "element(split(\":\", local.topic_arn), 5)",
+                "Name of the alarm topic.",
+            ),
+            output(
+                "email_subscription_arns",
+                "{ for e, s in aws_sns_topic_subscription.email : e => s.arn }",
+                "Email subscription ARNs by address (\"pending confirmation\" until confirmed).",
+            ),
+        ],
+    }
+}

@@ -1,0 +1,396 @@
+//! The REST API in front of the metrics-api function: routes, CORS preflight, stage with access
+//! logging, tracing and throttling, API key + usage plan (or IAM auth).
+
+use super::common::*;
+use crate::config::model::{ApiAuth, Config};
+use crate::hcl::{Block, Expr};
+
+/// Path part and the methods proxied to the function.
+pub const ROUTES: &[(&str, &[&str])] = &[("metrics", &["GET", "POST"]), ("health", &["GET"])];
+
+const CORS_HEADERS: &str = "'Content-Type,Authorization,X-Amz-Date,X-Api-Key,X-Amz-Security-Token,Idempotency-Key'";
+
+pub fn component(config: &Config) -> Component {
+    let auth = config.api.auth;
+    let mut main = vec![Block::resource("aws_api_gateway_rest_api", "this")
+        .attr("name", Expr::str("${var.name_prefix}-metrics"))
+        .attr("description", "Metrics of the application-monitoring stack")
+        .block(
+            Block::new("endpoint_configuration", Vec::<String>::new())
+                .attr("types", Expr::list([Expr::str("REGIONAL")])),
+        )
+        .attr("tags", tags_with_name("${var.name_prefix}-metrics"))];
+    main.push(
+        Block::resource("aws_api_gateway_request_validator", "parameters")
+            .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+            .attr("name", "parameters")
+            .attr("validate_request_parameters", true)
+            .attr("validate_request_body", false),
+    );
+    let mut trigger_ids = vec![];
+    for (path, methods) in ROUTES {
+        main.push(
+            Block::resource("aws_api_gateway_resource", *path)
+                .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+                .attr("parent_id", Expr::raw("aws_api_gateway_rest_api.this.root_resource_id"))
+                .attr("path_part", *path),
+        );
+        trigger_ids.push(format!("aws_api_gateway_resource.{path}.id"));
+        for method in *methods {
+            let id = format!("{path}_{}", method.to_lowercase());
+            main.push(proxy_method(path, method, &id, auth));
+            main.push(proxy_integration(path, &id));
+            trigger_ids.push(format!("aws_api_gateway_method.{id}.id"));
+            trigger_ids.push(format!("aws_api_gateway_integration.{id}.id"));
+        }
+        let methods_list = methods
+            .iter()
+            .chain(std::iter::once(&"OPTIONS"))
+            .copied()
+            .collect::<Vec<_>>()
+            .join(",");
+        main.extend(preflight(path, &methods_list));
+        trigger_ids.push(format!("aws_api_gateway_method.{path}_options.id"));
+        trigger_ids.push(format!("aws_api_gateway_integration.{path}_options.id"));
+    }
+    main.push(
+        Block::resource("aws_lambda_permission", "api_invokes_function")
+            .attr("statement_id", "AllowApiGatewayInvoke")
+            .attr("action", "lambda:InvokeFunction")
+            .attr("function_name", Expr::raw("var.function_name"))
+            .attr("principal", "apigateway.amazonaws.com")
+            .attr("source_arn", Expr::str("${aws_api_gateway_rest_api.this.execution_arn}/*/*")),
+    );
+    main.extend(stage(&trigger_ids));
+    if auth == ApiAuth::ApiKey {
+        main.extend(usage_plan());
+    }
+    main.extend(account_logging_role());
+
+    let mut outputs = vec![
+        output("api_id", "aws_api_gateway_rest_api.this.id", "ID of the REST API."),
+        output("api_name", "aws_api_gateway_rest_api.this.name", "Name of the REST API."),
+        output("api_arn", "aws_api_gateway_rest_api.this.arn", "ARN of the REST API."),
+        output(
+            "api_execution_arn",
+            "aws_api_gateway_rest_api.this.execution_arn",
+            "Execution ARN of the REST API (for IAM policies).",
+        ),
+        output("api_stage_name", "aws_api_gateway_stage.this.stage_name", "Name of the deployed stage."),
+        output("api_stage_arn", "aws_api_gateway_stage.this.arn", "ARN of the stage (for a WAF web ACL association)."),
+        output("api_url", "aws_api_gateway_stage.this.invoke_url", "Base URL of the metrics API."),
+        output(
+            "api_access_log_group_name",
+            "aws_cloudwatch_log_group.access.name",
+            "Log group receiving the stage's access logs.",
+        ),
+    ];
+    if auth == ApiAuth::ApiKey {
+        outputs.extend([
+            output("api_key_id", "aws_api_gateway_api_key.this.id", "ID of the API key."),
+            output("api_key_value", "aws_api_gateway_api_key.this.value", "Value of the API key (send it as x-api-key).")
+                .attr("sensitive", true),
+            output("api_usage_plan_id", "aws_api_gateway_usage_plan.this.id", "ID of the usage plan."),
+        ]);
+    }
+
+    Component {
+        dir: "api",
+        summary: "REST API for the metrics-api function (/metrics GET+POST, /health GET).",
+        main,
+        variables: variables(config),
+        outputs,
+    }
+}
+
+fn variables(config: &Config) -> Vec<Block> {
+    let api = &config.api;
+    vec![
+        name_prefix_var(None),
+        tags_var(),
+        kms_key_var("the access log group"),
+        variable("function_name", "string", "Name of the metrics-api function."),
+        arn_var("function_invoke_arn", "apigateway", "Invoke ARN of the metrics-api function."),
+        variable("stage_name", "string", "Name of the API stage (the first path segment of the URL).")
+            .attr("default", api.stage_name.as_str())
+            .block(validation(
+                "can(regex(\"^[A-Za-z0-9_-]{1,64}$\", var.stage_name))",
+                "stage_name must be 1-64 letters, digits, '-' or '_'.",
+            )),
+        variable(
+            "cors_allowed_origins",
+            "list(string)",
+            "Origins allowed by CORS; the preflight answers with the first one (the function checks the full list).",
+        )
+        .attr("default", Expr::list(api.cors_allowed_origins.iter().map(Expr::str)))
+        .block(validation(
+            "length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == \"*\" || can(regex(\"^https?://[^/,]+$\", o))])",
+            "cors_allowed_origins must be \"*\" or origins like https://app.example.com.",
+        )),
+        variable("throttle_rate_limit", "number", "Steady-state requests per second (stage and usage plan).")
+            .attr("default", Expr::num(api.throttle_rate_limit))
+            .block(validation(
+                "var.throttle_rate_limit > 0",
+                "throttle_rate_limit must be positive.",
+            )),
+        variable("throttle_burst_limit", "number", "Burst of requests allowed above the rate (stage and usage plan).")
+            .attr("default", api.throttle_burst_limit)
+            .block(validation(
+                "var.throttle_burst_limit >= 1 && floor(var.throttle_burst_limit) == var.throttle_burst_limit",
+                "throttle_burst_limit must be a positive whole number.",
+            )),
+        variable(
+            "execution_logging_level",
+            "string",
+            "Execution logging of the stage: OFF, ERROR or INFO (needs the account's API Gateway CloudWatch role).",
+        )
+        .attr("default", "ERROR")
+        .block(validation(
+            "contains([\"OFF\", \"ERROR\", \"INFO\"], var.execution_logging_level)",
+            "execution_logging_level must be OFF, ERROR or INFO.",
+        )),
+        log_retention_var(config.defaults.log_retention_days),
+        variable(
+            "manage_account_logging_role",
+            "bool",
+            "Create the account-wide API Gateway CloudWatch Logs role (aws_api_gateway_account). Stage logging needs it once per account and region; leave false if the account already has one.",
+        )
+        .attr("default", false),
+    ]
+}
+
+fn method_auth(block: Block, auth: ApiAuth) -> Block {
+    match auth {
+        ApiAuth::ApiKey => block
+            .attr("authorization", "NONE")
+            .attr("api_key_required", true),
+        ApiAuth::Iam => block
+            .attr("authorization", "AWS_IAM")
+            .attr("api_key_required", false),
+    }
+}
+
+fn proxy_method(path: &str, method: &str, id: &str, auth: ApiAuth) -> Block {
+    let block = Block::resource("aws_api_gateway_method", id)
+        .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+        .attr("resource_id", Expr::raw(format!("aws_api_gateway_resource.{path}.id")))
+        .attr("http_method", method);
+    let block = match auth {
+        ApiAuth::ApiKey => skip(
+            block,
+            "CKV2_AWS_70",
+            "callers authenticate with the required API key and usage plan (auth = \"iam\" switches to SigV4)",
+        ),
+        ApiAuth::Iam => block,
+    };
+    method_auth(block, auth).attr(
+        "request_validator_id",
+        Expr::raw("aws_api_gateway_request_validator.parameters.id"),
+    )
+}
+
+fn proxy_integration(path: &str, id: &str) -> Block {
+    Block::resource("aws_api_gateway_integration", id)
+        .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+        .attr("resource_id", Expr::raw(format!("aws_api_gateway_resource.{path}.id")))
+        .attr("http_method", Expr::raw(format!("aws_api_gateway_method.{id}.http_method")))
+        .attr("type", "AWS_PROXY")
+        .comment("Lambda is always invoked with POST, whatever the client's method.")
+        .attr("integration_http_method", "POST")
+        .attr("uri", Expr::raw("var.function_invoke_arn"))
+}
+
+/// OPTIONS answered by API Gateway itself (MOCK): browsers preflight without credentials.
+fn preflight(path: &str, methods: &str) -> Vec<Block> {
+    let id = format!("{path}_options");
+    let header = |h: &str| format!("method.response.header.{h}");
+    let headers = ["Access-Control-Allow-Headers", "Access-Control-Allow-Methods", "Access-Control-Allow-Origin"];
+    let on = |b: Block| {
+        b.attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+            .attr("resource_id", Expr::raw(format!("aws_api_gateway_resource.{path}.id")))
+            .attr("http_method", Expr::raw(format!("aws_api_gateway_method.{id}.http_method")))
+    };
+    vec![
+        skip(
+            skip(
+                Block::resource("aws_api_gateway_method", &id),
+                "CKV_AWS_59",
+                "CORS preflight: browsers send OPTIONS without credentials; the MOCK integration returns headers only",
+            ),
+            "CKV2_AWS_70",
+            "CORS preflight must be unauthenticated; it reaches no backend",
+        )
+        .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+        .attr("resource_id", Expr::raw(format!("aws_api_gateway_resource.{path}.id")))
+        .attr("http_method", "OPTIONS")
+        .attr("authorization", "NONE"),
+        on(Block::resource("aws_api_gateway_integration", &id))
+            .attr("type", "MOCK")
+            .attr(
+                "request_templates",
+                Expr::object([("application/json", Expr::str("{\"statusCode\": 200}"))]),
+            ),
+        on(Block::resource("aws_api_gateway_method_response", &id))
+            .attr("status_code", "200")
+            .attr(
+                "response_parameters",
+                Expr::object(headers.iter().map(|h| (header(h), Expr::Bool(true)))),
+            ),
+        on(Block::resource("aws_api_gateway_integration_response", &id))
+            .attr("status_code", Expr::raw(format!("aws_api_gateway_method_response.{id}.status_code")))
+            .attr(
+                "response_parameters",
+                Expr::object([
+                    (header(headers[0]), Expr::str(CORS_HEADERS)),
+                    (header(headers[1]), Expr::str(format!("'{methods}'"))),
+                    (header(headers[2]), Expr::str("'${var.cors_allowed_origins[0]}'")),
+                ]),
+            )
+            .attr("depends_on", Expr::raw(format!("[aws_api_gateway_integration.{id}]"))),
+    ]
+}
+
+fn stage(trigger_ids: &[String]) -> Vec<Block> {
+    let access_format = Expr::call(
+        "jsonencode",
+        [Expr::object(
+            [
+                ("requestId", "$context.requestId"),
+                ("extendedRequestId", "$context.extendedRequestId"),
+                ("ip", "$context.identity.sourceIp"),
+                ("caller", "$context.identity.caller"),
+                ("apiKeyId", "$context.identity.apiKeyId"),
+                ("requestTime", "$context.requestTime"),
+                ("httpMethod", "$context.httpMethod"),
+                ("resourcePath", "$context.resourcePath"),
+                ("status", "$context.status"),
+                ("protocol", "$context.protocol"),
+                ("responseLength", "$context.responseLength"),
+                ("integrationLatency", "$context.integrationLatency"),
+                ("responseLatency", "$context.responseLatency"),
+                ("xrayTraceId", "$context.xrayTraceId"),
+            ]
+            .map(|(k, v)| (k, Expr::str(v))),
+        )],
+    );
+    let triggers = Expr::list(trigger_ids.iter().map(|t| Expr::raw(t.clone())));
+    vec![
+        Block::resource("aws_api_gateway_deployment", "this")
+            .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+            .comment("Redeploy when a route changes. Ids, not whole objects: refresh rewrites null maps")
+            .comment("as {} and a whole-object hash would redeploy on every plan.")
+            .attr(
+                "triggers",
+                Expr::object([(
+                    "redeployment",
+                    Expr::call("sha1", [Expr::call("jsonencode", [triggers])]),
+                )]),
+            )
+            .block(Block::new("lifecycle", Vec::<String>::new()).attr("create_before_destroy", true)),
+        skip(
+            Block::resource("aws_cloudwatch_log_group", "access"),
+            "CKV_AWS_338",
+            "retention is the log_retention_days variable; access logs need not be kept a year",
+        )
+        .attr("name", Expr::str("/aws/apigateway/${var.name_prefix}-metrics/access"))
+        .attr("retention_in_days", Expr::raw("var.log_retention_days"))
+        .attr("kms_key_id", Expr::raw("var.kms_key_arn"))
+        .attr("tags", tags_with_name("/aws/apigateway/${var.name_prefix}-metrics/access")),
+        skip(
+            skip(
+                skip(
+                    Block::resource("aws_api_gateway_stage", "this"),
+                    "CKV_AWS_120",
+                    "metrics are live data; a response cache would serve stale values",
+                ),
+                "CKV2_AWS_29",
+                "WAF is the estate's choice: associate a web ACL with the stage_arn output",
+            ),
+            "CKV2_AWS_51",
+            "clients are API callers, not API Gateway backends; backend client certificates do not apply to Lambda proxy integrations",
+        )
+        .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+        .attr("deployment_id", Expr::raw("aws_api_gateway_deployment.this.id"))
+        .attr("stage_name", Expr::raw("var.stage_name"))
+        .attr("xray_tracing_enabled", true)
+        .block(
+            Block::new("access_log_settings", Vec::<String>::new())
+                .attr("destination_arn", Expr::raw("aws_cloudwatch_log_group.access.arn"))
+                .attr("format", access_format),
+        )
+        .attr("tags", tags_with_name("${var.name_prefix}-metrics-${var.stage_name}"))
+        .attr("depends_on", Expr::raw("[aws_api_gateway_account.this]")),
+        skip(
+            Block::resource("aws_api_gateway_method_settings", "all"),
+            "CKV_AWS_225",
+            "metrics are live data; a response cache would serve stale values",
+        )
+        .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+        .attr("stage_name", Expr::raw("aws_api_gateway_stage.this.stage_name"))
+        .attr("method_path", "*/*")
+        .block(
+            Block::new("settings", Vec::<String>::new())
+                .attr("metrics_enabled", true)
+                .attr("logging_level", Expr::raw("var.execution_logging_level"))
+                .attr("data_trace_enabled", false)
+                .attr("throttling_rate_limit", Expr::raw("var.throttle_rate_limit"))
+                .attr("throttling_burst_limit", Expr::raw("var.throttle_burst_limit"))
+                .attr("caching_enabled", false)
+                .attr("cache_data_encrypted", true),
+        ),
+    ]
+}
+
+fn usage_plan() -> Vec<Block> {
+    vec![
+        Block::resource("aws_api_gateway_api_key", "this")
+            .attr("name", Expr::str("${var.name_prefix}-metrics"))
+            .attr("description", "Key for the metrics API")
+            .attr("enabled", true)
+            .attr("tags", tags_with_name("${var.name_prefix}-metrics")),
+        Block::resource("aws_api_gateway_usage_plan", "this")
+            .attr("name", Expr::str("${var.name_prefix}-metrics"))
+            .block(
+                Block::new("api_stages", Vec::<String>::new())
+                    .attr("api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+                    .attr("stage", Expr::raw("aws_api_gateway_stage.this.stage_name")),
+            )
+            .block(
+                Block::new("throttle_settings", Vec::<String>::new())
+                    .attr("rate_limit", Expr::raw("var.throttle_rate_limit"))
+                    .attr("burst_limit", Expr::raw("var.throttle_burst_limit")),
+            )
+            .attr("tags", tags_with_name("${var.name_prefix}-metrics")),
+        Block::resource("aws_api_gateway_usage_plan_key", "this")
+            .attr("key_id", Expr::raw("aws_api_gateway_api_key.this.id"))
+            .attr("key_type", "API_KEY")
+            .attr("usage_plan_id", Expr::raw("aws_api_gateway_usage_plan.this.id")),
+    ]
+}
+
+/// API Gateway writes stage logs through one role per account and region (opt-in).
+fn account_logging_role() -> Vec<Block> {
+    vec![
+        Block::data("aws_iam_policy_document", "assume_apigateway").block(
+            Block::new("statement", Vec::<String>::new())
+                .attr("actions", Expr::list([Expr::str("sts:AssumeRole")]))
+                .block(principals("Service", vec![Expr::str("apigateway.amazonaws.com")])),
+        ),
+        Block::resource("aws_iam_role", "account_logging")
+            .attr("count", Expr::raw("var.manage_account_logging_role ? 1 : 0"))
+            .attr("name", Expr::str("${var.name_prefix}-apigateway-logging"))
+            .attr("assume_role_policy", Expr::raw("data.aws_iam_policy_document.assume_apigateway.json"))
+            .attr("tags", tags_with_name("${var.name_prefix}-apigateway-logging")),
+        Block::resource("aws_iam_role_policy_attachment", "account_logging")
+            .attr("count", Expr::raw("var.manage_account_logging_role ? 1 : 0"))
+            .attr("role", Expr::raw("aws_iam_role.account_logging[0].name"))
+            .attr(
+                "policy_arn",
+                Expr::str("arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"),
+            ),
+        Block::resource("aws_api_gateway_account", "this")
+            .attr("count", Expr::raw("var.manage_account_logging_role ? 1 : 0"))
+            .attr("cloudwatch_role_arn", Expr::raw("aws_iam_role.account_logging[0].arn")),
+        Block::data("aws_partition", "current"),
+    ]
+}

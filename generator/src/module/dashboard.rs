@@ -1,0 +1,223 @@
+//! The CloudWatch dashboard: API, Lambda and DynamoDB sections built from the same component and
+//! alarm model as the resources, so a panel exists exactly for what is deployed.
+
+use super::common::*;
+use crate::config::model::{Config, DashboardSection, Function};
+use crate::hcl::{Block, Expr};
+
+const WIDTH: u32 = 24;
+const HALF: u32 = 12;
+const HEIGHT: u32 = 6;
+
+/// Widgets laid out top to bottom; each row is full width or two halves.
+struct Layout {
+    y: u32,
+    widgets: Vec<Expr>,
+}
+
+impl Layout {
+    fn header(&mut self, markdown: &str) {
+        self.widgets.push(widget("text", 0, self.y, WIDTH, 1, Expr::object([("markdown", Expr::literal_str(markdown))])));
+        self.y += 1;
+    }
+
+    /// Two metric panels side by side (the second may be absent).
+    fn row(&mut self, left: Expr, right: Option<Expr>) {
+        match right {
+            Some(right) => {
+                self.widgets.push(widget("metric", 0, self.y, HALF, HEIGHT, left));
+                self.widgets.push(widget("metric", HALF, self.y, HALF, HEIGHT, right));
+            }
+            None => self.widgets.push(widget("metric", 0, self.y, WIDTH, HEIGHT, left)),
+        }
+        self.y += HEIGHT;
+    }
+}
+
+fn widget(ty: &str, x: u32, y: u32, width: u32, height: u32, properties: Expr) -> Expr {
+    Expr::object([
+        ("type", Expr::str(ty)),
+        ("x", Expr::num(x)),
+        ("y", Expr::num(y)),
+        ("width", Expr::num(width)),
+        ("height", Expr::num(height)),
+        ("properties", properties),
+    ])
+}
+
+/// A metric panel: `metrics` rows are `[namespace, name, dim, value, ..., {options}]`.
+fn panel(title: &str, stat: &str, metrics: Vec<Expr>) -> Expr {
+    Expr::object([
+        ("title", Expr::str(title)),
+        ("view", Expr::str("timeSeries")),
+        ("region", Expr::raw("data.aws_region.current.name")),
+        ("stat", Expr::str(stat)),
+        ("period", Expr::num(60)),
+        ("metrics", Expr::List(metrics)),
+    ])
+}
+
+fn metric(namespace: &str, name: &str, dims: &[(&str, Expr)], options: &[(&str, &str)]) -> Expr {
+    let mut row = vec![Expr::str(namespace), Expr::str(name)];
+    for (k, v) in dims {
+        row.push(Expr::str(*k));
+        row.push(v.clone());
+    }
+    if !options.is_empty() {
+        row.push(Expr::object(options.iter().map(|(k, v)| (*k, Expr::str(*v)))));
+    }
+    Expr::List(row)
+}
+
+/// The sections the config asks for, minus those whose component is off.
+pub fn sections(config: &Config) -> Vec<DashboardSection> {
+    config
+        .dashboard
+        .sections
+        .iter()
+        .copied()
+        .filter(|s| *s != DashboardSection::Api || config.components.api)
+        .collect()
+}
+
+pub fn component(config: &Config) -> Component {
+    let mut layout = Layout { y: 0, widgets: vec![] };
+    let has_alarms = !config.active_alarms().is_empty();
+    if has_alarms {
+        layout.widgets.push(widget(
+            "alarm",
+            0,
+            0,
+            WIDTH,
+            3,
+            Expr::object([
+                ("title", Expr::str("Alarms")),
+                ("alarms", Expr::raw("var.alarm_arns")),
+            ]),
+        ));
+        layout.y = 3;
+    }
+    for section in sections(config) {
+        match section {
+            DashboardSection::Api => api_section(&mut layout),
+            DashboardSection::Lambda => lambda_section(&mut layout, &config.functions()),
+            DashboardSection::Dynamodb => dynamodb_section(&mut layout),
+        }
+    }
+    let body = Expr::call("jsonencode", [Expr::object([("widgets", Expr::List(layout.widgets))])]);
+
+    // Dashboards take no tags.
+    let mut variables = vec![name_prefix_var(None)];
+    if sections(config).contains(&DashboardSection::Api) {
+        variables.push(variable("api_name", "string", "Name of the REST API."));
+        variables.push(variable("api_stage_name", "string", "Stage of the REST API."));
+    }
+    if sections(config).contains(&DashboardSection::Lambda) {
+        variables.push(variable(
+            "function_names",
+            "map(string)",
+            "Function names by function (log-processor, metrics-api, runbook-executor).",
+        ));
+    }
+    if sections(config).contains(&DashboardSection::Dynamodb) {
+        variables.push(variable("table_name", "string", "Name of the ApplicationMetrics table."));
+    }
+    if has_alarms {
+        variables.push(variable("alarm_arns", "list(string)", "ARNs of the alarms shown at the top."));
+    }
+    Component {
+        dir: "dashboard",
+        summary: "CloudWatch dashboard: API performance, Lambda health, DynamoDB performance.",
+        main: vec![
+            Block::data("aws_region", "current"),
+            Block::resource("aws_cloudwatch_dashboard", "this")
+                .attr("dashboard_name", Expr::str("${var.name_prefix}-monitoring"))
+                .attr("dashboard_body", body),
+        ],
+        variables,
+        outputs: vec![
+            output("dashboard_name", "aws_cloudwatch_dashboard.this.dashboard_name", "Name of the dashboard."),
+            output("dashboard_arn", "aws_cloudwatch_dashboard.this.dashboard_arn", "ARN of the dashboard."),
+        ],
+    }
+}
+
+fn api_section(layout: &mut Layout) {
+    let dims = [("ApiName", Expr::raw("var.api_name")), ("Stage", Expr::raw("var.api_stage_name"))];
+    let m = |name: &str, opts: &[(&str, &str)]| metric("AWS/ApiGateway", name, &dims, opts);
+    layout.header("## API performance");
+    layout.row(
+        panel(
+            "Requests and errors",
+            "Sum",
+            vec![
+                m("Count", &[("label", "Requests")]),
+                m("4XXError", &[("label", "4XX")]),
+                m("5XXError", &[("label", "5XX")]),
+            ],
+        ),
+        Some(panel(
+            "Latency (ms)",
+            "p99",
+            vec![
+                m("Latency", &[("stat", "p50"), ("label", "p50")]),
+                m("Latency", &[("stat", "p90"), ("label", "p90")]),
+                m("Latency", &[("stat", "p99"), ("label", "p99")]),
+                m("IntegrationLatency", &[("stat", "p99"), ("label", "integration p99")]),
+            ],
+        )),
+    );
+}
+
+fn lambda_section(layout: &mut Layout, functions: &[Function]) {
+    let name = |f: &Function| Expr::raw(format!("var.function_names[\"{}\"]", f.slug()));
+    let per_fn = |metric_name: &str, stat: &str| {
+        functions
+            .iter()
+            .map(|f| metric("AWS/Lambda", metric_name, &[("FunctionName", name(f))], &[("stat", stat), ("label", f.slug())]))
+            .collect::<Vec<_>>()
+    };
+    layout.header("## Lambda health");
+    layout.row(
+        panel("Invocations", "Sum", per_fn("Invocations", "Sum")),
+        Some(panel("Errors", "Sum", per_fn("Errors", "Sum"))),
+    );
+    layout.row(
+        panel("Duration p99 (ms)", "p99", per_fn("Duration", "p99")),
+        Some(panel("Throttles", "Sum", per_fn("Throttles", "Sum"))),
+    );
+}
+
+fn dynamodb_section(layout: &mut Layout) {
+    let table = || ("TableName", Expr::raw("var.table_name"));
+    let m = |name: &str, label: &str| metric("AWS/DynamoDB", name, &[table()], &[("label", label)]);
+    let op = |operation: &str| {
+        metric(
+            "AWS/DynamoDB",
+            "SuccessfulRequestLatency",
+            &[table(), ("Operation", Expr::str(operation))],
+            &[("label", operation)],
+        )
+    };
+    layout.header("## DynamoDB performance");
+    layout.row(
+        panel(
+            "Consumed capacity",
+            "Sum",
+            vec![m("ConsumedReadCapacityUnits", "read units"), m("ConsumedWriteCapacityUnits", "write units")],
+        ),
+        Some(panel(
+            "Throttled events",
+            "Sum",
+            vec![m("ReadThrottleEvents", "read"), m("WriteThrottleEvents", "write")],
+        )),
+    );
+    layout.row(
+        panel(
+            "Request latency (ms)",
+            "Average",
+            vec![op("Query"), op("GetItem"), op("PutItem"), op("UpdateItem"), op("BatchWriteItem")],
+        ),
+        None,
+    );
+}

@@ -1,0 +1,531 @@
+//! The Lambda functions: one role with a least-privilege inline policy each, a KMS-encrypted log
+//! group, X-Ray tracing, and an encrypted SQS on-failure destination for the asynchronously
+//! invoked ones (log processor from S3, runbook executor from SNS).
+
+use super::common::*;
+use crate::config::model::{Config, Function, Step};
+use crate::hcl::{Block, Expr};
+
+/// Everything a function's definition varies in.
+struct Spec {
+    f: Function,
+    description: &'static str,
+    /// Invoked asynchronously: retries and failures go to an on-failure destination.
+    asynchronous: bool,
+    environment: Vec<(&'static str, Expr)>,
+    statements: Vec<Block>,
+}
+
+pub fn component(config: &Config) -> Component {
+    let specs: Vec<Spec> = config.functions().into_iter().map(spec).collect();
+    let mut main = vec![
+        Block::data("aws_partition", "current"),
+        Block::data("aws_region", "current"),
+        Block::locals()
+            .comment("Account and region of the table: the executor's SSM parameters live beside it.")
+            .attr("account_id", Expr::raw("split(\":\", var.table_arn)[4]"))
+            .attr("region", Expr::raw("split(\":\", var.table_arn)[3]"))
+            .attr("partition", Expr::raw("data.aws_partition.current.partition")),
+        Block::data("aws_iam_policy_document", "assume_lambda").block(
+            Block::new("statement", Vec::<String>::new())
+                .attr("actions", Expr::list([Expr::str("sts:AssumeRole")]))
+                .block(principals("Service", vec![Expr::str("lambda.amazonaws.com")])),
+        ),
+    ];
+    if config.functions().contains(&Function::RunbookExecutor) {
+        main.push(runbook_locals());
+    }
+    for s in &specs {
+        main.extend(function_blocks(s));
+    }
+    Component {
+        dir: "functions",
+        summary: "The stack's Lambda functions with their roles, log groups and on-failure destinations.",
+        main,
+        variables: variables(config),
+        outputs: specs.iter().flat_map(outputs).collect(),
+    }
+}
+
+fn spec(f: Function) -> Spec {
+    let table = || Expr::raw("var.table_arn");
+    let index = || Expr::str("${var.table_arn}/index/*");
+    let key = || Expr::raw("var.kms_key_arn");
+    match f {
+        Function::LogProcessor => Spec {
+            f,
+            description: "Turns log objects written to the logs bucket into per-minute metrics",
+            asynchronous: true,
+            environment: vec![("METRICS_TABLE", Expr::raw("var.table_name"))],
+            statements: vec![
+                statement(
+                    "ReadLogObjects",
+                    &["s3:GetObject", "s3:GetObjectVersion"],
+                    vec![Expr::str("${var.logs_bucket_arn}/${var.logs_prefix}*")],
+                ),
+                statement(
+                    "WriteMetricItems",
+                    &[
+                        "dynamodb:BatchGetItem",
+                        "dynamodb:BatchWriteItem",
+                        "dynamodb:ConditionCheckItem",
+                        "dynamodb:GetItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
+                    ],
+                    vec![table()],
+                ),
+                statement(
+                    "DecryptLogObjects",
+                    &["kms:Decrypt", "kms:GenerateDataKey"],
+                    vec![key()],
+                ),
+            ],
+        },
+        Function::MetricsApi => Spec {
+            f,
+            description: "Serves and accepts metrics behind the REST API",
+            asynchronous: false,
+            environment: vec![
+                ("METRICS_TABLE", Expr::raw("var.table_name")),
+                ("CORS_ALLOWED_ORIGINS", Expr::raw("join(\",\", var.cors_allowed_origins)")),
+                ("MAX_BODY_BYTES", Expr::raw("tostring(var.max_body_bytes)")),
+            ],
+            statements: vec![
+                statement("QueryMetrics", &["dynamodb:Query"], vec![table(), index()]),
+                statement(
+                    "ReadWriteMetricItems",
+                    &[
+                        "dynamodb:BatchGetItem",
+                        "dynamodb:ConditionCheckItem",
+                        "dynamodb:DescribeTable",
+                        "dynamodb:GetItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
+                    ],
+                    vec![table()],
+                ),
+                statement(
+                    "UseTableKey",
+                    &["kms:Decrypt", "kms:GenerateDataKey"],
+                    vec![key()],
+                ),
+            ],
+        },
+        Function::RunbookExecutor => Spec {
+            f,
+            description: "Runs the alarm's runbook from SSM Parameter Store when an alarm notification arrives",
+            asynchronous: true,
+            environment: vec![
+                ("METRICS_TABLE", Expr::raw("var.table_name")),
+                ("TOPIC_ARN", Expr::raw("var.topic_arn")),
+                ("RUNBOOK_PARAMETER_PREFIX", Expr::raw("local.runbook_prefix")),
+                ("DRY_RUN", Expr::raw("tostring(var.runbook_dry_run)")),
+                ("METRIC_NAMESPACE", Expr::raw("local.metric_namespace")),
+                ("INCIDENT_TTL_DAYS", Expr::raw("tostring(var.incident_ttl_days)")),
+            ],
+            statements: vec![
+                statement(
+                    "ReadRunbooks",
+                    &["ssm:GetParameter"],
+                    vec![Expr::str(
+                        "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.runbook_prefix}*",
+                    )],
+                ),
+                statement(
+                    "RecordIncidentsReadMetrics",
+                    &[
+                        "dynamodb:ConditionCheckItem",
+                        "dynamodb:GetItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:Query",
+                        "dynamodb:UpdateItem",
+                    ],
+                    vec![table(), index()],
+                ),
+                statement("Notify", &["sns:Publish"], vec![Expr::raw("var.topic_arn")]),
+                statement(
+                    "DecryptRunbooksEncryptNotifications",
+                    &["kms:Decrypt", "kms:GenerateDataKey*"],
+                    vec![key()],
+                ),
+                skip(
+                    statement(
+                        "ReadAlarmMetrics",
+                        &["cloudwatch:GetMetricData"],
+                        vec![Expr::str("*")],
+                    ),
+                    "CKV_AWS_356",
+                    "cloudwatch:GetMetricData supports no resource-level permissions",
+                ),
+                statement(
+                    "PutRunbookMetrics",
+                    &["cloudwatch:PutMetricData"],
+                    vec![Expr::str("*")],
+                )
+                .comment("PutMetricData has no resources; the namespace condition scopes it.")
+                .block(condition(
+                    "StringEquals",
+                    "cloudwatch:namespace",
+                    vec![Expr::raw("local.metric_namespace")],
+                )),
+            ],
+        },
+    }
+}
+
+fn variables(config: &Config) -> Vec<Block> {
+    let d = &config.defaults;
+    let fns: Vec<Function> = config.functions();
+    let names = fns
+        .iter()
+        .map(|f| format!("\"{}\"", f.slug()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut vars = vec![
+        name_prefix_var(None),
+        tags_var(),
+        kms_key_var("the log groups, environment variables and failure queues"),
+        variable(
+            "architecture",
+            "string",
+            "Instruction set of the functions: arm64 or x86_64 (must match the packaged zips).",
+        )
+        .attr("default", config.project.architecture.as_str())
+        .block(validation(
+            "contains([\"arm64\", \"x86_64\"], var.architecture)",
+            "architecture must be arm64 or x86_64.",
+        )),
+        variable("memory_mb", "number", "Memory of each function, in MB.")
+            .attr("default", d.lambda_memory_mb)
+            .block(validation(
+                "var.memory_mb >= 128 && var.memory_mb <= 10240",
+                "memory_mb must be between 128 and 10240.",
+            )),
+        variable("timeout_seconds", "number", "Timeout of each function, in seconds.")
+            .attr("default", d.lambda_timeout_seconds)
+            .block(validation(
+                "var.timeout_seconds >= 1 && var.timeout_seconds <= 900",
+                "timeout_seconds must be between 1 and 900.",
+            )),
+        variable(
+            "reserved_concurrency",
+            "map(number)",
+            &format!("Reserved concurrent executions by function ({names}); a function not listed is unreserved."),
+        )
+        .attr("default", Expr::object(Vec::<(String, Expr)>::new()))
+        .block(validation(
+            &format!("alltrue([for k, v in var.reserved_concurrency : contains([{names}], k) && v >= 0])"),
+            &format!("reserved_concurrency keys must be among {names}, values >= 0."),
+        )),
+        log_retention_var(d.log_retention_days),
+        variable(
+            "code",
+            "map(object({\n    filename          = optional(string)\n    source_code_hash  = optional(string)\n    s3_bucket         = optional(string)\n    s3_key            = optional(string)\n    s3_object_version = optional(string)\n    architecture      = optional(string)\n  }))",
+            &format!("Code of each function ({names}): a local zip (filename + source_code_hash) or an S3 object (s3_bucket + s3_key, optional s3_object_version)."),
+        )
+        .block(validation(
+            &format!("alltrue([for n in [{names}] : contains(keys(var.code), n)])"),
+            &format!("code must have an entry for each of {names}."),
+        ))
+        .block(validation(
+            "alltrue([for c in values(var.code) : (c.filename != null) != (c.s3_bucket != null && c.s3_key != null)])",
+            "each code entry needs either filename or s3_bucket + s3_key, not both.",
+        )),
+        variable("table_name", "string", "Name of the ApplicationMetrics table."),
+        arn_var("table_arn", "dynamodb", "ARN of the ApplicationMetrics table."),
+        arn_var("logs_bucket_arn", "s3", "ARN of the logs bucket the log processor reads."),
+        variable(
+            "logs_prefix",
+            "string",
+            "Key prefix the log processor may read.",
+        )
+        .attr("default", "logs/"),
+    ];
+    if fns.contains(&Function::MetricsApi) {
+        vars.push(
+            variable(
+                "cors_allowed_origins",
+                "list(string)",
+                "Origins the metrics API answers CORS requests for (\"*\" for any).",
+            )
+            .attr("default", Expr::list(config.api.cors_allowed_origins.iter().map(Expr::str)))
+            .block(validation(
+                "length(var.cors_allowed_origins) > 0",
+                "cors_allowed_origins must list at least one origin.",
+            )),
+        );
+        vars.push(
+            variable(
+                "max_body_bytes",
+                "number",
+                "Largest request body the metrics API accepts (larger gets 413).",
+            )
+            .attr("default", config.api.max_body_bytes)
+            .block(validation(
+                "var.max_body_bytes >= 1024 && var.max_body_bytes <= 6291456",
+                "max_body_bytes must be between 1024 and 6291456.",
+            )),
+        );
+    }
+    if fns.contains(&Function::RunbookExecutor) {
+        vars.extend([
+            arn_var("topic_arn", "sns", "ARN of the alarm topic the runbook executor publishes to."),
+            variable(
+                "runbook_dry_run",
+                "bool",
+                "When true the runbook executor logs its plan and touches nothing.",
+            )
+            .attr("default", d.runbook_dry_run),
+            variable(
+                "incident_ttl_days",
+                "number",
+                "Days the runbook executor keeps incident records.",
+            )
+            .attr("default", d.incident_ttl_days)
+            .block(validation(
+                "var.incident_ttl_days >= 1 && var.incident_ttl_days <= 3650",
+                "incident_ttl_days must be between 1 and 3650.",
+            )),
+            variable(
+                "automation_documents",
+                "list(string)",
+                "SSM Automation documents the runbook executor may start.",
+            )
+            .attr("default", Expr::list(automation_documents(config).into_iter().map(Expr::str))),
+        ]);
+    }
+    vars
+}
+
+/// Documents named by `start_automation` steps, sorted and deduplicated.
+pub fn automation_documents(config: &Config) -> Vec<String> {
+    let mut docs: Vec<String> = config
+        .active_alarms()
+        .into_iter()
+        .filter_map(|a| a.runbook.as_ref())
+        .flat_map(|r| r.steps.iter())
+        .filter_map(|s| match s {
+            Step::StartAutomation { document, .. } => Some(document.clone()),
+            _ => None,
+        })
+        .collect();
+    docs.sort();
+    docs.dedup();
+    docs
+}
+
+fn function_blocks(s: &Spec) -> Vec<Block> {
+    let id = s.f.ident();
+    let slug = s.f.slug();
+    let name = format!("${{var.name_prefix}}-{slug}");
+    let code = |field: &str| Expr::raw(format!("var.code[\"{slug}\"].{field}"));
+
+    let mut statements = s.statements.clone();
+    statements.push(statement(
+        "WriteOwnLogs",
+        &["logs:CreateLogStream", "logs:PutLogEvents"],
+        vec![Expr::str(format!("${{aws_cloudwatch_log_group.{id}.arn}}:*"))],
+    ));
+    statements.push(skip(
+        statement(
+            "XRayTraces",
+            &["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            vec![Expr::str("*")],
+        ),
+        "CKV_AWS_356",
+        "X-Ray trace submission supports no resource-level permissions",
+    ));
+    if s.asynchronous {
+        statements.push(statement(
+            "SendFailedEvents",
+            &["sqs:SendMessage"],
+            vec![Expr::raw(format!("aws_sqs_queue.{id}_failures.arn"))],
+        ));
+        statements.push(statement(
+            "EncryptFailedEvents",
+            &["kms:Decrypt", "kms:GenerateDataKey"],
+            vec![Expr::raw("var.kms_key_arn")],
+        ));
+    }
+    let mut policy = Block::data("aws_iam_policy_document", id);
+    if s.f == Function::RunbookExecutor {
+        policy = policy.block(
+            Block::new("dynamic", ["statement"])
+                .attr("for_each", Expr::raw("length(var.automation_documents) > 0 ? [1] : []"))
+                .block(
+                    Block::new("content", Vec::<String>::new())
+                        .attr("sid", "StartListedAutomations")
+                        .attr("effect", "Allow")
+                        .attr("actions", Expr::list([Expr::str("ssm:StartAutomationExecution")]))
+                        .attr(
+                            "resources",
+                            Expr::raw("[for d in var.automation_documents : \"arn:${local.partition}:ssm:${local.region}:*:automation-definition/${d}:*\"]"),
+                        ),
+                ),
+        );
+    }
+    let policy = statements.into_iter().fold(policy, Block::block);
+
+    let mut function = Block::resource("aws_lambda_function", id);
+    function = skip(
+        function,
+        "CKV_AWS_117",
+        "the functions call only AWS APIs; no VPC resources to reach, and a VPC would need NAT or endpoints",
+    );
+    function = skip(
+        function,
+        "CKV_AWS_272",
+        "code is built and hashed by `gen package` in this repository; signing needs an AWS Signer profile the estate owns",
+    );
+    if !s.asynchronous {
+        function = skip(
+            function,
+            "CKV_AWS_116",
+            "invoked synchronously by API Gateway: errors return to the caller, a DLQ would never receive anything",
+        );
+    } else {
+        function = skip(
+            function,
+            "CKV_AWS_116",
+            "failed asynchronous events go to an on-failure destination (aws_lambda_function_event_invoke_config), which supersedes a DLQ",
+        );
+    }
+    let function = function
+        .attr("function_name", Expr::str(&name))
+        .attr("description", s.description)
+        .attr("role", Expr::raw(format!("aws_iam_role.{id}.arn")))
+        .attr("runtime", "provided.al2023")
+        .attr("handler", "bootstrap")
+        .attr("architectures", Expr::raw("[var.architecture]"))
+        .attr("memory_size", Expr::raw("var.memory_mb"))
+        .attr("timeout", Expr::raw("var.timeout_seconds"))
+        .attr(
+            "reserved_concurrent_executions",
+            Expr::raw(format!("lookup(var.reserved_concurrency, \"{slug}\", -1)")),
+        )
+        .attr("filename", code("filename"))
+        .attr("source_code_hash", code("source_code_hash"))
+        .attr("s3_bucket", code("s3_bucket"))
+        .attr("s3_key", code("s3_key"))
+        .attr("s3_object_version", code("s3_object_version"))
+        .attr("kms_key_arn", Expr::raw("var.kms_key_arn"))
+        .block(Block::new("tracing_config", Vec::<String>::new()).attr("mode", "Active"))
+        .block(
+            Block::new("environment", Vec::<String>::new()).attr(
+                "variables",
+                Expr::object(s.environment.iter().map(|(k, v)| (*k, v.clone()))),
+            ),
+        )
+        .attr("tags", tags_with_name(&name))
+        .comment("The log group must exist first, or Lambda creates one without retention or KMS.")
+        .attr(
+            "depends_on",
+            Expr::raw(format!("[aws_cloudwatch_log_group.{id}, aws_iam_role_policy.{id}]")),
+        )
+        .block(precondition(
+            &format!("var.code[\"{slug}\"].architecture == null || var.code[\"{slug}\"].architecture == var.architecture"),
+            &format!("The packaged {slug} zip was built for another architecture than var.architecture: rebuild with `gen package` or change the variable."),
+        ));
+
+    let mut blocks = vec![
+        skip(
+            Block::resource("aws_cloudwatch_log_group", id),
+            "CKV_AWS_338",
+            "retention is the log_retention_days variable; operational logs need not be kept a year",
+        )
+        .attr("name", Expr::str(format!("/aws/lambda/{name}")))
+        .attr("retention_in_days", Expr::raw("var.log_retention_days"))
+        .attr("kms_key_id", Expr::raw("var.kms_key_arn"))
+        .attr("tags", tags_with_name(&format!("/aws/lambda/{name}"))),
+        Block::resource("aws_iam_role", id)
+            .attr("name", Expr::str(&name))
+            .attr("description", format!("Runs the {slug} function"))
+            .attr("assume_role_policy", Expr::raw("data.aws_iam_policy_document.assume_lambda.json"))
+            .attr("tags", tags_with_name(&name)),
+        policy,
+        Block::resource("aws_iam_role_policy", id)
+            .attr("name", "least-privilege")
+            .attr("role", Expr::raw(format!("aws_iam_role.{id}.id")))
+            .attr("policy", Expr::raw(format!("data.aws_iam_policy_document.{id}.json"))),
+        function,
+    ];
+    if s.asynchronous {
+        blocks.push(
+            Block::resource("aws_sqs_queue", format!("{id}_failures"))
+                .attr("name", Expr::str(format!("{name}-failures")))
+                .attr("kms_master_key_id", Expr::raw("var.kms_key_arn"))
+                .attr("kms_data_key_reuse_period_seconds", 300)
+                .comment("Fourteen days (the maximum) to notice and replay a failed event.")
+                .attr("message_retention_seconds", 1_209_600)
+                .attr("tags", tags_with_name(&format!("{name}-failures"))),
+        );
+        blocks.push(
+            Block::resource("aws_lambda_function_event_invoke_config", id)
+                .attr("function_name", Expr::raw(format!("aws_lambda_function.{id}.function_name")))
+                .attr("maximum_retry_attempts", 2)
+                .attr("maximum_event_age_in_seconds", 21_600)
+                .block(
+                    Block::new("destination_config", Vec::<String>::new()).block(
+                        Block::new("on_failure", Vec::<String>::new())
+                            .attr("destination", Expr::raw(format!("aws_sqs_queue.{id}_failures.arn"))),
+                    ),
+                ),
+        );
+    }
+    blocks
+}
+
+fn outputs(s: &Spec) -> Vec<Block> {
+    let id = s.f.ident();
+    let slug = s.f.slug();
+    let mut out = vec![
+        output(
+            &format!("{id}_function_name"),
+            &format!("aws_lambda_function.{id}.function_name"),
+            &format!("Name of the {slug} function."),
+        ),
+        output(
+            &format!("{id}_function_arn"),
+            &format!("aws_lambda_function.{id}.arn"),
+            &format!("ARN of the {slug} function."),
+        ),
+        output(
+            &format!("{id}_role_arn"),
+            &format!("aws_iam_role.{id}.arn"),
+            &format!("ARN of the {slug} function's IAM role."),
+        ),
+        output(
+            &format!("{id}_log_group_name"),
+            &format!("aws_cloudwatch_log_group.{id}.name"),
+            &format!("Log group of the {slug} function."),
+        ),
+    ];
+    if s.f == Function::MetricsApi {
+        out.push(output(
+            &format!("{id}_invoke_arn"),
+            &format!("aws_lambda_function.{id}.invoke_arn"),
+            "Invoke ARN of the metrics-api function (for API Gateway integrations).",
+        ));
+    }
+    if s.asynchronous {
+        out.push(output(
+            &format!("{id}_failure_queue_arn"),
+            &format!("aws_sqs_queue.{id}_failures.arn"),
+            &format!("ARN of the SQS queue receiving {slug} events that failed every retry."),
+        ));
+        out.push(output(
+            &format!("{id}_failure_queue_url"),
+            &format!("aws_sqs_queue.{id}_failures.url"),
+            &format!("URL of the {slug} failure queue."),
+        ));
+    }
+    out
+}
+
+/// `<name_prefix>/Runbooks` and `/<name_prefix>/runbooks/`, shared with the runbooks module.
+pub fn runbook_locals() -> Block {
+    Block::locals()
+        .attr("runbook_prefix", Expr::str("/${var.name_prefix}/runbooks/"))
+        .attr("metric_namespace", Expr::str("${var.name_prefix}/Runbooks"))
+}

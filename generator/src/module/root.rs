@@ -1,0 +1,436 @@
+//! The root module: variables with defaults from the config, wiring of the sub-modules, and every
+//! sub-module output re-exported under the same name.
+
+use super::common::*;
+use crate::config::model::{Config, Function};
+use crate::hcl::{Block, Expr};
+
+/// Sub-module name, and the arguments it receives from the root.
+type Wiring = (&'static str, Vec<(&'static str, &'static str)>);
+
+pub fn component(config: &Config, children: &[&Component]) -> Component {
+    let wiring = wiring(config);
+    let mut main = vec![locals(config)];
+    main.push(
+        Block::module("kms")
+            .attr("source", "./modules/kms")
+            .attr("count", Expr::raw("var.kms_key_arn == null ? 1 : 0"))
+            .blank()
+            .attr("name_prefix", Expr::raw("var.name_prefix"))
+            .attr("tags", Expr::raw("local.tags")),
+    );
+    for (name, args) in &wiring {
+        let mut block = Block::module(*name)
+            .attr("source", format!("./modules/{name}"))
+            .blank()
+            .attr("name_prefix", Expr::raw("var.name_prefix"));
+        if *name != "dashboard" {
+            block = block.attr("tags", Expr::raw("local.tags"));
+        }
+        for (k, v) in args {
+            block = block.attr(*k, Expr::raw(*v));
+        }
+        main.push(block);
+    }
+
+    let mut outputs = vec![output(
+        "kms_key_arn",
+        "local.kms_key_arn",
+        "ARN of the KMS key encrypting the stack (created or handed in).",
+    )];
+    for child in children {
+        for out in &child.outputs {
+            let Some(name) = out.labels.first() else { continue };
+            let description = out.body.attr("description").cloned().unwrap_or(Expr::Null);
+            let mut block = Block::output(name.clone())
+                .attr("description", description)
+                .attr("value", Expr::raw(format!("module.{}.{name}", child.dir)));
+            if let Some(sensitive) = out.body.attr("sensitive") {
+                block = block.attr("sensitive", sensitive.clone());
+            }
+            outputs.push(block);
+        }
+    }
+    Component {
+        dir: "",
+        summary: "Serverless application-monitoring stack.",
+        main,
+        variables: variables(config),
+        outputs,
+    }
+}
+
+fn locals(config: &Config) -> Block {
+    let functions = config.functions();
+    let names = functions
+        .iter()
+        .map(|f| format!("\"{}\"", f.slug()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let code = format!(
+        r#"{{
+    for name in [{names}] : name => contains(keys(var.lambda_s3_code), name) ? {{
+      filename          = null
+      source_code_hash  = null
+      s3_bucket         = var.lambda_s3_code[name].bucket
+      s3_key            = var.lambda_s3_code[name].key
+      s3_object_version = var.lambda_s3_code[name].version
+      architecture      = null
+      }} : {{
+      filename          = "${{local.package_dir}}/${{local.manifest.functions[name].zip}}"
+      source_code_hash  = local.manifest.functions[name].source_code_hash
+      s3_bucket         = null
+      s3_key            = null
+      s3_object_version = null
+      architecture      = local.manifest.functions[name].architecture
+    }}
+  }}"#
+    );
+    Block::locals()
+        .attr(
+            "tags",
+            Expr::call(
+                "merge",
+                [
+                    Expr::object([
+                        ("Stack", Expr::str("application-monitoring")),
+                        ("NamePrefix", Expr::raw("var.name_prefix")),
+                        ("ManagedBy", Expr::str("terraform")),
+                    ]),
+                    Expr::raw("var.tags"),
+                ],
+            ),
+        )
+        .attr(
+            "kms_key_arn",
+            Expr::raw("var.kms_key_arn != null ? var.kms_key_arn : module.kms[0].key_arn"),
+        )
+        .blank()
+        .comment("Lambda code: the zips `gen package` wrote (manifest.json beside them) unless an S3")
+        .comment("object is given. source_code_hash comes from the manifest, so an unchanged build")
+        .comment("plans no change.")
+        .attr(
+            "package_dir",
+            Expr::raw("var.lambda_package_dir != null ? var.lambda_package_dir : \"${path.module}/../dist/lambda\""),
+        )
+        .attr(
+            "manifest",
+            Expr::raw(format!(
+                "length(setsubtract([{names}], keys(var.lambda_s3_code))) > 0 ? jsondecode(file(\"${{local.package_dir}}/manifest.json\")) : null"
+            )),
+        )
+        .attr("lambda_code", Expr::raw(code))
+        .attr(
+            "function_names",
+            Expr::object(functions.iter().map(|f| {
+                (
+                    f.slug(),
+                    Expr::raw(format!("module.functions.{}_function_name", f.ident())),
+                )
+            })),
+        )
+}
+
+fn wiring(config: &Config) -> Vec<Wiring> {
+    let c = &config.components;
+    let fns = config.functions();
+    let mut w: Vec<Wiring> = vec![
+        (
+            "storage",
+            vec![
+                ("kms_key_arn", "local.kms_key_arn"),
+                ("logs_bucket_name", "var.logs_bucket_name"),
+                ("logs_transition_days", "var.logs_transition_days"),
+                ("logs_expiration_days", "var.logs_expiration_days"),
+                ("force_destroy", "var.force_destroy"),
+                ("table_deletion_protection", "var.table_deletion_protection"),
+                ("log_processor_function_arn", "module.functions.log_processor_function_arn"),
+            ],
+        ),
+        (
+            "alerting",
+            vec![
+                ("kms_key_arn", "local.kms_key_arn"),
+                ("topic_arn", "var.sns_topic_arn"),
+                ("alarm_emails", "var.alarm_emails"),
+            ],
+        ),
+    ];
+    let mut functions = vec![
+        ("kms_key_arn", "local.kms_key_arn"),
+        ("architecture", "var.lambda_architecture"),
+        ("memory_mb", "var.lambda_memory_mb"),
+        ("timeout_seconds", "var.lambda_timeout_seconds"),
+        ("reserved_concurrency", "var.lambda_reserved_concurrency"),
+        ("log_retention_days", "var.log_retention_days"),
+        ("code", "local.lambda_code"),
+        ("table_name", "module.storage.table_name"),
+        ("table_arn", "module.storage.table_arn"),
+        ("logs_bucket_arn", "module.storage.logs_bucket_arn"),
+        ("logs_prefix", "module.storage.logs_prefix"),
+    ];
+    if fns.contains(&Function::MetricsApi) {
+        functions.extend([
+            ("cors_allowed_origins", "var.cors_allowed_origins"),
+            ("max_body_bytes", "var.api_max_body_bytes"),
+        ]);
+    }
+    if fns.contains(&Function::RunbookExecutor) {
+        functions.extend([
+            ("topic_arn", "module.alerting.topic_arn"),
+            ("runbook_dry_run", "var.runbook_dry_run"),
+            ("incident_ttl_days", "var.incident_ttl_days"),
+        ]);
+    }
+    w.push(("functions", functions));
+    if c.api {
+        w.push((
+            "api",
+            vec![
+                ("kms_key_arn", "local.kms_key_arn"),
+                ("function_name", "module.functions.metrics_api_function_name"),
+                ("function_invoke_arn", "module.functions.metrics_api_invoke_arn"),
+                ("stage_name", "var.api_stage_name"),
+                ("cors_allowed_origins", "var.cors_allowed_origins"),
+                ("throttle_rate_limit", "var.api_throttle_rate_limit"),
+                ("throttle_burst_limit", "var.api_throttle_burst_limit"),
+                ("execution_logging_level", "var.api_execution_logging_level"),
+                ("log_retention_days", "var.log_retention_days"),
+                ("manage_account_logging_role", "var.manage_api_gateway_account_role"),
+            ],
+        ));
+    }
+    if c.runbooks {
+        w.push((
+            "runbooks",
+            vec![
+                ("kms_key_arn", "local.kms_key_arn"),
+                ("topic_arn", "module.alerting.topic_arn"),
+                ("runbook_executor_function_arn", "module.functions.runbook_executor_function_arn"),
+            ],
+        ));
+    }
+    let alarms = config.active_alarms();
+    if !alarms.is_empty() {
+        let mut args = vec![
+            ("topic_arn", "module.alerting.topic_arn"),
+            ("alarm_thresholds", "var.alarm_thresholds"),
+        ];
+        use crate::config::model::AlarmKind::*;
+        if alarms.iter().any(|a| matches!(a.kind, Api5xxRate | ApiLatency)) {
+            args.extend([("api_name", "module.api.api_name"), ("api_stage_name", "module.api.api_stage_name")]);
+        }
+        if alarms.iter().any(|a| a.kind == LambdaErrors) {
+            args.push(("function_names", "local.function_names"));
+        }
+        if alarms.iter().any(|a| a.kind == DynamodbThrottles) {
+            args.push(("table_name", "module.storage.table_name"));
+        }
+        w.push(("alarms", args));
+    }
+    if c.dashboard {
+        use crate::config::model::DashboardSection::*;
+        let sections = super::dashboard::sections(config);
+        let mut args = vec![];
+        if sections.contains(&Api) {
+            args.extend([("api_name", "module.api.api_name"), ("api_stage_name", "module.api.api_stage_name")]);
+        }
+        if sections.contains(&Lambda) {
+            args.push(("function_names", "local.function_names"));
+        }
+        if sections.contains(&Dynamodb) {
+            args.push(("table_name", "module.storage.table_name"));
+        }
+        if !alarms.is_empty() {
+            args.push(("alarm_arns", "values(module.alarms.alarm_arns)"));
+        }
+        w.push(("dashboard", args));
+    }
+    w
+}
+
+fn variables(config: &Config) -> Vec<Block> {
+    let d = &config.defaults;
+    let fns = config.functions();
+    let names = fns
+        .iter()
+        .map(|f| format!("\"{}\"", f.slug()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut v = vec![
+        name_prefix_var(Some(&config.project.name_prefix)),
+        tags_var(),
+        variable(
+            "kms_key_arn",
+            "string",
+            "ARN of an existing customer managed KMS key to encrypt everything with; null creates one. Its policy must admit cloudwatch.amazonaws.com (kms:GenerateDataKey*, kms:Decrypt) and logs.<region>.amazonaws.com.",
+        )
+        .attr("default", Expr::Null)
+        .block(validation(
+            "var.kms_key_arn == null || can(regex(\"^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$\", var.kms_key_arn))",
+            "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>).",
+        )),
+        variable(
+            "sns_topic_arn",
+            "string",
+            "ARN of an existing SNS topic for alarm notifications; null creates one.",
+        )
+        .attr("default", Expr::Null)
+        .block(validation(
+            "var.sns_topic_arn == null || can(regex(\"^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$\", var.sns_topic_arn))",
+            "sns_topic_arn must be an SNS topic ARN.",
+        )),
+        variable(
+            "alarm_emails",
+            "list(string)",
+            "Email addresses subscribed to the alarm topic.",
+        )
+        .attr("default", Expr::list(config.notifications.emails.iter().map(Expr::str)))
+        .block(validation(
+            "alltrue([for e in var.alarm_emails : can(regex(\"^[^@\\\\s]+@[^@\\\\s]+\\\\.[^@\\\\s]+$\", e))])",
+            "alarm_emails must all be email addresses.",
+        )),
+        log_retention_var(d.log_retention_days),
+        variable(
+            "logs_bucket_name",
+            "string",
+            "Exact name of the logs bucket; null lets AWS pick a unique one starting with \"<name_prefix>-logs-\".",
+        )
+        .attr("default", Expr::Null),
+        variable("logs_transition_days", "number", "Days after which log objects move to STANDARD_IA.")
+            .attr("default", d.logs_transition_days)
+            .block(validation("var.logs_transition_days >= 30", "logs_transition_days must be at least 30.")),
+        variable("logs_expiration_days", "number", "Days after which log objects are deleted.")
+            .attr("default", d.logs_expiration_days)
+            .block(validation(
+                "var.logs_expiration_days > var.logs_transition_days",
+                "logs_expiration_days must be greater than logs_transition_days.",
+            )),
+        variable("force_destroy", "bool", "Let destroy delete a logs bucket that still holds objects.")
+            .attr("default", false),
+        variable("table_deletion_protection", "bool", "Protect the ApplicationMetrics table from deletion.")
+            .attr("default", true),
+        variable(
+            "lambda_architecture",
+            "string",
+            "Instruction set of the functions: arm64 or x86_64 (must match the packaged zips).",
+        )
+        .attr("default", config.project.architecture.as_str())
+        .block(validation(
+            "contains([\"arm64\", \"x86_64\"], var.lambda_architecture)",
+            "lambda_architecture must be arm64 or x86_64.",
+        )),
+        variable("lambda_memory_mb", "number", "Memory of each function, in MB.")
+            .attr("default", d.lambda_memory_mb)
+            .block(validation(
+                "var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240",
+                "lambda_memory_mb must be between 128 and 10240.",
+            )),
+        variable("lambda_timeout_seconds", "number", "Timeout of each function, in seconds.")
+            .attr("default", d.lambda_timeout_seconds)
+            .block(validation(
+                "var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds <= 900",
+                "lambda_timeout_seconds must be between 1 and 900.",
+            )),
+        variable(
+            "lambda_reserved_concurrency",
+            "map(number)",
+            &format!("Reserved concurrent executions by function ({names}); unlisted functions are unreserved."),
+        )
+        .attr("default", Expr::object(Vec::<(String, Expr)>::new()))
+        .block(validation(
+            &format!("alltrue([for k, v in var.lambda_reserved_concurrency : contains([{names}], k) && v >= 0])"),
+            &format!("lambda_reserved_concurrency keys must be among {names}; values >= 0."),
+        )),
+        variable(
+            "lambda_package_dir",
+            "string",
+            "Folder holding manifest.json and the zips written by `gen package`; null means dist/lambda beside the module.",
+        )
+        .attr("default", Expr::Null),
+        variable(
+            "lambda_s3_code",
+            "map(object({\n    bucket  = string\n    key     = string\n    version = optional(string)\n  }))",
+            &format!("Functions ({names}) whose code comes from an S3 object instead of the packaged zips."),
+        )
+        .attr("default", Expr::object(Vec::<(String, Expr)>::new()))
+        .block(validation(
+            &format!("alltrue([for k in keys(var.lambda_s3_code) : contains([{names}], k)])"),
+            &format!("lambda_s3_code keys must be among {names}."),
+        )),
+    ];
+    if config.components.api {
+        let api = &config.api;
+        v.extend([
+            variable("api_stage_name", "string", "Stage of the REST API (first path segment of its URL).")
+                .attr("default", api.stage_name.as_str())
+                .block(validation(
+                    "can(regex(\"^[A-Za-z0-9_-]{1,64}$\", var.api_stage_name))",
+                    "api_stage_name must be 1-64 letters, digits, '-' or '_'.",
+                )),
+            variable("cors_allowed_origins", "list(string)", "Origins allowed to call the API from a browser (\"*\" for any).")
+                .attr("default", Expr::list(api.cors_allowed_origins.iter().map(Expr::str)))
+                .block(validation(
+                    "length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == \"*\" || can(regex(\"^https?://[^/,]+$\", o))])",
+                    "cors_allowed_origins must be \"*\" or origins like https://app.example.com.",
+                )),
+            variable("api_throttle_rate_limit", "number", "Steady-state requests per second the API accepts.")
+                .attr("default", Expr::num(api.throttle_rate_limit))
+                .block(validation("var.api_throttle_rate_limit > 0", "api_throttle_rate_limit must be positive.")),
+            variable("api_throttle_burst_limit", "number", "Burst of requests the API accepts above the rate.")
+                .attr("default", api.throttle_burst_limit)
+                .block(validation("var.api_throttle_burst_limit >= 1", "api_throttle_burst_limit must be at least 1.")),
+            variable("api_max_body_bytes", "number", "Largest POST /metrics body accepted (larger gets 413).")
+                .attr("default", api.max_body_bytes)
+                .block(validation(
+                    "var.api_max_body_bytes >= 1024 && var.api_max_body_bytes <= 6291456",
+                    "api_max_body_bytes must be between 1024 and 6291456.",
+                )),
+            variable(
+                "api_execution_logging_level",
+                "string",
+                "API Gateway execution logging: OFF, ERROR or INFO.",
+            )
+            .attr("default", "ERROR")
+            .block(validation(
+                "contains([\"OFF\", \"ERROR\", \"INFO\"], var.api_execution_logging_level)",
+                "api_execution_logging_level must be OFF, ERROR or INFO.",
+            )),
+            variable(
+                "manage_api_gateway_account_role",
+                "bool",
+                "Create the account-wide API Gateway CloudWatch Logs role; stage logging needs one per account and region. Leave false when the account has one.",
+            )
+            .attr("default", false),
+        ]);
+    }
+    if config.components.runbooks {
+        v.extend([
+            variable("runbook_dry_run", "bool", "When true the runbook executor logs its plan and touches nothing.")
+                .attr("default", d.runbook_dry_run),
+            variable("incident_ttl_days", "number", "Days incident records are kept.")
+                .attr("default", d.incident_ttl_days)
+                .block(validation(
+                    "var.incident_ttl_days >= 1 && var.incident_ttl_days <= 3650",
+                    "incident_ttl_days must be between 1 and 3650.",
+                )),
+        ]);
+    }
+    let alarms = config.active_alarms();
+    if !alarms.is_empty() {
+        let known = alarms.iter().map(|a| format!("\"{}\"", a.name)).collect::<Vec<_>>().join(", ");
+        v.push(
+            variable(
+                "alarm_thresholds",
+                "map(number)",
+                "Alarm thresholds by alarm short name (5xx rate in percent, latency in ms, errors and throttles per period).",
+            )
+            .attr("default", Expr::object(alarms.iter().map(|a| (a.name.clone(), Expr::num(a.threshold)))))
+            .block(validation(
+                &format!("alltrue([for k, v in var.alarm_thresholds : contains([{known}], k) && v >= 0])"),
+                &format!("alarm_thresholds keys must be among {known}; values >= 0."),
+            )),
+        );
+    }
+    v
+}

@@ -1,0 +1,139 @@
+//! Runbooks in SSM Parameter Store (one SecureString per alarm, JSON the runbook executor reads)
+//! and the executor's subscription to the alarm topic.
+
+use super::alarms::full_name;
+use super::common::*;
+use crate::config::model::{Alarm, Config};
+use crate::hcl::{Block, Expr};
+
+/// The executor marks its own notifications with this message attribute; the subscription
+/// filter drops them, so the executor can never trigger itself.
+pub const ORIGIN_ATTRIBUTE: &str = "origin";
+
+pub fn component(config: &Config) -> Component {
+    let alarms: Vec<&Alarm> = config
+        .active_alarms()
+        .into_iter()
+        .filter(|a| a.runbook.is_some())
+        .collect();
+    let mut main = vec![Block::locals().attr("prefix", Expr::str("/${var.name_prefix}/runbooks/"))];
+    main.extend(alarms.iter().map(|a| parameter(a)));
+    main.extend(subscription());
+    let by_name = |attr: &str| {
+        Expr::object(alarms.iter().map(|a| {
+            (
+                a.name.clone(),
+                Expr::raw(format!("aws_ssm_parameter.{}.{attr}", super::alarms::ident(&a.name))),
+            )
+        }))
+    };
+    Component {
+        dir: "runbooks",
+        summary: "Runbook parameters per alarm and the runbook executor's topic subscription.",
+        main,
+        variables: vec![
+            name_prefix_var(None),
+            tags_var(),
+            kms_key_var("the runbook parameters"),
+            arn_var("topic_arn", "sns", "ARN of the alarm topic the executor subscribes to."),
+            arn_var(
+                "runbook_executor_function_arn",
+                "lambda",
+                "ARN of the runbook executor function.",
+            ),
+        ],
+        outputs: vec![
+            output(
+                "runbook_parameter_prefix",
+                "local.prefix",
+                "SSM path under which the runbooks live (the executor's RUNBOOK_PARAMETER_PREFIX).",
+            ),
+            output_expr(
+                "runbook_parameter_names",
+                by_name("name"),
+                "SSM parameter names of the runbooks by alarm short name.",
+            ),
+            output_expr(
+                "runbook_parameter_arns",
+                by_name("arn"),
+                "SSM parameter ARNs of the runbooks by alarm short name.",
+            ),
+            output(
+                "runbook_subscription_arn",
+                "aws_sns_topic_subscription.runbook_executor.arn",
+                "ARN of the runbook executor's topic subscription.",
+            ),
+        ],
+    }
+}
+
+/// The runbook exactly as the executor reads it:
+/// `{"alarm", "link", "service"?, "on_failure", "steps": [{"type": ...}, ...]}`.
+pub fn runbook_value(alarm: &Alarm) -> Option<Expr> {
+    let runbook = alarm.runbook.as_ref()?;
+    let mut fields = vec![
+        ("alarm".to_string(), Expr::str(full_name(alarm))),
+        ("link".to_string(), Expr::literal_str(&runbook.link)),
+    ];
+    if let Some(service) = &runbook.service {
+        fields.push(("service".into(), Expr::literal_str(service)));
+    }
+    fields.push(("on_failure".into(), Expr::str(runbook.on_failure.as_str())));
+    let steps = runbook
+        .steps
+        .iter()
+        .map(|s| json_expr(&serde_json::to_value(s).unwrap_or_default()));
+    fields.push(("steps".into(), Expr::List(steps.collect())));
+    Some(Expr::call("jsonencode", [Expr::Object(fields)]))
+}
+
+/// JSON data as an HCL expression (literal strings: no interpolation from config text).
+fn json_expr(value: &serde_json::Value) -> Expr {
+    use serde_json::Value;
+    match value {
+        Value::Null => Expr::Null,
+        Value::Bool(b) => Expr::Bool(*b),
+        Value::Number(n) => Expr::num(n),
+        Value::String(s) => Expr::literal_str(s),
+        Value::Array(items) => Expr::List(items.iter().map(json_expr).collect()),
+        Value::Object(map) => Expr::Object(map.iter().map(|(k, v)| (k.clone(), json_expr(v))).collect()),
+    }
+}
+
+fn parameter(alarm: &Alarm) -> Block {
+    Block::resource("aws_ssm_parameter", super::alarms::ident(&alarm.name))
+        .attr("name", Expr::str(format!("${{local.prefix}}{}", full_name(alarm))))
+        .attr("description", Expr::literal_str(format!("Runbook of the {} alarm", alarm.name)))
+        .attr("type", "SecureString")
+        .attr("key_id", Expr::raw("var.kms_key_arn"))
+        .attr("value", runbook_value(alarm).unwrap_or(Expr::Null))
+        .attr("tags", tags_with_name(&full_name(alarm)))
+}
+
+fn subscription() -> Vec<Block> {
+    vec![
+        Block::resource("aws_lambda_permission", "sns_invokes_runbook_executor")
+            .attr("statement_id", "AllowSnsInvoke")
+            .attr("action", "lambda:InvokeFunction")
+            .attr("function_name", Expr::raw("var.runbook_executor_function_arn"))
+            .attr("principal", "sns.amazonaws.com")
+            .attr("source_arn", Expr::raw("var.topic_arn")),
+        Block::resource("aws_sns_topic_subscription", "runbook_executor")
+            .attr("topic_arn", Expr::raw("var.topic_arn"))
+            .attr("protocol", "lambda")
+            .attr("endpoint", Expr::raw("var.runbook_executor_function_arn"))
+            .comment("The executor's own notifications carry an \"origin\" attribute: never deliver those back.")
+            .attr("filter_policy_scope", "MessageAttributes")
+            .attr(
+                "filter_policy",
+                Expr::call(
+                    "jsonencode",
+                    [Expr::object([(
+                        ORIGIN_ATTRIBUTE,
+                        Expr::list([Expr::object([("exists", false)])]),
+                    )])],
+                ),
+            )
+            .attr("depends_on", Expr::raw("[aws_lambda_permission.sns_invokes_runbook_executor]")),
+    ]
+}

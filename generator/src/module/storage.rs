@@ -1,0 +1,283 @@
+//! The logs bucket (with its ObjectCreated trigger) and the ApplicationMetrics table.
+
+use super::common::*;
+use crate::config::model::Config;
+use crate::hcl::{Block, Expr};
+
+/// The data contract's table and index names (the Lambdas depend on them).
+pub const TABLE_SUFFIX: &str = "ApplicationMetrics";
+pub const INDEX_NAME: &str = "TimestampIndex";
+pub const TTL_ATTRIBUTE: &str = "ExpiresAt";
+
+pub fn component(config: &Config) -> Component {
+    Component {
+        dir: "storage",
+        summary: "Logs bucket (secure by default, notifies the log processor) and the ApplicationMetrics table.",
+        main: [bucket(), notification(), table()].concat(),
+        variables: variables(config),
+        outputs: vec![
+            output("logs_bucket_name", "aws_s3_bucket.logs.id", "Name of the logs bucket."),
+            output("logs_bucket_arn", "aws_s3_bucket.logs.arn", "ARN of the logs bucket."),
+            output(
+                "logs_prefix",
+                "var.logs_prefix",
+                "Key prefix whose new objects are processed.",
+            ),
+            output("table_name", "aws_dynamodb_table.metrics.name", "Name of the ApplicationMetrics table."),
+            output("table_arn", "aws_dynamodb_table.metrics.arn", "ARN of the ApplicationMetrics table."),
+            output(
+                "table_index_arn",
+                &format!("\"${{aws_dynamodb_table.metrics.arn}}/index/{INDEX_NAME}\""),
+                "ARN of the TimestampIndex global secondary index.",
+            ),
+        ],
+    }
+}
+
+fn variables(config: &Config) -> Vec<Block> {
+    let d = &config.defaults;
+    vec![
+        name_prefix_var(None),
+        tags_var(),
+        kms_key_var("the bucket and the table"),
+        variable(
+            "logs_bucket_name",
+            "string",
+            "Exact name of the logs bucket; null lets AWS pick a unique name starting with \"<name_prefix>-logs-\".",
+        )
+        .attr("default", Expr::Null)
+        .block(validation(
+            "var.logs_bucket_name == null || can(regex(\"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$\", var.logs_bucket_name))",
+            "logs_bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, '.' and '-').",
+        )),
+        variable(
+            "logs_prefix",
+            "string",
+            "Key prefix applications write logs under; new objects below it go to the log processor.",
+        )
+        .attr("default", "logs/")
+        .block(validation(
+            "can(regex(\"^[A-Za-z0-9!_.*'()-]+/$\", var.logs_prefix))",
+            "logs_prefix must be a key prefix ending in '/', e.g. \"logs/\".",
+        )),
+        variable(
+            "logs_transition_days",
+            "number",
+            "Days after which log objects move to STANDARD_IA.",
+        )
+        .attr("default", d.logs_transition_days)
+        .block(validation(
+            "var.logs_transition_days >= 30",
+            "logs_transition_days must be at least 30 (S3's minimum for STANDARD_IA).",
+        )),
+        variable(
+            "logs_expiration_days",
+            "number",
+            "Days after which log objects (and noncurrent versions) are deleted.",
+        )
+        .attr("default", d.logs_expiration_days)
+        .block(validation(
+            "var.logs_expiration_days >= 1",
+            "logs_expiration_days must be at least 1.",
+        )),
+        variable(
+            "force_destroy",
+            "bool",
+            "Let `terraform destroy` delete a bucket that still holds log objects.",
+        )
+        .attr("default", false),
+        variable(
+            "table_deletion_protection",
+            "bool",
+            "Protect the ApplicationMetrics table from deletion.",
+        )
+        .attr("default", true),
+        arn_var(
+            "log_processor_function_arn",
+            "lambda",
+            "ARN of the function that receives ObjectCreated events for the logs prefix.",
+        ),
+    ]
+}
+
+fn bucket() -> Vec<Block> {
+    let bucket_ref = || Expr::raw("aws_s3_bucket.logs.id");
+    let deny_insecure = Block::data("aws_iam_policy_document", "logs_tls_only")
+        .block(
+            Block::new("statement", Vec::<String>::new())
+                .attr("sid", "DenyInsecureTransport")
+                .attr("effect", "Deny")
+                .attr("actions", Expr::list([Expr::str("s3:*")]))
+                .attr(
+                    "resources",
+                    Expr::list([
+                        Expr::raw("aws_s3_bucket.logs.arn"),
+                        Expr::str("${aws_s3_bucket.logs.arn}/*"),
+                    ]),
+                )
+                .block(principals("*", vec![Expr::str("*")]))
+                .block(condition(
+                    "Bool",
+                    "aws:SecureTransport",
+                    vec![Expr::str("false")],
+                )),
+        )
+        .block(
+            Block::new("statement", Vec::<String>::new())
+                .attr("sid", "DenyOutdatedTls")
+                .attr("effect", "Deny")
+                .attr("actions", Expr::list([Expr::str("s3:*")]))
+                .attr(
+                    "resources",
+                    Expr::list([
+                        Expr::raw("aws_s3_bucket.logs.arn"),
+                        Expr::str("${aws_s3_bucket.logs.arn}/*"),
+                    ]),
+                )
+                .block(principals("*", vec![Expr::str("*")]))
+                .block(condition(
+                    "NumericLessThan",
+                    "s3:TlsVersion",
+                    vec![Expr::str("1.2")],
+                )),
+        );
+    vec![
+        skip(
+            skip(
+                Block::resource("aws_s3_bucket", "logs"),
+                "CKV_AWS_18",
+                "this bucket holds application logs; access logging it would need a second logs bucket (use CloudTrail S3 data events)",
+            ),
+            "CKV_AWS_144",
+            "cross-region replication of operational logs is the estate's decision, not this module's",
+        )
+        .attr(
+            "bucket",
+            Expr::raw("var.logs_bucket_name"),
+        )
+        .attr(
+            "bucket_prefix",
+            Expr::raw("var.logs_bucket_name == null ? \"${var.name_prefix}-logs-\" : null"),
+        )
+        .attr("force_destroy", Expr::raw("var.force_destroy"))
+        .attr("tags", tags_with_name("${var.name_prefix}-logs")),
+        Block::resource("aws_s3_bucket_ownership_controls", "logs")
+            .attr("bucket", bucket_ref())
+            .block(
+                Block::new("rule", Vec::<String>::new())
+                    .attr("object_ownership", "BucketOwnerEnforced"),
+            ),
+        Block::resource("aws_s3_bucket_public_access_block", "logs")
+            .attr("bucket", bucket_ref())
+            .attr("block_public_acls", true)
+            .attr("block_public_policy", true)
+            .attr("ignore_public_acls", true)
+            .attr("restrict_public_buckets", true),
+        Block::resource("aws_s3_bucket_versioning", "logs")
+            .attr("bucket", bucket_ref())
+            .block(Block::new("versioning_configuration", Vec::<String>::new()).attr("status", "Enabled")),
+        Block::resource("aws_s3_bucket_server_side_encryption_configuration", "logs")
+            .attr("bucket", bucket_ref())
+            .block(
+                Block::new("rule", Vec::<String>::new())
+                    .attr("bucket_key_enabled", true)
+                    .block(
+                        Block::new("apply_server_side_encryption_by_default", Vec::<String>::new())
+                            .attr("sse_algorithm", "aws:kms")
+                            .attr("kms_master_key_id", Expr::raw("var.kms_key_arn")),
+                    ),
+            ),
+        Block::resource("aws_s3_bucket_lifecycle_configuration", "logs")
+            .attr("bucket", bucket_ref())
+            .block(
+                Block::new("rule", Vec::<String>::new())
+                    .attr("id", "expire-logs")
+                    .attr("status", "Enabled")
+                    .block(Block::new("filter", Vec::<String>::new()))
+                    .block(
+                        Block::new("transition", Vec::<String>::new())
+                            .attr("days", Expr::raw("var.logs_transition_days"))
+                            .attr("storage_class", "STANDARD_IA"),
+                    )
+                    .block(
+                        Block::new("expiration", Vec::<String>::new())
+                            .attr("days", Expr::raw("var.logs_expiration_days")),
+                    )
+                    .block(
+                        Block::new("noncurrent_version_expiration", Vec::<String>::new())
+                            .attr("noncurrent_days", Expr::raw("var.logs_transition_days")),
+                    )
+                    .block(
+                        Block::new("abort_incomplete_multipart_upload", Vec::<String>::new())
+                            .attr("days_after_initiation", 7),
+                    ),
+            ),
+        Block::resource("aws_s3_bucket_policy", "logs")
+            .attr("bucket", bucket_ref())
+            .attr("policy", Expr::raw("data.aws_iam_policy_document.logs_tls_only.json"))
+            .comment("The public access block must exist first, or S3 may reject the policy call.")
+            .attr("depends_on", Expr::raw("[aws_s3_bucket_public_access_block.logs]")),
+        deny_insecure,
+    ]
+}
+
+fn notification() -> Vec<Block> {
+    vec![
+        Block::resource("aws_lambda_permission", "s3_invokes_log_processor")
+            .attr("statement_id", "AllowS3Invoke")
+            .attr("action", "lambda:InvokeFunction")
+            .attr("function_name", Expr::raw("var.log_processor_function_arn"))
+            .attr("principal", "s3.amazonaws.com")
+            .attr("source_arn", Expr::raw("aws_s3_bucket.logs.arn"))
+            .comment("Bucket names are global: pin the owning account too.")
+            .attr(
+                "source_account",
+                Expr::raw("split(\":\", var.log_processor_function_arn)[4]"),
+            ),
+        Block::resource("aws_s3_bucket_notification", "logs")
+            .attr("bucket", Expr::raw("aws_s3_bucket.logs.id"))
+            .block(
+                Block::new("lambda_function", Vec::<String>::new())
+                    .attr("lambda_function_arn", Expr::raw("var.log_processor_function_arn"))
+                    .attr("events", Expr::list([Expr::str("s3:ObjectCreated:*")]))
+                    .attr("filter_prefix", Expr::raw("var.logs_prefix")),
+            )
+            .attr("depends_on", Expr::raw("[aws_lambda_permission.s3_invokes_log_processor]")),
+    ]
+}
+
+fn table() -> Vec<Block> {
+    let attribute = |name: &str| {
+        Block::new("attribute", Vec::<String>::new())
+            .attr("name", name)
+            .attr("type", "S")
+    };
+    vec![Block::resource("aws_dynamodb_table", "metrics")
+        .attr("name", Expr::str(format!("${{var.name_prefix}}-{TABLE_SUFFIX}")))
+        .attr("billing_mode", "PAY_PER_REQUEST")
+        .attr("hash_key", "ServiceName")
+        .attr("range_key", "Timestamp")
+        .attr("deletion_protection_enabled", Expr::raw("var.table_deletion_protection"))
+        .block(attribute("ServiceName"))
+        .block(attribute("Timestamp"))
+        .comment("Keys inverted: \"every service in minute T\" is one Query.")
+        .block(
+            Block::new("global_secondary_index", Vec::<String>::new())
+                .attr("name", INDEX_NAME)
+                .attr("hash_key", "Timestamp")
+                .attr("range_key", "ServiceName")
+                .attr("projection_type", "ALL"),
+        )
+        .block(
+            Block::new("server_side_encryption", Vec::<String>::new())
+                .attr("enabled", true)
+                .attr("kms_key_arn", Expr::raw("var.kms_key_arn")),
+        )
+        .block(Block::new("point_in_time_recovery", Vec::<String>::new()).attr("enabled", true))
+        .block(
+            Block::new("ttl", Vec::<String>::new())
+                .attr("attribute_name", TTL_ATTRIBUTE)
+                .attr("enabled", true),
+        )
+        .attr("tags", tags_with_name(&format!("${{var.name_prefix}}-{TABLE_SUFFIX}")))]
+}
