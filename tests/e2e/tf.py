@@ -53,7 +53,7 @@ class Terraform:
             "TF_DATA_DIR": str(data_dir),
             "CHECKPOINT_DISABLE": "1",
         })
-        self.plugin_dir = os.environ.get("TF_PLUGIN_MIRROR", "/opt/tf-plugins")
+        self.plugin_dir = os.environ.get("TF_PLUGIN_MIRROR") or "/opt/tf-plugins"
         if not Path(self.plugin_dir).is_dir():
             raise TerraformError(
                 f"provider mirror {self.plugin_dir} is missing: set TF_PLUGIN_MIRROR to a folder laid out "
