@@ -1,6 +1,6 @@
 //! The `gen` command line.
 
-use crate::{config, package};
+use crate::{config, output, package};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,15 +104,65 @@ fn terraform(args: &TerraformArgs) -> u8 {
     let config = match config::load_config(&args.config) {
         Ok(c) => c,
         Err(e @ config::LoadError::Io(..)) => {
-            eprintln!("gen terraform: {e}");
+            eprintln!("gen terraform: {e} (create one with `gen init`)");
             return exit::USAGE;
         }
         Err(e) => {
             eprintln!("{e}");
+            eprintln!(
+                "gen terraform: {} is invalid; nothing written",
+                args.config.display()
+            );
             return exit::USAGE;
         }
     };
     let files = crate::module::render(&config);
-    let _ = files;
-    exit::OK
+    if args.check {
+        return check(&args.out, &files);
+    }
+    match output::write_tree(&args.out, &files) {
+        Ok(summary) => {
+            for path in &summary.written {
+                println!("wrote   {}", args.out.join(path).display());
+            }
+            for path in &summary.removed {
+                println!("removed {} (stale)", args.out.join(path).display());
+            }
+            println!(
+                "gen terraform: {} files in {} ({} written, {} unchanged, {} removed)",
+                files.len(),
+                args.out.display(),
+                summary.written.len(),
+                summary.unchanged.len(),
+                summary.removed.len()
+            );
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("gen terraform: {e}; {} left as it was", args.out.display());
+            exit::IO
+        }
+    }
+}
+
+fn check(out: &std::path::Path, files: &[output::OutputFile]) -> u8 {
+    match output::check_tree(out, files) {
+        Ok(differences) if differences.is_empty() => {
+            println!("gen terraform --check: {} is up to date", out.display());
+            exit::OK
+        }
+        Ok(differences) => {
+            print!("{}", output::render_differences(out, &differences));
+            eprintln!(
+                "gen terraform --check: {} file(s) in {} differ from what gen writes; run `gen terraform`",
+                differences.len(),
+                out.display()
+            );
+            exit::DIFFERENT
+        }
+        Err(e) => {
+            eprintln!("gen terraform --check: {e}");
+            exit::IO
+        }
+    }
 }

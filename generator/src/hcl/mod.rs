@@ -8,4 +8,4 @@ mod render;
 
 pub use block::{Block, Body, BodyItem, DocItem, Document};
 pub use expr::{escape_template_sequences, Expr};
-pub use render::{block_text, escape_template, expr_text, is_identifier};
+pub use render::{block_text, escape_template, expr_inline, expr_text, is_identifier};

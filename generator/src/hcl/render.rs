@@ -57,6 +57,42 @@ pub fn expr_text(e: &Expr) -> String {
     format::format(&out)
 }
 
+/// One-line form of any expression, for documentation (not necessarily `terraform fmt` layout):
+/// objects as `{ a = 1, b = 2 }`, heredocs as their first line followed by `...`.
+pub fn expr_inline(e: &Expr) -> String {
+    match e {
+        Expr::List(items) => format!(
+            "[{}]",
+            items.iter().map(expr_inline).collect::<Vec<_>>().join(", ")
+        ),
+        Expr::Object(pairs) if pairs.is_empty() => "{}".to_owned(),
+        Expr::Object(pairs) => {
+            let items: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| {
+                    let mut key = String::new();
+                    object_key(&mut key, k);
+                    format!("{key} = {}", expr_inline(v))
+                })
+                .collect();
+            format!("{{ {} }}", items.join(", "))
+        }
+        Expr::Call(name, args) => format!(
+            "{name}({})",
+            args.iter().map(expr_inline).collect::<Vec<_>>().join(", ")
+        ),
+        Expr::Heredoc { text, .. } => {
+            format!("<<{} ...", text.lines().next().unwrap_or("").trim())
+        }
+        Expr::Raw(s) => s.split_whitespace().collect::<Vec<_>>().join(" "),
+        other => {
+            let mut out = String::new();
+            expr(&mut out, other);
+            out
+        }
+    }
+}
+
 fn comment(out: &mut String, text: &str) {
     for line in text.lines() {
         let line = line.trim_end();
