@@ -36,12 +36,17 @@ pub fn terraform_fmt(text: &str) -> String {
 
 /// Fails with a readable diff when terraform fmt would change `text`.
 pub fn assert_fmt_clean(text: &str) {
+    assert_fmt_clean_named("the rendered document", text);
+}
+
+/// Same, naming what was checked (e.g. a file path) in the failure.
+pub fn assert_fmt_clean_named(name: &str, text: &str) {
     let formatted = terraform_fmt(text);
     if formatted != text {
         let diff = similar::TextDiff::from_lines(text, &formatted)
             .unified_diff()
             .header("gen", "terraform fmt")
             .to_string();
-        panic!("terraform fmt changes the rendered document:\n{diff}");
+        panic!("terraform fmt changes {name}:\n{diff}");
     }
 }
