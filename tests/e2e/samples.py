@@ -151,12 +151,15 @@ def _emf(rng: random.Random, base: datetime, truth: Truth) -> LogObject:
                 }],
             },
             "queue": "default",
-            "JobsProcessed": jobs,
+            # EMF allows an array of observations for one metric.
+            "JobsProcessed": [jobs, jobs + 1] if i % 10 == 0 else jobs,
             "QueueDepth": depth,
             "requestId": f"req-{i}",
         }
         when = datetime.fromtimestamp(rec["_aws"]["Timestamp"] / 1000, timezone.utc)
         truth.add("worker", when, "JobsProcessed", jobs)
+        if i % 10 == 0:
+            truth.add("worker", when, "JobsProcessed", jobs + 1)
         truth.add("worker", when, "QueueDepth", depth)
         out.append(json.dumps(rec))
     return LogObject(f"logs/worker/{base:%Y%m%d}/emf.log", ("\n".join(out) + "\n").encode(), len(out))

@@ -9,15 +9,20 @@ Tests run in file order and share one moto and one apply (the apply is the slow 
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import shutil
 import sys
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from . import checks, package, procs
+from . import checks, events, flows, package, procs, samples
+from .apigw_front import ApiFront, routes_from_moto
+from .runtime_api import InvocationError, LambdaFunction
 from .moto_server import MotoServer
 from .steps import note, step
 from .tf import Terraform, copy_config, declared_variables
@@ -50,9 +55,23 @@ class Env:
         self.packages: dict = {}
         self.stack: checks.Stack | None = None
         self.data: dict = {}
+        self.running: list[LambdaFunction] = []
 
     def aws(self, service: str):
         return self.moto.client(service)
+
+    def start_function(self, key: str) -> LambdaFunction:
+        """The real bootstrap from the zip, with the environment the module gave the deployed function."""
+        cfg = self.stack.functions[key]
+        bootstrap = package.extract_bootstrap(self.packages[key], self.workdir / "task")
+        fn_env = dict(cfg.get("Environment", {}).get("Variables", {}))
+        fn_env.update(self.moto.aws_env())
+        fn_env.setdefault("RUST_LOG", "info")
+        fn = LambdaFunction(cfg["FunctionName"], bootstrap, fn_env, self.workdir,
+                            memory_mb=cfg.get("MemorySize", 128), timeout_s=cfg.get("Timeout", 30))
+        self.running.append(fn)
+        note(f"{key}: bootstrap up in {fn.cold_start_s * 1000:.0f} ms (log {fn.log_path})")
+        return fn
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +82,8 @@ def env():
     try:
         yield e
     finally:
+        for fn in e.running:
+            fn.stop()
         if e.moto:
             e.moto.stop()
         procs.stop_all()
@@ -93,6 +114,121 @@ def test_step_3_resources(env):
     with step(3, "resources as specified"):
         env.stack, problems = checks.check_all(env.aws, env.packages)
         assert not problems, f"{len(problems)} problems:\n  " + "\n  ".join(problems)
+
+
+def test_step_4_logs(env):
+    assert env.stack and env.stack.bucket, "step 3 found no logs bucket"
+    with step(4, "sample logs -> S3 -> log-processor (one event twice)"):
+        s3, ddb = env.aws("s3"), env.aws("dynamodb")
+        objects, truth = samples.build()
+        env.data["truth"], env.data["base"] = truth, datetime.fromisoformat(truth.minutes()[0].replace("Z", "+00:00"))
+        records = flows.upload(s3, env.stack.bucket, objects, env.stack.notification_id)
+        fn = env.start_function("log-processor")
+        first = events.s3_event(records[:2])  # S3 may batch records; the processor must handle several
+        second = events.s3_event(records[2:])
+        fn.invoke(first)
+        fn.invoke(second)
+        once = flows.table_snapshot(ddb, env.stack.table)
+        flows.check_groups(once, truth)
+        fn.invoke(first)  # at-least-once delivery: the same event again
+        again = flows.table_snapshot(ddb, env.stack.table)
+        assert flows.metric_items(again) == flows.metric_items(once), "replaying an event changed the metrics"
+        note(f"{len(objects)} objects, {sum(o.lines for o in objects)} lines "
+             f"({sum(o.bad_lines for o in objects)} bad) -> {len(flows.metric_items(once))} (service, minute) items;"
+             " replay changed nothing")
+        # An unreadable object fails the invocation loudly (so Lambda retries and the
+        # on-failure destination sees it), naming the object.
+        broken = samples.LogObject("logs/web/broken.gz", gzip.compress(b"x" * 1000)[:40] + b"\x00garbage", 0)
+        bad_rec = flows.upload(s3, env.stack.bucket, [broken], env.stack.notification_id)
+        with pytest.raises(InvocationError, match="broken"):
+            fn.invoke(events.s3_event(bad_rec))
+
+
+def test_step_5_api(env):
+    assert "truth" in env.data, "step 4 failed"
+    with step(5, "metrics API over HTTP vs. independently computed values"):
+        truth, base = env.data["truth"], env.data["base"]
+        fn = env.start_function("metrics-api")
+        apigw = env.aws("apigateway")
+        front = ApiFront(fn, routes_from_moto(apigw, env.stack.api_id), env.stack.stage, env.stack.api_id)
+        env.data["front"] = front
+        hdr = {"x-api-key": env.stack.api_key, "Origin": "https://example.com"}
+        status, _, body = flows.http("GET", front.url + "/health", headers=hdr)
+        assert status == 200, f"/health -> {status} {body!r}"
+        frm, to = base, base + timedelta(hours=1)
+        q = f"from={flows.iso(frm)}&to={flows.iso(to)}&period=3600&stat={flows.STATS}"
+        problems: list[str] = []
+        for service in truth.services():
+            doc = flows.get_json(f"{front.url}/metrics?service={service}&{q}", hdr)
+            flows.compare_totals(doc, truth, [service], problems)
+        everyone = flows.get_json(f"{front.url}/metrics?{q}", hdr)
+        flows.compare_totals(everyone, truth, truth.services(), problems)
+        counts, pages = flows.per_minute_pages(front.url, hdr, "web", frm, base + timedelta(minutes=20), limit=4)
+        if counts != flows.truth_minute_counts(truth, "web"):
+            problems.append(f"per-minute counts for web differ over {pages} pages")
+        assert pages >= 3, f"limit=4 over 20 minutes gave {pages} page(s)"
+        assert not problems, f"{len(problems)} mismatches:\n" + "\n".join(problems)
+
+        # POST one data point with an Idempotency-Key, retry it, read it back.
+        ts = base + timedelta(minutes=5, seconds=7)
+        point = json.dumps({"service": "e2e-post", "timestamp": flows.iso(ts), "metrics": {"queue_depth": 42.5}})
+        post_hdr = {**hdr, "Content-Type": "application/json", "Idempotency-Key": "e2e-post-1"}
+        for attempt in (1, 2):
+            status, headers, body = flows.http("POST", front.url + "/metrics", point.encode(), post_hdr)
+            assert status == 202, f"POST attempt {attempt} -> {status} {body!r}"
+        assert json.loads(body).get("duplicate") is True, f"retried POST not reported as duplicate: {body!r}"
+        doc = flows.get_json(f"{front.url}/metrics?service=e2e-post&{q}", hdr)
+        pt = doc["series"][0]["points"][0]
+        assert (pt["count"], pt["sum"], doc["series"][0]["metric"]) == (1, 42.5, "queue_depth"), doc
+        # CORS on answers, 400 naming the bad parameter.
+        cors = env.stack.functions["metrics-api"]["Environment"]["Variables"]["CORS_ALLOWED_ORIGINS"]
+        status, headers, body = flows.http("GET", f"{front.url}/metrics?service=web&stat=p42", headers=hdr)
+        assert status == 400 and json.loads(body).get("field") == "stat", f"bad stat -> {status} {body!r}"
+        if cors.strip() == "*" or "https://example.com" in cors:
+            assert "Access-Control-Allow-Origin" in headers, f"no CORS header on a 400: {headers}"
+        note(f"{len(truth.services())} services × {len(truth.metrics())} metrics matched; "
+             f"{pages} pages; POST + idempotent retry read back; API at {front.url}")
+
+
+def test_step_6_alarm(env):
+    assert env.stack and env.stack.alarms, "step 3 found no alarms"
+    with step(6, "alarm -> SNS -> runbook-executor (delivered twice)"):
+        cw, sns, sqs, ddb = env.aws("cloudwatch"), env.aws("sns"), env.aws("sqs"), env.aws("dynamodb")
+        rb_env = env.stack.functions["runbook-executor"]["Environment"]["Variables"]
+        started = datetime.now(timezone.utc) - timedelta(minutes=1)
+        queue = flows.subscribe_queue(sqs, sns, env.stack.topic_arn)
+        alarm = next((a for a in env.stack.alarms if "log-processor" in a["AlarmName"]
+                      and a.get("MetricName") == "Errors"), env.stack.alarms[0])
+        reason = "Threshold Crossed: 1 datapoint [3.0 (29/11/26 18:05:00)] was greater than or equal to the threshold (1.0)."
+        cw.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue="ALARM", StateReason=reason)
+        alarm = cw.describe_alarms(AlarmNames=[alarm["AlarmName"]])["MetricAlarms"][0]
+        assert alarm["StateValue"] == "ALARM"
+        message = events.alarm_message(alarm, "ALARM", "OK", reason)
+        sub = next(s for s in sns.list_subscriptions_by_topic(TopicArn=env.stack.topic_arn)["Subscriptions"]
+                   if s["Protocol"] == "lambda")
+        event = events.sns_event(env.stack.topic_arn, events.alarm_subject(message), json.dumps(message),
+                                 sub["SubscriptionArn"])
+        fn = env.start_function("runbook-executor")
+        first = fn.invoke(event)
+        fn.invoke(event)  # SNS redelivers: nothing may run twice
+        incidents = ddb.query(TableName=env.stack.table, KeyConditionExpression="ServiceName = :k",
+                              ExpressionAttributeValues={":k": {"S": f"#incident#{alarm['AlarmName']}"}})["Items"]
+        assert len(incidents) == 1, f"{len(incidents)} incident items for {alarm['AlarmName']}: {incidents}"
+        published = [m for m in flows.drain(sqs, queue)
+                     if (m.get("MessageAttributes", {}).get("origin") or {}).get("Value") == "runbook-executor"]
+        assert len(published) == 1, f"{len(published)} enriched notifications (want 1)"
+        text = published[0]["Message"]
+        assert alarm["AlarmName"] in text, f"notification does not name the alarm: {text[:300]}"
+        executions = flows.metric_sum(cw, rb_env["METRIC_NAMESPACE"], "RunbookExecutions", started)
+        assert executions == 1.0, f"RunbookExecutions sum {executions} (want 1)"
+        # Loop guard: the executor's own notification must not reach it again, and would be ignored if it did.
+        policy = json.loads(sns.get_subscription_attributes(SubscriptionArn=sub["SubscriptionArn"])
+                            ["Attributes"].get("FilterPolicy") or "{}")
+        assert not flows.filter_policy_matches(policy, published[0].get("MessageAttributes", {})), \
+            f"filter policy {policy} lets the executor's own notification through"
+        fn.invoke(flows.as_lambda_sns_event(published[0], sub["SubscriptionArn"]))
+        assert not flows.drain(sqs, queue, settle_s=1.0), "own notification triggered another one"
+        note(f"alarm {alarm['AlarmName']}: 1 incident, 1 notification, RunbookExecutions=1; result {str(first)[:120]}")
 
 
 def test_step_7_replan_and_destroy(env):

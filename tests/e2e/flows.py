@@ -1,0 +1,212 @@
+"""Steps 4-6 as plain functions over boto3 clients and the running functions.
+
+Everything compared here comes from the deployed resources (names, environment, alarm definitions)
+and from `samples.Truth`, never from the functions' own output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from . import events, samples
+
+PERCENTILE_TOLERANCE = 0.01  # the sketch's stated relative error
+STATS = "count,sum,avg,min,max,p50,p90,p95,p99"
+
+
+class Mismatch(AssertionError):
+    pass
+
+
+# ---- step 4: logs into the bucket, S3 events into the log processor ----------------------------
+
+def upload(s3, bucket: str, objects: list[samples.LogObject], notification_id: str) -> list[dict]:
+    """PUT each object; returns the S3 event record S3 would send for each write."""
+    records = []
+    for i, obj in enumerate(objects):
+        out = s3.put_object(Bucket=bucket, Key=obj.key, Body=obj.body)
+        sequencer = f"{int(time.time() * 1e6):014X}{i:02X}"  # S3's sequencers grow per key
+        records.append(events.s3_record(bucket, obj.key, len(obj.body), out["ETag"], out.get("VersionId"),
+                                        sequencer, notification_id))
+    return records
+
+
+def table_snapshot(ddb, table: str) -> list[dict]:
+    """Every item, in key order (a Scan is fine in a test; the functions never scan)."""
+    items, kwargs = [], {"TableName": table}
+    while True:
+        page = ddb.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sorted(items, key=lambda it: (it["ServiceName"]["S"], it["Timestamp"]["S"]))
+
+
+def metric_items(snapshot: list[dict]) -> dict[tuple[str, str], dict]:
+    """(service, minute) -> item, skipping the reserved key space (markers, incidents)."""
+    return {(it["ServiceName"]["S"], it["Timestamp"]["S"]): it for it in snapshot
+            if not it["ServiceName"]["S"].startswith("#")}
+
+
+def check_groups(snapshot: list[dict], truth: samples.Truth) -> None:
+    have = set(metric_items(snapshot))
+    want = {(s, m) for (s, m, _) in truth.values}
+    if have != want:
+        raise Mismatch(f"(service, minute) items differ: missing {sorted(want - have)[:5]}, "
+                       f"unexpected {sorted(have - want)[:5]}")
+
+
+# ---- step 5: the metrics API over HTTP ---------------------------------------------------------
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def get_json(url: str, headers: dict) -> dict:
+    status, _, body = http("GET", url, headers=headers)
+    if status != 200:
+        raise Mismatch(f"GET {url} -> {status}: {body[:300]!r}")
+    return json.loads(body)
+
+
+def iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def percentile_ok(got: float, vals: list[float], p: float) -> bool:
+    """Within 1% of the exact quantile under any common rank definition (nearest-rank, linear)."""
+    s = sorted(vals)
+    n = len(s)
+    candidates = [s[max(0, math.ceil(p / 100 * n) - 1)], s[math.floor(p / 100 * (n - 1))],
+                  s[math.ceil(p / 100 * (n - 1))]]
+    lo, hi = min(candidates), max(candidates)
+    return lo * (1 - PERCENTILE_TOLERANCE) - 1e-9 <= got <= hi * (1 + PERCENTILE_TOLERANCE) + 1e-9
+
+
+def compare_point(where: str, point: dict, vals: list[float], problems: list[str]) -> None:
+    exact = samples.summarize(vals)
+    if point.get("count") != exact["count"]:
+        problems.append(f"{where}: count {point.get('count')} != {exact['count']}")
+        return
+    for k in ("sum", "min", "max", "avg"):
+        if not math.isclose(point.get(k) or 0.0, exact[k], rel_tol=1e-9, abs_tol=1e-9):
+            problems.append(f"{where}: {k} {point.get(k)} != {exact[k]}")
+    for p in (50, 90, 95, 99):
+        got = point.get(f"p{p}")
+        if got is None or not percentile_ok(got, vals, p):
+            problems.append(f"{where}: p{p} {got} not within 1% of exact {exact[f'p{p}']}")
+
+
+def compare_totals(doc: dict, truth: samples.Truth, services: list[str], problems: list[str]) -> None:
+    """One period covering all data: each (service, metric) point equals the truth."""
+    got = {(s["service"], s["metric"]): s["points"] for s in doc["series"]}
+    for service in services:
+        for metric in truth.metrics(service):
+            points = got.get((service, metric))
+            if not points or len(points) != 1:
+                problems.append(f"{service}/{metric}: want one point, got {points}")
+                continue
+            compare_point(f"{service}/{metric}", points[0], truth.series(service, metric), problems)
+    extra = set(got) - {(s, m) for s in services for m in truth.metrics(s)}
+    if extra:
+        problems.append(f"unexpected series {sorted(extra)}")
+
+
+def per_minute_pages(base_url: str, headers: dict, service: str, frm: datetime, to: datetime,
+                     limit: int) -> tuple[dict, int]:
+    """Per-minute counts of every metric for one service, following next_token; and the page count."""
+    counts: dict = {}
+    token, pages = None, 0
+    while True:
+        url = (f"{base_url}/metrics?service={service}&from={iso(frm)}&to={iso(to)}&period=60"
+               f"&stat=count&limit={limit}" + (f"&next_token={urllib.parse.quote(token)}" if token else ""))
+        doc = get_json(url, headers)
+        pages += 1
+        for s in doc["series"]:
+            for pt in s["points"]:
+                counts[(s["metric"], pt["timestamp"])] = pt["count"]
+        token = doc.get("next_token")
+        if not token:
+            return counts, pages
+        if pages > 100:
+            raise Mismatch("pagination does not end")
+
+
+def truth_minute_counts(truth: samples.Truth, service: str) -> dict:
+    return {(m, minute): len(v) for (s, minute, m), v in truth.values.items() if s == service}
+
+
+# ---- step 6: alarm -> SNS -> runbook executor ----------------------------------------------------
+
+def subscribe_queue(sqs, sns, topic_arn: str) -> str:
+    url = sqs.create_queue(QueueName="e2e-topic-capture")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+    return url
+
+
+def drain(sqs, url: str, settle_s: float = 2.0) -> list[dict]:
+    """Every message in the queue until it has stayed empty for settle_s (SNS envelopes, decoded)."""
+    out, quiet_since = [], time.monotonic()
+    while time.monotonic() - quiet_since < settle_s:
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        for m in msgs:
+            out.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        if msgs:
+            quiet_since = time.monotonic()
+    return out
+
+
+def as_lambda_sns_event(envelope: dict, subscription_arn: str) -> dict:
+    """An SNS envelope as it reached SQS, re-shaped as SNS hands it to Lambda."""
+    ev = events.sns_event(envelope["TopicArn"], envelope.get("Subject") or "", envelope["Message"],
+                          subscription_arn, envelope["MessageId"])
+    ev["Records"][0]["Sns"]["MessageAttributes"] = envelope.get("MessageAttributes", {})
+    return ev
+
+
+def filter_policy_matches(policy: dict, attributes: dict) -> bool:
+    """SNS filter policy evaluation for the operators a loop guard uses (exact, anything-but, exists)."""
+    for name, rules in policy.items():
+        value = (attributes.get(name) or {}).get("Value")
+        ok = False
+        for rule in rules:
+            if isinstance(rule, str):
+                ok |= value == rule
+            elif isinstance(rule, dict) and "anything-but" in rule:
+                ab = rule["anything-but"]
+                ab = ab if isinstance(ab, list) else [ab]
+                ok |= value is None or value not in ab  # absent attribute passes anything-but
+            elif isinstance(rule, dict) and "exists" in rule:
+                ok |= (value is not None) == rule["exists"]
+        if not ok:
+            return False
+    return True
+
+
+def metric_sum(cw, namespace: str, metric: str, since: datetime) -> float:
+    total = 0.0
+    for m in cw.list_metrics(Namespace=namespace, MetricName=metric)["Metrics"]:
+        stats = cw.get_metric_statistics(Namespace=namespace, MetricName=metric, Dimensions=m["Dimensions"],
+                                         StartTime=since, EndTime=datetime.now(timezone.utc) + timedelta(minutes=5),
+                                         Period=60, Statistics=["Sum"])
+        total += sum(d["Sum"] for d in stats["Datapoints"])
+    return total
+
+
+def to_plain(v):
+    return float(v) if isinstance(v, Decimal) else v
