@@ -116,7 +116,13 @@ fn terraform(args: &TerraformArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let files = crate::module::render(&config);
+    let mut files = crate::module::render(&config);
+    let readmes = crate::readme::module_readmes(&config, &files);
+    for readme in readmes {
+        if !files.iter().any(|f| f.path == readme.path) {
+            files.push(readme);
+        }
+    }
     if args.check {
         return check(&args.out, &files);
     }

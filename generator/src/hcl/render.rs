@@ -84,13 +84,27 @@ pub fn expr_inline(e: &Expr) -> String {
         Expr::Heredoc { text, .. } => {
             format!("<<{} ...", text.lines().next().unwrap_or("").trim())
         }
-        Expr::Raw(s) => s.split_whitespace().collect::<Vec<_>>().join(" "),
+        Expr::Raw(s) => raw_inline(s),
         other => {
             let mut out = String::new();
             expr(&mut out, other);
             out
         }
     }
+}
+
+/// Joins a multi-line expression's lines; newline-separated object items get commas.
+fn raw_inline(s: &str) -> String {
+    let mut out = String::new();
+    for line in s.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
+            let opens = out.ends_with(['{', '[', '(', ',']);
+            let closes = line.starts_with(['}', ']', ')']);
+            out.push_str(if opens || closes { " " } else { ", " });
+        }
+        out.push_str(&line.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    out
 }
 
 fn comment(out: &mut String, text: &str) {
