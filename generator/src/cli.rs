@@ -104,8 +104,14 @@ fn terraform(args: &TerraformArgs) -> u8 {
     let config = match config::load_config(&args.config) {
         Ok(c) => c,
         Err(e @ config::LoadError::Io(..)) => {
-            eprintln!("gen terraform: {e} (create one with `gen init`)");
-            return exit::USAGE;
+            // A missing config is a usage mistake; any other read failure is I/O.
+            let missing = matches!(&e, config::LoadError::Io(_, io) if io.kind() == std::io::ErrorKind::NotFound);
+            if missing {
+                eprintln!("gen terraform: {e} (create one with `gen init`)");
+                return exit::USAGE;
+            }
+            eprintln!("gen terraform: {e}");
+            return exit::IO;
         }
         Err(e) => {
             eprintln!("{e}");
