@@ -19,7 +19,8 @@ pub fn component(config: &Config) -> Component {
             Block::new("endpoint_configuration", Vec::<String>::new())
                 .attr("types", Expr::list([Expr::str("REGIONAL")])),
         )
-        .attr("tags", tags_with_name("${var.name_prefix}-metrics"))];
+        .attr("tags", tags_with_name("${var.name_prefix}-metrics"))
+        .block(Block::new("lifecycle", Vec::<String>::new()).attr("create_before_destroy", true))];
     main.push(
         Block::resource("aws_api_gateway_request_validator", "parameters")
             .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
@@ -223,7 +224,11 @@ fn preflight(path: &str, methods: &str) -> Vec<Block> {
         .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
         .attr("resource_id", Expr::raw(format!("aws_api_gateway_resource.{path}.id")))
         .attr("http_method", "OPTIONS")
-        .attr("authorization", "NONE"),
+        .attr("authorization", "NONE")
+        .attr(
+            "request_validator_id",
+            Expr::raw("aws_api_gateway_request_validator.parameters.id"),
+        ),
         on(Block::resource("aws_api_gateway_integration", &id))
             .attr("type", "MOCK")
             .attr(

@@ -37,7 +37,14 @@ pub fn component() -> Component {
 
 fn main() -> Vec<Block> {
     let account_root = Expr::str("arn:${local.partition}:iam::${local.account_id}:root");
-    let policy = Block::data("aws_iam_policy_document", "key")
+    let key_policy_skip = |b: Block, id: &str| {
+        skip(b, id, "key policy: Resource \"*\" means this key only, and the account statement is AWS's default key policy")
+    };
+    let policy = Block::data("aws_iam_policy_document", "key");
+    let policy = key_policy_skip(policy, "CKV_AWS_109");
+    let policy = key_policy_skip(policy, "CKV_AWS_111");
+    let policy = key_policy_skip(policy, "CKV_AWS_356");
+    let policy = policy
         .block(
             statement("AccountAdministers", &["kms:*"], vec![Expr::str("*")])
                 .block(principals("AWS", vec![account_root])),

@@ -1,0 +1,62 @@
+# The module embedded in an estate that already has an on-call topic, a platform KMS key,
+# an artifact bucket for Lambda code, naming and tagging conventions.
+
+terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.0"
+    }
+  }
+}
+
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = var.estate_tags
+  }
+}
+
+# Resources the estate already has, looked up by name.
+data "aws_sns_topic" "oncall" {
+  name = var.oncall_topic_name
+}
+
+data "aws_kms_alias" "platform" {
+  name = var.platform_key_alias
+}
+
+module "monitoring" {
+  source = "../../terraform"
+
+  name_prefix   = "payments-mon"
+  sns_topic_arn = data.aws_sns_topic.oncall.arn
+  # The key policy must admit cloudwatch.amazonaws.com and logs.<region>.amazonaws.com
+  # (see the module README).
+  kms_key_arn = data.aws_kms_alias.platform.target_key_arn
+  tags        = var.estate_tags
+
+  # Code published by the estate's pipeline instead of local zips.
+  lambda_s3_code = {
+    for name in ["log-processor", "metrics-api", "runbook-executor"] : name => {
+      bucket = var.artifact_bucket
+      key    = "monitoring/${var.release}/arm64/${name}.zip"
+    }
+  }
+
+  # The topic already has its own subscribers.
+  alarm_emails = []
+}
+
+# The estate's own resources can use the module's outputs, e.g. a WAF association.
+output "api_stage_arn" {
+  description = "Stage to associate with the estate's web ACL."
+  value       = module.monitoring.api_stage_arn
+}
+
+output "api_url" {
+  description = "Base URL of the metrics API."
+  value       = module.monitoring.api_url
+}

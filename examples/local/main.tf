@@ -1,0 +1,61 @@
+# The real module against a local moto server (no AWS account):
+#
+#   python -m moto.server -H 127.0.0.1 -p 5000    # with MOTO_IAM_LOAD_MANAGED_POLICIES=true
+#   terraform apply -var endpoint=http://127.0.0.1:5000
+
+terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.0"
+    }
+  }
+}
+
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+  # moto answers unsupported calls with HTTP 500: fail fast instead of retrying for minutes.
+  max_retries = 2
+
+  endpoints {
+    apigateway     = var.endpoint
+    apigatewayv2   = var.endpoint
+    cloudwatch     = var.endpoint
+    cloudwatchlogs = var.endpoint
+    dynamodb       = var.endpoint
+    iam            = var.endpoint
+    kms            = var.endpoint
+    lambda         = var.endpoint
+    s3             = var.endpoint
+    sns            = var.endpoint
+    sqs            = var.endpoint
+    ssm            = var.endpoint
+    sts            = var.endpoint
+  }
+
+  default_tags {
+    tags = {
+      Environment = "local"
+    }
+  }
+}
+
+module "monitoring" {
+  source = "../../terraform"
+
+  name_prefix        = var.name_prefix
+  lambda_package_dir = var.lambda_package_dir
+  alarm_emails       = ["oncall@example.com"]
+
+  # A throwaway stack: destroy must be able to remove everything.
+  force_destroy             = true
+  table_deletion_protection = false
+}

@@ -1,0 +1,22 @@
+variable "endpoint" {
+  description = "URL of the moto server every AWS service is sent to."
+  type        = string
+  default     = "http://127.0.0.1:5000"
+
+  validation {
+    condition     = can(regex("^https?://", var.endpoint))
+    error_message = "endpoint must be an http(s) URL, e.g. http://127.0.0.1:5000."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "appmon-local"
+}
+
+variable "lambda_package_dir" {
+  description = "Folder with manifest.json and the zips from `gen package`; null uses dist/lambda in this repository."
+  type        = string
+  default     = null
+}
