@@ -1,1 +1,23 @@
-//! Shared by the three functions: metric model, sketch, item codec, AWS client set-up.
+//! Shared core of the monitoring stack's three Lambda functions.
+//!
+//! * [`service`] — service-name rules and the reserved key space (`#kind#id`) the stack keeps for itself.
+//! * [`minute`] — the one-minute aggregation bucket and its RFC 3339 sort-key form.
+//! * [`sketch`] — a mergeable, log-bucketed quantile sketch with 1% relative accuracy.
+//! * [`aggregate`] — count/sum/min/max/sketch aggregates, per-minute and per-batch groupings.
+//! * [`codec`] — the DynamoDB item layout of table `ApplicationMetrics`.
+//! * [`store`] — exactly-once merges into the table and the queries the API needs (never a Scan).
+//! * [`aws`] — SDK configuration (one rustls+ring TLS stack), tracing and environment helpers.
+
+pub mod aggregate;
+pub mod aws;
+pub mod codec;
+pub mod minute;
+pub mod service;
+pub mod sketch;
+pub mod store;
+
+pub use aggregate::{Aggregate, Batch, GroupKey, MinuteMetrics, Stat};
+pub use codec::{CodecError, StoredGroup};
+pub use minute::Minute;
+pub use sketch::Sketch;
+pub use store::{ApplyReport, MetricStore, StoreError};

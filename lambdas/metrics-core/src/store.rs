@@ -1,0 +1,839 @@
+//! Exactly-once merges into `ApplicationMetrics`, and the queries the API needs. Never a Scan.
+//!
+//! ## Exactly once
+//! [`MetricStore::apply`] merges each (service, minute) group of a batch into its item with optimistic
+//! concurrency: read (consistent `BatchGetItem`), merge in memory, write (`TransactWriteItems`, each Put
+//! conditioned on the `Version` read, or on the item not existing). A group whose item already lists the
+//! batch's source id in `Sources` is skipped. Every group is idempotent on its own, so a crash between
+//! two transactions, a concurrent writer, or a replay of the whole source leaves each item with the
+//! source applied exactly once.
+//!
+//! `Sources` stores a 128-bit digest of each source id ([`source_digest`], 32 hex characters) rather
+//! than the id, so its size is bounded: at most [`MAX_SOURCES_PER_ITEM`] sources may contribute to one
+//! (service, minute) item (~70 KB of the 400 KB item limit). Dropping old ids would silently break
+//! exactly-once, so a write that would exceed the bound fails with [`StoreError::TooManySources`]
+//! instead. 2000 sources per service-minute allows, e.g., 33 log objects per second for one service.
+//!
+//! Without a source id (`None`, API writes without idempotency key) nothing is recorded and a retry by
+//! the caller counts twice.
+//!
+//! ## Requests
+//! Every call counts its DynamoDB requests ([`MetricStore::request_counts`], [`ApplyReport`],
+//! [`ServicePage::requests`]) so that benchmarks can report them.
+
+use crate::aggregate::{Batch, GroupKey, MinuteMetrics};
+use crate::codec::{
+    decode_group, encode_group, key_of, CodecError, StoredGroup, GSI_TIMESTAMP, PK, SK, VERSION,
+};
+use crate::minute::Minute;
+use crate::service::{is_reserved_key, validate_metric_name, validate_service_name};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Most keys in one BatchGetItem and most items in one transaction (DynamoDB limits).
+pub const MAX_GROUPS_PER_REQUEST: usize = 100;
+/// Bound on `Sources` per item; see the module docs.
+pub const MAX_SOURCES_PER_ITEM: usize = 2000;
+/// DynamoDB's item size limit.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+/// Transactions are limited to 4 MB; stay clear of it.
+const MAX_TRANSACTION_BYTES: usize = 3 * 1024 * 1024;
+/// Attempts of one step (read, or read-merge-write round) before giving up.
+pub const MAX_ATTEMPTS: u32 = 8;
+const BACKOFF_BASE_MS: u64 = 20;
+const BACKOFF_CAP_MS: u64 = 2_000;
+/// Lower bound for service names in GSI key conditions: every valid name sorts after `$`, every
+/// reserved key (`#...`) before it.
+const ABOVE_RESERVED: &str = "$";
+
+/// Everything that can go wrong talking to the table.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("DynamoDB {operation} on table {table} failed: {message}")]
+    Aws {
+        operation: &'static str,
+        table: String,
+        code: Option<String>,
+        message: String,
+    },
+    #[error("item {key} in table {table} is corrupt: {source}")]
+    Corrupt {
+        table: String,
+        key: String,
+        source: CodecError,
+    },
+    #[error("DynamoDB {operation} on table {table} gave up after {attempts} attempts: {last}")]
+    Exhausted {
+        operation: &'static str,
+        table: String,
+        attempts: u32,
+        last: String,
+    },
+    #[error(
+        "item {key} would record {count} sources, more than the limit of {max} contributions per service-minute; \
+         batch the writes for this service into fewer sources"
+    )]
+    TooManySources {
+        key: String,
+        count: usize,
+        max: usize,
+    },
+    #[error("item {key} would be {bytes} bytes, over DynamoDB's {max}-byte item limit; use fewer metric names per service")]
+    ItemTooLarge {
+        key: String,
+        bytes: usize,
+        max: usize,
+    },
+}
+
+/// What [`MetricStore::apply`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Items created or updated.
+    pub groups_written: usize,
+    /// Groups skipped because their item already lists the source.
+    pub groups_already_applied: usize,
+    /// BatchGetItem requests.
+    pub read_requests: usize,
+    /// TransactWriteItems requests.
+    pub write_requests: usize,
+    /// Back-offs taken (conditional-check conflicts, throttling, unprocessed keys).
+    pub retries: usize,
+}
+
+/// DynamoDB requests a store made since it was created (shared by its clones).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub batch_get: u64,
+    pub transact_write: u64,
+    pub query: u64,
+    pub get: u64,
+    pub describe: u64,
+}
+
+impl RequestCounts {
+    pub fn total(&self) -> u64 {
+        self.batch_get + self.transact_write + self.query + self.get + self.describe
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    batch_get: AtomicU64,
+    transact_write: AtomicU64,
+    query: AtomicU64,
+    get: AtomicU64,
+    describe: AtomicU64,
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// One page of [`MetricStore::query_service_page`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServicePage {
+    /// Ascending by minute.
+    pub items: Vec<(Minute, MinuteMetrics)>,
+    /// Where the next page starts (pass as `from`), `None` when the range is exhausted.
+    pub next: Option<Minute>,
+    /// Query requests made for this page.
+    pub requests: u32,
+}
+
+/// One page of [`MetricStore::query_minute_page`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MinutePage {
+    /// Ascending by service name; reserved keys are never included.
+    pub items: Vec<(String, MinuteMetrics)>,
+    /// Pass as `after` to get the next page, `None` when done.
+    pub next_after: Option<String>,
+    pub requests: u32,
+}
+
+/// 128-bit SHA-256 prefix of a source id, hex: what `Sources` stores.
+pub fn source_digest(source_id: &str) -> String {
+    let digest = Sha256::digest(source_id.as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Approximate stored size of an item (names + values), as DynamoDB counts it.
+pub fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn value_size(v: &AttributeValue) -> usize {
+    match v {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Ss(ss) => ss.iter().map(String::len).sum(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, v)| k.len() + value_size(v) + 1)
+                .sum::<usize>()
+        }
+        AttributeValue::L(l) => 3 + l.iter().map(|v| value_size(v) + 1).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+/// Full-jitter exponential back-off delay for the `attempt`-th retry (1-based).
+fn backoff_delay(attempt: u32) -> Duration {
+    use rand::Rng;
+    let cap = BACKOFF_BASE_MS
+        .saturating_mul(1 << attempt.min(10))
+        .min(BACKOFF_CAP_MS);
+    Duration::from_millis(rand::rng().random_range(cap / 4..=cap))
+}
+
+/// Error codes worth another attempt after a pause.
+fn is_retryable_code(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "ThrottlingException"
+                | "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded"
+                | "InternalServerError"
+                | "ServiceUnavailable"
+                | "TransactionConflictException"
+                | "TransactionInProgressException"
+        )
+    )
+}
+
+fn is_retryable<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(
+        err,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
+    ) || is_retryable_code(err.code())
+}
+
+/// A group being merged by `apply`: its stored state (None = must be (re)read) and whether it is done.
+struct Slot<'a> {
+    key: &'a GroupKey,
+    add: &'a MinuteMetrics,
+    stored: Option<StoredGroup>,
+    done: bool,
+}
+
+/// The metric table.
+#[derive(Debug, Clone)]
+pub struct MetricStore {
+    client: Client,
+    table: String,
+    counters: Arc<Counters>,
+}
+
+impl MetricStore {
+    pub fn new(client: Client, table: impl Into<String>) -> MetricStore {
+        MetricStore {
+            client,
+            table: table.into(),
+            counters: Arc::default(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Requests made so far by this store and its clones.
+    pub fn request_counts(&self) -> RequestCounts {
+        let c = &self.counters;
+        RequestCounts {
+            batch_get: c.batch_get.load(Ordering::Relaxed),
+            transact_write: c.transact_write.load(Ordering::Relaxed),
+            query: c.query.load(Ordering::Relaxed),
+            get: c.get.load(Ordering::Relaxed),
+            describe: c.describe.load(Ordering::Relaxed),
+        }
+    }
+
+    fn aws_error<E, R>(&self, operation: &'static str, err: SdkError<E, R>) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        StoreError::Aws {
+            operation,
+            table: self.table.clone(),
+            code: err.code().map(str::to_owned),
+            message: DisplayErrorContext(&err).to_string(),
+        }
+    }
+
+    fn corrupt(&self, item: &HashMap<String, AttributeValue>, source: CodecError) -> StoreError {
+        let part = |name| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .map_or("?", String::as_str)
+        };
+        StoreError::Corrupt {
+            table: self.table.clone(),
+            key: format!("{}@{}", part(PK), part(SK)),
+            source,
+        }
+    }
+
+    /// Table reachability (DescribeTable).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        bump(&self.counters.describe);
+        self.client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.aws_error("DescribeTable", e))
+    }
+
+    /// The stored item of one group (consistent read), `None` when absent.
+    pub async fn get_group(&self, key: &GroupKey) -> Result<Option<StoredGroup>, StoreError> {
+        bump(&self.counters.get);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.aws_error("GetItem", e))?;
+        out.item()
+            .map(|item| decode_group(item).map_err(|e| self.corrupt(item, e)))
+            .transpose()
+    }
+
+    /// Merges every group of `batch` into the table, exactly once per `source_id` (see module docs).
+    pub async fn apply(
+        &self,
+        source_id: Option<&str>,
+        batch: &Batch,
+    ) -> Result<ApplyReport, StoreError> {
+        validate_batch(batch)?;
+        let digest = match source_id {
+            Some(id) if id.is_empty() => {
+                return Err(StoreError::Invalid("source id is empty".to_owned()))
+            }
+            Some(id) => Some(source_digest(id)),
+            None => None,
+        };
+        let groups: Vec<(&GroupKey, &MinuteMetrics)> =
+            batch.0.iter().filter(|(_, m)| !m.is_empty()).collect();
+        let mut report = ApplyReport::default();
+        for chunk in groups.chunks(MAX_GROUPS_PER_REQUEST) {
+            self.apply_chunk(chunk, digest.as_deref(), &mut report)
+                .await?;
+        }
+        Ok(report)
+    }
+
+    async fn apply_chunk(
+        &self,
+        chunk: &[(&GroupKey, &MinuteMetrics)],
+        digest: Option<&str>,
+        report: &mut ApplyReport,
+    ) -> Result<(), StoreError> {
+        let mut slots: Vec<Slot<'_>> = chunk
+            .iter()
+            .map(|&(key, add)| Slot {
+                key,
+                add,
+                stored: None,
+                done: false,
+            })
+            .collect();
+        let mut attempt = 0u32;
+        loop {
+            let unread: Vec<&GroupKey> = slots
+                .iter()
+                .filter(|s| !s.done && s.stored.is_none())
+                .map(|s| s.key)
+                .collect();
+            if !unread.is_empty() {
+                let mut found = self.batch_get(&unread, report).await?;
+                for slot in slots.iter_mut().filter(|s| !s.done && s.stored.is_none()) {
+                    slot.stored = Some(
+                        found
+                            .remove(slot.key)
+                            .unwrap_or_else(|| StoredGroup::empty(slot.key.clone())),
+                    );
+                }
+            }
+            let puts = self.prepare_puts(&mut slots, digest, report)?;
+            if puts.is_empty() {
+                return Ok(());
+            }
+            let mut must_retry = None;
+            for tx in split_transactions(puts) {
+                if let Some(reason) = self.write_transaction(tx, &mut slots, report).await? {
+                    must_retry = Some(reason);
+                }
+            }
+            let Some(last) = must_retry else {
+                return Ok(());
+            };
+            attempt += 1;
+            if attempt >= MAX_ATTEMPTS {
+                return Err(StoreError::Exhausted {
+                    operation: "TransactWriteItems",
+                    table: self.table.clone(),
+                    attempts: attempt,
+                    last,
+                });
+            }
+            report.retries += 1;
+            tokio::time::sleep(backoff_delay(attempt)).await;
+        }
+    }
+
+    /// Builds the conditional Puts of the groups not yet applied; marks already-applied ones done.
+    fn prepare_puts(
+        &self,
+        slots: &mut [Slot<'_>],
+        digest: Option<&str>,
+        report: &mut ApplyReport,
+    ) -> Result<Vec<(usize, TransactWriteItem, usize)>, StoreError> {
+        let mut puts = Vec::new();
+        for (i, slot) in slots.iter_mut().enumerate() {
+            if slot.done {
+                continue;
+            }
+            let Some(stored) = &slot.stored else { continue };
+            if digest.is_some_and(|d| stored.sources.contains(d)) {
+                slot.done = true;
+                report.groups_already_applied += 1;
+                continue;
+            }
+            let mut merged = stored.clone();
+            merged.metrics.merge(slot.add);
+            merged.version = stored.version + 1;
+            if let Some(d) = digest {
+                merged.sources.insert(d.to_owned());
+                if merged.sources.len() > MAX_SOURCES_PER_ITEM {
+                    return Err(StoreError::TooManySources {
+                        key: slot.key.to_string(),
+                        count: merged.sources.len(),
+                        max: MAX_SOURCES_PER_ITEM,
+                    });
+                }
+            }
+            let item = encode_group(&merged);
+            let bytes = item_size(&item);
+            if bytes > MAX_ITEM_BYTES {
+                return Err(StoreError::ItemTooLarge {
+                    key: slot.key.to_string(),
+                    bytes,
+                    max: MAX_ITEM_BYTES,
+                });
+            }
+            let put = conditional_put(&self.table, item, stored.version)?;
+            puts.push((i, TransactWriteItem::builder().put(put).build(), bytes));
+        }
+        Ok(puts)
+    }
+
+    /// Sends one transaction. `Ok(None)`: written. `Ok(Some(reason))`: cancelled or throttled, the
+    /// slots to re-read are reset, the caller backs off and retries. `Err`: give up.
+    async fn write_transaction(
+        &self,
+        tx: Vec<(usize, TransactWriteItem)>,
+        slots: &mut [Slot<'_>],
+        report: &mut ApplyReport,
+    ) -> Result<Option<String>, StoreError> {
+        let (indexes, items): (Vec<usize>, Vec<TransactWriteItem>) = tx.into_iter().unzip();
+        bump(&self.counters.transact_write);
+        report.write_requests += 1;
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => {
+                for &i in &indexes {
+                    slots[i].done = true;
+                }
+                report.groups_written += indexes.len();
+                return Ok(None);
+            }
+            Err(err) => err,
+        };
+        let reason = DisplayErrorContext(&err).to_string();
+        if is_retryable(&err) {
+            return Ok(Some(reason));
+        }
+        let service_err = err.into_service_error();
+        let TransactWriteItemsError::TransactionCanceledException(cancel) = &service_err else {
+            return Err(StoreError::Aws {
+                operation: "TransactWriteItems",
+                table: self.table.clone(),
+                code: service_err.code().map(str::to_owned),
+                message: DisplayErrorContext(&service_err).to_string(),
+            });
+        };
+        let codes: Vec<Option<&str>> = cancel
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code())
+            .collect();
+        let fatal = codes.iter().flatten().find(|c| {
+            !matches!(
+                **c,
+                "None"
+                    | "ConditionalCheckFailed"
+                    | "TransactionConflict"
+                    | "ThrottlingError"
+                    | "ProvisionedThroughputExceeded"
+            )
+        });
+        if let Some(code) = fatal {
+            return Err(StoreError::Aws {
+                operation: "TransactWriteItems",
+                table: self.table.clone(),
+                code: Some((*code).to_owned()),
+                message: reason,
+            });
+        }
+        // Nothing of a cancelled transaction is written. Groups whose condition failed changed under
+        // us: read them again. Without reasons we cannot tell which, so re-read all.
+        let failed: Vec<usize> = if codes.len() == indexes.len() {
+            indexes
+                .iter()
+                .zip(&codes)
+                .filter(|(_, c)| **c == Some("ConditionalCheckFailed"))
+                .map(|(i, _)| *i)
+                .collect()
+        } else {
+            indexes.clone()
+        };
+        for i in failed {
+            slots[i].stored = None;
+        }
+        Ok(Some(reason))
+    }
+
+    /// Consistent BatchGetItem of ≤100 keys, retrying unprocessed keys with back-off.
+    async fn batch_get(
+        &self,
+        keys: &[&GroupKey],
+        report: &mut ApplyReport,
+    ) -> Result<HashMap<GroupKey, StoredGroup>, StoreError> {
+        let mut found = HashMap::new();
+        let mut pending: Vec<HashMap<String, AttributeValue>> =
+            keys.iter().map(|k| key_of(k)).collect();
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            bump(&self.counters.batch_get);
+            report.read_requests += 1;
+            let result = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request.clone())
+                .send()
+                .await;
+            let retry_reason = match result {
+                Ok(out) => {
+                    for item in out
+                        .responses()
+                        .and_then(|r| r.get(&self.table))
+                        .into_iter()
+                        .flatten()
+                    {
+                        let group = decode_group(item).map_err(|e| self.corrupt(item, e))?;
+                        found.insert(group.key.clone(), group);
+                    }
+                    pending = out
+                        .unprocessed_keys()
+                        .and_then(|u| u.get(&self.table))
+                        .map(|k| k.keys().to_vec())
+                        .unwrap_or_default();
+                    if pending.is_empty() {
+                        break;
+                    }
+                    format!("{} keys unprocessed", pending.len())
+                }
+                Err(err) if is_retryable(&err) => {
+                    pending = request.keys().to_vec();
+                    DisplayErrorContext(&err).to_string()
+                }
+                Err(err) => return Err(self.aws_error("BatchGetItem", err)),
+            };
+            attempt += 1;
+            if attempt >= MAX_ATTEMPTS {
+                return Err(StoreError::Exhausted {
+                    operation: "BatchGetItem",
+                    table: self.table.clone(),
+                    attempts: attempt,
+                    last: retry_reason,
+                });
+            }
+            report.retries += 1;
+            tokio::time::sleep(backoff_delay(attempt)).await;
+        }
+        Ok(found)
+    }
+
+    /// All minutes of `service` in `[from, to_exclusive)`, ascending, following pagination.
+    pub async fn query_service(
+        &self,
+        service: &str,
+        from: Minute,
+        to_exclusive: Minute,
+    ) -> Result<Vec<(Minute, MinuteMetrics)>, StoreError> {
+        Ok(self
+            .query_service_page(service, from, to_exclusive, usize::MAX)
+            .await?
+            .items)
+    }
+
+    /// Up to `max_items` minutes of `service` in `[from, to_exclusive)`, ascending; `next` says
+    /// where to continue.
+    pub async fn query_service_page(
+        &self,
+        service: &str,
+        from: Minute,
+        to_exclusive: Minute,
+        max_items: usize,
+    ) -> Result<ServicePage, StoreError> {
+        validate_service_name(service).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut page = ServicePage::default();
+        if from >= to_exclusive || max_items == 0 {
+            return Ok(page);
+        }
+        let last = to_exclusive.add_minutes(-1);
+        let mut start_key: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let remaining = max_items - page.items.len();
+            bump(&self.counters.query);
+            page.requests += 1;
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", AttributeValue::S(service.to_owned()))
+                .expression_attribute_values(":from", AttributeValue::S(from.key()))
+                .expression_attribute_values(":to", AttributeValue::S(last.key()))
+                .set_limit(i32::try_from(remaining).ok())
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(|e| self.aws_error("Query", e))?;
+            for item in out.items() {
+                let group = decode_group(item).map_err(|e| self.corrupt(item, e))?;
+                page.items.push((group.key.minute, group.metrics));
+            }
+            start_key = out.last_evaluated_key().cloned();
+            if start_key.is_none() {
+                return Ok(page);
+            }
+            if page.items.len() >= max_items {
+                page.next = page
+                    .items
+                    .last()
+                    .map(|(m, _)| m.next())
+                    .filter(|m| *m < to_exclusive);
+                return Ok(page);
+            }
+        }
+    }
+
+    /// Every service's metrics in `minute` (GSI `TimestampIndex`), ascending by service.
+    pub async fn query_minute(
+        &self,
+        minute: Minute,
+    ) -> Result<Vec<(String, MinuteMetrics)>, StoreError> {
+        Ok(self
+            .query_minute_page(minute, None, usize::MAX)
+            .await?
+            .items)
+    }
+
+    /// Up to `max_items` services of `minute` whose name sorts after `after`.
+    pub async fn query_minute_page(
+        &self,
+        minute: Minute,
+        after: Option<&str>,
+        max_items: usize,
+    ) -> Result<MinutePage, StoreError> {
+        if let Some(a) = after {
+            validate_service_name(a)
+                .map_err(|e| StoreError::Invalid(format!("page cursor: {e}")))?;
+        }
+        let mut page = MinutePage::default();
+        if max_items == 0 {
+            return Ok(page);
+        }
+        let mut start_key: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let remaining = max_items - page.items.len();
+            bump(&self.counters.query);
+            page.requests += 1;
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_TIMESTAMP)
+                // Reserved keys start with '#', below '$': the key condition never reads them.
+                .key_condition_expression("#sk = :t AND #pk > :after")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":t", AttributeValue::S(minute.key()))
+                .expression_attribute_values(
+                    ":after",
+                    AttributeValue::S(after.unwrap_or(ABOVE_RESERVED).to_owned()),
+                )
+                .set_limit(i32::try_from(remaining).ok())
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(|e| self.aws_error("Query", e))?;
+            for item in out.items() {
+                if item
+                    .get(PK)
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|pk| is_reserved_key(pk))
+                {
+                    continue;
+                }
+                let group = decode_group(item).map_err(|e| self.corrupt(item, e))?;
+                page.items.push((group.key.service, group.metrics));
+            }
+            start_key = out.last_evaluated_key().cloned();
+            if start_key.is_none() {
+                return Ok(page);
+            }
+            if page.items.len() >= max_items {
+                page.next_after = page.items.last().map(|(s, _)| s.clone());
+                return Ok(page);
+            }
+        }
+    }
+}
+
+fn validate_batch(batch: &Batch) -> Result<(), StoreError> {
+    for (key, metrics) in &batch.0 {
+        validate_service_name(&key.service).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        for name in metrics.0.keys() {
+            validate_metric_name(name).map_err(|e| StoreError::Invalid(format!("{key}: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// A Put that only succeeds if the item is still at `expected_version` (0 = absent).
+fn conditional_put(
+    table: &str,
+    item: HashMap<String, AttributeValue>,
+    expected_version: u64,
+) -> Result<Put, StoreError> {
+    let put = Put::builder().table_name(table).set_item(Some(item));
+    let put = if expected_version == 0 {
+        put.condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+    } else {
+        put.condition_expression("#v = :v")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
+    };
+    put.build().map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+/// Splits Puts into transactions of ≤100 items and ≤3 MB.
+fn split_transactions(
+    puts: Vec<(usize, TransactWriteItem, usize)>,
+) -> Vec<Vec<(usize, TransactWriteItem)>> {
+    let mut out: Vec<Vec<(usize, TransactWriteItem)>> = Vec::new();
+    let mut current = Vec::new();
+    let mut bytes = 0usize;
+    for (i, put, size) in puts {
+        if !current.is_empty()
+            && (current.len() == MAX_GROUPS_PER_REQUEST || bytes + size > MAX_TRANSACTION_BYTES)
+        {
+            out.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        bytes += size;
+        current.push((i, put));
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_stable_and_short() {
+        let d = source_digest("s3://logs/app/2026/11/29/a.log.gz#etag");
+        assert_eq!(d.len(), 32);
+        assert_eq!(d, source_digest("s3://logs/app/2026/11/29/a.log.gz#etag"));
+        assert_ne!(d, source_digest("s3://logs/app/2026/11/29/b.log.gz#etag"));
+        // SHA-256("abc") starts with ba7816bf8f01cfea414140de5dae2223.
+        assert_eq!(source_digest("abc"), "ba7816bf8f01cfea414140de5dae2223");
+    }
+
+    #[test]
+    fn backoff_is_bounded() {
+        for attempt in 1..40 {
+            let d = backoff_delay(attempt);
+            assert!(d <= Duration::from_millis(BACKOFF_CAP_MS), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn transactions_respect_count_and_size() {
+        let put = || {
+            let p = conditional_put("t", HashMap::new(), 0).unwrap();
+            TransactWriteItem::builder().put(p).build()
+        };
+        let puts: Vec<_> = (0..250).map(|i| (i, put(), 10)).collect();
+        let sizes: Vec<usize> = split_transactions(puts).iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![100, 100, 50]);
+        let big: Vec<_> = (0..10).map(|i| (i, put(), 400 * 1024)).collect();
+        let sizes: Vec<usize> = split_transactions(big).iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![7, 3]);
+    }
+
+    #[test]
+    fn invalid_batches_are_rejected() {
+        let m = Minute::from_epoch_seconds(0);
+        let mut b = Batch::new();
+        b.record("#reserved", m, "requests", 1.0);
+        let e = validate_batch(&b).unwrap_err().to_string();
+        assert!(e.contains("service name"), "{e}");
+        let mut b = Batch::new();
+        b.record("svc", m, "bad metric", 1.0);
+        let e = validate_batch(&b).unwrap_err().to_string();
+        assert!(e.contains("metric name") && e.contains("svc@"), "{e}");
+    }
+}
