@@ -465,9 +465,9 @@ impl Config {
             .iter()
             .filter(|a| match a.kind {
                 AlarmKind::Api5xxRate | AlarmKind::ApiLatency => self.components.api,
-                AlarmKind::LambdaErrors => a
-                    .function
-                    .is_some_and(|f| self.functions().contains(&f)),
+                AlarmKind::LambdaErrors => {
+                    a.function.is_some_and(|f| self.functions().contains(&f))
+                }
                 AlarmKind::DynamodbThrottles => true,
             })
             .collect()
@@ -492,7 +492,10 @@ impl Config {
             if let Some(first) = seen.insert(alarm.name.as_str(), i) {
                 issues.push(ConfigIssue::new(
                     format!("alarms[{i}].name"),
-                    format!("duplicate alarm name {:?} (first at alarms[{first}])", alarm.name),
+                    format!(
+                        "duplicate alarm name {:?} (first at alarms[{first}])",
+                        alarm.name
+                    ),
                 ));
             }
             validate_alarm(i, alarm, &mut issues);
@@ -885,7 +888,8 @@ period_seconds = 90
         assert_eq!(config.functions(), [Function::LogProcessor]);
         assert!(config.active_alarms().iter().all(|a| matches!(
             (a.kind, a.function),
-            (AlarmKind::DynamodbThrottles, _) | (AlarmKind::LambdaErrors, Some(Function::LogProcessor))
+            (AlarmKind::DynamodbThrottles, _)
+                | (AlarmKind::LambdaErrors, Some(Function::LogProcessor))
         )));
         config.components.alarms = false;
         assert!(config.active_alarms().is_empty());

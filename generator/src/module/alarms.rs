@@ -12,7 +12,10 @@ pub fn component(config: &Config) -> Component {
         Expr::object(alarms.iter().map(|a| {
             (
                 a.name.clone(),
-                Expr::raw(format!("aws_cloudwatch_metric_alarm.{}.{attr}", ident(&a.name))),
+                Expr::raw(format!(
+                    "aws_cloudwatch_metric_alarm.{}.{attr}",
+                    ident(&a.name)
+                )),
             )
         }))
     };
@@ -22,7 +25,11 @@ pub fn component(config: &Config) -> Component {
         main,
         variables: variables(config),
         outputs: vec![
-            output_expr("alarm_arns", by_name("arn"), "ARNs of the alarms by short name."),
+            output_expr(
+                "alarm_arns",
+                by_name("arn"),
+                "ARNs of the alarms by short name.",
+            ),
             output_expr(
                 "alarm_names",
                 by_name("alarm_name"),
@@ -44,7 +51,11 @@ pub fn full_name(alarm: &Alarm) -> String {
 
 fn variables(config: &Config) -> Vec<Block> {
     let alarms = config.active_alarms();
-    let defaults = Expr::object(alarms.iter().map(|a| (a.name.clone(), Expr::num(a.threshold))));
+    let defaults = Expr::object(
+        alarms
+            .iter()
+            .map(|a| (a.name.clone(), Expr::num(a.threshold))),
+    );
     let known = alarms
         .iter()
         .map(|a| format!("\"{}\"", a.name))
@@ -66,9 +77,20 @@ fn variables(config: &Config) -> Vec<Block> {
         )),
     ];
     let kinds: Vec<AlarmKind> = alarms.iter().map(|a| a.kind).collect();
-    if kinds.iter().any(|k| matches!(k, AlarmKind::Api5xxRate | AlarmKind::ApiLatency)) {
-        vars.push(variable("api_name", "string", "Name of the REST API the API alarms watch."));
-        vars.push(variable("api_stage_name", "string", "Stage of the REST API the API alarms watch."));
+    if kinds
+        .iter()
+        .any(|k| matches!(k, AlarmKind::Api5xxRate | AlarmKind::ApiLatency))
+    {
+        vars.push(variable(
+            "api_name",
+            "string",
+            "Name of the REST API the API alarms watch.",
+        ));
+        vars.push(variable(
+            "api_stage_name",
+            "string",
+            "Stage of the REST API the API alarms watch.",
+        ));
     }
     if kinds.contains(&AlarmKind::LambdaErrors) {
         vars.push(variable(
@@ -78,13 +100,20 @@ fn variables(config: &Config) -> Vec<Block> {
         ));
     }
     if kinds.contains(&AlarmKind::DynamodbThrottles) {
-        vars.push(variable("table_name", "string", "Name of the ApplicationMetrics table."));
+        vars.push(variable(
+            "table_name",
+            "string",
+            "Name of the ApplicationMetrics table.",
+        ));
     }
     vars
 }
 
 fn description(alarm: &Alarm) -> Expr {
-    let what = alarm.description.clone().unwrap_or_else(|| default_description(alarm));
+    let what = alarm
+        .description
+        .clone()
+        .unwrap_or_else(|| default_description(alarm));
     let mut text = crate::hcl::escape_template_sequences(&what);
     if let Some(runbook) = &alarm.runbook {
         text.push_str(&format!(
@@ -98,7 +127,9 @@ fn description(alarm: &Alarm) -> Expr {
 
 fn default_description(alarm: &Alarm) -> String {
     match alarm.kind {
-        AlarmKind::Api5xxRate => "More than the threshold percent of API requests failed with 5XX.".into(),
+        AlarmKind::Api5xxRate => {
+            "More than the threshold percent of API requests failed with 5XX.".into()
+        }
         AlarmKind::ApiLatency => format!(
             "API {} latency is above the threshold (ms).",
             alarm.percentile_or_default()
@@ -107,15 +138,16 @@ fn default_description(alarm: &Alarm) -> String {
             "The {} function reported errors.",
             alarm.function.map(|f| f.slug()).unwrap_or("?")
         ),
-        AlarmKind::DynamodbThrottles => "The ApplicationMetrics table throttled reads or writes.".into(),
+        AlarmKind::DynamodbThrottles => {
+            "The ApplicationMetrics table throttled reads or writes.".into()
+        }
     }
 }
 
 fn alarm(a: &Alarm) -> Block {
     let threshold = Expr::raw(format!(
         "lookup(var.alarm_thresholds, \"{}\", {})",
-        a.name,
-        a.threshold
+        a.name, a.threshold
     ));
     let block = Block::resource("aws_cloudwatch_metric_alarm", ident(&a.name))
         .attr("alarm_name", Expr::str(full_name(a)))
@@ -135,10 +167,30 @@ fn alarm(a: &Alarm) -> Block {
     };
     let block = match a.kind {
         AlarmKind::Api5xxRate => block
-            .comment("Rate, not count: errors / requests, so quiet periods do not alarm on one failure.")
-            .block(math_query("rate", "IF(requests > 0, 100 * errors / requests, 0)", "5XX rate (%)"))
-            .block(metric_query("errors", "AWS/ApiGateway", "5XXError", "Sum", period, api_dims()))
-            .block(metric_query("requests", "AWS/ApiGateway", "Count", "Sum", period, api_dims())),
+            .comment(
+                "Rate, not count: errors / requests, so quiet periods do not alarm on one failure.",
+            )
+            .block(math_query(
+                "rate",
+                "IF(requests > 0, 100 * errors / requests, 0)",
+                "5XX rate (%)",
+            ))
+            .block(metric_query(
+                "errors",
+                "AWS/ApiGateway",
+                "5XXError",
+                "Sum",
+                period,
+                api_dims(),
+            ))
+            .block(metric_query(
+                "requests",
+                "AWS/ApiGateway",
+                "Count",
+                "Sum",
+                period,
+                api_dims(),
+            )),
         AlarmKind::ApiLatency => block
             .attr("namespace", "AWS/ApiGateway")
             .attr("metric_name", "Latency")
@@ -168,8 +220,22 @@ fn alarm(a: &Alarm) -> Block {
                     "FILL(reads, 0) + FILL(writes, 0)",
                     "Throttled read + write events",
                 ))
-                .block(metric_query("reads", "AWS/DynamoDB", "ReadThrottleEvents", "Sum", period, dims()))
-                .block(metric_query("writes", "AWS/DynamoDB", "WriteThrottleEvents", "Sum", period, dims()))
+                .block(metric_query(
+                    "reads",
+                    "AWS/DynamoDB",
+                    "ReadThrottleEvents",
+                    "Sum",
+                    period,
+                    dims(),
+                ))
+                .block(metric_query(
+                    "writes",
+                    "AWS/DynamoDB",
+                    "WriteThrottleEvents",
+                    "Sum",
+                    period,
+                    dims(),
+                ))
         }
     };
     block.attr("tags", tags_with_name(&full_name(a)))
@@ -183,7 +249,14 @@ fn math_query(id: &str, expression: &str, label: &str) -> Block {
         .attr("return_data", true)
 }
 
-fn metric_query(id: &str, namespace: &str, metric: &str, stat: &str, period: u32, dims: Expr) -> Block {
+fn metric_query(
+    id: &str,
+    namespace: &str,
+    metric: &str,
+    stat: &str,
+    period: u32,
+    dims: Expr,
+) -> Block {
     Block::new("metric_query", Vec::<String>::new())
         .attr("id", id)
         .attr("return_data", false)

@@ -8,7 +8,8 @@ use crate::hcl::{Block, Expr};
 /// Path part and the methods proxied to the function.
 pub const ROUTES: &[(&str, &[&str])] = &[("metrics", &["GET", "POST"]), ("health", &["GET"])];
 
-const CORS_HEADERS: &str = "'Content-Type,Authorization,X-Amz-Date,X-Api-Key,X-Amz-Security-Token,Idempotency-Key'";
+const CORS_HEADERS: &str =
+    "'Content-Type,Authorization,X-Amz-Date,X-Api-Key,X-Amz-Security-Token,Idempotency-Key'";
 
 pub fn component(config: &Config) -> Component {
     let auth = config.api.auth;
@@ -24,7 +25,7 @@ pub fn component(config: &Config) -> Component {
     main.push(
         Block::resource("aws_api_gateway_request_validator", "parameters")
             .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-            .attr("name", "parameters")
+            .attr("name", Expr::str("${var.name_prefix}-parameters"))
             .attr("validate_request_parameters", true)
             .attr("validate_request_body", false),
     );
@@ -33,7 +34,10 @@ pub fn component(config: &Config) -> Component {
         main.push(
             Block::resource("aws_api_gateway_resource", *path)
                 .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-                .attr("parent_id", Expr::raw("aws_api_gateway_rest_api.this.root_resource_id"))
+                .attr(
+                    "parent_id",
+                    Expr::raw("aws_api_gateway_rest_api.this.root_resource_id"),
+                )
                 .attr("path_part", *path),
         );
         trigger_ids.push(format!("aws_api_gateway_resource.{path}.id"));
@@ -60,7 +64,10 @@ pub fn component(config: &Config) -> Component {
             .attr("action", "lambda:InvokeFunction")
             .attr("function_name", Expr::raw("var.function_name"))
             .attr("principal", "apigateway.amazonaws.com")
-            .attr("source_arn", Expr::str("${aws_api_gateway_rest_api.this.execution_arn}/*/*")),
+            .attr(
+                "source_arn",
+                Expr::str("${aws_api_gateway_rest_api.this.execution_arn}/*/*"),
+            ),
     );
     main.extend(stage(&trigger_ids));
     if auth == ApiAuth::ApiKey {
@@ -69,17 +76,41 @@ pub fn component(config: &Config) -> Component {
     main.extend(account_logging_role());
 
     let mut outputs = vec![
-        output("api_id", "aws_api_gateway_rest_api.this.id", "ID of the REST API."),
-        output("api_name", "aws_api_gateway_rest_api.this.name", "Name of the REST API."),
-        output("api_arn", "aws_api_gateway_rest_api.this.arn", "ARN of the REST API."),
+        output(
+            "api_id",
+            "aws_api_gateway_rest_api.this.id",
+            "ID of the REST API.",
+        ),
+        output(
+            "api_name",
+            "aws_api_gateway_rest_api.this.name",
+            "Name of the REST API.",
+        ),
+        output(
+            "api_arn",
+            "aws_api_gateway_rest_api.this.arn",
+            "ARN of the REST API.",
+        ),
         output(
             "api_execution_arn",
             "aws_api_gateway_rest_api.this.execution_arn",
             "Execution ARN of the REST API (for IAM policies).",
         ),
-        output("api_stage_name", "aws_api_gateway_stage.this.stage_name", "Name of the deployed stage."),
-        output("api_stage_arn", "aws_api_gateway_stage.this.arn", "ARN of the stage (for a WAF web ACL association)."),
-        output("api_url", "aws_api_gateway_stage.this.invoke_url", "Base URL of the metrics API."),
+        output(
+            "api_stage_name",
+            "aws_api_gateway_stage.this.stage_name",
+            "Name of the deployed stage.",
+        ),
+        output(
+            "api_stage_arn",
+            "aws_api_gateway_stage.this.arn",
+            "ARN of the stage (for a WAF web ACL association).",
+        ),
+        output(
+            "api_url",
+            "aws_api_gateway_stage.this.invoke_url",
+            "Base URL of the metrics API.",
+        ),
         output(
             "api_access_log_group_name",
             "aws_cloudwatch_log_group.access.name",
@@ -88,10 +119,22 @@ pub fn component(config: &Config) -> Component {
     ];
     if auth == ApiAuth::ApiKey {
         outputs.extend([
-            output("api_key_id", "aws_api_gateway_api_key.this.id", "ID of the API key."),
-            output("api_key_value", "aws_api_gateway_api_key.this.value", "Value of the API key (send it as x-api-key).")
-                .attr("sensitive", true),
-            output("api_usage_plan_id", "aws_api_gateway_usage_plan.this.id", "ID of the usage plan."),
+            output(
+                "api_key_id",
+                "aws_api_gateway_api_key.this.id",
+                "ID of the API key.",
+            ),
+            output(
+                "api_key_value",
+                "aws_api_gateway_api_key.this.value",
+                "Value of the API key (send it as x-api-key).",
+            )
+            .attr("sensitive", true),
+            output(
+                "api_usage_plan_id",
+                "aws_api_gateway_usage_plan.this.id",
+                "ID of the usage plan.",
+            ),
         ]);
     }
 
@@ -174,7 +217,10 @@ fn method_auth(block: Block, auth: ApiAuth) -> Block {
 fn proxy_method(path: &str, method: &str, id: &str, auth: ApiAuth) -> Block {
     let block = Block::resource("aws_api_gateway_method", id)
         .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-        .attr("resource_id", Expr::raw(format!("aws_api_gateway_resource.{path}.id")))
+        .attr(
+            "resource_id",
+            Expr::raw(format!("aws_api_gateway_resource.{path}.id")),
+        )
         .attr("http_method", method);
     let block = match auth {
         ApiAuth::ApiKey => skip(
@@ -193,8 +239,14 @@ fn proxy_method(path: &str, method: &str, id: &str, auth: ApiAuth) -> Block {
 fn proxy_integration(path: &str, id: &str) -> Block {
     Block::resource("aws_api_gateway_integration", id)
         .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-        .attr("resource_id", Expr::raw(format!("aws_api_gateway_resource.{path}.id")))
-        .attr("http_method", Expr::raw(format!("aws_api_gateway_method.{id}.http_method")))
+        .attr(
+            "resource_id",
+            Expr::raw(format!("aws_api_gateway_resource.{path}.id")),
+        )
+        .attr(
+            "http_method",
+            Expr::raw(format!("aws_api_gateway_method.{id}.http_method")),
+        )
         .attr("type", "AWS_PROXY")
         .comment("Lambda is always invoked with POST, whatever the client's method.")
         .attr("integration_http_method", "POST")
@@ -205,11 +257,21 @@ fn proxy_integration(path: &str, id: &str) -> Block {
 fn preflight(path: &str, methods: &str) -> Vec<Block> {
     let id = format!("{path}_options");
     let header = |h: &str| format!("method.response.header.{h}");
-    let headers = ["Access-Control-Allow-Headers", "Access-Control-Allow-Methods", "Access-Control-Allow-Origin"];
+    let headers = [
+        "Access-Control-Allow-Headers",
+        "Access-Control-Allow-Methods",
+        "Access-Control-Allow-Origin",
+    ];
     let on = |b: Block| {
         b.attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-            .attr("resource_id", Expr::raw(format!("aws_api_gateway_resource.{path}.id")))
-            .attr("http_method", Expr::raw(format!("aws_api_gateway_method.{id}.http_method")))
+            .attr(
+                "resource_id",
+                Expr::raw(format!("aws_api_gateway_resource.{path}.id")),
+            )
+            .attr(
+                "http_method",
+                Expr::raw(format!("aws_api_gateway_method.{id}.http_method")),
+            )
     };
     vec![
         skip(
@@ -369,7 +431,10 @@ fn usage_plan() -> Vec<Block> {
         Block::resource("aws_api_gateway_usage_plan_key", "this")
             .attr("key_id", Expr::raw("aws_api_gateway_api_key.this.id"))
             .attr("key_type", "API_KEY")
-            .attr("usage_plan_id", Expr::raw("aws_api_gateway_usage_plan.this.id")),
+            .attr(
+                "usage_plan_id",
+                Expr::raw("aws_api_gateway_usage_plan.this.id"),
+            ),
     ]
 }
 

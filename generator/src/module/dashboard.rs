@@ -17,7 +17,14 @@ struct Layout {
 
 impl Layout {
     fn header(&mut self, markdown: &str) {
-        self.widgets.push(widget("text", 0, self.y, WIDTH, 1, Expr::object([("markdown", Expr::literal_str(markdown))])));
+        self.widgets.push(widget(
+            "text",
+            0,
+            self.y,
+            WIDTH,
+            1,
+            Expr::object([("markdown", Expr::literal_str(markdown))]),
+        ));
         self.y += 1;
     }
 
@@ -25,10 +32,14 @@ impl Layout {
     fn row(&mut self, left: Expr, right: Option<Expr>) {
         match right {
             Some(right) => {
-                self.widgets.push(widget("metric", 0, self.y, HALF, HEIGHT, left));
-                self.widgets.push(widget("metric", HALF, self.y, HALF, HEIGHT, right));
+                self.widgets
+                    .push(widget("metric", 0, self.y, HALF, HEIGHT, left));
+                self.widgets
+                    .push(widget("metric", HALF, self.y, HALF, HEIGHT, right));
             }
-            None => self.widgets.push(widget("metric", 0, self.y, WIDTH, HEIGHT, left)),
+            None => self
+                .widgets
+                .push(widget("metric", 0, self.y, WIDTH, HEIGHT, left)),
         }
         self.y += HEIGHT;
     }
@@ -64,7 +75,9 @@ fn metric(namespace: &str, name: &str, dims: &[(&str, Expr)], options: &[(&str, 
         row.push(v.clone());
     }
     if !options.is_empty() {
-        row.push(Expr::object(options.iter().map(|(k, v)| (*k, Expr::str(*v)))));
+        row.push(Expr::object(
+            options.iter().map(|(k, v)| (*k, Expr::str(*v))),
+        ));
     }
     Expr::List(row)
 }
@@ -81,7 +94,10 @@ pub fn sections(config: &Config) -> Vec<DashboardSection> {
 }
 
 pub fn component(config: &Config) -> Component {
-    let mut layout = Layout { y: 0, widgets: vec![] };
+    let mut layout = Layout {
+        y: 0,
+        widgets: vec![],
+    };
     let has_alarms = !config.active_alarms().is_empty();
     if has_alarms {
         layout.widgets.push(widget(
@@ -104,13 +120,20 @@ pub fn component(config: &Config) -> Component {
             DashboardSection::Dynamodb => dynamodb_section(&mut layout),
         }
     }
-    let body = Expr::call("jsonencode", [Expr::object([("widgets", Expr::List(layout.widgets))])]);
+    let body = Expr::call(
+        "jsonencode",
+        [Expr::object([("widgets", Expr::List(layout.widgets))])],
+    );
 
     // Dashboards take no tags.
     let mut variables = vec![name_prefix_var(None)];
     if sections(config).contains(&DashboardSection::Api) {
         variables.push(variable("api_name", "string", "Name of the REST API."));
-        variables.push(variable("api_stage_name", "string", "Stage of the REST API."));
+        variables.push(variable(
+            "api_stage_name",
+            "string",
+            "Stage of the REST API.",
+        ));
     }
     if sections(config).contains(&DashboardSection::Lambda) {
         variables.push(variable(
@@ -120,10 +143,18 @@ pub fn component(config: &Config) -> Component {
         ));
     }
     if sections(config).contains(&DashboardSection::Dynamodb) {
-        variables.push(variable("table_name", "string", "Name of the ApplicationMetrics table."));
+        variables.push(variable(
+            "table_name",
+            "string",
+            "Name of the ApplicationMetrics table.",
+        ));
     }
     if has_alarms {
-        variables.push(variable("alarm_arns", "list(string)", "ARNs of the alarms shown at the top."));
+        variables.push(variable(
+            "alarm_arns",
+            "list(string)",
+            "ARNs of the alarms shown at the top.",
+        ));
     }
     Component {
         dir: "dashboard",
@@ -136,14 +167,25 @@ pub fn component(config: &Config) -> Component {
         ],
         variables,
         outputs: vec![
-            output("dashboard_name", "aws_cloudwatch_dashboard.this.dashboard_name", "Name of the dashboard."),
-            output("dashboard_arn", "aws_cloudwatch_dashboard.this.dashboard_arn", "ARN of the dashboard."),
+            output(
+                "dashboard_name",
+                "aws_cloudwatch_dashboard.this.dashboard_name",
+                "Name of the dashboard.",
+            ),
+            output(
+                "dashboard_arn",
+                "aws_cloudwatch_dashboard.this.dashboard_arn",
+                "ARN of the dashboard.",
+            ),
         ],
     }
 }
 
 fn api_section(layout: &mut Layout) {
-    let dims = [("ApiName", Expr::raw("var.api_name")), ("Stage", Expr::raw("var.api_stage_name"))];
+    let dims = [
+        ("ApiName", Expr::raw("var.api_name")),
+        ("Stage", Expr::raw("var.api_stage_name")),
+    ];
     let m = |name: &str, opts: &[(&str, &str)]| metric("AWS/ApiGateway", name, &dims, opts);
     layout.header("## API performance");
     layout.row(
@@ -163,7 +205,10 @@ fn api_section(layout: &mut Layout) {
                 m("Latency", &[("stat", "p50"), ("label", "p50")]),
                 m("Latency", &[("stat", "p90"), ("label", "p90")]),
                 m("Latency", &[("stat", "p99"), ("label", "p99")]),
-                m("IntegrationLatency", &[("stat", "p99"), ("label", "integration p99")]),
+                m(
+                    "IntegrationLatency",
+                    &[("stat", "p99"), ("label", "integration p99")],
+                ),
             ],
         )),
     );
@@ -174,7 +219,14 @@ fn lambda_section(layout: &mut Layout, functions: &[Function]) {
     let per_fn = |metric_name: &str, stat: &str| {
         functions
             .iter()
-            .map(|f| metric("AWS/Lambda", metric_name, &[("FunctionName", name(f))], &[("stat", stat), ("label", f.slug())]))
+            .map(|f| {
+                metric(
+                    "AWS/Lambda",
+                    metric_name,
+                    &[("FunctionName", name(f))],
+                    &[("stat", stat), ("label", f.slug())],
+                )
+            })
             .collect::<Vec<_>>()
     };
     layout.header("## Lambda health");
@@ -204,19 +256,31 @@ fn dynamodb_section(layout: &mut Layout) {
         panel(
             "Consumed capacity",
             "Sum",
-            vec![m("ConsumedReadCapacityUnits", "read units"), m("ConsumedWriteCapacityUnits", "write units")],
+            vec![
+                m("ConsumedReadCapacityUnits", "read units"),
+                m("ConsumedWriteCapacityUnits", "write units"),
+            ],
         ),
         Some(panel(
             "Throttled events",
             "Sum",
-            vec![m("ReadThrottleEvents", "read"), m("WriteThrottleEvents", "write")],
+            vec![
+                m("ReadThrottleEvents", "read"),
+                m("WriteThrottleEvents", "write"),
+            ],
         )),
     );
     layout.row(
         panel(
             "Request latency (ms)",
             "Average",
-            vec![op("Query"), op("GetItem"), op("PutItem"), op("UpdateItem"), op("BatchWriteItem")],
+            vec![
+                op("Query"),
+                op("GetItem"),
+                op("PutItem"),
+                op("UpdateItem"),
+                op("BatchWriteItem"),
+            ],
         ),
         None,
     );

@@ -22,14 +22,22 @@ pub fn component(config: &Config) -> Component {
         Block::data("aws_partition", "current"),
         Block::data("aws_region", "current"),
         Block::locals()
-            .comment("Account and region of the table: the executor's SSM parameters live beside it.")
+            .comment(
+                "Account and region of the table: the executor's SSM parameters live beside it.",
+            )
             .attr("account_id", Expr::raw("split(\":\", var.table_arn)[4]"))
             .attr("region", Expr::raw("split(\":\", var.table_arn)[3]"))
-            .attr("partition", Expr::raw("data.aws_partition.current.partition")),
+            .attr(
+                "partition",
+                Expr::raw("data.aws_partition.current.partition"),
+            ),
         Block::data("aws_iam_policy_document", "assume_lambda").block(
             Block::new("statement", Vec::<String>::new())
                 .attr("actions", Expr::list([Expr::str("sts:AssumeRole")]))
-                .block(principals("Service", vec![Expr::str("lambda.amazonaws.com")])),
+                .block(principals(
+                    "Service",
+                    vec![Expr::str("lambda.amazonaws.com")],
+                )),
         ),
     ];
     if config.functions().contains(&Function::RunbookExecutor) {
@@ -40,7 +48,8 @@ pub fn component(config: &Config) -> Component {
     }
     Component {
         dir: "functions",
-        summary: "The stack's Lambda functions with their roles, log groups and on-failure destinations.",
+        summary:
+            "The stack's Lambda functions with their roles, log groups and on-failure destinations.",
         main,
         variables: variables(config),
         outputs: specs.iter().flat_map(outputs).collect(),
@@ -249,7 +258,10 @@ fn variables(config: &Config) -> Vec<Block> {
                 "list(string)",
                 "Origins the metrics API answers CORS requests for (\"*\" for any).",
             )
-            .attr("default", Expr::list(config.api.cors_allowed_origins.iter().map(Expr::str)))
+            .attr(
+                "default",
+                Expr::list(config.api.cors_allowed_origins.iter().map(Expr::str)),
+            )
             .block(validation(
                 "length(var.cors_allowed_origins) > 0",
                 "cors_allowed_origins must list at least one origin.",
@@ -270,7 +282,11 @@ fn variables(config: &Config) -> Vec<Block> {
     }
     if fns.contains(&Function::RunbookExecutor) {
         vars.extend([
-            arn_var("topic_arn", "sns", "ARN of the alarm topic the runbook executor publishes to."),
+            arn_var(
+                "topic_arn",
+                "sns",
+                "ARN of the alarm topic the runbook executor publishes to.",
+            ),
             variable(
                 "runbook_dry_run",
                 "bool",
@@ -292,7 +308,10 @@ fn variables(config: &Config) -> Vec<Block> {
                 "list(string)",
                 "SSM Automation documents the runbook executor may start.",
             )
-            .attr("default", Expr::list(automation_documents(config).into_iter().map(Expr::str))),
+            .attr(
+                "default",
+                Expr::list(automation_documents(config).into_iter().map(Expr::str)),
+            ),
         ]);
     }
     vars
@@ -322,10 +341,17 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
     let code = |field: &str| Expr::raw(format!("var.code[\"{slug}\"].{field}"));
 
     let mut statements = s.statements.clone();
+    // ARNs spelled out from names (not resource references): the policy is then known at plan
+    // time and reviewable in `terraform plan`.
+    let arn = |service: &str, rest: &str| {
+        Expr::str(format!(
+            "arn:${{local.partition}}:{service}:${{local.region}}:${{local.account_id}}:{rest}"
+        ))
+    };
     statements.push(statement(
         "WriteOwnLogs",
         &["logs:CreateLogStream", "logs:PutLogEvents"],
-        vec![Expr::str(format!("${{aws_cloudwatch_log_group.{id}.arn}}:*"))],
+        vec![arn("logs", &format!("log-group:/aws/lambda/{name}:*"))],
     ));
     statements.push(skip(
         statement(
@@ -340,7 +366,7 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
         statements.push(statement(
             "SendFailedEvents",
             &["sqs:SendMessage"],
-            vec![Expr::raw(format!("aws_sqs_queue.{id}_failures.arn"))],
+            vec![arn("sqs", &format!("{name}-failures"))],
         ));
         statements.push(statement(
             "EncryptFailedEvents",
@@ -445,7 +471,7 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
             .attr("tags", tags_with_name(&name)),
         policy,
         Block::resource("aws_iam_role_policy", id)
-            .attr("name", "least-privilege")
+            .attr("name", Expr::str(format!("{name}-least-privilege")))
             .attr("role", Expr::raw(format!("aws_iam_role.{id}.id")))
             .attr("policy", Expr::raw(format!("data.aws_iam_policy_document.{id}.json"))),
         function,
@@ -462,13 +488,18 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
         );
         blocks.push(
             Block::resource("aws_lambda_function_event_invoke_config", id)
-                .attr("function_name", Expr::raw(format!("aws_lambda_function.{id}.function_name")))
+                .attr(
+                    "function_name",
+                    Expr::raw(format!("aws_lambda_function.{id}.function_name")),
+                )
                 .attr("maximum_retry_attempts", 2)
                 .attr("maximum_event_age_in_seconds", 21_600)
                 .block(
                     Block::new("destination_config", Vec::<String>::new()).block(
-                        Block::new("on_failure", Vec::<String>::new())
-                            .attr("destination", Expr::raw(format!("aws_sqs_queue.{id}_failures.arn"))),
+                        Block::new("on_failure", Vec::<String>::new()).attr(
+                            "destination",
+                            Expr::raw(format!("aws_sqs_queue.{id}_failures.arn")),
+                        ),
                     ),
                 ),
         );

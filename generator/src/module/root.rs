@@ -40,7 +40,9 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
     )];
     for child in children {
         for out in &child.outputs {
-            let Some(name) = out.labels.first() else { continue };
+            let Some(name) = out.labels.first() else {
+                continue;
+            };
             let description = out.body.attr("description").cloned().unwrap_or(Expr::Null);
             let mut block = Block::output(name.clone())
                 .attr("description", description)
@@ -144,7 +146,10 @@ fn wiring(config: &Config) -> Vec<Wiring> {
                 ("logs_expiration_days", "var.logs_expiration_days"),
                 ("force_destroy", "var.force_destroy"),
                 ("table_deletion_protection", "var.table_deletion_protection"),
-                ("log_processor_function_arn", "module.functions.log_processor_function_arn"),
+                (
+                    "log_processor_function_arn",
+                    "module.functions.log_processor_function_arn",
+                ),
             ],
         ),
         (
@@ -188,15 +193,24 @@ fn wiring(config: &Config) -> Vec<Wiring> {
             "api",
             vec![
                 ("kms_key_arn", "local.kms_key_arn"),
-                ("function_name", "module.functions.metrics_api_function_name"),
-                ("function_invoke_arn", "module.functions.metrics_api_invoke_arn"),
+                (
+                    "function_name",
+                    "module.functions.metrics_api_function_name",
+                ),
+                (
+                    "function_invoke_arn",
+                    "module.functions.metrics_api_invoke_arn",
+                ),
                 ("stage_name", "var.api_stage_name"),
                 ("cors_allowed_origins", "var.cors_allowed_origins"),
                 ("throttle_rate_limit", "var.api_throttle_rate_limit"),
                 ("throttle_burst_limit", "var.api_throttle_burst_limit"),
                 ("execution_logging_level", "var.api_execution_logging_level"),
                 ("log_retention_days", "var.log_retention_days"),
-                ("manage_account_logging_role", "var.manage_api_gateway_account_role"),
+                (
+                    "manage_account_logging_role",
+                    "var.manage_api_gateway_account_role",
+                ),
             ],
         ));
     }
@@ -206,7 +220,10 @@ fn wiring(config: &Config) -> Vec<Wiring> {
             vec![
                 ("kms_key_arn", "local.kms_key_arn"),
                 ("topic_arn", "module.alerting.topic_arn"),
-                ("runbook_executor_function_arn", "module.functions.runbook_executor_function_arn"),
+                (
+                    "runbook_executor_function_arn",
+                    "module.functions.runbook_executor_function_arn",
+                ),
             ],
         ));
     }
@@ -217,8 +234,14 @@ fn wiring(config: &Config) -> Vec<Wiring> {
             ("alarm_thresholds", "var.alarm_thresholds"),
         ];
         use crate::config::model::AlarmKind::*;
-        if alarms.iter().any(|a| matches!(a.kind, Api5xxRate | ApiLatency)) {
-            args.extend([("api_name", "module.api.api_name"), ("api_stage_name", "module.api.api_stage_name")]);
+        if alarms
+            .iter()
+            .any(|a| matches!(a.kind, Api5xxRate | ApiLatency))
+        {
+            args.extend([
+                ("api_name", "module.api.api_name"),
+                ("api_stage_name", "module.api.api_stage_name"),
+            ]);
         }
         if alarms.iter().any(|a| a.kind == LambdaErrors) {
             args.push(("function_names", "local.function_names"));
@@ -233,7 +256,10 @@ fn wiring(config: &Config) -> Vec<Wiring> {
         let sections = super::dashboard::sections(config);
         let mut args = vec![];
         if sections.contains(&Api) {
-            args.extend([("api_name", "module.api.api_name"), ("api_stage_name", "module.api.api_stage_name")]);
+            args.extend([
+                ("api_name", "module.api.api_name"),
+                ("api_stage_name", "module.api.api_stage_name"),
+            ]);
         }
         if sections.contains(&Lambda) {
             args.push(("function_names", "local.function_names"));
@@ -406,19 +432,31 @@ fn variables(config: &Config) -> Vec<Block> {
     }
     if config.components.runbooks {
         v.extend([
-            variable("runbook_dry_run", "bool", "When true the runbook executor logs its plan and touches nothing.")
-                .attr("default", d.runbook_dry_run),
-            variable("incident_ttl_days", "number", "Days incident records are kept.")
-                .attr("default", d.incident_ttl_days)
-                .block(validation(
-                    "var.incident_ttl_days >= 1 && var.incident_ttl_days <= 3650",
-                    "incident_ttl_days must be between 1 and 3650.",
-                )),
+            variable(
+                "runbook_dry_run",
+                "bool",
+                "When true the runbook executor logs its plan and touches nothing.",
+            )
+            .attr("default", d.runbook_dry_run),
+            variable(
+                "incident_ttl_days",
+                "number",
+                "Days incident records are kept.",
+            )
+            .attr("default", d.incident_ttl_days)
+            .block(validation(
+                "var.incident_ttl_days >= 1 && var.incident_ttl_days <= 3650",
+                "incident_ttl_days must be between 1 and 3650.",
+            )),
         ]);
     }
     let alarms = config.active_alarms();
     if !alarms.is_empty() {
-        let known = alarms.iter().map(|a| format!("\"{}\"", a.name)).collect::<Vec<_>>().join(", ");
+        let known = alarms
+            .iter()
+            .map(|a| format!("\"{}\"", a.name))
+            .collect::<Vec<_>>()
+            .join(", ");
         v.push(
             variable(
                 "alarm_thresholds",

@@ -23,7 +23,10 @@ pub fn component(config: &Config) -> Component {
         Expr::object(alarms.iter().map(|a| {
             (
                 a.name.clone(),
-                Expr::raw(format!("aws_ssm_parameter.{}.{attr}", super::alarms::ident(&a.name))),
+                Expr::raw(format!(
+                    "aws_ssm_parameter.{}.{attr}",
+                    super::alarms::ident(&a.name)
+                )),
             )
         }))
     };
@@ -35,7 +38,11 @@ pub fn component(config: &Config) -> Component {
             name_prefix_var(None),
             tags_var(),
             kms_key_var("the runbook parameters"),
-            arn_var("topic_arn", "sns", "ARN of the alarm topic the executor subscribes to."),
+            arn_var(
+                "topic_arn",
+                "sns",
+                "ARN of the alarm topic the executor subscribes to.",
+            ),
             arn_var(
                 "runbook_executor_function_arn",
                 "lambda",
@@ -96,14 +103,22 @@ fn json_expr(value: &serde_json::Value) -> Expr {
         Value::Number(n) => Expr::num(n),
         Value::String(s) => Expr::literal_str(s),
         Value::Array(items) => Expr::List(items.iter().map(json_expr).collect()),
-        Value::Object(map) => Expr::Object(map.iter().map(|(k, v)| (k.clone(), json_expr(v))).collect()),
+        Value::Object(map) => {
+            Expr::Object(map.iter().map(|(k, v)| (k.clone(), json_expr(v))).collect())
+        }
     }
 }
 
 fn parameter(alarm: &Alarm) -> Block {
     Block::resource("aws_ssm_parameter", super::alarms::ident(&alarm.name))
-        .attr("name", Expr::str(format!("${{local.prefix}}{}", full_name(alarm))))
-        .attr("description", Expr::literal_str(format!("Runbook of the {} alarm", alarm.name)))
+        .attr(
+            "name",
+            Expr::str(format!("${{local.prefix}}{}", full_name(alarm))),
+        )
+        .attr(
+            "description",
+            Expr::literal_str(format!("Runbook of the {} alarm", alarm.name)),
+        )
         .attr("type", "SecureString")
         .attr("key_id", Expr::raw("var.kms_key_arn"))
         .attr("value", runbook_value(alarm).unwrap_or(Expr::Null))

@@ -238,11 +238,17 @@ fn notification() -> Vec<Block> {
             .attr("bucket", Expr::raw("aws_s3_bucket.logs.id"))
             .block(
                 Block::new("lambda_function", Vec::<String>::new())
-                    .attr("lambda_function_arn", Expr::raw("var.log_processor_function_arn"))
+                    .attr(
+                        "lambda_function_arn",
+                        Expr::raw("var.log_processor_function_arn"),
+                    )
                     .attr("events", Expr::list([Expr::str("s3:ObjectCreated:*")]))
                     .attr("filter_prefix", Expr::raw("var.logs_prefix")),
             )
-            .attr("depends_on", Expr::raw("[aws_lambda_permission.s3_invokes_log_processor]")),
+            .attr(
+                "depends_on",
+                Expr::raw("[aws_lambda_permission.s3_invokes_log_processor]"),
+            ),
     ]
 }
 
@@ -253,11 +259,17 @@ fn table() -> Vec<Block> {
             .attr("type", "S")
     };
     vec![Block::resource("aws_dynamodb_table", "metrics")
-        .attr("name", Expr::str(format!("${{var.name_prefix}}-{TABLE_SUFFIX}")))
+        .attr(
+            "name",
+            Expr::str(format!("${{var.name_prefix}}-{TABLE_SUFFIX}")),
+        )
         .attr("billing_mode", "PAY_PER_REQUEST")
         .attr("hash_key", "ServiceName")
         .attr("range_key", "Timestamp")
-        .attr("deletion_protection_enabled", Expr::raw("var.table_deletion_protection"))
+        .attr(
+            "deletion_protection_enabled",
+            Expr::raw("var.table_deletion_protection"),
+        )
         .block(attribute("ServiceName"))
         .block(attribute("Timestamp"))
         .comment("Keys inverted: \"every service in minute T\" is one Query.")
@@ -279,5 +291,8 @@ fn table() -> Vec<Block> {
                 .attr("attribute_name", TTL_ATTRIBUTE)
                 .attr("enabled", true),
         )
-        .attr("tags", tags_with_name(&format!("${{var.name_prefix}}-{TABLE_SUFFIX}")))]
+        .attr(
+            "tags",
+            tags_with_name(&format!("${{var.name_prefix}}-{TABLE_SUFFIX}")),
+        )]
 }

@@ -1,0 +1,60 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name (2-24 characters: lowercase letter, then lowercase letters, digits or '-')."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2-24 characters: a lowercase letter, then lowercase letters, digits or '-', not ending in '-'."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource (merged over the module's own tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "topic_arn" {
+  description = "ARN of the topic receiving ALARM and OK notifications."
+  type        = string
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:sns:", var.topic_arn))
+    error_message = "topic_arn must be an ARN of the sns service."
+  }
+}
+
+variable "alarm_thresholds" {
+  description = "Threshold of each alarm by short name (5xx rate in percent, latency in ms, errors and throttles as counts per period)."
+  type        = map(number)
+  default = {
+    api-5xx-rate            = 5
+    api-latency-p99         = 2000
+    log-processor-errors    = 1
+    metrics-api-errors      = 1
+    runbook-executor-errors = 1
+    dynamodb-throttles      = 1
+  }
+  validation {
+    condition     = alltrue([for k, v in var.alarm_thresholds : contains(["api-5xx-rate", "api-latency-p99", "log-processor-errors", "metrics-api-errors", "runbook-executor-errors", "dynamodb-throttles"], k) && v >= 0])
+    error_message = "alarm_thresholds keys must be among \"api-5xx-rate\", \"api-latency-p99\", \"log-processor-errors\", \"metrics-api-errors\", \"runbook-executor-errors\", \"dynamodb-throttles\"; values >= 0."
+  }
+}
+
+variable "api_name" {
+  description = "Name of the REST API the API alarms watch."
+  type        = string
+}
+
+variable "api_stage_name" {
+  description = "Stage of the REST API the API alarms watch."
+  type        = string
+}
+
+variable "function_names" {
+  description = "Function names by function (log-processor, metrics-api, runbook-executor)."
+  type        = map(string)
+}
+
+variable "table_name" {
+  description = "Name of the ApplicationMetrics table."
+  type        = string
+}

@@ -1,0 +1,103 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name (2-24 characters: lowercase letter, then lowercase letters, digits or '-')."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2-24 characters: a lowercase letter, then lowercase letters, digits or '-', not ending in '-'."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource (merged over the module's own tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the customer managed KMS key that encrypts the access log group."
+  type        = string
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "function_name" {
+  description = "Name of the metrics-api function."
+  type        = string
+}
+
+variable "function_invoke_arn" {
+  description = "Invoke ARN of the metrics-api function."
+  type        = string
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:apigateway:", var.function_invoke_arn))
+    error_message = "function_invoke_arn must be an ARN of the apigateway service."
+  }
+}
+
+variable "stage_name" {
+  description = "Name of the API stage (the first path segment of the URL)."
+  type        = string
+  default     = "v1"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.stage_name))
+    error_message = "stage_name must be 1-64 letters, digits, '-' or '_'."
+  }
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins allowed by CORS; the preflight answers with the first one (the function checks the full list)."
+  type        = list(string)
+  default     = ["*"]
+  validation {
+    condition     = length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == "*" || can(regex("^https?://[^/,]+$", o))])
+    error_message = "cors_allowed_origins must be \"*\" or origins like https://app.example.com."
+  }
+}
+
+variable "throttle_rate_limit" {
+  description = "Steady-state requests per second (stage and usage plan)."
+  type        = number
+  default     = 50
+  validation {
+    condition     = var.throttle_rate_limit > 0
+    error_message = "throttle_rate_limit must be positive."
+  }
+}
+
+variable "throttle_burst_limit" {
+  description = "Burst of requests allowed above the rate (stage and usage plan)."
+  type        = number
+  default     = 100
+  validation {
+    condition     = var.throttle_burst_limit >= 1 && floor(var.throttle_burst_limit) == var.throttle_burst_limit
+    error_message = "throttle_burst_limit must be a positive whole number."
+  }
+}
+
+variable "execution_logging_level" {
+  description = "Execution logging of the stage: OFF, ERROR or INFO (needs the account's API Gateway CloudWatch role)."
+  type        = string
+  default     = "ERROR"
+  validation {
+    condition     = contains(["OFF", "ERROR", "INFO"], var.execution_logging_level)
+    error_message = "execution_logging_level must be OFF, ERROR or INFO."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the module's CloudWatch log groups, in days."
+  type        = number
+  default     = 30
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "manage_account_logging_role" {
+  description = "Create the account-wide API Gateway CloudWatch Logs role (aws_api_gateway_account). Stage logging needs it once per account and region; leave false if the account already has one."
+  type        = bool
+  default     = false
+}

@@ -1,0 +1,173 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name (2-24 characters: lowercase letter, then lowercase letters, digits or '-')."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2-24 characters: a lowercase letter, then lowercase letters, digits or '-', not ending in '-'."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource (merged over the module's own tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the customer managed KMS key that encrypts the log groups, environment variables and failure queues."
+  type        = string
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the functions: arm64 or x86_64 (must match the packaged zips)."
+  type        = string
+  default     = "arm64"
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "memory_mb" {
+  description = "Memory of each function, in MB."
+  type        = number
+  default     = 256
+  validation {
+    condition     = var.memory_mb >= 128 && var.memory_mb <= 10240
+    error_message = "memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "timeout_seconds" {
+  description = "Timeout of each function, in seconds."
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.timeout_seconds >= 1 && var.timeout_seconds <= 900
+    error_message = "timeout_seconds must be between 1 and 900."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions by function (\"log-processor\", \"metrics-api\", \"runbook-executor\"); a function not listed is unreserved."
+  type        = map(number)
+  default     = {}
+  validation {
+    condition     = alltrue([for k, v in var.reserved_concurrency : contains(["log-processor", "metrics-api", "runbook-executor"], k) && v >= 0])
+    error_message = "reserved_concurrency keys must be among \"log-processor\", \"metrics-api\", \"runbook-executor\", values >= 0."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the module's CloudWatch log groups, in days."
+  type        = number
+  default     = 30
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "code" {
+  description = "Code of each function (\"log-processor\", \"metrics-api\", \"runbook-executor\"): a local zip (filename + source_code_hash) or an S3 object (s3_bucket + s3_key, optional s3_object_version)."
+  type = map(object({
+    filename          = optional(string)
+    source_code_hash  = optional(string)
+    s3_bucket         = optional(string)
+    s3_key            = optional(string)
+    s3_object_version = optional(string)
+    architecture      = optional(string)
+  }))
+  validation {
+    condition     = alltrue([for n in ["log-processor", "metrics-api", "runbook-executor"] : contains(keys(var.code), n)])
+    error_message = "code must have an entry for each of \"log-processor\", \"metrics-api\", \"runbook-executor\"."
+  }
+  validation {
+    condition     = alltrue([for c in values(var.code) : (c.filename != null) != (c.s3_bucket != null && c.s3_key != null)])
+    error_message = "each code entry needs either filename or s3_bucket + s3_key, not both."
+  }
+}
+
+variable "table_name" {
+  description = "Name of the ApplicationMetrics table."
+  type        = string
+}
+
+variable "table_arn" {
+  description = "ARN of the ApplicationMetrics table."
+  type        = string
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:dynamodb:", var.table_arn))
+    error_message = "table_arn must be an ARN of the dynamodb service."
+  }
+}
+
+variable "logs_bucket_arn" {
+  description = "ARN of the logs bucket the log processor reads."
+  type        = string
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:s3:", var.logs_bucket_arn))
+    error_message = "logs_bucket_arn must be an ARN of the s3 service."
+  }
+}
+
+variable "logs_prefix" {
+  description = "Key prefix the log processor may read."
+  type        = string
+  default     = "logs/"
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins the metrics API answers CORS requests for (\"*\" for any)."
+  type        = list(string)
+  default     = ["*"]
+  validation {
+    condition     = length(var.cors_allowed_origins) > 0
+    error_message = "cors_allowed_origins must list at least one origin."
+  }
+}
+
+variable "max_body_bytes" {
+  description = "Largest request body the metrics API accepts (larger gets 413)."
+  type        = number
+  default     = 262144
+  validation {
+    condition     = var.max_body_bytes >= 1024 && var.max_body_bytes <= 6291456
+    error_message = "max_body_bytes must be between 1024 and 6291456."
+  }
+}
+
+variable "topic_arn" {
+  description = "ARN of the alarm topic the runbook executor publishes to."
+  type        = string
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:sns:", var.topic_arn))
+    error_message = "topic_arn must be an ARN of the sns service."
+  }
+}
+
+variable "runbook_dry_run" {
+  description = "When true the runbook executor logs its plan and touches nothing."
+  type        = bool
+  default     = false
+}
+
+variable "incident_ttl_days" {
+  description = "Days the runbook executor keeps incident records."
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.incident_ttl_days >= 1 && var.incident_ttl_days <= 3650
+    error_message = "incident_ttl_days must be between 1 and 3650."
+  }
+}
+
+variable "automation_documents" {
+  description = "SSM Automation documents the runbook executor may start."
+  type        = list(string)
+  default     = []
+}

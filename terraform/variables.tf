@@ -1,0 +1,252 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name (2-24 characters: lowercase letter, then lowercase letters, digits or '-')."
+  type        = string
+  default     = "appmon"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2-24 characters: a lowercase letter, then lowercase letters, digits or '-', not ending in '-'."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource (merged over the module's own tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "kms_key_arn" {
+  description = "ARN of an existing customer managed KMS key to encrypt everything with; null creates one. Its policy must admit cloudwatch.amazonaws.com (kms:GenerateDataKey*, kms:Decrypt) and logs.<region>.amazonaws.com."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "sns_topic_arn" {
+  description = "ARN of an existing SNS topic for alarm notifications; null creates one."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.sns_topic_arn == null || can(regex("^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.sns_topic_arn))
+    error_message = "sns_topic_arn must be an SNS topic ARN."
+  }
+}
+
+variable "alarm_emails" {
+  description = "Email addresses subscribed to the alarm topic."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alarm_emails must all be email addresses."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the module's CloudWatch log groups, in days."
+  type        = number
+  default     = 30
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "logs_bucket_name" {
+  description = "Exact name of the logs bucket; null lets AWS pick a unique one starting with \"<name_prefix>-logs-\"."
+  type        = string
+  default     = null
+}
+
+variable "logs_transition_days" {
+  description = "Days after which log objects move to STANDARD_IA."
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.logs_transition_days >= 30
+    error_message = "logs_transition_days must be at least 30."
+  }
+}
+
+variable "logs_expiration_days" {
+  description = "Days after which log objects are deleted."
+  type        = number
+  default     = 365
+  validation {
+    condition     = var.logs_expiration_days > var.logs_transition_days
+    error_message = "logs_expiration_days must be greater than logs_transition_days."
+  }
+}
+
+variable "force_destroy" {
+  description = "Let destroy delete a logs bucket that still holds objects."
+  type        = bool
+  default     = false
+}
+
+variable "table_deletion_protection" {
+  description = "Protect the ApplicationMetrics table from deletion."
+  type        = bool
+  default     = true
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the functions: arm64 or x86_64 (must match the packaged zips)."
+  type        = string
+  default     = "arm64"
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Memory of each function, in MB."
+  type        = number
+  default     = 256
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240
+    error_message = "lambda_memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Timeout of each function, in seconds."
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds <= 900
+    error_message = "lambda_timeout_seconds must be between 1 and 900."
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrent executions by function (\"log-processor\", \"metrics-api\", \"runbook-executor\"); unlisted functions are unreserved."
+  type        = map(number)
+  default     = {}
+  validation {
+    condition     = alltrue([for k, v in var.lambda_reserved_concurrency : contains(["log-processor", "metrics-api", "runbook-executor"], k) && v >= 0])
+    error_message = "lambda_reserved_concurrency keys must be among \"log-processor\", \"metrics-api\", \"runbook-executor\"; values >= 0."
+  }
+}
+
+variable "lambda_package_dir" {
+  description = "Folder holding manifest.json and the zips written by `gen package`; null means dist/lambda beside the module."
+  type        = string
+  default     = null
+}
+
+variable "lambda_s3_code" {
+  description = "Functions (\"log-processor\", \"metrics-api\", \"runbook-executor\") whose code comes from an S3 object instead of the packaged zips."
+  type = map(object({
+    bucket  = string
+    key     = string
+    version = optional(string)
+  }))
+  default = {}
+  validation {
+    condition     = alltrue([for k in keys(var.lambda_s3_code) : contains(["log-processor", "metrics-api", "runbook-executor"], k)])
+    error_message = "lambda_s3_code keys must be among \"log-processor\", \"metrics-api\", \"runbook-executor\"."
+  }
+}
+
+variable "api_stage_name" {
+  description = "Stage of the REST API (first path segment of its URL)."
+  type        = string
+  default     = "v1"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.api_stage_name))
+    error_message = "api_stage_name must be 1-64 letters, digits, '-' or '_'."
+  }
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins allowed to call the API from a browser (\"*\" for any)."
+  type        = list(string)
+  default     = ["*"]
+  validation {
+    condition     = length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == "*" || can(regex("^https?://[^/,]+$", o))])
+    error_message = "cors_allowed_origins must be \"*\" or origins like https://app.example.com."
+  }
+}
+
+variable "api_throttle_rate_limit" {
+  description = "Steady-state requests per second the API accepts."
+  type        = number
+  default     = 50
+  validation {
+    condition     = var.api_throttle_rate_limit > 0
+    error_message = "api_throttle_rate_limit must be positive."
+  }
+}
+
+variable "api_throttle_burst_limit" {
+  description = "Burst of requests the API accepts above the rate."
+  type        = number
+  default     = 100
+  validation {
+    condition     = var.api_throttle_burst_limit >= 1
+    error_message = "api_throttle_burst_limit must be at least 1."
+  }
+}
+
+variable "api_max_body_bytes" {
+  description = "Largest POST /metrics body accepted (larger gets 413)."
+  type        = number
+  default     = 262144
+  validation {
+    condition     = var.api_max_body_bytes >= 1024 && var.api_max_body_bytes <= 6291456
+    error_message = "api_max_body_bytes must be between 1024 and 6291456."
+  }
+}
+
+variable "api_execution_logging_level" {
+  description = "API Gateway execution logging: OFF, ERROR or INFO."
+  type        = string
+  default     = "ERROR"
+  validation {
+    condition     = contains(["OFF", "ERROR", "INFO"], var.api_execution_logging_level)
+    error_message = "api_execution_logging_level must be OFF, ERROR or INFO."
+  }
+}
+
+variable "manage_api_gateway_account_role" {
+  description = "Create the account-wide API Gateway CloudWatch Logs role; stage logging needs one per account and region. Leave false when the account has one."
+  type        = bool
+  default     = false
+}
+
+variable "runbook_dry_run" {
+  description = "When true the runbook executor logs its plan and touches nothing."
+  type        = bool
+  default     = false
+}
+
+variable "incident_ttl_days" {
+  description = "Days incident records are kept."
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.incident_ttl_days >= 1 && var.incident_ttl_days <= 3650
+    error_message = "incident_ttl_days must be between 1 and 3650."
+  }
+}
+
+variable "alarm_thresholds" {
+  description = "Alarm thresholds by alarm short name (5xx rate in percent, latency in ms, errors and throttles per period)."
+  type        = map(number)
+  default = {
+    api-5xx-rate            = 5
+    api-latency-p99         = 2000
+    log-processor-errors    = 1
+    metrics-api-errors      = 1
+    runbook-executor-errors = 1
+    dynamodb-throttles      = 1
+  }
+  validation {
+    condition     = alltrue([for k, v in var.alarm_thresholds : contains(["api-5xx-rate", "api-latency-p99", "log-processor-errors", "metrics-api-errors", "runbook-executor-errors", "dynamodb-throttles"], k) && v >= 0])
+    error_message = "alarm_thresholds keys must be among \"api-5xx-rate\", \"api-latency-p99\", \"log-processor-errors\", \"metrics-api-errors\", \"runbook-executor-errors\", \"dynamodb-throttles\"; values >= 0."
+  }
+}

@@ -1,0 +1,305 @@
+"""Offline `terraform plan` of examples/complete, then assertions on `terraform show -json`:
+every resource the brief names is planned with the settings it asks for."""
+
+import json
+from collections import Counter
+
+import pytest
+
+PREFIX = "appmon"  # examples/complete's name_prefix
+FUNCTIONS = ("log_processor", "metrics_api", "runbook_executor")
+ALARMS = ("api-5xx-rate", "api-latency-p99", "log-processor-errors", "metrics-api-errors",
+          "runbook-executor-errors", "dynamodb-throttles")
+
+
+@pytest.fixture(scope="module")
+def plan(complete_plan):
+    return complete_plan["plan"]
+
+
+@pytest.fixture(scope="module")
+def after(plan):
+    """address (without the module.monitoring prefix) -> planned values."""
+    out = {}
+    for rc in plan["resource_changes"]:
+        if rc["mode"] == "data":
+            continue  # deferred reads (they depend on ARNs known after apply)
+        assert rc["change"]["actions"] == ["create"], rc["address"]
+        out[rc["address"].removeprefix("module.monitoring.")] = rc["change"]["after"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def unknown(plan):
+    return {rc["address"].removeprefix("module.monitoring."): rc["change"]["after_unknown"]
+            for rc in plan["resource_changes"] if rc["mode"] == "managed"}
+
+
+@pytest.fixture(scope="module")
+def config(plan):
+    """Sub-module name -> {resource address -> configuration expressions}."""
+    calls = plan["configuration"]["root_module"]["module_calls"]["monitoring"]["module"]["module_calls"]
+    return {name: {r["address"]: r.get("expressions", {}) for r in call["module"]["resources"]} for name, call in calls.items()}
+
+
+def one(after, address):
+    assert address in after, f"{address} is not planned; planned: {sorted(after)}"
+    return after[address]
+
+
+def test_plan_inventory(plan):
+    kinds = Counter(rc["type"] for rc in plan["resource_changes"] if rc["mode"] == "managed")
+    expected = {
+        "aws_kms_key": 1, "aws_kms_key_policy": 1, "aws_kms_alias": 1,
+        "aws_s3_bucket": 1, "aws_s3_bucket_public_access_block": 1, "aws_s3_bucket_versioning": 1,
+        "aws_s3_bucket_server_side_encryption_configuration": 1, "aws_s3_bucket_lifecycle_configuration": 1,
+        "aws_s3_bucket_policy": 1, "aws_s3_bucket_notification": 1, "aws_dynamodb_table": 1,
+        "aws_sns_topic": 1, "aws_lambda_function": 3, "aws_iam_role": 4, "aws_iam_role_policy": 3,
+        "aws_cloudwatch_log_group": 4, "aws_sqs_queue": 2, "aws_lambda_function_event_invoke_config": 2,
+        "aws_lambda_permission": 3, "aws_api_gateway_rest_api": 1, "aws_api_gateway_resource": 2,
+        "aws_api_gateway_method": 5, "aws_api_gateway_integration": 5, "aws_api_gateway_deployment": 1,
+        "aws_api_gateway_stage": 1, "aws_api_gateway_method_settings": 1, "aws_api_gateway_usage_plan": 1,
+        "aws_api_gateway_api_key": 1, "aws_api_gateway_usage_plan_key": 1, "aws_api_gateway_account": 1,
+        "aws_cloudwatch_metric_alarm": 6, "aws_cloudwatch_dashboard": 1, "aws_ssm_parameter": 6,
+        "aws_sns_topic_subscription": 2,
+    }
+    for kind, count in expected.items():
+        assert kinds[kind] == count, f"{kind}: planned {kinds[kind]}, expected {count}"
+
+
+def test_tags_and_names_derive_from_the_prefix(after):
+    for address, values in after.items():
+        if values.get("tags_all") is not None:
+            tags = values["tags_all"]
+            assert tags.get("ManagedBy") == "terraform", address
+            assert tags.get("NamePrefix") == PREFIX, address
+            assert tags.get("CostCenter") == "observability", f"{address}: var.tags not applied"
+            assert tags.get("Environment") == "production", f"{address}: provider default tags lost"
+        for key in ("name", "function_name", "alarm_name", "dashboard_name"):
+            name = values.get(key)
+            if isinstance(name, str):
+                assert PREFIX in name, f"{address}: {key} {name!r} does not derive from name_prefix"
+
+
+def test_logs_bucket_is_secure_by_default(after, unknown, config):
+    assert one(after, "module.storage.aws_s3_bucket.logs")["bucket_prefix"] == f"{PREFIX}-logs-"
+    pab = one(after, "module.storage.aws_s3_bucket_public_access_block.logs")
+    assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    assert one(after, "module.storage.aws_s3_bucket_versioning.logs")["versioning_configuration"][0]["status"] == "Enabled"
+    sse = one(after, "module.storage.aws_s3_bucket_server_side_encryption_configuration.logs")["rule"][0]
+    assert sse["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "aws:kms"
+    assert unknown["module.storage.aws_s3_bucket_server_side_encryption_configuration.logs"]["rule"][0][
+        "apply_server_side_encryption_by_default"][0]["kms_master_key_id"], "bucket key must be the module's KMS key"
+    rule = one(after, "module.storage.aws_s3_bucket_lifecycle_configuration.logs")["rule"][0]
+    assert rule["status"] == "Enabled"
+    assert rule["transition"][0] == {"days": 30, "storage_class": "STANDARD_IA", "date": None} or (
+        rule["transition"][0]["days"] == 30 and rule["transition"][0]["storage_class"] == "STANDARD_IA")
+    assert rule["expiration"][0]["days"] == 365
+    assert rule["abort_incomplete_multipart_upload"][0]["days_after_initiation"] == 7
+    notification = one(after, "module.storage.aws_s3_bucket_notification.logs")["lambda_function"][0]
+    assert notification["events"] == ["s3:ObjectCreated:*"]
+    assert notification["filter_prefix"] == "logs/"
+    permission = one(after, "module.storage.aws_lambda_permission.s3_invokes_log_processor")
+    assert permission["principal"] == "s3.amazonaws.com" and permission["action"] == "lambda:InvokeFunction"
+    policy = config["storage"]["data.aws_iam_policy_document.logs_tls_only"]["statement"]
+    tls = [s for s in policy if s["effect"]["constant_value"] == "Deny"]
+    assert any(c["variable"]["constant_value"] == "aws:SecureTransport" and c["values"]["constant_value"] == ["false"]
+               for s in tls for c in s["condition"]), "no TLS-only statement"
+
+
+def test_metrics_table_follows_the_data_contract(after):
+    table = one(after, "module.storage.aws_dynamodb_table.metrics")
+    assert table["name"] == f"{PREFIX}-ApplicationMetrics"
+    assert table["billing_mode"] == "PAY_PER_REQUEST"
+    assert (table["hash_key"], table["range_key"]) == ("ServiceName", "Timestamp")
+    assert sorted((a["name"], a["type"]) for a in table["attribute"]) == [("ServiceName", "S"), ("Timestamp", "S")]
+    [gsi] = table["global_secondary_index"]
+    assert (gsi["name"], gsi["hash_key"], gsi["range_key"], gsi["projection_type"]) == (
+        "TimestampIndex", "Timestamp", "ServiceName", "ALL")
+    assert table["server_side_encryption"][0]["enabled"] is True
+    assert table["point_in_time_recovery"][0]["enabled"] is True
+    assert table["ttl"][0] == {"attribute_name": "ExpiresAt", "enabled": True}
+
+
+def test_topic_key_admits_cloudwatch_alarms(after, unknown, config):
+    assert unknown["module.alerting.aws_sns_topic.alarms[0]"]["kms_master_key_id"], "topic must use the module's key"
+    key = one(after, "module.kms[0].aws_kms_key.this")
+    assert key["enable_key_rotation"] is True
+    statements = config["kms"]["data.aws_iam_policy_document.key"]["statement"]
+    cw = [s for s in statements if s["principals"][0]["identifiers"].get("constant_value") == ["cloudwatch.amazonaws.com"]]
+    assert cw, "the key policy must let cloudwatch.amazonaws.com use the key (alias/aws/sns does not)"
+    assert set(cw[0]["actions"]["constant_value"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+
+def test_subscriptions(after):
+    subs = {a: v for a, v in after.items() if ".aws_sns_topic_subscription." in a}
+    email = [v for v in subs.values() if v["protocol"] == "email"]
+    assert [e["endpoint"] for e in email] == ["oncall@example.com"]
+    [executor] = [v for v in subs.values() if v["protocol"] == "lambda"]
+    assert json.loads(executor["filter_policy"]) == {"origin": [{"exists": False}]}
+    assert executor["filter_policy_scope"] == "MessageAttributes"
+    permission = one(after, "module.runbooks.aws_lambda_permission.sns_invokes_runbook_executor")
+    assert permission["principal"] == "sns.amazonaws.com"
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS)
+def test_functions(after, unknown, complete_plan, fn):
+    slug = fn.replace("_", "-")
+    f = one(after, f"module.functions.aws_lambda_function.{fn}")
+    assert f["function_name"] == f"{PREFIX}-{slug}"
+    assert f["runtime"] == "provided.al2023" and f["handler"] == "bootstrap"
+    assert f["architectures"] == ["arm64"]
+    assert f["tracing_config"] == [{"mode": "Active"}]
+    entry = complete_plan["manifest"]["functions"][slug]
+    assert f["filename"] == f"{complete_plan['package']}/{entry['zip']}"
+    assert f["source_code_hash"] == entry["source_code_hash"], "source_code_hash must come from the manifest"
+    assert f["reserved_concurrent_executions"] == {"log_processor": 50, "metrics_api": 20, "runbook_executor": 5}[fn]
+    assert unknown[f"module.functions.aws_lambda_function.{fn}"]["kms_key_arn"], "environment must use the module key"
+    group = one(after, f"module.functions.aws_cloudwatch_log_group.{fn}")
+    assert group["name"] == f"/aws/lambda/{PREFIX}-{slug}"
+    assert group["retention_in_days"] == 90
+    assert unknown[f"module.functions.aws_cloudwatch_log_group.{fn}"]["kms_key_id"]
+    assert one(after, f"module.functions.aws_iam_role.{fn}")["name"] == f"{PREFIX}-{slug}"
+
+
+def test_function_environment(after, unknown):
+    """Values known at plan; the executor's (it holds the topic ARN) are checked in test_submodules."""
+    env = {fn: after[f"module.functions.aws_lambda_function.{fn}"]["environment"][0].get("variables") for fn in FUNCTIONS}
+    table = f"{PREFIX}-ApplicationMetrics"
+    assert env["log_processor"] == {"METRICS_TABLE": table}
+    assert env["metrics_api"] == {"METRICS_TABLE": table, "CORS_ALLOWED_ORIGINS": "https://dashboard.example.com",
+                                  "MAX_BODY_BYTES": "262144"}
+    assert unknown["module.functions.aws_lambda_function.runbook_executor"]["environment"][0]["variables"]
+
+
+@pytest.mark.parametrize("fn", ["log_processor", "runbook_executor"])
+def test_async_functions_have_an_encrypted_failure_destination(after, unknown, fn):
+    cfg = one(after, f"module.functions.aws_lambda_function_event_invoke_config.{fn}")
+    assert cfg["maximum_retry_attempts"] == 2
+    assert unknown[f"module.functions.aws_lambda_function_event_invoke_config.{fn}"]["destination_config"][0]["on_failure"][0]["destination"]
+    queue = one(after, f"module.functions.aws_sqs_queue.{fn}_failures")
+    assert queue["name"] == f"{PREFIX}-{fn.replace('_', '-')}-failures"
+    assert unknown[f"module.functions.aws_sqs_queue.{fn}_failures"]["kms_master_key_id"]
+
+
+def statements(config, fn):
+    out = {}
+    for s in config["functions"][f"data.aws_iam_policy_document.{fn}"]["statement"]:
+        out[s["sid"]["constant_value"]] = s
+    return out
+
+
+def test_least_privilege_policies(config):
+    allowed_star = {"xray:PutTelemetryRecords", "xray:PutTraceSegments", "cloudwatch:GetMetricData", "cloudwatch:PutMetricData"}
+    for fn in FUNCTIONS:
+        for sid, s in statements(config, fn).items():
+            actions = s["actions"]["constant_value"]
+            assert not any(a == "*" or a.endswith(":*") for a in actions), f"{fn}/{sid}: wildcard action"
+            if s["resources"].get("constant_value") == ["*"]:
+                assert set(actions) <= allowed_star, f"{fn}/{sid}: {actions} on every resource"
+    lp = statements(config, "log_processor")
+    assert lp["ReadLogObjects"]["actions"]["constant_value"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"} <= set(lp["WriteMetricItems"]["actions"]["constant_value"])
+    api = statements(config, "metrics_api")
+    assert api["QueryMetrics"]["actions"]["constant_value"] == ["dynamodb:Query"]
+    assert not any("Scan" in a for s in api.values() for a in s["actions"]["constant_value"]), "the API never scans"
+    rb = statements(config, "runbook_executor")
+    assert rb["ReadRunbooks"]["actions"]["constant_value"] == ["ssm:GetParameter"]
+    assert rb["Notify"]["actions"]["constant_value"] == ["sns:Publish"]
+    put = rb["PutRunbookMetrics"]
+    assert put["condition"][0]["variable"]["constant_value"] == "cloudwatch:namespace"
+
+
+def test_rest_api(after):
+    methods = {v["http_method"]: v for a, v in after.items() if ".aws_api_gateway_method." in a and a.endswith("_get")}
+    assert set(methods) == {"GET"}
+    proxied = {a.split(".")[-1]: v for a, v in after.items() if ".aws_api_gateway_method." in a}
+    assert set(proxied) == {"metrics_get", "metrics_post", "health_get", "metrics_options", "health_options"}
+    for name in ("metrics_get", "metrics_post", "health_get"):
+        assert proxied[name]["api_key_required"] is True and proxied[name]["authorization"] == "NONE"
+        integ = after[f"module.api.aws_api_gateway_integration.{name}"]
+        assert integ["type"] == "AWS_PROXY" and integ["integration_http_method"] == "POST"
+    for name in ("metrics_options", "health_options"):
+        assert proxied[name]["authorization"] == "NONE" and proxied[name]["api_key_required"] is False
+        assert after[f"module.api.aws_api_gateway_integration.{name}"]["type"] == "MOCK"
+        headers = after[f"module.api.aws_api_gateway_integration_response.{name}"]["response_parameters"]
+        assert headers["method.response.header.Access-Control-Allow-Origin"] == "'https://dashboard.example.com'"
+    paths = sorted(v["path_part"] for a, v in after.items() if ".aws_api_gateway_resource." in a)
+    assert paths == ["health", "metrics"]
+    stage = one(after, "module.api.aws_api_gateway_stage.this")
+    assert stage["stage_name"] == "v1" and stage["xray_tracing_enabled"] is True
+    access = json.loads(stage["access_log_settings"][0]["format"])
+    assert access["requestId"] == "$context.requestId" and "status" in access
+    settings = one(after, "module.api.aws_api_gateway_method_settings.all")["settings"][0]
+    assert settings["metrics_enabled"] is True
+    assert (settings["throttling_rate_limit"], settings["throttling_burst_limit"]) == (100, 200)
+    plan = one(after, "module.api.aws_api_gateway_usage_plan.this")
+    assert plan["throttle_settings"][0]["rate_limit"] == 100
+    assert one(after, "module.api.aws_api_gateway_usage_plan_key.this")["key_type"] == "API_KEY"
+    assert one(after, "module.api.aws_cloudwatch_log_group.access")["retention_in_days"] == 90
+
+
+def test_redeployment_trigger_hashes_ids(config):
+    triggers = config["api"]["aws_api_gateway_deployment.this"]["triggers"]
+    refs = triggers["references"]
+    assert any(r.startswith("aws_api_gateway_integration.") and r.endswith(".id") for r in refs)
+    assert any(r.startswith("aws_api_gateway_method.") and r.endswith(".id") for r in refs)
+    whole = [r for r in refs if r.count(".") == 1]
+    assert all(f"{r}.id" in refs for r in whole), "hash ids, not whole objects (refresh rewrites null maps)"
+
+
+def test_alarms(after, unknown):
+    alarms = {v["alarm_name"]: (a, v) for a, v in after.items() if ".aws_cloudwatch_metric_alarm." in a}
+    assert sorted(alarms) == sorted(f"{PREFIX}-{n}" for n in ALARMS)
+    for name, (address, alarm) in alarms.items():
+        assert unknown[address]["alarm_actions"] and unknown[address]["ok_actions"], f"{name}: actions must be the topic"
+        assert alarm["treat_missing_data"] == "notBreaching"
+        assert f"SSM parameter /{PREFIX}/runbooks/{name}" in alarm["alarm_description"]
+        assert "Runbook: https://runbooks.example.com/" in alarm["alarm_description"]
+    _, rate = alarms[f"{PREFIX}-api-5xx-rate"]
+    assert rate["threshold"] == 2, "threshold from var.alarm_thresholds"
+    exprs = [q["expression"] for q in rate["metric_query"] if q["expression"]]
+    assert exprs == ["IF(requests > 0, 100 * errors / requests, 0)"]
+    metrics = sorted(q["metric"][0]["metric_name"] for q in rate["metric_query"] if q["metric"])
+    assert metrics == ["5XXError", "Count"]
+    _, latency = alarms[f"{PREFIX}-api-latency-p99"]
+    assert latency["extended_statistic"] == "p99" and latency["threshold"] == 1500
+    assert latency["dimensions"] == {"ApiName": f"{PREFIX}-metrics", "Stage": "v1"}
+    _, errors = alarms[f"{PREFIX}-log-processor-errors"]
+    assert errors["metric_name"] == "Errors" and errors["dimensions"] == {"FunctionName": f"{PREFIX}-log-processor"}
+    _, throttles = alarms[f"{PREFIX}-dynamodb-throttles"]
+    names = sorted(q["metric"][0]["metric_name"] for q in throttles["metric_query"] if q["metric"])
+    assert names == ["ReadThrottleEvents", "WriteThrottleEvents"]
+
+
+def test_runbook_parameters_in_the_executor_format(after):
+    params = {v["name"]: v for a, v in after.items() if ".aws_ssm_parameter." in a}
+    assert sorted(params) == sorted(f"/{PREFIX}/runbooks/{PREFIX}-{n}" for n in ALARMS)
+    for name, p in params.items():
+        assert p["type"] == "SecureString"
+        value = json.loads(p["value"])
+        assert value["alarm"] == name.rsplit("/", 1)[1]
+        assert value["link"].startswith("https://runbooks.example.com/")
+        assert value["on_failure"] in ("continue", "stop")
+        assert value["steps"] and all(s["type"] in {"record_incident", "gather_context", "notify", "start_automation", "put_metric"}
+                                      for s in value["steps"])
+    first = json.loads(params[f"/{PREFIX}/runbooks/{PREFIX}-api-5xx-rate"]["value"])
+    assert first == {"alarm": f"{PREFIX}-api-5xx-rate", "link": "https://runbooks.example.com/api-5xx", "on_failure": "continue",
+                     "steps": [{"type": "record_incident"}, {"type": "gather_context", "lookback_minutes": 30},
+                               {"type": "notify"}, {"type": "put_metric"}]}
+
+
+def test_dashboard_planned(after):
+    """Its body depends on alarm ARNs (unknown here); test_submodules checks the widgets."""
+    assert one(after, "module.dashboard.aws_cloudwatch_dashboard.this")["dashboard_name"] == f"{PREFIX}-monitoring"
+
+
+def test_outputs(plan):
+    outputs = plan["planned_values"]["outputs"]
+    assert outputs["api_key_value"]["sensitive"] is True
+    assert outputs["dashboard_name"]["value"] == f"{PREFIX}-monitoring"
+    assert complete_outputs_subset() <= set(plan["configuration"]["root_module"]["outputs"])
+
+
+def complete_outputs_subset():
+    return {"api_url", "api_key_value", "logs_bucket_name", "dashboard_name", "topic_arn"}

@@ -1,0 +1,126 @@
+"""Sub-modules planned on their own with literal inputs: they work without the root module, and
+values that depend on other modules' ARNs in the full plan are known here and checked exactly
+(IAM policy documents, the runbook executor's environment, the dashboard's widgets)."""
+
+import json
+import shutil
+
+import pytest
+
+import tools
+
+ACCOUNT = "123456789012"
+KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/solo-ApplicationMetrics"
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:solo-alarms"
+
+PROVIDER = tools.OFFLINE_PROVIDER.replace('provider "aws" {', 'provider "aws" {\n  region = "us-east-1"')
+
+
+def plan_module(name: str, variables: dict, tmp_path) -> dict:
+    where = tmp_path / name
+    shutil.copytree(tools.MODULE / "modules" / name, where)
+    (where / "offline_provider.tf").write_text(PROVIDER)
+    (where / "test.auto.tfvars.json").write_text(json.dumps(variables))
+    tools.init(where)
+    tools.terraform(["plan", "-input=false", "-no-color", "-lock=false", "-out=solo.tfplan"], where)
+    return json.loads(tools.terraform(["show", "-json", "solo.tfplan"], where).stdout)
+
+
+def data_values(plan: dict) -> dict:
+    """Data sources read during plan, by address."""
+    out = {}
+
+    def walk(module):
+        for r in module.get("resources", []):
+            out[r["address"]] = r["values"]
+        for child in module.get("child_modules", []):
+            walk(child)
+
+    walk(plan["prior_state"]["values"]["root_module"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def functions_plan(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("functions")
+    manifest = tools.fake_package(tmp / "package")
+    code = {n: {"filename": str(tmp / "package" / e["zip"]), "source_code_hash": e["source_code_hash"], "architecture": "arm64"}
+            for n, e in manifest["functions"].items()}
+    variables = {
+        "name_prefix": "solo", "kms_key_arn": KEY, "code": code, "table_name": "solo-ApplicationMetrics",
+        "table_arn": TABLE, "logs_bucket_arn": "arn:aws:s3:::solo-logs", "topic_arn": TOPIC,
+        "automation_documents": ["AWS-RestartEC2Instance"],
+    }
+    return plan_module("functions", variables, tmp)
+
+
+def policy(functions_plan, fn) -> dict:
+    doc = data_values(functions_plan)[f"data.aws_iam_policy_document.{fn}"]
+    return {s["Sid"]: s for s in json.loads(doc["json"])["Statement"]}
+
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def test_log_processor_policy_is_exact(functions_plan):
+    p = policy(functions_plan, "log_processor")
+    assert as_list(p["ReadLogObjects"]["Resource"]) == ["arn:aws:s3:::solo-logs/logs/*"]
+    assert as_list(p["WriteMetricItems"]["Resource"]) == [TABLE]
+    assert as_list(p["DecryptLogObjects"]["Resource"]) == [KEY]
+    assert as_list(p["WriteOwnLogs"]["Resource"]) == [
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/solo-log-processor:*"]
+    assert as_list(p["SendFailedEvents"]["Resource"]) == [f"arn:aws:sqs:us-east-1:{ACCOUNT}:solo-log-processor-failures"]
+
+
+def test_metrics_api_policy_is_exact(functions_plan):
+    p = policy(functions_plan, "metrics_api")
+    assert sorted(as_list(p["QueryMetrics"]["Resource"])) == sorted([TABLE, f"{TABLE}/index/*"])
+    assert "SendFailedEvents" not in p, "the API is invoked synchronously: no failure queue"
+
+
+def test_runbook_executor_policy_is_exact(functions_plan):
+    p = policy(functions_plan, "runbook_executor")
+    assert as_list(p["ReadRunbooks"]["Resource"]) == [f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/solo/runbooks/*"]
+    assert as_list(p["Notify"]["Resource"]) == [TOPIC]
+    assert p["PutRunbookMetrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "solo/Runbooks"}}
+    assert as_list(p["StartListedAutomations"]["Resource"]) == [
+        "arn:aws:ssm:us-east-1:*:automation-definition/AWS-RestartEC2Instance:*"]
+    assert set(as_list(p["StartListedAutomations"]["Action"])) == {"ssm:StartAutomationExecution"}
+
+
+def test_runbook_executor_environment(functions_plan):
+    fn = next(rc for rc in functions_plan["resource_changes"] if rc["address"] == "aws_lambda_function.runbook_executor")
+    assert fn["change"]["after"]["environment"][0]["variables"] == {
+        "METRICS_TABLE": "solo-ApplicationMetrics", "TOPIC_ARN": TOPIC, "RUNBOOK_PARAMETER_PREFIX": "/solo/runbooks/",
+        "DRY_RUN": "false", "METRIC_NAMESPACE": "solo/Runbooks", "INCIDENT_TTL_DAYS": "30"}
+
+
+def test_dashboard_widgets(tmp_path):
+    alarm = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:solo-api-5xx-rate"
+    plan = plan_module("dashboard", {
+        "name_prefix": "solo", "api_name": "solo-metrics", "api_stage_name": "v1", "table_name": "solo-ApplicationMetrics",
+        "function_names": {"log-processor": "solo-log-processor", "metrics-api": "solo-metrics-api",
+                           "runbook-executor": "solo-runbook-executor"},
+        "alarm_arns": [alarm],
+    }, tmp_path)
+    [dash] = [rc["change"]["after"] for rc in plan["resource_changes"] if rc["type"] == "aws_cloudwatch_dashboard"]
+    widgets = json.loads(dash["dashboard_body"])["widgets"]
+    texts = [w["properties"]["markdown"] for w in widgets if w["type"] == "text"]
+    assert texts == ["## API performance", "## Lambda health", "## DynamoDB performance"]
+    [alarms] = [w for w in widgets if w["type"] == "alarm"]
+    assert alarms["properties"]["alarms"] == [alarm]
+    metrics = [m for w in widgets if w["type"] == "metric" for m in w["properties"]["metrics"]]
+    assert ["AWS/ApiGateway", "5XXError", "ApiName", "solo-metrics", "Stage", "v1", {"label": "5XX"}] in metrics
+    lambda_fns = {m[3] for m in metrics if m[0] == "AWS/Lambda"}
+    assert lambda_fns == {"solo-log-processor", "solo-metrics-api", "solo-runbook-executor"}
+    assert any(m[0] == "AWS/DynamoDB" and m[1] == "ReadThrottleEvents" for m in metrics)
+    assert all(w["properties"].get("region", "us-east-1") == "us-east-1" for w in widgets if w["type"] == "metric")
+    # No two widgets overlap on the grid.
+    cells = set()
+    for w in widgets:
+        for x in range(w["x"], w["x"] + w["width"]):
+            for y in range(w["y"], w["y"] + w["height"]):
+                assert (x, y) not in cells, f"widgets overlap at {(x, y)}"
+                cells.add((x, y))
