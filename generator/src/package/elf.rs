@@ -43,7 +43,10 @@ impl GlibcVersion {
             Some(p) => p?,
             None => 0,
         };
-        parts.next().is_none().then_some(GlibcVersion(major, minor, patch))
+        parts
+            .next()
+            .is_none()
+            .then_some(GlibcVersion(major, minor, patch))
     }
 }
 
@@ -178,7 +181,10 @@ mod tests {
     #[test]
     fn parses_and_orders_versions() {
         assert_eq!(GlibcVersion::parse("2.34"), Some(GlibcVersion(2, 34, 0)));
-        assert_eq!(GlibcVersion::parse("GLIBC_2.2.5"), Some(GlibcVersion(2, 2, 5)));
+        assert_eq!(
+            GlibcVersion::parse("GLIBC_2.2.5"),
+            Some(GlibcVersion(2, 2, 5))
+        );
         assert_eq!(GlibcVersion::parse("GLIBC_PRIVATE"), None);
         assert_eq!(GlibcVersion::parse("2.34.1.1"), None);
         assert!(GlibcVersion(2, 17, 0) < GlibcVersion(2, 34, 0));

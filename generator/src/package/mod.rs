@@ -71,8 +71,12 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let max_glibc = elf::GlibcVersion::parse(&args.max_glibc)
-        .with_context(|| format!("--max-glibc {:?}: expected a version like 2.34", args.max_glibc))?;
+    let max_glibc = elf::GlibcVersion::parse(&args.max_glibc).with_context(|| {
+        format!(
+            "--max-glibc {:?}: expected a version like 2.34",
+            args.max_glibc
+        )
+    })?;
     let workspace = match &args.workspace {
         Some(dir) => dir.clone(),
         None => find_workspace_root(&std::env::current_dir()?)?,
@@ -80,9 +84,10 @@ pub fn run(args: &Args) -> Result<()> {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("target"));
-    let lambda_dir = target_dir
-        .join("lambda")
-        .join(format!("{}-{}", args.arch.lambda_name(), args.profile));
+    let lambda_dir =
+        target_dir
+            .join("lambda")
+            .join(format!("{}-{}", args.arch.lambda_name(), args.profile));
     let out = if args.out.is_absolute() {
         args.out.clone()
     } else {
@@ -106,26 +111,39 @@ pub fn run(args: &Args) -> Result<()> {
         eprintln!("      built in {}", elapsed(started));
     }
 
-    step(2, &format!("checking binaries (machine, newest GLIBC <= {max_glibc})"));
+    step(
+        2,
+        &format!("checking binaries (machine, newest GLIBC <= {max_glibc})"),
+    );
     let mut binaries = Vec::new();
     for function in FUNCTIONS {
         let path = lambda_dir.join(function).join("bootstrap");
         let bytes = std::fs::read(&path).with_context(|| {
-            format!("{}: cannot read the built bootstrap (run without --skip-build?)", path.display())
+            format!(
+                "{}: cannot read the built bootstrap (run without --skip-build?)",
+                path.display()
+            )
         })?;
         check_binary(function, &bytes, args.arch, max_glibc)?;
         binaries.push((function, bytes));
     }
 
-    step(3, &format!("writing zips and manifest to {}", out.display()));
+    step(
+        3,
+        &format!("writing zips and manifest to {}", out.display()),
+    );
     let arch_dir = out.join(args.arch.lambda_name());
-    std::fs::create_dir_all(&arch_dir).with_context(|| format!("creating {}", arch_dir.display()))?;
+    std::fs::create_dir_all(&arch_dir)
+        .with_context(|| format!("creating {}", arch_dir.display()))?;
     let mut manifest = Manifest::new(&args.profile);
     for (function, bytes) in &binaries {
         let zip = zip::single_file_zip("bootstrap", bytes)?;
         let relative = format!("{}/{function}.zip", args.arch.lambda_name());
         write_atomically(&out.join(&relative), &zip)?;
-        manifest.insert(function, FunctionPackage::describe(args.arch.lambda_name(), &relative, &zip));
+        manifest.insert(
+            function,
+            FunctionPackage::describe(args.arch.lambda_name(), &relative, &zip),
+        );
     }
     write_atomically(&out.join("manifest.json"), manifest.to_json().as_bytes())?;
 
@@ -149,7 +167,13 @@ fn step(n: u32, what: &str) {
 fn build(workspace: &Path, args: &Args, lambda_dir: &Path) -> Result<()> {
     let mut cmd = Command::new("cargo");
     cmd.current_dir(workspace)
-        .args(["lambda", "build", "--profile", &args.profile, args.arch.cargo_lambda_flag()])
+        .args([
+            "lambda",
+            "build",
+            "--profile",
+            &args.profile,
+            args.arch.cargo_lambda_flag(),
+        ])
         .arg("--lambda-dir")
         .arg(lambda_dir);
     for function in FUNCTIONS {
@@ -194,7 +218,10 @@ pub fn find_workspace_root(start: &Path) -> Result<PathBuf> {
             }
         }
     }
-    bail!("no workspace Cargo.toml above {} (use --workspace)", start.display())
+    bail!(
+        "no workspace Cargo.toml above {} (use --workspace)",
+        start.display()
+    )
 }
 
 /// Writes through a temporary file in the same directory, so a reader (or Terraform) never
