@@ -425,12 +425,19 @@ fn default_lookback() -> u32 {
     30
 }
 
-/// SSM Automation parameters are lists of strings; a single string is accepted for convenience.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// SSM Automation parameters are lists of strings; a single string is accepted for convenience
+/// and always written as a list (the executor reads `map<string, list<string>>`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
 pub enum ParamValue {
     One(String),
     Many(Vec<String>),
+}
+
+impl Serialize for ParamValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_list().serialize(serializer)
+    }
 }
 
 impl ParamValue {
@@ -837,7 +844,7 @@ steps = [{ type = "gather_context" }, { type = "start_automation", document = "A
             json,
             serde_json::json!([
                 {"type": "gather_context", "lookback_minutes": 30},
-                {"type": "start_automation", "document": "AWS-RestartEC2Instance", "parameters": {"InstanceId": "i-1"}}
+                {"type": "start_automation", "document": "AWS-RestartEC2Instance", "parameters": {"InstanceId": ["i-1"]}}
             ])
         );
     }
