@@ -1,0 +1,67 @@
+//! Prose for the module README: what the module creates and how to call it. The README
+//! generator (`crate::readme`) adds the input/output tables and the checkov skips.
+
+use crate::config::model::{ApiAuth, Config};
+
+/// Markdown: what `gen terraform` with this config creates.
+pub fn what_it_creates(config: &Config) -> String {
+    let c = &config.components;
+    let mut items = vec![
+        "A customer managed **KMS key** (or yours, via `kms_key_arn`) encrypting everything below; its policy lets CloudWatch alarms publish to the encrypted topic.".to_string(),
+        "The **logs bucket**: SSE-KMS, public access block, TLS-only policy, versioning, lifecycle (transition, expiry, abort incomplete uploads), and an ObjectCreated notification on `logs/` to the log processor.".into(),
+        "The **`<name_prefix>-ApplicationMetrics` table**: `ServiceName`/`Timestamp`, `TimestampIndex` GSI (keys inverted), on-demand, SSE-KMS, point-in-time recovery, TTL on `ExpiresAt`.".into(),
+        "The **alarm topic** (or yours, via `sns_topic_arn`) with email subscriptions from `alarm_emails`.".into(),
+    ];
+    let fns: Vec<&str> = config.functions().iter().map(|f| f.slug()).collect();
+    items.push(format!(
+        "**Lambda functions** ({}): provided.al2023, X-Ray, one role each with a least-privilege policy, KMS-encrypted log groups with retention, SQS on-failure destinations for the asynchronously invoked ones; code from `gen package`'s manifest or S3.",
+        fns.join(", ")
+    ));
+    if c.api {
+        let auth = match config.api.auth {
+            ApiAuth::ApiKey => "API key + usage plan",
+            ApiAuth::Iam => "IAM (SigV4) authorization",
+        };
+        items.push(format!("A **REST API**: `/metrics` GET+POST, `/health` GET (Lambda proxy), CORS preflight, {auth}, a stage with JSON access logs, X-Ray and throttling."));
+    }
+    let alarms = config.active_alarms();
+    if !alarms.is_empty() {
+        let names: Vec<String> = alarms.iter().map(|a| format!("`{}`", a.name)).collect();
+        items.push(format!(
+            "**CloudWatch alarms** ({}) notifying the topic on ALARM and OK; each description names its runbook link and SSM parameter.",
+            names.join(", ")
+        ));
+    }
+    if c.runbooks {
+        items.push("**Runbooks** in SSM Parameter Store (`/<name_prefix>/runbooks/<alarm>`, SecureString JSON) and the runbook executor's topic subscription, filtered so its own notifications never trigger it.".into());
+    }
+    if c.dashboard {
+        items.push(
+            "A **CloudWatch dashboard** with the alarms and API, Lambda and DynamoDB sections."
+                .into(),
+        );
+    }
+    let mut out =
+        String::from("This module deploys a serverless application-monitoring stack:\n\n");
+    for item in items {
+        out.push_str(&format!("- {item}\n"));
+    }
+    out
+}
+
+/// HCL: a typical call of the module.
+pub fn usage() -> &'static str {
+    r#"module "monitoring" {
+  source = "./terraform"
+
+  name_prefix  = "myapp"
+  alarm_emails = ["oncall@example.com"]
+  tags = {
+    Team = "platform"
+  }
+
+  # Optional: resources you already have.
+  # sns_topic_arn = aws_sns_topic.oncall.arn
+  # kms_key_arn   = aws_kms_key.platform.arn
+}"#
+}
