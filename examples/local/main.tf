@@ -51,9 +51,10 @@ provider "aws" {
 module "monitoring" {
   source = "../../terraform"
 
-  name_prefix        = var.name_prefix
-  lambda_package_dir = var.lambda_package_dir
-  alarm_emails       = ["oncall@example.com"]
+  name_prefix         = var.name_prefix
+  lambda_package_dir  = var.lambda_package_dir
+  lambda_architecture = var.lambda_architecture
+  alarm_emails        = ["oncall@example.com"]
 
   # A throwaway stack: destroy must be able to remove everything.
   force_destroy             = true

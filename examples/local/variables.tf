@@ -20,3 +20,9 @@ variable "lambda_package_dir" {
   type        = string
   default     = null
 }
+
+variable "lambda_architecture" {
+  description = "Architecture of the packaged zips; local runs execute the binaries on this machine, hence x86_64."
+  type        = string
+  default     = "x86_64"
+}
