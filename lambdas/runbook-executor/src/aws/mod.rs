@@ -1,0 +1,41 @@
+//! The step traits implemented over the AWS SDK clients.
+
+pub mod cloudwatch;
+pub mod dynamodb;
+pub mod sns;
+pub mod ssm;
+
+use aws_config::SdkConfig;
+
+use crate::config::Config;
+
+/// Every client the function uses, built once per cold start.
+pub struct AwsPorts {
+    pub dynamodb: dynamodb::Table,
+    pub cloudwatch: cloudwatch::CloudWatch,
+    pub sns: sns::Topic,
+    pub ssm: ssm::Ssm,
+}
+
+impl AwsPorts {
+    pub fn new(sdk: &SdkConfig, config: &Config) -> AwsPorts {
+        AwsPorts {
+            dynamodb: dynamodb::Table::new(metrics_core::aws::dynamodb_client(sdk), &config.table),
+            cloudwatch: cloudwatch::CloudWatch(aws_sdk_cloudwatch::Client::new(sdk)),
+            sns: sns::Topic(aws_sdk_sns::Client::new(sdk)),
+            ssm: ssm::Ssm(aws_sdk_ssm::Client::new(sdk)),
+        }
+    }
+
+    pub fn ports(&self) -> crate::steps::Ports<'_> {
+        crate::steps::Ports {
+            claims: &self.dynamodb,
+            incidents: &self.dynamodb,
+            alarm_metrics: &self.cloudwatch,
+            service_metrics: &self.dynamodb,
+            publisher: &self.sns,
+            automation: &self.ssm,
+            metric_sink: &self.cloudwatch,
+        }
+    }
+}

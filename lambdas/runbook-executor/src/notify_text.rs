@@ -1,0 +1,323 @@
+//! The human-readable notification: a pure formatter from what the executor knows to an SNS
+//! subject and body. No I/O, so every line is unit-tested.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+
+use crate::alarm::{AlarmNotification, AlarmState};
+use crate::steps::gather_context::{GatheredContext, Series};
+use crate::steps::StepReport;
+
+/// SNS rejects subjects over 100 characters.
+pub const MAX_SUBJECT_CHARS: usize = 100;
+/// Recent values shown per series.
+const MAX_POINTS: usize = 10;
+
+/// Everything the message is made of.
+pub struct Message<'a> {
+    pub alarm: &'a AlarmNotification,
+    pub link: Option<&'a str>,
+    pub fallback_reason: Option<&'a str>,
+    pub context: Option<&'a GatheredContext>,
+    /// Steps already run, in order.
+    pub reports: &'a [StepReport],
+    /// Index of the notify step itself.
+    pub own_index: usize,
+    /// Kinds of the steps still to run after this one.
+    pub remaining: &'a [&'a str],
+}
+
+/// `(subject, body)`.
+pub fn render(m: &Message<'_>) -> (String, String) {
+    (subject(m.alarm), body(m))
+}
+
+/// e.g. `ALARM: checkout-5xx (was OK)`; printable ASCII only, at most 100 characters.
+pub fn subject(alarm: &AlarmNotification) -> String {
+    let mut s = format!("{}: {}", alarm.new_state_value.as_str(), alarm.alarm_name);
+    if let Some(old) = alarm.old_state_value {
+        let _ = write!(s, " (was {})", old.as_str());
+    }
+    sanitize_subject(&s)
+}
+
+/// SNS subjects must be ASCII without control characters; long ones are cut with "...".
+pub fn sanitize_subject(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    let clean = clean.trim().to_string();
+    if clean.len() <= MAX_SUBJECT_CHARS {
+        return clean;
+    }
+    // ASCII only, so byte indexing is character indexing.
+    format!("{}...", &clean[..MAX_SUBJECT_CHARS - 3])
+}
+
+fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn body(m: &Message<'_>) -> String {
+    let a = m.alarm;
+    let mut out = String::new();
+    let headline = match a.new_state_value {
+        AlarmState::Alarm => "is in ALARM",
+        AlarmState::Ok => "has recovered (OK)",
+        AlarmState::InsufficientData => "has INSUFFICIENT_DATA",
+    };
+    let _ = writeln!(out, "Alarm {:?} {headline}.", a.alarm_name);
+    let since = a
+        .state_change_time()
+        .map(when)
+        .unwrap_or_else(|| a.state_change_time.clone());
+    let was = a
+        .old_state_value
+        .map(|s| format!(" (previous state {})", s.as_str()))
+        .unwrap_or_default();
+    let _ = writeln!(out, "Since: {since}{was}");
+    if let Some(region) = &a.region {
+        let _ = writeln!(out, "Region: {region}");
+    }
+    if let Some(d) = a
+        .alarm_description
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    {
+        let _ = writeln!(out, "Description: {d}");
+    }
+    if let Some(r) = &a.new_state_reason {
+        let _ = writeln!(out, "Reason: {r}");
+    }
+    if let Some(t) = &a.trigger {
+        if let (Some(ns), Some(name)) = (&t.namespace, &t.metric_name) {
+            let dims: Vec<String> = t
+                .dimensions
+                .iter()
+                .map(|d| format!("{}={}", d.name, d.value))
+                .collect();
+            let stat = t
+                .extended_statistic
+                .as_ref()
+                .or(t.statistic.as_ref())
+                .map(String::as_str)
+                .unwrap_or("?");
+            let _ = write!(out, "Metric: {ns} {name} [{}] {stat}", dims.join(", "));
+            if let (Some(op), Some(th)) = (&t.comparison_operator, t.threshold) {
+                let _ = write!(out, ", {op} {}", number(th));
+            }
+            out.push('\n');
+        } else if !t.metrics.is_empty() {
+            let exprs: Vec<String> = t
+                .metrics
+                .iter()
+                .filter(|q| q.return_data.unwrap_or(true))
+                .map(|q| q.expression.clone().unwrap_or_else(|| q.id.clone()))
+                .collect();
+            let _ = writeln!(out, "Metric math: {}", exprs.join(", "));
+        }
+    }
+
+    if let Some(ctx) = m.context {
+        out.push('\n');
+        write_context(&mut out, ctx);
+    }
+
+    out.push('\n');
+    match m.link {
+        Some(link) => {
+            let _ = writeln!(out, "Runbook: {link}");
+        }
+        None => out.push_str("Runbook: no link configured\n"),
+    }
+    if let Some(reason) = m.fallback_reason {
+        let _ = writeln!(
+            out,
+            "No usable runbook, so only this notification was sent: {reason}"
+        );
+    }
+
+    out.push_str("\nSteps:\n");
+    for r in m.reports {
+        let what = r.error.as_deref().or(r.detail.as_deref()).unwrap_or("");
+        let _ = writeln!(
+            out,
+            "  {}. {}: {} - {what}",
+            r.index + 1,
+            r.step,
+            r.outcome.as_str()
+        );
+    }
+    let _ = writeln!(out, "  {}. notify: this message", m.own_index + 1);
+    for (i, kind) in m.remaining.iter().enumerate() {
+        let _ = writeln!(out, "  {}. {kind}: runs next", m.own_index + 2 + i);
+    }
+    out
+}
+
+fn write_context(out: &mut String, ctx: &GatheredContext) {
+    let _ = writeln!(out, "Recent values (last {} min):", ctx.lookback_minutes);
+    if ctx.series.is_empty() {
+        out.push_str("  none available\n");
+    }
+    for s in &ctx.series {
+        let _ = writeln!(out, "  {}: {}", s.label, recent(s));
+    }
+    if let Some(svc) = &ctx.service {
+        let _ = write!(
+            out,
+            "Service {} ({} to {}): {} requests, {} errors",
+            svc.service,
+            svc.from,
+            svc.to_exclusive,
+            number(svc.requests),
+            number(svc.errors)
+        );
+        if svc.requests > 0.0 {
+            let _ = write!(out, " ({:.1}%)", 100.0 * svc.errors / svc.requests);
+        }
+        match svc.p99_latency_ms {
+            Some(p99) => {
+                let _ = writeln!(out, ", p99 latency {} ms", number(p99));
+            }
+            None => out.push_str(", no latency data\n"),
+        }
+    }
+}
+
+fn recent(s: &Series) -> String {
+    if s.points.is_empty() {
+        return "no datapoints".into();
+    }
+    let skip = s.points.len().saturating_sub(MAX_POINTS);
+    let shown: Vec<String> = s.points[skip..]
+        .iter()
+        .map(|(t, v)| format!("{} {}", t.format("%H:%M"), number(*v)))
+        .collect();
+    shown.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alarm::{classify_message, Classified};
+    use crate::steps::gather_context::ServiceSummary;
+    use crate::steps::Outcome;
+    use metrics_core::minute::Minute;
+
+    fn alarm(json: &str) -> AlarmNotification {
+        match classify_message(json) {
+            Classified::Alarm(a) => *a,
+            Classified::Ignored(r) => panic!("{r}"),
+        }
+    }
+
+    const ALARM: &str = r#"{"AlarmName":"checkout-5xx","AlarmDescription":null,"NewStateValue":"ALARM","OldStateValue":"OK","NewStateReason":"Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0).","StateChangeTime":"2026-11-29T18:05:31.123+0000","Region":"US East (N. Virginia)","Trigger":{"MetricName":"errors","Namespace":"appmon","Statistic":"SUM","Dimensions":[{"value":"checkout","name":"ServiceName"}],"Period":60,"ComparisonOperator":"GreaterThanThreshold","Threshold":5.0}}"#;
+
+    #[test]
+    fn subject_is_short_ascii() {
+        assert_eq!(subject(&alarm(ALARM)), "ALARM: checkout-5xx (was OK)");
+        let long = sanitize_subject(&format!("ALARM: {}\u{e9}\n", "x".repeat(200)));
+        assert_eq!(long.len(), 100);
+        assert!(long.ends_with("..."));
+        assert_eq!(sanitize_subject("caf\u{e9}\tbar"), "caf??bar");
+    }
+
+    #[test]
+    fn body_has_what_since_why_values_service_link_and_steps() {
+        let a = alarm(ALARM);
+        let t = |m| DateTime::parse_from_rfc3339(m).unwrap().with_timezone(&Utc);
+        let ctx = GatheredContext {
+            lookback_minutes: 30,
+            series: vec![Series {
+                label: "errors".into(),
+                points: vec![
+                    (t("2026-11-29T18:04:00Z"), 3.0),
+                    (t("2026-11-29T18:05:00Z"), 12.0),
+                ],
+            }],
+            service: Some(ServiceSummary {
+                service: "checkout".into(),
+                from: Minute::parse_key("2026-11-29T17:36:00Z").unwrap(),
+                to_exclusive: Minute::parse_key("2026-11-29T18:06:00Z").unwrap(),
+                minutes_with_data: 30,
+                requests: 200.0,
+                errors: 15.0,
+                p99_latency_ms: Some(812.5),
+            }),
+        };
+        let reports = [StepReport {
+            index: 0,
+            step: "record_incident",
+            outcome: Outcome::Ok,
+            duration_ms: 12,
+            detail: Some("opened incident".into()),
+            error: None,
+        }];
+        let m = Message {
+            alarm: &a,
+            link: Some("https://wiki.example.com/checkout-5xx"),
+            fallback_reason: None,
+            context: Some(&ctx),
+            reports: &reports,
+            own_index: 1,
+            remaining: &["put_metric"],
+        };
+        let (_, body) = render(&m);
+        for want in [
+            "Alarm \"checkout-5xx\" is in ALARM.",
+            "Since: 2026-11-29 18:05:31 UTC (previous state OK)",
+            "Region: US East (N. Virginia)",
+            "Reason: Threshold Crossed",
+            "Metric: appmon errors [ServiceName=checkout] SUM, GreaterThanThreshold 5",
+            "errors: 18:04 3, 18:05 12",
+            "Service checkout (2026-11-29T17:36:00Z to 2026-11-29T18:06:00Z): 200 requests, 15 errors (7.5%), p99 latency 812.50 ms",
+            "Runbook: https://wiki.example.com/checkout-5xx",
+            "1. record_incident: ok - opened incident",
+            "2. notify: this message",
+            "3. put_metric: runs next",
+        ] {
+            assert!(body.contains(want), "missing {want:?} in:\n{body}");
+        }
+        assert!(
+            !body.contains("Description"),
+            "null description must not print:\n{body}"
+        );
+    }
+
+    #[test]
+    fn fallback_is_explained() {
+        let a = alarm(ALARM);
+        let m = Message {
+            alarm: &a,
+            link: None,
+            fallback_reason: Some("runbook parameter /appmon/runbooks/checkout-5xx does not exist"),
+            context: None,
+            reports: &[],
+            own_index: 0,
+            remaining: &[],
+        };
+        let (_, body) = render(&m);
+        assert!(body.contains("Runbook: no link configured"), "{body}");
+        assert!(
+            body.contains("only this notification was sent: runbook parameter"),
+            "{body}"
+        );
+    }
+}

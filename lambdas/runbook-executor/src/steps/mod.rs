@@ -1,0 +1,314 @@
+//! Runs a runbook's steps in order for one alarm notification: idempotency claims, dry run,
+//! `on_failure`, and one structured log line per step. Each step kind lives in its own module,
+//! thin over a trait for the AWS calls it makes.
+
+pub mod gather_context;
+pub mod notify;
+pub mod put_metric;
+pub mod record_incident;
+pub mod start_automation;
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::alarm::{AlarmNotification, AlarmState};
+use crate::idempotency::{Claim, ClaimKey, ClaimStore};
+use crate::runbook::{Loaded, OnFailure, Step};
+use gather_context::{AlarmMetricSource, GatheredContext, ServiceMetricSource};
+use notify::Publisher;
+use put_metric::MetricSink;
+use record_incident::IncidentStore;
+use start_automation::AutomationRunner;
+
+/// The AWS-facing parts the steps use.
+pub struct Ports<'a> {
+    pub claims: &'a dyn ClaimStore,
+    pub incidents: &'a dyn IncidentStore,
+    pub alarm_metrics: &'a dyn AlarmMetricSource,
+    pub service_metrics: &'a dyn ServiceMetricSource,
+    pub publisher: &'a dyn Publisher,
+    pub automation: &'a dyn AutomationRunner,
+    pub metric_sink: &'a dyn MetricSink,
+}
+
+/// Settings from the environment that the steps need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub topic_arn: String,
+    pub dry_run: bool,
+    pub metric_namespace: String,
+    pub incident_ttl_days: u32,
+}
+
+impl Settings {
+    /// TTL (epoch seconds) for items written at `now`.
+    pub fn expires_at(&self, now: DateTime<Utc>) -> i64 {
+        now.timestamp() + i64::from(self.incident_ttl_days) * 86_400
+    }
+}
+
+/// One alarm notification to act on.
+pub struct Run<'a> {
+    pub message_id: &'a str,
+    pub alarm: &'a AlarmNotification,
+    pub loaded: &'a Loaded,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Failed,
+    Skipped,
+    DryRun,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+            Outcome::DryRun => "dry_run",
+        }
+    }
+}
+
+/// What happened to one step; also the invocation result's per-step entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepReport {
+    pub index: usize,
+    pub step: &'static str,
+    pub outcome: Outcome,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How a step that ran ended, when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    Ok(String),
+    Skipped(String),
+}
+
+/// Every step's report, and why execution stopped early if the idempotency store failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Executed {
+    pub reports: Vec<StepReport>,
+    /// Set when a claim could not be written: the invocation must fail so Lambda retries.
+    pub aborted: Option<String>,
+}
+
+/// Why a step does not apply to this state change, if it does not.
+fn not_applicable(step: &Step, state: AlarmState) -> Option<String> {
+    match (step, state) {
+        (Step::RecordIncident {}, AlarmState::InsufficientData) => {
+            Some("INSUFFICIENT_DATA neither opens nor closes an incident".into())
+        }
+        (Step::StartAutomation { .. }, AlarmState::Ok | AlarmState::InsufficientData) => Some(
+            format!("automation runs on ALARM only, state is {}", state.as_str()),
+        ),
+        _ => None,
+    }
+}
+
+/// Executes the loaded runbook's steps in order.
+pub async fn execute(run: &Run<'_>, ports: &Ports<'_>, settings: &Settings) -> Executed {
+    let steps = &run.loaded.runbook.steps;
+    let mut reports: Vec<StepReport> = Vec::with_capacity(steps.len());
+    let mut context: Option<GatheredContext> = None;
+    let mut stopped = false;
+
+    for (index, step) in steps.iter().enumerate() {
+        let started = Instant::now();
+        let finish = |outcome, detail: Option<String>, error: Option<String>| {
+            let report = StepReport {
+                index,
+                step: step.kind(),
+                outcome,
+                duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                detail,
+                error,
+            };
+            log_step(&run.alarm.alarm_name, run.message_id, &report);
+            report
+        };
+
+        if stopped {
+            let why = "not run: an earlier step failed and on_failure is \"stop\"".to_string();
+            reports.push(finish(Outcome::Skipped, Some(why), None));
+            continue;
+        }
+        let skip = not_applicable(step, run.alarm.new_state_value);
+        if settings.dry_run {
+            let plan = match skip {
+                Some(why) => format!("would skip: {why}"),
+                None => plan(step, run, settings),
+            };
+            reports.push(finish(Outcome::DryRun, Some(plan), None));
+            continue;
+        }
+        if let Some(why) = skip {
+            reports.push(finish(Outcome::Skipped, Some(why), None));
+            continue;
+        }
+
+        let key = ClaimKey::new(run.message_id, index, step.kind());
+        if step.has_side_effects() {
+            match ports
+                .claims
+                .claim(&key, run.now, settings.expires_at(run.now))
+                .await
+            {
+                Ok(Claim::Acquired) => {}
+                Ok(Claim::AlreadyClaimed { status, claimed_at }) => {
+                    let why = format!("already {status} by an earlier delivery of this message (claimed {claimed_at})");
+                    reports.push(finish(Outcome::Skipped, Some(why), None));
+                    continue;
+                }
+                Err(e) => {
+                    let error = format!("idempotency claim failed, step not run: {e:#}");
+                    reports.push(finish(Outcome::Failed, None, Some(error.clone())));
+                    return Executed {
+                        reports,
+                        aborted: Some(error),
+                    };
+                }
+            }
+        }
+
+        let result = run_step(index, steps, run, ports, settings, &mut context, &reports).await;
+        let report = match result {
+            Ok(Done::Ok(detail)) => finish(Outcome::Ok, Some(detail), None),
+            Ok(Done::Skipped(why)) => finish(Outcome::Skipped, Some(why), None),
+            Err(e) => finish(Outcome::Failed, None, Some(format!("{e:#}"))),
+        };
+        if step.has_side_effects() {
+            let status = if report.outcome == Outcome::Failed {
+                "failed"
+            } else {
+                "done"
+            };
+            let detail = report
+                .error
+                .as_deref()
+                .or(report.detail.as_deref())
+                .unwrap_or_default();
+            if let Err(e) = ports.claims.complete(&key, status, detail).await {
+                // The claim stays "started"; redeliveries still skip the step, which is correct.
+                tracing::warn!(alarm = %run.alarm.alarm_name, step = step.kind(), index, error = %format!("{e:#}"), "could not mark claim complete");
+            }
+        }
+        stopped =
+            report.outcome == Outcome::Failed && run.loaded.runbook.on_failure == OnFailure::Stop;
+        reports.push(report);
+    }
+    Executed {
+        reports,
+        aborted: None,
+    }
+}
+
+async fn run_step(
+    index: usize,
+    steps: &[Step],
+    run: &Run<'_>,
+    ports: &Ports<'_>,
+    settings: &Settings,
+    context: &mut Option<GatheredContext>,
+    reports: &[StepReport],
+) -> anyhow::Result<Done> {
+    let Some(step) = steps.get(index) else {
+        anyhow::bail!("no step {index}");
+    };
+    let remaining = steps.get(index + 1..).unwrap_or_default();
+    match step {
+        Step::RecordIncident {} => record_incident::run(ports.incidents, run, settings).await,
+        Step::GatherContext { lookback_minutes } => {
+            let (gathered, result) = gather_context::run(
+                ports.alarm_metrics,
+                ports.service_metrics,
+                run,
+                *lookback_minutes,
+            )
+            .await;
+            *context = Some(gathered);
+            result
+        }
+        Step::Notify {} => {
+            let input = notify::Input {
+                run,
+                context: context.as_ref(),
+                reports,
+                remaining,
+            };
+            notify::run(ports.publisher, &input, settings).await
+        }
+        Step::StartAutomation {
+            document,
+            parameters,
+        } => start_automation::run(ports.automation, run, index, document, parameters).await,
+        Step::PutMetric {} => put_metric::run(ports.metric_sink, run, settings, reports).await,
+    }
+}
+
+/// What a step would do, for the dry-run log.
+fn plan(step: &Step, run: &Run<'_>, settings: &Settings) -> String {
+    let alarm = &run.alarm.alarm_name;
+    match step {
+        Step::RecordIncident {} => record_incident::plan(run),
+        Step::GatherContext { lookback_minutes } => gather_context::plan(run, *lookback_minutes),
+        Step::Notify {} => format!(
+            "would publish a notification about {alarm:?} to {}",
+            settings.topic_arn
+        ),
+        Step::StartAutomation {
+            document,
+            parameters,
+        } => {
+            format!("would start SSM Automation {document:?} with parameters {parameters:?}")
+        }
+        Step::PutMetric {} => format!(
+            "would put {}/{} with AlarmName={alarm:?}",
+            settings.metric_namespace,
+            put_metric::METRIC_NAME
+        ),
+    }
+}
+
+/// The one structured JSON line per step.
+fn log_step(alarm: &str, message_id: &str, r: &StepReport) {
+    let outcome = r.outcome.as_str();
+    let (detail, error) = (r.detail.as_deref(), r.error.as_deref());
+    if r.outcome == Outcome::Failed {
+        tracing::error!(
+            alarm,
+            message_id,
+            step = r.step,
+            index = r.index,
+            outcome,
+            duration_ms = r.duration_ms,
+            detail,
+            error,
+            "step"
+        );
+    } else {
+        tracing::info!(
+            alarm,
+            message_id,
+            step = r.step,
+            index = r.index,
+            outcome,
+            duration_ms = r.duration_ms,
+            detail,
+            error,
+            "step"
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! `notify`: publishes the enriched, human-readable message to the topic.
+//!
+//! The publisher marks the message with the `origin` attribute so that neither the topic's
+//! subscription filter nor this function treats it as a new alarm (no self-loop).
+
+use super::gather_context::GatheredContext;
+use super::{Done, Run, Settings, StepReport};
+use crate::notify_text::{render, Message};
+use crate::ports::BoxFuture;
+use crate::runbook::Step;
+
+pub trait Publisher: Send + Sync {
+    /// Publishes with MessageAttribute `origin` = `runbook-executor`; returns the SNS message id.
+    fn publish<'a>(
+        &'a self,
+        topic_arn: &'a str,
+        subject: &'a str,
+        body: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<String>>;
+}
+
+pub struct Input<'a> {
+    pub run: &'a Run<'a>,
+    pub context: Option<&'a GatheredContext>,
+    pub reports: &'a [StepReport],
+    pub remaining: &'a [Step],
+}
+
+pub async fn run(
+    publisher: &dyn Publisher,
+    input: &Input<'_>,
+    settings: &Settings,
+) -> anyhow::Result<Done> {
+    let remaining: Vec<&str> = input.remaining.iter().map(Step::kind).collect();
+    let loaded = input.run.loaded;
+    let (subject, body) = render(&Message {
+        alarm: input.run.alarm,
+        link: loaded.runbook.link.as_deref(),
+        fallback_reason: loaded.fallback_reason.as_deref(),
+        context: input.context,
+        reports: input.reports,
+        own_index: input.reports.len(),
+        remaining: &remaining,
+    });
+    let id = publisher
+        .publish(&settings.topic_arn, &subject, &body)
+        .await?;
+    Ok(Done::Ok(format!(
+        "published {subject:?} as SNS message {id}"
+    )))
+}
