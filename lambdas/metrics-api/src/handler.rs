@@ -1,0 +1,171 @@
+//! The Lambda handler: event in, proxy response out. Thin: it wires the pure
+//! modules to the store and owns no rules of its own.
+
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use metrics_core::{MetricStore, Minute, StoreError};
+use serde_json::{json, Value};
+
+use crate::aggregate::{Merger, Series};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::ingest;
+use crate::query::{self, rfc3339, MetricsQuery, Page};
+use crate::request::{parse_event, EventError, Request};
+use crate::respond::Response;
+use crate::routes::{route, Route};
+
+/// Index queries in flight at once when answering for every service.
+pub const INDEX_QUERY_CONCURRENCY: usize = 8;
+
+pub struct App {
+    pub store: MetricStore,
+    pub config: Config,
+}
+
+impl App {
+    pub fn new(store: MetricStore, config: Config) -> Self {
+        Self { store, config }
+    }
+
+    /// Handles one invocation. Only an event that is not an API Gateway
+    /// request at all is an `Err`; every HTTP outcome is a response.
+    pub async fn handle(&self, event: Value) -> Result<Value, EventError> {
+        let (version, request) = parse_event(event)?;
+        let (origin, mut response) = match request {
+            Ok(req) => {
+                let origin = req.header("origin").map(str::to_owned);
+                let resp = match self.dispatch(&req).await {
+                    Ok(r) => r,
+                    Err(e) => Response::error(&e),
+                };
+                (origin, resp)
+            }
+            Err(e) => (None, Response::error(&e)),
+        };
+        self.config.cors.apply(origin.as_deref(), &mut response);
+        Ok(response.into_event(version))
+    }
+
+    async fn dispatch(&self, req: &Request) -> Result<Response, ApiError> {
+        match route(&req.method, &req.path)? {
+            Route::Preflight => Ok(Response::empty(204)),
+            Route::Health => Ok(self.health().await),
+            Route::GetMetrics => {
+                let q = query::parse(&req.query, chrono::Utc::now().timestamp())?;
+                let page = q.page();
+                let merger = self.fetch(&q, page).await?;
+                Ok(render_metrics(&q, page, merger.finish(&q.stats)))
+            }
+            Route::PostMetrics => self.post(req).await,
+        }
+    }
+
+    async fn health(&self) -> Response {
+        match self.store.ping().await {
+            Ok(()) => Response::json(200, &json!({"status": "ok", "table": "reachable"})),
+            Err(e) => {
+                tracing::error!(error = %e, "health check: table unreachable");
+                Response::json(
+                    503,
+                    &json!({"status": "unavailable", "table": "unreachable"}),
+                )
+            }
+        }
+    }
+
+    /// One service: one Query on the table's keys (the store follows its
+    /// pages). Every service: one `TimestampIndex` Query per minute, at most
+    /// `INDEX_QUERY_CONCURRENCY` in flight. Never a Scan.
+    async fn fetch<'q>(&self, q: &'q MetricsQuery, page: Page) -> Result<Merger<'q>, ApiError> {
+        let mut merger = Merger::new(page, q.metrics.as_deref());
+        let start = Minute::from_epoch_seconds(page.start);
+        match &q.service {
+            Some(service) => {
+                let end = Minute::from_epoch_seconds(page.end);
+                let rows = self
+                    .store
+                    .query_service(service, start, end)
+                    .await
+                    .map_err(store_error)?;
+                for (minute, item) in &rows {
+                    merger.add(service, minute.epoch_seconds(), item);
+                }
+            }
+            None => {
+                let store = &self.store;
+                let mut results = stream::iter(page.minutes())
+                    .map(|t| async move {
+                        let minute = Minute::from_epoch_seconds(t);
+                        store.query_minute(minute).await.map(|rows| (t, rows))
+                    })
+                    .buffer_unordered(INDEX_QUERY_CONCURRENCY);
+                while let Some((t, rows)) = results.try_next().await.map_err(store_error)? {
+                    for (service, item) in &rows {
+                        merger.add(service, t, item);
+                    }
+                }
+            }
+        }
+        Ok(merger)
+    }
+
+    async fn post(&self, req: &Request) -> Result<Response, ApiError> {
+        if req.body.len() > self.config.max_body_bytes {
+            return Err(ApiError::too_large(self.config.max_body_bytes));
+        }
+        let source = ingest::source_id(req.header(ingest::IDEMPOTENCY_HEADER))?;
+        let points = ingest::parse_body(&req.body)?;
+        let batch = ingest::to_batch(&points);
+        let report = self
+            .store
+            .apply(source.as_deref(), &batch)
+            .await
+            .map_err(store_error)?;
+        let values: usize = points.iter().map(ingest::Point::values).sum();
+        // A retry of an applied Idempotency-Key writes nothing and says so.
+        let duplicate = report.groups_written == 0 && report.groups_already_applied > 0;
+        Ok(Response::json(
+            202,
+            &json!({
+                "accepted": {"points": points.len(), "values": values},
+                "groups": {"written": report.groups_written, "already_applied": report.groups_already_applied},
+                "duplicate": duplicate,
+            }),
+        ))
+    }
+}
+
+/// Store failures caused by the request itself are 4xx; the rest (DynamoDB
+/// unreachable, throttled past retries, corrupt items) are 503 and logged.
+fn store_error(e: StoreError) -> ApiError {
+    match &e {
+        StoreError::Invalid(m) => ApiError::body(None, m.clone()),
+        StoreError::ItemTooLarge { .. } => {
+            ApiError::store_limit(413, "item_too_large", e.to_string())
+        }
+        StoreError::TooManySources { .. } => {
+            ApiError::store_limit(429, "too_many_sources", e.to_string())
+        }
+        _ => {
+            tracing::error!(error = %e, "metrics store request failed");
+            ApiError::unavailable()
+        }
+    }
+}
+
+/// The `GET /metrics` body for one page.
+pub fn render_metrics(q: &MetricsQuery, page: Page, series: Vec<Series>) -> Response {
+    Response::json(
+        200,
+        &json!({
+            "service": q.service,
+            "from": rfc3339(q.from),
+            "to": rfc3339(q.to),
+            "period": q.period,
+            "stats": q.stats.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "page": {"from": rfc3339(page.start), "to": rfc3339(page.end)},
+            "series": series,
+            "next_token": page.next.map(|start| q.token_for(start)),
+        }),
+    )
+}

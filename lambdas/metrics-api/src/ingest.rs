@@ -1,0 +1,292 @@
+//! Parses and validates a `POST /metrics` body into data points. Accepted
+//! shapes: one point `{service, timestamp, metrics}`, `{points: [...]}`, or
+//! a bare array of points. A metric value is a number or an array of numbers
+//! (several observations, e.g. latencies, in the same point).
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use metrics_core::aggregate::{check_value, validate_metric_name, Batch};
+use metrics_core::service::validate_service_name;
+use metrics_core::Minute;
+
+use crate::error::ApiError;
+use crate::query::parse_time;
+
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub service: String,
+    /// Epoch seconds.
+    pub timestamp: i64,
+    /// Metric name and its observations.
+    pub metrics: Vec<(String, Vec<f64>)>,
+}
+
+impl Point {
+    pub fn values(&self) -> usize {
+        self.metrics.iter().map(|(_, v)| v.len()).sum()
+    }
+}
+
+/// The exactly-once source id for a request: `api:<sha256(key)>`, so a
+/// retried POST with the same `Idempotency-Key` is applied once. Hashing
+/// keeps arbitrary client strings out of table keys.
+pub fn source_id(key: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(key) = key else { return Ok(None) };
+    let ok = !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
+        && key.bytes().all(|b| b.is_ascii_graphic());
+    if !ok {
+        return Err(ApiError::param(
+            "Idempotency-Key",
+            format!(
+                "Idempotency-Key must be 1..={MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"
+            ),
+        ));
+    }
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Some(format!("api:{hex}")))
+}
+
+/// Parses a body already known to be within the size limit.
+pub fn parse_body(body: &[u8]) -> Result<Vec<Point>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::body(
+            None,
+            "request body is empty; expected JSON data points",
+        ));
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::body(None, format!("body is not valid JSON: {e}")))?;
+    let (items, prefix) = match value {
+        Value::Array(items) => (items, String::new()),
+        Value::Object(mut obj) if obj.contains_key("points") => {
+            if let Some(extra) = obj.keys().find(|k| k.as_str() != "points") {
+                return Err(ApiError::body(
+                    Some(extra.clone()),
+                    "unknown field beside points",
+                ));
+            }
+            match obj.remove("points") {
+                Some(Value::Array(items)) => (items, "points".to_owned()),
+                _ => {
+                    return Err(ApiError::body(
+                        Some("points".into()),
+                        "points must be an array",
+                    ))
+                }
+            }
+        }
+        Value::Object(obj) => return Ok(vec![parse_point(obj, "")?]),
+        _ => {
+            return Err(ApiError::body(
+                None,
+                "expected a point object, {\"points\": [...]}, or an array of points",
+            ))
+        }
+    };
+    if items.is_empty() {
+        return Err(ApiError::body(Some(prefix), "no data points"));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let at = format!("{prefix}[{i}]");
+            match item {
+                Value::Object(obj) => parse_point(obj, &at),
+                _ => Err(ApiError::body(Some(at), "a data point must be an object")),
+            }
+        })
+        .collect()
+}
+
+fn path(prefix: &str, field: &str) -> String {
+    if prefix.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{prefix}.{field}")
+    }
+}
+
+fn parse_point(mut obj: Map<String, Value>, at: &str) -> Result<Point, ApiError> {
+    if let Some(extra) = obj
+        .keys()
+        .find(|k| !matches!(k.as_str(), "service" | "timestamp" | "metrics"))
+    {
+        return Err(ApiError::body(
+            Some(path(at, extra)),
+            "unknown field; a point has service, timestamp and metrics",
+        ));
+    }
+    let service = match obj.remove("service") {
+        Some(Value::String(s)) => {
+            validate_service_name(&s)
+                .map_err(|e| ApiError::body(Some(path(at, "service")), e.to_string()))?;
+            s
+        }
+        Some(_) => {
+            return Err(ApiError::body(
+                Some(path(at, "service")),
+                "service must be a string",
+            ))
+        }
+        None => {
+            return Err(ApiError::body(
+                Some(path(at, "service")),
+                "service is required",
+            ))
+        }
+    };
+    let ts_field = path(at, "timestamp");
+    let timestamp = match obj.remove("timestamp") {
+        Some(Value::String(s)) => parse_time(&s).map_err(|m| ApiError::body(Some(ts_field), m))?,
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(|t| t.to_string())
+            .ok_or_else(|| "epoch seconds must be a whole number".to_owned())
+            .and_then(|t| parse_time(&t))
+            .map_err(|m| ApiError::body(Some(ts_field), m))?,
+        Some(_) => {
+            return Err(ApiError::body(
+                Some(ts_field),
+                "timestamp must be RFC 3339 or epoch seconds",
+            ))
+        }
+        None => return Err(ApiError::body(Some(ts_field), "timestamp is required")),
+    };
+    let metrics_field = path(at, "metrics");
+    let metrics = match obj.remove("metrics") {
+        Some(Value::Object(m)) if !m.is_empty() => m,
+        Some(Value::Object(_)) => {
+            return Err(ApiError::body(Some(metrics_field), "metrics is empty"))
+        }
+        Some(_) => {
+            return Err(ApiError::body(
+                Some(metrics_field),
+                "metrics must be an object of name: number",
+            ))
+        }
+        None => return Err(ApiError::body(Some(metrics_field), "metrics is required")),
+    };
+    let mut out = Vec::with_capacity(metrics.len());
+    for (name, value) in metrics {
+        let field = path(&metrics_field, &name);
+        validate_metric_name(&name)
+            .map_err(|e| ApiError::body(Some(field.clone()), e.to_string()))?;
+        let values = match value {
+            Value::Array(items) if !items.is_empty() => items
+                .iter()
+                .map(|v| number(v, &field))
+                .collect::<Result<Vec<_>, _>>()?,
+            Value::Array(_) => return Err(ApiError::body(Some(field), "no values")),
+            v => vec![number(&v, &field)?],
+        };
+        out.push((name, values));
+    }
+    Ok(Point {
+        service,
+        timestamp,
+        metrics: out,
+    })
+}
+
+fn number(v: &Value, field: &str) -> Result<f64, ApiError> {
+    let n = v.as_f64().ok_or_else(|| {
+        ApiError::body(Some(field.to_owned()), format!("value {v} is not a number"))
+    })?;
+    check_value(n).map_err(|e| ApiError::body(Some(field.to_owned()), e.to_string()))
+}
+
+/// Groups validated points into the per-(service, minute) aggregates the
+/// store merges. Values were checked already, so `record` accepts them all.
+pub fn to_batch(points: &[Point]) -> Batch {
+    let mut batch = Batch::new();
+    for p in points {
+        let minute = Minute::from_epoch_seconds(p.timestamp);
+        for (metric, values) in &p.metrics {
+            for v in values {
+                batch.record(&p.service, minute, metric, *v);
+            }
+        }
+    }
+    batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_field(body: &str) -> Option<String> {
+        parse_body(body.as_bytes()).unwrap_err().field
+    }
+
+    #[test]
+    fn accepts_single_wrapped_and_array_forms() {
+        let one = r#"{"service":"checkout","timestamp":"2026-11-29T18:05:10Z","metrics":{"requests":1,"latency_ms":[12.5,80]}}"#;
+        let p = parse_body(one.as_bytes()).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].timestamp, 1_795_975_510);
+        assert_eq!(p[0].values(), 3);
+
+        let wrapped = format!(r#"{{"points":[{one},{one}]}}"#);
+        assert_eq!(parse_body(wrapped.as_bytes()).unwrap().len(), 2);
+        let array = format!("[{one}]");
+        assert_eq!(parse_body(array.as_bytes()).unwrap().len(), 1);
+        let epoch = r#"{"service":"a","timestamp":1795975510,"metrics":{"x":1}}"#;
+        assert_eq!(
+            parse_body(epoch.as_bytes()).unwrap()[0].timestamp,
+            1_795_975_510
+        );
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_field() {
+        let ok = r#""timestamp":"2026-11-29T18:05:10Z","metrics":{"x":1}"#;
+        assert_eq!(
+            err_field(&format!(r#"{{"service":"a b",{ok}}}"#)),
+            Some("service".into())
+        );
+        assert_eq!(
+            err_field(
+                r#"{"points":[{"service":"a","timestamp":"2026-11-29T18:05:10Z","metrics":{"x":"fast"}}]}"#
+            ),
+            Some("points[0].metrics.x".into())
+        );
+        assert_eq!(
+            err_field(r#"[{"service":"a","timestamp":"soon","metrics":{"x":1}}]"#),
+            Some("[0].timestamp".into())
+        );
+        assert_eq!(
+            err_field(r#"{"service":"a","timestamp":1.5,"metrics":{"x":1}}"#),
+            Some("timestamp".into())
+        );
+        assert_eq!(
+            err_field(r#"{"service":"a","timestamp":1,"metrics":{}}"#),
+            Some("metrics".into())
+        );
+        assert_eq!(
+            err_field(r#"{"service":"a","timestamp":1,"metrics":{"x":1},"extra":1}"#),
+            Some("extra".into())
+        );
+        assert_eq!(err_field(r#"{"points":[]}"#), Some("points".into()));
+        assert_eq!(err_field("{not json"), None);
+        assert_eq!(err_field("42"), None);
+        assert_eq!(err_field(""), None);
+    }
+
+    #[test]
+    fn idempotency_key_becomes_a_hashed_source_id() {
+        let id = source_id(Some("retry-me")).unwrap().unwrap();
+        assert!(id.starts_with("api:") && id.len() == 4 + 64);
+        assert_eq!(source_id(Some("retry-me")).unwrap(), Some(id));
+        assert_eq!(source_id(None).unwrap(), None);
+        assert!(source_id(Some("")).is_err());
+        assert!(source_id(Some("has space")).is_err());
+    }
+}

@@ -1,0 +1,420 @@
+//! Parses and validates the `GET /metrics` query string into a plan for one
+//! page. Everything here is pure: `now` is passed in.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use metrics_core::aggregate::{validate_metric_name, Stat};
+use metrics_core::service::validate_service_name;
+
+use crate::error::ApiError;
+use crate::token::{params_hash, PageToken};
+
+/// Every parameter `GET /metrics` accepts; anything else is a 400 (strict,
+/// so a typo such as `stats=` is reported instead of silently ignored).
+pub const PARAMS: &[&str] = &[
+    "service",
+    "metric",
+    "from",
+    "to",
+    "period",
+    "stat",
+    "limit",
+    "next_token",
+];
+
+pub const MINUTE: i64 = 60;
+pub const DEFAULT_RANGE_SECONDS: i64 = 3600;
+pub const MAX_RANGE_SECONDS: i64 = 31 * 86_400;
+pub const DEFAULT_STATS: &str = "avg";
+pub const DEFAULT_LIMIT: usize = 1440;
+pub const MAX_LIMIT: usize = 1440;
+/// Without `service`, each minute is one `TimestampIndex` query; a page covers
+/// at most this many minutes (but always at least one whole period), so one
+/// request makes at most this many queries.
+pub const ALL_SERVICES_PAGE_MINUTES: i64 = 60;
+/// Without `service` a period may not exceed the page, so pages stay bounded.
+pub const ALL_SERVICES_MAX_PERIOD: i64 = ALL_SERVICES_PAGE_MINUTES * MINUTE;
+/// Dates outside 1970..=9999 are rejected rather than overflowing.
+const MAX_EPOCH: i64 = 253_402_300_799;
+
+#[derive(Debug, Clone)]
+pub struct MetricsQuery {
+    pub service: Option<String>,
+    /// `None` means every metric.
+    pub metrics: Option<Vec<String>>,
+    /// Whole requested range `[from, to)`, epoch seconds on minute boundaries.
+    pub from: i64,
+    pub to: i64,
+    /// Seconds, a multiple of 60.
+    pub period: i64,
+    /// In the order asked, without duplicates.
+    pub stats: Vec<Stat>,
+    pub limit: usize,
+    /// Where this page starts (a period boundary in `[from, to)`).
+    pub page_start: i64,
+    hash: String,
+}
+
+/// The slice of the range one response covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub start: i64,
+    /// Exclusive.
+    pub end: i64,
+    pub period: i64,
+    /// Start of the next page, if the range goes on.
+    pub next: Option<i64>,
+}
+
+impl Page {
+    /// Index of the period holding `t`, if `t` is inside the page.
+    pub fn period_index(&self, t: i64) -> Option<usize> {
+        if t < self.start || t >= self.end {
+            return None;
+        }
+        usize::try_from((t - self.start) / self.period).ok()
+    }
+
+    pub fn periods(&self) -> usize {
+        usize::try_from((self.end - self.start + self.period - 1) / self.period).unwrap_or(0)
+    }
+
+    /// Every minute start in the page (one index query each without `service`).
+    pub fn minutes(&self) -> impl Iterator<Item = i64> {
+        (self.start..self.end).step_by(MINUTE as usize)
+    }
+}
+
+impl MetricsQuery {
+    pub fn page(&self) -> Page {
+        let mut periods = self.limit as i64;
+        if self.service.is_none() {
+            periods = periods.min((ALL_SERVICES_PAGE_MINUTES * MINUTE / self.period).max(1));
+        }
+        let end = (self.page_start + periods * self.period).min(self.to);
+        Page {
+            start: self.page_start,
+            end,
+            period: self.period,
+            next: (end < self.to).then_some(end),
+        }
+    }
+
+    /// The token that resumes this query at `start`.
+    pub fn token_for(&self, start: i64) -> String {
+        PageToken {
+            start,
+            from: self.from,
+            to: self.to,
+            hash: self.hash.clone(),
+        }
+        .encode()
+    }
+}
+
+pub fn rfc3339(epoch: i64) -> String {
+    DateTime::<Utc>::from_timestamp(epoch, 0)
+        .map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Parses `from`/`to`/`timestamp` values: RFC 3339, or whole epoch seconds.
+pub fn parse_time(value: &str) -> Result<i64, String> {
+    let v = value.trim();
+    let epoch = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        v.parse::<i64>()
+            .map_err(|_| format!("{value:?} is out of range"))?
+    } else {
+        DateTime::parse_from_rfc3339(v)
+            .map_err(|_| format!("{value:?} is neither RFC 3339 nor epoch seconds"))?
+            .timestamp()
+    };
+    if !(0..=MAX_EPOCH).contains(&epoch) {
+        return Err(format!("{value:?} is outside 1970..9999"));
+    }
+    Ok(epoch)
+}
+
+fn floor_minute(t: i64) -> i64 {
+    t - t.rem_euclid(MINUTE)
+}
+
+fn ceil_minute(t: i64) -> i64 {
+    floor_minute(t + MINUTE - 1)
+}
+
+/// Validates the query string. `now` is epoch seconds.
+pub fn parse(query: &BTreeMap<String, String>, now: i64) -> Result<MetricsQuery, ApiError> {
+    if let Some(unknown) = query.keys().find(|k| !PARAMS.contains(&k.as_str())) {
+        return Err(ApiError::param(
+            unknown,
+            format!(
+                "unknown parameter {unknown:?}; accepted: {}",
+                PARAMS.join(", ")
+            ),
+        ));
+    }
+    let get = |k: &str| query.get(k).map(String::as_str);
+
+    let service = get("service")
+        .map(|s| {
+            validate_service_name(s)
+                .map(|_| s.to_owned())
+                .map_err(|e| ApiError::param("service", e.to_string()))
+        })
+        .transpose()?;
+
+    let metrics = get("metric")
+        .map(|list| {
+            let mut out: Vec<String> = Vec::new();
+            for m in list.split(',') {
+                validate_metric_name(m).map_err(|e| ApiError::param("metric", e.to_string()))?;
+                if !out.iter().any(|o| o == m) {
+                    out.push(m.to_owned());
+                }
+            }
+            Ok::<_, ApiError>(out)
+        })
+        .transpose()?;
+
+    let stats = parse_stats(get("stat").unwrap_or(DEFAULT_STATS))?;
+
+    let limit = match get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::param(
+                    "limit",
+                    format!("limit must be an integer in 1..={MAX_LIMIT}"),
+                )
+            })?,
+    };
+
+    let hash = params_hash(query);
+    let token = get("next_token").map(PageToken::decode).transpose()?;
+    if let Some(t) = &token {
+        if t.hash != hash {
+            return Err(ApiError::param(
+                "next_token",
+                "next_token belongs to a query with different parameters",
+            ));
+        }
+    }
+
+    // Range: explicit values win; otherwise the token's (so defaults do not
+    // drift between pages); otherwise the last hour.
+    let default_to = ceil_minute(now);
+    let to = match get("to") {
+        Some(v) => ceil_minute(parse_time(v).map_err(|m| ApiError::param("to", m))?),
+        None => token.as_ref().map_or(default_to, |t| t.to),
+    };
+    let from = match get("from") {
+        Some(v) => floor_minute(parse_time(v).map_err(|m| ApiError::param("from", m))?),
+        None => token
+            .as_ref()
+            .map_or(to - DEFAULT_RANGE_SECONDS, |t| t.from),
+    };
+    if from >= to {
+        return Err(ApiError::param(
+            "from",
+            format!(
+                "from ({}) must be before to ({})",
+                rfc3339(from),
+                rfc3339(to)
+            ),
+        ));
+    }
+    if to - from > MAX_RANGE_SECONDS {
+        return Err(ApiError::param(
+            "to",
+            format!(
+                "range is {} s; at most {MAX_RANGE_SECONDS} s (31 days) per query",
+                to - from
+            ),
+        ));
+    }
+
+    let period = match get("period") {
+        None => MINUTE,
+        Some(p) => p
+            .parse::<i64>()
+            .ok()
+            .filter(|p| *p > 0 && p % MINUTE == 0)
+            .ok_or_else(|| {
+                ApiError::param("period", "period must be a positive multiple of 60 seconds")
+            })?,
+    };
+    if period > to - from {
+        return Err(ApiError::param(
+            "period",
+            format!(
+                "period ({period} s) is longer than the range ({} s)",
+                to - from
+            ),
+        ));
+    }
+    if service.is_none() && period > ALL_SERVICES_MAX_PERIOD {
+        return Err(ApiError::param(
+            "period",
+            format!(
+                "without service, period is at most {ALL_SERVICES_MAX_PERIOD} s (each minute is one index query)"
+            ),
+        ));
+    }
+
+    let page_start = match &token {
+        None => from,
+        Some(t) => {
+            if t.start < from || t.start >= to || (t.start - from) % period != 0 {
+                return Err(ApiError::param(
+                    "next_token",
+                    "next_token does not point inside this query's range",
+                ));
+            }
+            t.start
+        }
+    };
+
+    Ok(MetricsQuery {
+        service,
+        metrics,
+        from,
+        to,
+        period,
+        stats,
+        limit,
+        page_start,
+        hash,
+    })
+}
+
+fn parse_stats(list: &str) -> Result<Vec<Stat>, ApiError> {
+    let mut out: Vec<Stat> = Vec::new();
+    for name in list.split(',') {
+        let stat: Stat = name.parse().map_err(|_| {
+            ApiError::param(
+                "stat",
+                format!("unknown stat {name:?}; use count, sum, avg, min, max, p50, p90, p95, p99"),
+            )
+        })?;
+        if !out.contains(&stat) {
+            out.push(stat);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_796_000_000;
+
+    fn q(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn field(r: Result<MetricsQuery, ApiError>) -> String {
+        r.unwrap_err().field.unwrap_or_default()
+    }
+
+    #[test]
+    fn defaults_are_last_hour_one_minute_avg() {
+        let m = parse(&q(&[("service", "checkout")]), NOW).unwrap();
+        assert_eq!(m.to, ceil_minute(NOW));
+        assert_eq!(m.to - m.from, 3600);
+        assert_eq!(m.period, 60);
+        assert_eq!(m.stats, vec![Stat::Avg]);
+        assert_eq!(m.page().next, None);
+    }
+
+    #[test]
+    fn times_accept_rfc3339_and_epoch() {
+        assert_eq!(parse_time("2026-11-29T18:05:00Z").unwrap(), 1_795_975_500);
+        assert_eq!(
+            parse_time("2026-11-29T19:05:00+01:00").unwrap(),
+            1_795_975_500
+        );
+        assert_eq!(parse_time("1795975500").unwrap(), 1_795_975_500);
+        assert!(parse_time("yesterday").is_err());
+        assert!(parse_time("99999999999999999999").is_err());
+        assert!(parse_time("").is_err());
+    }
+
+    #[test]
+    fn bad_parameters_name_the_field() {
+        assert_eq!(field(parse(&q(&[("stat", "p42")]), NOW)), "stat");
+        assert_eq!(field(parse(&q(&[("stats", "avg")]), NOW)), "stats");
+        assert_eq!(field(parse(&q(&[("service", "a b")]), NOW)), "service");
+        assert_eq!(field(parse(&q(&[("period", "90")]), NOW)), "period");
+        assert_eq!(field(parse(&q(&[("period", "-60")]), NOW)), "period");
+        assert_eq!(field(parse(&q(&[("limit", "0")]), NOW)), "limit");
+        assert_eq!(field(parse(&q(&[("from", "x")]), NOW)), "from");
+        let reversed = [
+            ("from", "2026-11-29T10:00:00Z"),
+            ("to", "2026-11-29T09:00:00Z"),
+        ];
+        assert_eq!(field(parse(&q(&reversed), NOW)), "from");
+        let long = [
+            ("from", "2026-01-01T00:00:00Z"),
+            ("to", "2026-03-01T00:00:00Z"),
+        ];
+        assert_eq!(field(parse(&q(&long), NOW)), "to");
+        let period_over_range = [("service", "a"), ("period", "7200")];
+        assert_eq!(field(parse(&q(&period_over_range), NOW)), "period");
+    }
+
+    #[test]
+    fn pages_follow_limit_and_tokens_resume_only_their_query() {
+        let base = [
+            ("service", "a"),
+            ("from", "2026-11-29T00:00:00Z"),
+            ("to", "2026-11-29T00:10:00Z"),
+            ("limit", "4"),
+        ];
+        let m = parse(&q(&base), NOW).unwrap();
+        let p = m.page();
+        assert_eq!((p.end - p.start, p.periods()), (240, 4));
+        let token = m.token_for(p.next.unwrap());
+
+        let mut next = q(&base);
+        next.insert("next_token".into(), token.clone());
+        let m2 = parse(&next, NOW).unwrap();
+        assert_eq!(m2.page().start, p.end);
+
+        next.insert("stat".into(), "p99".into());
+        assert_eq!(field(parse(&next, NOW)), "next_token");
+    }
+
+    #[test]
+    fn default_range_is_carried_by_the_token() {
+        let m = parse(&q(&[("service", "a"), ("limit", "10")]), NOW).unwrap();
+        let token = m.token_for(m.page().next.unwrap());
+        let later = parse(
+            &q(&[("service", "a"), ("limit", "10"), ("next_token", &token)]),
+            NOW + 600,
+        )
+        .unwrap();
+        assert_eq!((later.from, later.to), (m.from, m.to));
+    }
+
+    #[test]
+    fn all_service_pages_are_bounded_in_minutes() {
+        let m = parse(&q(&[("from", "0"), ("to", "86400")]), NOW).unwrap();
+        assert_eq!(m.page().minutes().count() as i64, ALL_SERVICES_PAGE_MINUTES);
+        assert_eq!(
+            field(parse(
+                &q(&[("from", "0"), ("to", "86400"), ("period", "7200")]),
+                NOW
+            )),
+            "period"
+        );
+    }
+}
