@@ -35,13 +35,15 @@ impl Minute {
     /// The minute containing `secs`; saturates at [`Minute::MIN`]/[`Minute::MAX`]
     /// (use [`Minute::checked_from_epoch_seconds`] to reject instead).
     pub fn from_epoch_seconds(secs: i64) -> Minute {
-        Minute(secs.div_euclid(60) * 60).clamp(Self::MIN, Self::MAX)
+        let secs = secs.clamp(MIN_SECONDS, MAX_SECONDS);
+        Minute(secs - secs.rem_euclid(60))
     }
 
     /// The minute containing `secs`, or `None` outside years 0000–9999.
     pub fn checked_from_epoch_seconds(secs: i64) -> Option<Minute> {
-        let m = Minute(secs.div_euclid(60) * 60);
-        (Self::MIN..=Self::MAX).contains(&m).then_some(m)
+        (MIN_SECONDS..=MAX_SECONDS + 59)
+            .contains(&secs)
+            .then(|| Minute(secs - secs.rem_euclid(60)))
     }
 
     /// The minute containing `millis` (epoch milliseconds); saturates like [`Minute::from_epoch_seconds`].

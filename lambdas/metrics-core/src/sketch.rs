@@ -65,10 +65,14 @@ fn bucket_index(v: f64) -> i32 {
 }
 
 /// Value reported for bucket `i`: the harmonic mean of its bounds, equally close (relatively) to both.
+/// Computed scaled by a power of two so that buckets near `f64::MAX` do not overflow; the result is
+/// capped at `f64::MAX`, which is still within 1% of every value in the last bucket.
 fn bucket_value(i: i32) -> f64 {
-    let lo = approx_exp2(f64::from(i - 1) / MULTIPLIER);
-    let hi = approx_exp2(f64::from(i) / MULTIPLIER);
-    2.0 * lo * hi / (lo + hi)
+    let (a, b) = (f64::from(i - 1) / MULTIPLIER, f64::from(i) / MULTIPLIER);
+    let scale = a.floor();
+    let lo = approx_exp2(a - scale);
+    let hi = approx_exp2(b - scale);
+    (2.0 * lo * hi / (lo + hi) * 2f64.powi(scale as i32)).min(f64::MAX)
 }
 
 /// Dense counters for a contiguous range of bucket indexes.
