@@ -91,7 +91,8 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<Point>, ApiError> {
         }
     };
     if items.is_empty() {
-        return Err(ApiError::body(Some(prefix), "no data points"));
+        let field = (!prefix.is_empty()).then_some(prefix);
+        return Err(ApiError::body(field, "no data points"));
     }
     items
         .into_iter()

@@ -60,7 +60,7 @@ impl Response {
 
     /// The proxy-integration reply. Both payload versions accept
     /// `statusCode`/`headers`/`body`/`isBase64Encoded`; 1.0 also reads
-    /// `multiValueHeaders`, 2.0 would read `cookies` (none are set here).
+    /// `multiValueHeaders`, 2.0 `cookies` (both empty here).
     pub fn into_event(self, version: PayloadVersion) -> Value {
         let headers: serde_json::Map<String, Value> = self
             .headers
@@ -73,8 +73,9 @@ impl Response {
             "body": self.body,
             "isBase64Encoded": false,
         });
-        if version == PayloadVersion::V1 {
-            out["multiValueHeaders"] = json!({});
+        match version {
+            PayloadVersion::V1 => out["multiValueHeaders"] = json!({}),
+            PayloadVersion::V2 => out["cookies"] = json!([]),
         }
         out
     }
