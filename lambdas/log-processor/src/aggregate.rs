@@ -154,7 +154,7 @@ fn counts(values: &[(f64, u64)]) -> Aggregate {
 mod tests {
     use super::*;
 
-    const T0: i64 = 1_795_543_500_000; // 2026-11-29T18:05:00Z
+    const T0: i64 = 1_795_975_500_000; // 2026-11-29T18:05:00Z
 
     #[test]
     fn counts_equal_recording_one_by_one() {

@@ -5,11 +5,15 @@
 //! -> [`lines::Splitter`] -> [`parse::parse_line`] -> aggregation.
 
 pub mod aggregate;
+pub mod cli;
 pub mod event;
+pub mod handler;
 pub mod lines;
+pub mod output;
 pub mod parse;
 pub mod pipeline;
 pub mod reader;
 pub mod rejects;
+pub mod s3;
 pub mod source_id;
 pub mod timeparse;

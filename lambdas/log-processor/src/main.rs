@@ -1,11 +1,39 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use log_processor::handler::{handle, Deps};
+use metrics_core::store::MetricStore;
 use serde_json::Value;
 
-async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Ok(event.payload)
+fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match log_processor::cli::parse_args(&args) {
+        Ok(Some(file_args)) => log_processor::cli::run(&file_args).map_err(|e| {
+            eprintln!("log-processor: {e}");
+            std::process::exit(1)
+        }),
+        Ok(None) => lambda(),
+        Err(msg) => {
+            eprintln!("{msg}");
+            std::process::exit(2)
+        }
+    }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    lambda_runtime::run(service_fn(handler)).await
+fn lambda() -> Result<(), Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            metrics_core::aws::init_tracing();
+            let table = metrics_core::aws::required_env("METRICS_TABLE")?;
+            let config = metrics_core::aws::sdk_config().await;
+            let deps = Deps {
+                s3: log_processor::s3::client(&config),
+                store: MetricStore::new(metrics_core::aws::dynamodb_client(&config), table),
+            };
+            lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+                let deps = deps.clone();
+                async move { handle(&deps, event.payload).await.map_err(Error::from) }
+            }))
+            .await
+        })
 }

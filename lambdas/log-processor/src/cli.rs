@@ -1,0 +1,123 @@
+//! Offline mode: `log-processor --file PATH [--key KEY] [--reference-time RFC3339]`.
+//! Same pipeline as the Lambda, no AWS access. Aggregates go to stdout as JSON lines,
+//! the line counts (one JSON object) to stderr.
+
+use crate::pipeline::{process_read, Window};
+use std::path::PathBuf;
+
+#[derive(Debug, PartialEq)]
+pub struct FileArgs {
+    pub path: PathBuf,
+    /// Supplies the service for lines without one, as an S3 key would (`logs/<service>/...`).
+    pub key: Option<String>,
+    /// Centre of the accepted time window; default: the file's modification time.
+    pub reference_ms: Option<i64>,
+}
+
+pub const USAGE: &str =
+    "usage: log-processor --file PATH [--key logs/<service>/name.log] [--reference-time RFC3339]\n\
+     (without arguments it runs as an AWS Lambda function)";
+
+/// `Ok(None)`: no arguments, run as a Lambda function.
+pub fn parse_args(args: &[String]) -> Result<Option<FileArgs>, String> {
+    if args.is_empty() {
+        return Ok(None);
+    }
+    let (mut path, mut key, mut reference_ms) = (None, None, None);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--file" => path = Some(PathBuf::from(value()?)),
+            "--key" => key = Some(value()?),
+            "--reference-time" => {
+                let v = value()?;
+                let ms = crate::timeparse::parse_rfc3339(v.as_bytes()).ok_or_else(|| {
+                    format!("--reference-time {v:?} is not an RFC 3339 time with offset")
+                })?;
+                reference_ms = Some(ms);
+            }
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    let path = path.ok_or_else(|| format!("--file is required\n{USAGE}"))?;
+    Ok(Some(FileArgs {
+        path,
+        key,
+        reference_ms,
+    }))
+}
+
+pub fn run(args: &FileArgs) -> Result<(), String> {
+    let name = args.path.display();
+    let file = std::fs::File::open(&args.path).map_err(|e| format!("{name}: {e}"))?;
+    let reference_ms = match args.reference_ms {
+        Some(ms) => ms,
+        None => file
+            .metadata()
+            .and_then(|m| m.modified())
+            .map(|t| chrono::DateTime::<chrono::Utc>::from(t).timestamp_millis())
+            .map_err(|e| format!("{name}: {e}"))?,
+    };
+    let outcome = process_read(file, args.key.as_deref(), Window::around(reference_ms))
+        .map_err(|e| format!("{name}: {e}"))?;
+    crate::output::write_rows(&outcome.batch, std::io::stdout().lock())
+        .map_err(|e| format!("stdout: {e}"))?;
+    let summary = serde_json::json!({
+        "file": args.path,
+        "bytes": outcome.bytes,
+        "gzip": outcome.gzip,
+        "groups": outcome.batch.len(),
+        "stats": outcome.stats,
+    });
+    eprintln!("{summary}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_flags() {
+        assert_eq!(parse_args(&[]), Ok(None));
+        assert_eq!(
+            parse_args(&args(&[
+                "--file",
+                "x.log",
+                "--key",
+                "logs/api/x.log",
+                "--reference-time",
+                "2026-11-29T18:00:00Z"
+            ])),
+            Ok(Some(FileArgs {
+                path: "x.log".into(),
+                key: Some("logs/api/x.log".into()),
+                reference_ms: Some(1_795_975_200_000)
+            }))
+        );
+        assert!(parse_args(&args(&["--key", "k"]))
+            .unwrap_err()
+            .contains("--file is required"));
+        assert!(parse_args(&args(&["--file"]))
+            .unwrap_err()
+            .contains("--file needs a value"));
+        assert!(parse_args(&args(&["--bogus"]))
+            .unwrap_err()
+            .contains("unknown argument"));
+        assert!(
+            parse_args(&args(&["--file", "f", "--reference-time", "now"]))
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! Reads one object from S3 as a stream into the pipeline, then applies its batch.
+
+use crate::event::ObjectRef;
+use crate::pipeline::{ObjectPipeline, Outcome, Window};
+use crate::source_id::source_id;
+use aws_sdk_s3::error::DisplayErrorContext;
+use metrics_core::store::{ApplyReport, MetricStore, StoreError};
+use serde::Serialize;
+
+/// S3 client from the shared SDK configuration. With an endpoint override (the local
+/// emulator) addressing is path-style: `bucket.localhost` does not resolve.
+pub fn client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let force = metrics_core::aws::endpoint_override().is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(force)
+            .build(),
+    )
+}
+
+/// Why an object could not be processed. Every message names the object, because it
+/// is what the on-failure destination and the operator see.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error("s3://{bucket}/{key}: cannot read object: {message}")]
+    Read {
+        bucket: String,
+        key: String,
+        message: String,
+    },
+    #[error("s3://{bucket}/{key}: {source}")]
+    Corrupt {
+        bucket: String,
+        key: String,
+        source: crate::reader::CorruptGzip,
+    },
+    #[error("s3://{bucket}/{key}: writing metrics failed: {source}")]
+    Store {
+        bucket: String,
+        key: String,
+        source: StoreError,
+    },
+}
+
+/// What one object contributed; logged as one JSON line and returned by the handler.
+#[derive(Debug, Serialize)]
+pub struct ObjectReport {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub source_id: String,
+    pub bytes: u64,
+    pub gzip: bool,
+    #[serde(flatten)]
+    pub stats: crate::pipeline::Stats,
+    pub groups: usize,
+    pub groups_written: usize,
+    pub groups_already_applied: usize,
+    pub dynamodb_requests: usize,
+    pub retries: usize,
+}
+
+/// Streams the object (memory stays flat), aggregates it fully, and only then writes:
+/// a failure while reading writes nothing, and the store applies the batch at most
+/// once per (source id, service, minute), so retries converge to one clean run.
+pub async fn process_object(
+    s3: &aws_sdk_s3::Client,
+    store: &MetricStore,
+    obj: &ObjectRef,
+) -> Result<ObjectReport, ObjectError> {
+    let outcome = read_object(s3, obj).await?;
+    let source = source_id(obj);
+    let applied = store
+        .apply(Some(&source), &outcome.batch)
+        .await
+        .map_err(|source| ObjectError::Store {
+            bucket: obj.bucket.clone(),
+            key: obj.key.clone(),
+            source,
+        })?;
+    Ok(report(obj, source, &outcome, &applied))
+}
+
+/// GetObject pinned to the event's version (versioned bucket) or eTag (If-Match), so a
+/// later overwrite is never processed under this event's source id.
+pub async fn read_object(s3: &aws_sdk_s3::Client, obj: &ObjectRef) -> Result<Outcome, ObjectError> {
+    let read_err = |message: String| ObjectError::Read {
+        bucket: obj.bucket.clone(),
+        key: obj.key.clone(),
+        message,
+    };
+    let mut req = s3.get_object().bucket(&obj.bucket).key(&obj.key);
+    match (&obj.version_id, &obj.etag) {
+        (Some(v), _) => req = req.version_id(v),
+        (None, Some(e)) => req = req.if_match(format!("\"{}\"", e.trim_matches('"'))),
+        (None, None) => {}
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| read_err(format!("GetObject failed: {}", DisplayErrorContext(&e))))?;
+    let reference_ms = resp
+        .last_modified()
+        .and_then(|t| t.to_millis().ok())
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+    let mut pipeline = ObjectPipeline::new(Some(&obj.key), Window::around(reference_ms));
+    let mut body = resp.body;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            read_err(format!(
+                "reading the body failed: {}",
+                DisplayErrorContext(&e)
+            ))
+        })?;
+        pipeline
+            .push(&chunk)
+            .map_err(|source| corrupt(obj, source))?;
+    }
+    pipeline.finish().map_err(|source| corrupt(obj, source))
+}
+
+fn corrupt(obj: &ObjectRef, source: crate::reader::CorruptGzip) -> ObjectError {
+    ObjectError::Corrupt {
+        bucket: obj.bucket.clone(),
+        key: obj.key.clone(),
+        source,
+    }
+}
+
+fn report(obj: &ObjectRef, source_id: String, o: &Outcome, a: &ApplyReport) -> ObjectReport {
+    ObjectReport {
+        bucket: obj.bucket.clone(),
+        key: obj.key.clone(),
+        version_id: obj.version_id.clone(),
+        source_id,
+        bytes: o.bytes,
+        gzip: o.gzip,
+        stats: o.stats.clone(),
+        groups: o.batch.len(),
+        groups_written: a.groups_written,
+        groups_already_applied: a.groups_already_applied,
+        dynamodb_requests: a.read_requests + a.write_requests,
+        retries: a.retries,
+    }
+}
