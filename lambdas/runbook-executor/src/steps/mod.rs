@@ -312,3 +312,6 @@ fn log_step(alarm: &str, message_id: &str, r: &StepReport) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests;
