@@ -675,3 +675,31 @@ async fn failed_step_continues_or_stops_as_the_runbook_says() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metric_math_alarm_gathers_its_queries_and_the_dimension_service() {
+    // No "service" in the runbook: it comes from the ServiceName dimension of the math's metrics.
+    let runbook = json!({"alarm": "appmon-checkout-error-rate", "link": "https://runbooks.example.com/error-rate",
+        "steps": [{"type": "gather_context", "lookback_minutes": 30}, {"type": "notify"}]})
+    .to_string();
+    let stack = Stack::new(&[("appmon-checkout-error-rate", &runbook)], false).await;
+    let summary = stack.deliver(&fixture("sns-alarm-metric-math.json")).await;
+    assert_eq!(
+        outcomes(&summary),
+        [("gather_context", Outcome::Ok), ("notify", Outcome::Ok)],
+        "{summary:#?}"
+    );
+
+    let notes = stack.notifications().await;
+    let body = notes[0]["Message"].as_str().unwrap();
+    // The expression's series is reported under its label (moto 5.2.5 does not evaluate metric
+    // math, so it comes back empty there; real CloudWatch fills it).
+    assert!(body.contains("  error rate %: "), "{body}");
+    assert!(
+        body.contains(
+            "Service checkout (2026-11-29T17:36:00Z to 2026-11-29T18:06:00Z): 200 requests"
+        ),
+        "{body}"
+    );
+    assert!(body.contains("Metric math: 100*errors/requests"), "{body}");
+}
