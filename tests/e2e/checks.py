@@ -81,6 +81,15 @@ def check_functions(aws, stack: Stack, p: Problems, packages: dict) -> None:
         if p.check(group is not None, f"{name}: log group /aws/lambda/{name} missing"):
             p.check("retentionInDays" in group, f"{name}: log group has no retention")
     p.check(len(roles) == len(found), f"functions share roles: {sorted(roles)} (one role per function expected)")
+    # The asynchronously invoked functions (S3, SNS) send failed events to an on-failure destination.
+    for key in ("log-processor", "runbook-executor"):
+        if key in found:
+            try:
+                dest = lam.get_function_event_invoke_config(FunctionName=found[key]["FunctionName"])
+                target = dest.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            except lam.exceptions.ResourceNotFoundException:
+                target = None
+            p.check(bool(target), f"{found[key]['FunctionName']}: no on-failure destination")
     stack.functions = found
 
 

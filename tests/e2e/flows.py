@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from contextlib import contextmanager
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,6 +27,21 @@ class Mismatch(AssertionError):
 
 
 # ---- step 4: logs into the bucket, S3 events into the log processor ----------------------------
+
+@contextmanager
+def bucket_policy_lifted(s3, bucket: str):
+    """moto 5.2.5 gap: it evaluates a *conditional* Deny (the TLS-only statement,
+    aws:SecureTransport=false) as unconditional on object requests, so every GetObject/PutObject
+    gets 403 even though nothing here breaks the condition's intent (moto has no TLS to test).
+    Step 3 has checked the policy's content; it is lifted while objects are written and read,
+    and the same document is put back (step 7's re-plan proves it is back unchanged)."""
+    policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    s3.delete_bucket_policy(Bucket=bucket)
+    try:
+        yield
+    finally:
+        s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+
 
 def upload(s3, bucket: str, objects: list[samples.LogObject], notification_id: str) -> list[dict]:
     """PUT each object; returns the S3 event record S3 would send for each write."""

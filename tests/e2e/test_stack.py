@@ -13,7 +13,6 @@ import gzip
 import json
 import os
 import shutil
-import sys
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,97 +21,45 @@ import pytest
 
 from . import checks, events, flows, package, procs, samples
 from .apigw_front import ApiFront, routes_from_moto
-from .runtime_api import InvocationError, LambdaFunction
-from .moto_server import MotoServer
+from .harness import REPO, Env
+from .runtime_api import InvocationError
 from .steps import note, step
-from .tf import Terraform, copy_config, declared_variables
-
-REPO = Path(__file__).resolve().parents[2]
-# Dev knob: take terraform/ and examples/local from another tree (e.g. a scratch module).
-TF_ROOT = Path(os.environ.get("E2E_TF_ROOT") or REPO)
-
-
-def tf_vars(config_dir: Path, endpoint: str, pkg_dir: Path) -> list[str]:
-    """Values for examples/local's variables that only the harness knows."""
-    args = []
-    for name in sorted(declared_variables(config_dir)):
-        if "endpoint" in name:
-            args.append(f"-var={name}={endpoint}")
-        elif name in ("lambda_package_dir", "package_dir"):
-            args.append(f"-var={name}={pkg_dir.resolve()}")
-        elif name in ("lambda_architecture", "architecture"):
-            args.append(f"-var={name}=x86_64")
-    return args
-
-
-class Env:
-    """Everything the steps share."""
-
-    def __init__(self, workdir: Path):
-        self.workdir = workdir
-        self.moto: MotoServer | None = None
-        self.tf: Terraform | None = None
-        self.packages: dict = {}
-        self.stack: checks.Stack | None = None
-        self.data: dict = {}
-        self.running: list[LambdaFunction] = []
-
-    def aws(self, service: str):
-        return self.moto.client(service)
-
-    def start_function(self, key: str) -> LambdaFunction:
-        """The real bootstrap from the zip, with the environment the module gave the deployed function."""
-        cfg = self.stack.functions[key]
-        bootstrap = package.extract_bootstrap(self.packages[key], self.workdir / "task")
-        fn_env = dict(cfg.get("Environment", {}).get("Variables", {}))
-        fn_env.update(self.moto.aws_env())
-        fn_env.setdefault("RUST_LOG", "info")
-        fn = LambdaFunction(cfg["FunctionName"], bootstrap, fn_env, self.workdir,
-                            memory_mb=cfg.get("MemorySize", 128), timeout_s=cfg.get("Timeout", 30))
-        self.running.append(fn)
-        note(f"{key}: bootstrap up in {fn.cold_start_s * 1000:.0f} ms (log {fn.log_path})")
-        return fn
 
 
 @pytest.fixture(scope="module")
-def env():
+def env(request):
     workdir = Path(tempfile.mkdtemp(prefix="e2e-"))
     e = Env(workdir)
     note(f"work dir {workdir} (moto, terraform and function logs)")
     try:
         yield e
     finally:
-        for fn in e.running:
-            fn.stop()
-        if e.moto:
-            e.moto.stop()
+        e.stop()
         procs.stop_all()
-        if os.environ.get("E2E_KEEP_WORKDIR") != "1" and not getattr(sys, "last_value", None):
+        # Keep the logs when something failed (or when asked); they say why.
+        if request.session.testsfailed or os.environ.get("E2E_KEEP_WORKDIR") == "1":
+            note(f"logs kept in {workdir}")
+        else:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_step_1_moto(env):
     with step(1, "start moto server"):
-        env.packages = package.load(package.package_dir(REPO))
-        env.moto = MotoServer(env.workdir, python=sys.executable).start()
+        env.start_moto()
         note(f"moto at {env.moto.endpoint}, packages from {package.package_dir(REPO)}")
 
 
 def test_step_2_apply(env):
     assert env.moto, "step 1 failed"
     with step(2, "terraform apply examples/local"):
-        config = copy_config(TF_ROOT, "local", env.workdir / "config")
-        env.tf = Terraform(config, env.workdir / "tf-data", env.moto.aws_env(), env.workdir / "terraform.log")
-        env.tf.var_args = tf_vars(config, env.moto.endpoint, package.package_dir(REPO))
-        env.tf.init()
-        env.tf.apply()
+        env.apply()
         note(f"{len(env.tf.state_resources())} resources in state")
 
 
 def test_step_3_resources(env):
-    assert env.tf, "step 2 failed"
+    assert env.applied, "step 2 failed"
     with step(3, "resources as specified"):
-        env.stack, problems = checks.check_all(env.aws, env.packages)
+        problems = env.discover()
         assert not problems, f"{len(problems)} problems:\n  " + "\n  ".join(problems)
 
 
@@ -122,30 +69,32 @@ def test_step_4_logs(env):
         s3, ddb = env.aws("s3"), env.aws("dynamodb")
         objects, truth = samples.build()
         env.data["truth"], env.data["base"] = truth, datetime.fromisoformat(truth.minutes()[0].replace("Z", "+00:00"))
-        records = flows.upload(s3, env.stack.bucket, objects, env.stack.notification_id)
-        fn = env.start_function("log-processor")
-        first = events.s3_event(records[:2])  # S3 may batch records; the processor must handle several
-        second = events.s3_event(records[2:])
-        fn.invoke(first)
-        fn.invoke(second)
-        once = flows.table_snapshot(ddb, env.stack.table)
-        flows.check_groups(once, truth)
-        fn.invoke(first)  # at-least-once delivery: the same event again
-        again = flows.table_snapshot(ddb, env.stack.table)
-        assert flows.metric_items(again) == flows.metric_items(once), "replaying an event changed the metrics"
-        note(f"{len(objects)} objects, {sum(o.lines for o in objects)} lines "
-             f"({sum(o.bad_lines for o in objects)} bad) -> {len(flows.metric_items(once))} (service, minute) items;"
-             " replay changed nothing")
-        # An unreadable object fails the invocation loudly (so Lambda retries and the
-        # on-failure destination sees it), naming the object.
-        broken = samples.LogObject("logs/web/broken.gz", gzip.compress(b"x" * 1000)[:40] + b"\x00garbage", 0)
-        bad_rec = flows.upload(s3, env.stack.bucket, [broken], env.stack.notification_id)
-        with pytest.raises(InvocationError, match="broken"):
-            fn.invoke(events.s3_event(bad_rec))
+        with flows.bucket_policy_lifted(s3, env.stack.bucket):
+            records = flows.upload(s3, env.stack.bucket, objects, env.stack.notification_id)
+            fn = env.start_function("log-processor")
+            first = events.s3_event(records[:2])  # S3 may batch records; the processor must handle several
+            second = events.s3_event(records[2:])
+            fn.invoke(first)
+            fn.invoke(second)
+            once = flows.table_snapshot(ddb, env.stack.table)
+            flows.check_groups(once, truth)
+            fn.invoke(first)  # at-least-once delivery: the same event again
+            again = flows.table_snapshot(ddb, env.stack.table)
+            assert flows.metric_items(again) == flows.metric_items(once), "replaying an event changed the metrics"
+            note(f"{len(objects)} objects, {sum(o.lines for o in objects)} lines "
+                 f"({sum(o.bad_lines for o in objects)} bad) -> {len(flows.metric_items(once))} (service, minute) items;"
+                 " replay changed nothing")
+            # An unreadable object fails the invocation loudly (so Lambda retries and the
+            # on-failure destination sees it), naming the object.
+            broken = samples.LogObject("logs/web/broken.gz", gzip.compress(b"x" * 1000)[:40] + b"\x00garbage", 0)
+            bad_rec = flows.upload(s3, env.stack.bucket, [broken], env.stack.notification_id)
+            with pytest.raises(InvocationError, match="broken"):
+                fn.invoke(events.s3_event(bad_rec))
+        env.data["ingested"] = True
 
 
 def test_step_5_api(env):
-    assert "truth" in env.data, "step 4 failed"
+    assert env.data.get("ingested"), "step 4 failed"
     with step(5, "metrics API over HTTP vs. independently computed values"):
         truth, base = env.data["truth"], env.data["base"]
         fn = env.start_function("metrics-api")
@@ -232,7 +181,7 @@ def test_step_6_alarm(env):
 
 
 def test_step_7_replan_and_destroy(env):
-    assert env.tf, "step 2 failed"
+    assert env.applied, "step 2 failed"
     with step(7, "re-plan shows no changes, destroy leaves nothing"):
         code, plan = env.tf.plan_changes()
         assert code == 0, "plan after apply shows changes:\n" + "\n".join(

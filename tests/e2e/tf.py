@@ -69,8 +69,10 @@ class Terraform:
             log.write(proc.stdout)
             log.write(proc.stderr)
         if proc.returncode not in ok_codes:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
-            raise TerraformError(f"`terraform {args[0]}` exited {proc.returncode}:\n{tail}")
+            text = proc.stderr.strip() or proc.stdout.strip()
+            at = text.find("Error:")  # terraform prints the diagnostics after the plan
+            raise TerraformError(f"`terraform {args[0]}` exited {proc.returncode} (full log {self.log_path}):\n"
+                                 + (text[at:] if at >= 0 else text)[-6000:])
         return proc
 
     def init(self) -> None:

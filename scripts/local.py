@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""`just local`: the whole stack on a local moto server, left running for a person to try.
+
+    python scripts/local.py                  # start: moto, terraform apply, functions, HTTP API
+    python scripts/local.py upload FILE      # put a log file into the bucket (service from --service)
+    python scripts/local.py upload --sample  # the e2e sample logs (JSON lines, EMF, combined gzip)
+    python scripts/local.py alarm [NAME]     # move an alarm to ALARM (or --state OK)
+
+What AWS would do on its own is relayed here: a new object in the logs bucket becomes the S3 event
+the real log-processor binary receives; an alarm state change becomes the SNS notification the
+real runbook-executor receives; HTTP requests become API Gateway REST proxy events for metrics-api.
+Ctrl-C stops everything (add --destroy to run `terraform destroy` first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from e2e import events, flows, procs, samples  # noqa: E402
+from e2e.apigw_front import ApiFront, routes_from_moto  # noqa: E402
+from e2e.harness import Env  # noqa: E402
+from e2e.moto_server import MotoServer  # noqa: E402
+from e2e.runtime_api import InvocationError  # noqa: E402
+from e2e.steps import note, step  # noqa: E402
+
+WORKDIR = REPO / "dist" / "local"
+STATE = WORKDIR / "stack.json"
+TAG = "local"
+
+
+def say(msg: str) -> None:
+    print(f"[{TAG}] {msg}", flush=True)
+
+
+# ---- relays: what S3 notifications, CloudWatch -> SNS and SNS -> email would do ----------------
+
+class Relays:
+    def __init__(self, env: Env, log_fn, runbook_fn, tap_queue: str):
+        self.env, self.log_fn, self.runbook_fn, self.tap_queue = env, log_fn, runbook_fn, tap_queue
+        s3, cw = env.aws("s3"), env.aws("cloudwatch")
+        self.seen = {(v["Key"], v.get("VersionId")) for v in self._versions(s3)}
+        self.states = {a["AlarmName"]: a["StateValue"] for a in cw.describe_alarms()["MetricAlarms"]}
+        self.stop = threading.Event()
+
+    def _versions(self, s3) -> list[dict]:
+        out, kw = [], {"Bucket": self.env.stack.bucket, "Prefix": self.env.stack.logs_prefix}
+        while True:
+            page = s3.list_object_versions(**kw)
+            out += page.get("Versions", [])
+            if not page.get("IsTruncated"):
+                return out
+            kw.update(KeyMarker=page["NextKeyMarker"], VersionIdMarker=page["NextVersionIdMarker"])
+
+    def run(self) -> None:
+        s3, cw, sqs = self.env.aws("s3"), self.env.aws("cloudwatch"), self.env.aws("sqs")
+        while not self.stop.wait(1.0):
+            try:
+                self._objects(s3)
+                self._alarms(cw)
+                self._tap(sqs)
+            except Exception as e:  # keep relaying; say what went wrong
+                say(f"relay error: {type(e).__name__}: {e}")
+
+    def _objects(self, s3) -> None:
+        for v in sorted(self._versions(s3), key=lambda v: v["LastModified"]):
+            ident = (v["Key"], v.get("VersionId"))
+            if ident in self.seen:
+                continue
+            self.seen.add(ident)
+            rec = events.s3_record(self.env.stack.bucket, v["Key"], v["Size"], v["ETag"], v.get("VersionId"),
+                                   f"{int(time.time() * 1e6):016X}", self.env.stack.notification_id)
+            self._invoke(self.log_fn, events.s3_event([rec]), f"s3 ObjectCreated:Put {v['Key']}")
+
+    def _alarms(self, cw) -> None:
+        for a in cw.describe_alarms()["MetricAlarms"]:
+            old = self.states.get(a["AlarmName"])
+            self.states[a["AlarmName"]] = a["StateValue"]
+            if old is None or old == a["StateValue"]:
+                continue
+            msg = events.alarm_message(a, a["StateValue"], old, a.get("StateReason") or "set locally")
+            ev = events.sns_event(self.env.stack.topic_arn, events.alarm_subject(msg), json.dumps(msg))
+            self._invoke(self.runbook_fn, ev, f"alarm {a['AlarmName']} {old} -> {a['StateValue']}")
+
+    def _tap(self, sqs) -> None:
+        msgs = sqs.receive_message(QueueUrl=self.tap_queue, MaxNumberOfMessages=10).get("Messages", [])
+        for raw in msgs:
+            sqs.delete_message(QueueUrl=self.tap_queue, ReceiptHandle=raw["ReceiptHandle"])
+            m = json.loads(raw["Body"])
+            if (m.get("MessageAttributes", {}).get("origin") or {}).get("Value") == "runbook-executor":
+                say(f"notification on the topic (e-mailed to on-call in AWS): {m.get('Subject')}")
+                for line in m["Message"].splitlines()[:25]:
+                    print(f"    {line}", flush=True)
+
+    def _invoke(self, fn, event, what: str) -> None:
+        start = time.monotonic()
+        try:
+            out = fn.invoke(event)
+            say(f"{what} -> {fn.name} ok ({(time.monotonic() - start) * 1000:.0f} ms): {json.dumps(out)[:200]}")
+        except InvocationError as e:
+            say(f"{what} -> {fn.name} FAILED: {str(e)[:400]}")
+
+
+# ---- serve ---------------------------------------------------------------------------------------
+
+def serve(args) -> int:
+    WORKDIR.mkdir(parents=True, exist_ok=True)
+    env = Env(WORKDIR, tag=TAG)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    front = relays = policy = None
+    started = time.monotonic()
+    try:
+        with step(1, "start moto server", TAG):
+            env.start_moto(port=args.moto_port)
+        with step(2, "terraform apply examples/local (about 90 s)", TAG):
+            env.apply()
+        with step(3, "read the stack back", TAG):
+            for p in env.discover():
+                note(f"warning: {p}", TAG)
+        s3 = env.aws("s3")
+        # moto gap (see tests/e2e/flows.py): the TLS-only bucket policy blocks every object
+        # request; lift it while the stack runs, put it back before exit.
+        policy = s3.get_bucket_policy(Bucket=env.stack.bucket)["Policy"]
+        s3.delete_bucket_policy(Bucket=env.stack.bucket)
+        with step(4, "start the functions and the HTTP front", TAG):
+            log_fn = env.start_function("log-processor")
+            api_fn = env.start_function("metrics-api")
+            rb_fn = env.start_function("runbook-executor")
+            routes = routes_from_moto(env.aws("apigateway"), env.stack.api_id)
+            port = args.api_port if args.api_port and port_free(args.api_port) else 0
+            front = ApiFront(api_fn, routes, env.stack.stage, env.stack.api_id, port=port)
+            tap = flows.subscribe_queue(env.aws("sqs"), env.aws("sns"), env.stack.topic_arn)
+            relays = Relays(env, log_fn, rb_fn, tap)
+            threading.Thread(target=relays.run, daemon=True).start()
+        STATE.write_text(json.dumps({"moto": env.moto.endpoint, "bucket": env.stack.bucket,
+                                     "prefix": env.stack.logs_prefix, "api_url": front.url,
+                                     "api_key": env.stack.api_key, "pid": os.getpid(),
+                                     "alarms": [a["AlarmName"] for a in env.stack.alarms]}, indent=2))
+        banner(env, front, time.monotonic() - started)
+        while not stopping.wait(0.5):
+            pass
+        print(flush=True)
+        say("stopping ...")
+        return 0
+    except Exception as e:
+        say(f"failed: {e}")
+        return 1
+    finally:
+        if relays:
+            relays.stop.set()
+        if front:
+            front.close()
+        for fn in env.running:
+            fn.stop()
+        env.running.clear()
+        if policy and env.moto:
+            try:
+                env.aws("s3").put_bucket_policy(Bucket=env.stack.bucket, Policy=policy)
+            except Exception:
+                pass
+        if args.destroy and env.applied:
+            with step(5, "terraform destroy", TAG):
+                env.tf.destroy()
+        env.stop()
+        procs.stop_all()
+        STATE.unlink(missing_ok=True)
+        say("stopped (moto and every function process ended)")
+
+
+def port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def banner(env: Env, front: ApiFront, took: float) -> None:
+    key, url = env.stack.api_key, front.url
+    alarm = next((a["AlarmName"] for a in env.stack.alarms if "log-processor" in a["AlarmName"]),
+                 env.stack.alarms[0]["AlarmName"] if env.stack.alarms else "NAME")
+    py = os.path.relpath(sys.executable, Path.cwd()) if sys.executable.startswith(str(REPO)) else sys.executable
+    print(f"""
+[{TAG}] ready in {took:.0f} s
+  Metrics API  {url}
+  API key      {key}   (send as x-api-key; enforcing it is API Gateway's job, not emulated here)
+  AWS endpoint {env.moto.endpoint}   (moto; dummy credentials)
+  Logs bucket  {env.stack.bucket}
+  Work dir     {WORKDIR}   (moto, terraform and function logs)
+
+Try, in another terminal:
+  curl -s {url}/health
+  {py} scripts/local.py upload --sample
+  {py} scripts/local.py upload path/to/app.log --service checkout
+  curl -s -H 'x-api-key: {key}' '{url}/metrics?service=checkout&stat=count,avg,p99&period=300'
+  curl -s -H 'x-api-key: {key}' '{url}/metrics?stat=count,sum&period=3600'
+  curl -s -X POST -H 'x-api-key: {key}' -H 'Content-Type: application/json' \\
+       -d "{{\\"service\\":\\"checkout\\",\\"timestamp\\":\\"$(date -u +%FT%TZ)\\",\\"metrics\\":{{\\"queue_depth\\":7}}}}" {url}/metrics
+  {py} scripts/local.py alarm {alarm}
+
+Ctrl-C stops everything.
+""", flush=True)
+
+
+# ---- client commands (talk to a running `just local` through moto) ------------------------------
+
+def load_state() -> dict:
+    if not STATE.exists():
+        raise SystemExit(f"no local stack is running ({STATE} missing): start one with `just local`")
+    return json.loads(STATE.read_text())
+
+
+def client(state: dict, service: str):
+    moto = MotoServer.__new__(MotoServer)
+    moto.endpoint = state["moto"]
+    return moto.client(service)
+
+
+def upload(args) -> int:
+    state = load_state()
+    s3 = client(state, "s3")
+    if args.sample:
+        objects, truth = samples.build()
+        for o in objects:
+            s3.put_object(Bucket=state["bucket"], Key=o.key, Body=o.body)
+            say(f"uploaded s3://{state['bucket']}/{o.key} ({o.lines} lines)")
+        frm = truth.minutes()[0]
+        say(f"services {', '.join(truth.services())}; data from {frm}. Query e.g.:")
+        print(f"  curl -s -H 'x-api-key: {state['api_key']}' "
+              f"'{state['api_url']}/metrics?service=web&from={frm}&period=3600&stat=count,avg,p99'")
+        return 0
+    if not args.file:
+        raise SystemExit("upload: give a FILE or --sample")
+    path = Path(args.file)
+    service = args.service or "local"
+    key = args.key or f"{state['prefix'].rstrip('/')}/{service}/{path.name}"
+    s3.put_object(Bucket=state["bucket"], Key=key, Body=path.read_bytes())
+    say(f"uploaded s3://{state['bucket']}/{key}; the log processor gets its event within a second")
+    return 0
+
+
+def alarm(args) -> int:
+    state = load_state()
+    name = args.name or next((a for a in state["alarms"] if "log-processor" in a), state["alarms"][0])
+    reason = args.reason or f"Set by scripts/local.py at {time.strftime('%H:%M:%S')}"
+    client(state, "cloudwatch").set_alarm_state(AlarmName=name, StateValue=args.state, StateReason=reason)
+    say(f"alarm {name} -> {args.state}; the runbook executor gets the SNS notification within a second")
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd")
+    ap.add_argument("--api-port", type=int, default=8080, help="HTTP port of the metrics API (default 8080, or any free)")
+    ap.add_argument("--moto-port", type=int, default=None, help="port of the moto server (default: a free one)")
+    ap.add_argument("--destroy", action="store_true", help="terraform destroy before stopping")
+    up = sub.add_parser("upload", help="put a log file into the logs bucket")
+    up.add_argument("file", nargs="?")
+    up.add_argument("--service", help="service name for lines without one (key logs/<service>/...)")
+    up.add_argument("--key", help="full object key instead")
+    up.add_argument("--sample", action="store_true", help="upload the e2e sample logs")
+    al = sub.add_parser("alarm", help="change an alarm's state")
+    al.add_argument("name", nargs="?")
+    al.add_argument("--state", default="ALARM", choices=["ALARM", "OK", "INSUFFICIENT_DATA"])
+    al.add_argument("--reason")
+    args = ap.parse_args()
+    if args.cmd == "upload":
+        return upload(args)
+    if args.cmd == "alarm":
+        return alarm(args)
+    return serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
