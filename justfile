@@ -45,7 +45,8 @@ generated: tools
 
 # terraform fmt/init/validate/plan assertions and checkov on the generated module.
 terraform-tests: tools-all
-    {{python}} -m pytest -q tests/terraform
+    cargo build --quiet --locked -p monitoring-gen
+    GEN_BIN="${CARGO_TARGET_DIR:-{{root}}/target}/debug/gen" {{python}} -m pytest -q tests/terraform
 
 # Package the x86_64 test build into dist/e2e/lambda (what e2e deploys and runs).
 package-e2e: tools
