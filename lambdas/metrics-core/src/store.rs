@@ -329,7 +329,7 @@ impl MetricStore {
     ) -> Result<ApplyReport, StoreError> {
         validate_batch(batch)?;
         let digest = match source_id {
-            Some(id) if id.is_empty() => {
+            Some("") => {
                 return Err(StoreError::Invalid("source id is empty".to_owned()))
             }
             Some(id) => Some(source_digest(id)),
