@@ -8,7 +8,11 @@ use serde_json::Value;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     metrics_core::aws::init_tracing();
-    let config = Config::from_env()?;
+    // Display, not Debug: this is the line an operator reads when the module's env is wrong.
+    let config = Config::from_env().map_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+        Error::from(e.to_string())
+    })?;
     let sdk = metrics_core::aws::sdk_config().await;
     let aws = AwsPorts::new(&sdk, &config);
     let (config, aws) = (&config, &aws);
