@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""`just bench`: runs every benchmark and writes docs/benchmarks.md.
+
+Sections (each also runnable alone with --only NAME[,NAME]):
+  build          clean release build of the three functions for arm64 (`gen package` in a fresh
+                 target dir, timed) and each zip's size, arm64 and x86_64
+  cold-start     process start -> first Runtime API request, x86_64 release binaries
+  log-processor  scripts/bench-log-processor.sh (throughput, RSS, Python ratio, DynamoDB requests)
+  metrics-api    handler overhead without DynamoDB (lambdas/metrics-api/examples/bench_handler.rs)
+  generator      gen terraform wall time / peak RSS, offline plan time of examples/complete
+
+Each section writes docs/benchmarks/<section>.md; docs/benchmarks.md is then rebuilt from those
+files, so a section that was not re-run keeps its last figures (with the date they were taken).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs/benchmarks"
+ORDER = ["build", "cold-start", "log-processor", "metrics-api", "generator"]
+
+
+def sh(cmd, **kw):
+    print(f"[bench] $ {cmd if isinstance(cmd, str) else ' '.join(map(str, cmd))}", flush=True)
+    return subprocess.run(cmd, cwd=ROOT, check=True, shell=isinstance(cmd, str), **kw)
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    load = os.getloadavg()[0]
+    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, {rustc}; load average {load:.1f} at start"
+
+
+def gen(*args, env=None):
+    sh(["cargo", "run", "--quiet", "--locked", "-p", "monitoring-gen", "--", *args], env=env)
+
+
+def size_rows(out: Path):
+    manifest = json.loads((out / "manifest.json").read_text())
+    for name, e in sorted(manifest["functions"].items()):
+        yield f"| {name} | {e['architecture']} | {manifest['profile']} | {e['size'] / 1e6:.2f} MB | {e['sha256'][:16]}… |"
+
+
+def section_build() -> str:
+    clean_target = ROOT / "target/bench-clean"
+    shutil.rmtree(clean_target, ignore_errors=True)
+    env = dict(os.environ, CARGO_TARGET_DIR=str(clean_target))
+    started = time.monotonic()
+    gen("package", "--arch", "arm64", "--profile", "release", "--out", "target/bench-dist/arm64", env=env)
+    arm_clean = time.monotonic() - started
+    started = time.monotonic()
+    gen("package", "--arch", "x86_64", "--profile", "release", "--out", "target/bench-dist/x86_64", env=env)
+    x86 = time.monotonic() - started
+    rows = list(size_rows(ROOT / "target/bench-dist/arm64")) + list(size_rows(ROOT / "target/bench-dist/x86_64"))
+    return "\n".join([
+        "## Build and package",
+        "",
+        "```sh",
+        "CARGO_TARGET_DIR=target/bench-clean gen package --arch arm64 --profile release   # empty target dir",
+        "CARGO_TARGET_DIR=target/bench-clean gen package --arch x86_64 --profile release  # same dir: host deps reused, target deps not",
+        "```",
+        "",
+        f"- clean release build + packaging, three functions, arm64: **{arm_clean / 60:.1f} min** wall",
+        f"- then x86_64 in the same target dir: {x86 / 60:.1f} min wall",
+        "",
+        "| function | arch | profile | zip size (target ≤ 4 MB) | sha256 |",
+        "|---|---|---|---:|---|",
+        *rows,
+        "",
+    ])
+
+
+def section_cold_start() -> str:
+    out = ROOT / "target/bench-dist/x86_64"
+    if not (out / "manifest.json").exists():
+        gen("package", "--arch", "x86_64", "--profile", "release", "--out", str(out))
+    table = sh([sys.executable, "scripts/bench/cold_start.py", str(out), "--runs", "30"],
+               capture_output=True, text=True).stdout
+    return "\n".join([
+        "## Cold start: process start to first Runtime API request",
+        "",
+        "Target ≤ 25 ms. The binary is started against a local endpoint that records when",
+        "`GET /runtime/invocation/next` arrives; 30 runs after one warm-up, release x86_64 zips",
+        "(this machine cannot run arm64).",
+        "",
+        "```sh",
+        "gen package --arch x86_64 --profile release --out target/bench-dist/x86_64",
+        "scripts/bench/cold_start.py target/bench-dist/x86_64 --runs 30",
+        "```",
+        "",
+        table,
+    ])
+
+
+def section_log_processor() -> str:
+    sh(["bash", "scripts/bench-log-processor.sh"])
+    return (DOCS / "log-processor.md").read_text()
+
+
+def section_metrics_api() -> str:
+    sh(["cargo", "run", "--release", "--locked", "-p", "metrics-api", "--example", "bench_handler"])
+    return (DOCS / "metrics-api.md").read_text()
+
+
+def section_generator() -> str:
+    return (DOCS / "generator.md").read_text()
+
+
+SECTIONS = {
+    "build": section_build,
+    "cold-start": section_cold_start,
+    "log-processor": section_log_processor,
+    "metrics-api": section_metrics_api,
+    "generator": section_generator,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="comma-separated sections: " + ",".join(ORDER))
+    args = parser.parse_args()
+    chosen = args.only.split(",") if args.only else ORDER
+    unknown = sorted(set(chosen) - set(ORDER))
+    if unknown:
+        parser.error(f"unknown sections {unknown}; choose from {ORDER}")
+    DOCS.mkdir(parents=True, exist_ok=True)
+    header = f"_Measured {datetime.date.today()} on {machine()}._\n\n"
+    for name in chosen:
+        text = SECTIONS[name]()
+        if name in ("build", "cold-start"):
+            (DOCS / f"{name}.md").write_text(header + text)
+
+    parts = ["# Benchmarks", "",
+             "Produced by `./just bench` (`scripts/bench/run_all.py`); each section says the command",
+             "behind its figures and when and where they were taken. Sections are kept in",
+             "`docs/benchmarks/` and assembled here.", ""]
+    for name in ORDER:
+        path = DOCS / f"{name}.md"
+        if path.exists():
+            text = path.read_text().strip()
+            if text.startswith("# "):  # demote a section file's own title
+                text = "#" + text
+            parts += [text, ""]
+    (ROOT / "docs/benchmarks.md").write_text("\n".join(parts))
+    print("[bench] wrote docs/benchmarks.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
