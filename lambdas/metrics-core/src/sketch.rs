@@ -39,6 +39,8 @@ const MULTIPLIER: f64 = 50.503_400_461_923_84;
 const MIN_INDEX: i32 = -1_600;
 const MAX_INDEX: i32 = 51_800;
 const FORMAT_VERSION: u8 = 1;
+/// Makes `approx_log2(v) · M` positive for every `v ≥ MIN_INDEXABLE` (it is ≥ −1511).
+const INDEX_BIAS: f64 = 4096.0;
 
 const MANTISSA_MASK: u64 = (1 << 52) - 1;
 const ONE_BITS: u64 = 0x3ff0_0000_0000_0000;
@@ -58,10 +60,13 @@ fn approx_exp2(y: f64) -> f64 {
     (1.0 + (y - e)) * 2f64.powi(e as i32)
 }
 
-/// Bucket of a magnitude `v ≥ MIN_INDEXABLE`: covers `approx_log2` in `((i−1)/M, i/M]`.
+/// Bucket of a magnitude `v ≥ MIN_INDEXABLE`: covers `approx_log2` in `[(i−1)/M, i/M)`.
+///
+/// `floor(y) + 1` via a truncating cast of `y + INDEX_BIAS` (always positive here): `f64::ceil`/`floor`
+/// are library calls on baseline x86-64 and cost ~30% of `add`.
 #[inline(always)]
 fn bucket_index(v: f64) -> i32 {
-    (approx_log2(v) * MULTIPLIER).ceil() as i32
+    ((approx_log2(v) * MULTIPLIER + INDEX_BIAS) as i32) - (INDEX_BIAS as i32 - 1)
 }
 
 /// Value reported for bucket `i`: the harmonic mean of its bounds, equally close (relatively) to both.

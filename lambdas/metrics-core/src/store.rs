@@ -329,9 +329,7 @@ impl MetricStore {
     ) -> Result<ApplyReport, StoreError> {
         validate_batch(batch)?;
         let digest = match source_id {
-            Some("") => {
-                return Err(StoreError::Invalid("source id is empty".to_owned()))
-            }
+            Some("") => return Err(StoreError::Invalid("source id is empty".to_owned())),
             Some(id) => Some(source_digest(id)),
             None => None,
         };
