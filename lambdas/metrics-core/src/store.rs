@@ -422,7 +422,17 @@ impl MetricStore {
             }
             let mut merged = stored.clone();
             merged.metrics.merge(slot.add);
-            merged.version = stored.version + 1;
+            merged.version = stored
+                .version
+                .checked_add(1)
+                .ok_or_else(|| StoreError::Corrupt {
+                    table: self.table.clone(),
+                    key: slot.key.to_string(),
+                    source: CodecError::Invalid {
+                        attribute: VERSION.to_owned(),
+                        reason: "at its maximum".to_owned(),
+                    },
+                })?;
             if let Some(d) = digest {
                 merged.sources.insert(d.to_owned());
                 if merged.sources.len() > MAX_SOURCES_PER_ITEM {
