@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -113,7 +114,12 @@ class Relays:
 # ---- serve ---------------------------------------------------------------------------------------
 
 def serve(args) -> int:
-    WORKDIR.mkdir(parents=True, exist_ok=True)
+    if STATE.exists():
+        other = json.loads(STATE.read_text()).get("pid")
+        if other and Path(f"/proc/{other}").exists():
+            raise SystemExit(f"a local stack is already running (pid {other}); stop it with Ctrl-C first")
+    shutil.rmtree(WORKDIR, ignore_errors=True)  # a fresh moto has none of the old state anyway
+    WORKDIR.mkdir(parents=True)
     env = Env(WORKDIR, tag=TAG)
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

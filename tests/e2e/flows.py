@@ -103,13 +103,14 @@ def iso(t: datetime) -> str:
 
 
 def percentile_ok(got: float, vals: list[float], p: float) -> bool:
-    """Within 1% of the exact quantile under any common rank definition (nearest-rank, linear)."""
+    """Within 1% of the exact quantile under a common rank definition: nearest-rank, the lower or
+    upper 0-based rank q*(n-1), or linear interpolation between them."""
     s = sorted(vals)
     n = len(s)
-    candidates = [s[max(0, math.ceil(p / 100 * n) - 1)], s[math.floor(p / 100 * (n - 1))],
-                  s[math.ceil(p / 100 * (n - 1))]]
-    lo, hi = min(candidates), max(candidates)
-    return lo * (1 - PERCENTILE_TOLERANCE) - 1e-9 <= got <= hi * (1 + PERCENTILE_TOLERANCE) + 1e-9
+    h = p / 100 * (n - 1)
+    lo, hi = s[math.floor(h)], s[math.ceil(h)]
+    candidates = (s[max(0, math.ceil(p / 100 * n) - 1)], lo, hi, lo + (h - math.floor(h)) * (hi - lo))
+    return any(abs(got - c) <= PERCENTILE_TOLERANCE * abs(c) + 1e-9 for c in candidates)
 
 
 def compare_point(where: str, point: dict, vals: list[float], problems: list[str]) -> None:

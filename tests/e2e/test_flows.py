@@ -1,0 +1,74 @@
+"""The comparisons the e2e relies on fail when they should (no test that cannot fail)."""
+
+import gzip
+import json
+from datetime import datetime, timezone
+
+from . import events, flows, samples
+
+
+def test_percentile_tolerance_is_one_percent_around_exact_ranks():
+    vals = [float(v) for v in range(1, 101)]
+    assert flows.percentile_ok(99.0, vals, 99)
+    assert flows.percentile_ok(99.0 * 1.0099, vals, 99)
+    assert not flows.percentile_ok(99.0 * 1.03, vals, 99)
+    assert not flows.percentile_ok(90.0, vals, 99)
+
+
+def test_compare_point_reports_each_wrong_stat():
+    vals = [1.0, 2.0, 3.0, 10.0]
+    exact = samples.summarize(vals)
+    good = {k: exact[k] for k in ("count", "sum", "min", "max", "avg", "p50", "p90", "p95", "p99")}
+    problems = []
+    flows.compare_point("s/m", good, vals, problems)
+    assert problems == []
+    flows.compare_point("s/m", {**good, "count": 5}, vals, problems)
+    flows.compare_point("s/m", {**good, "sum": 16.5, "p99": 7.0}, vals, problems)
+    assert [p.split(":")[1].split()[0] for p in problems] == ["count", "sum", "p99"]
+
+
+def test_filter_policy_loop_guard():
+    policy = {"origin": [{"anything-but": ["runbook-executor"]}]}
+    own = {"origin": {"Type": "String", "Value": "runbook-executor"}}
+    assert not flows.filter_policy_matches(policy, own)
+    assert flows.filter_policy_matches(policy, {})  # CloudWatch's notifications carry no attributes
+    assert flows.filter_policy_matches({"origin": [{"exists": False}]}, {})
+    assert not flows.filter_policy_matches({"origin": [{"exists": False}]}, own)
+
+
+def test_truth_counts_every_good_line_and_no_bad_one():
+    objects, truth = samples.build(datetime(2026, 11, 29, 18, 0, tzinfo=timezone.utc))
+    requests = sum(len(truth.series(s, "requests")) for s in truth.services())
+    jsonl, combined, emf = objects
+    assert requests == (jsonl.lines - jsonl.bad_lines) + combined.lines
+    assert gzip.decompress(combined.body).count(b"\n") == combined.lines
+    assert truth.minutes()[0] == "2026-11-29T17:30:00Z"
+    assert set(truth.services()) == {"checkout", "payments", "web", "worker"}
+    assert truth.metrics("worker") == ["JobsProcessed", "QueueDepth"]
+
+
+def test_s3_record_encodes_key_as_s3_does():
+    rec = events.s3_record("b", "logs/web/access log+1.gz", 10, '"abc"', "v1", "00A", "cfg")
+    assert rec["s3"]["object"]["key"] == "logs/web/access+log%2B1.gz"
+    assert rec["s3"]["object"]["eTag"] == "abc" and rec["s3"]["object"]["versionId"] == "v1"
+    assert rec["eventName"] == "ObjectCreated:Put" and rec["eventVersion"] == "2.1"
+    assert rec["s3"]["bucket"]["arn"] == "arn:aws:s3:::b"
+    unversioned = events.s3_record("b", "k", 1, "e", None, "00B", "cfg")
+    assert "versionId" not in unversioned["s3"]["object"]
+
+
+def test_alarm_message_has_cloudwatch_shape():
+    alarm = {"AlarmName": "a", "AlarmDescription": None, "MetricName": "Errors", "Namespace": "AWS/Lambda",
+             "Statistic": "Sum", "Dimensions": [{"Name": "FunctionName", "Value": "f"}], "Period": 60,
+             "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanThreshold", "Threshold": 1,
+             "AlarmActions": ["arn:t"], "OKActions": ["arn:t"]}
+    msg = events.alarm_message(alarm, "ALARM", "OK", "because")
+    assert msg["AlarmDescription"] is None and msg["Region"] == "US East (N. Virginia)"
+    assert msg["StateChangeTime"].endswith("+0000") and msg["Trigger"]["Statistic"] == "SUM"
+    assert msg["Trigger"]["Dimensions"] == [{"value": "f", "name": "FunctionName"}]
+    ev = events.sns_event("arn:aws:sns:us-east-1:123456789012:t", events.alarm_subject(msg), json.dumps(msg))
+    sns = ev["Records"][0]["Sns"]
+    assert ev["Records"][0]["EventSource"] == "aws:sns" and json.loads(sns["Message"]) == msg
+    assert sns["Subject"] == 'ALARM: "a" in US East (N. Virginia)'
+    p99 = events.alarm_message({**alarm, "Statistic": None, "ExtendedStatistic": "p99"}, "ALARM", "OK", "r")
+    assert p99["Trigger"]["StatisticType"] == "ExtendedStatistic" and p99["Trigger"]["ExtendedStatistic"] == "p99"
