@@ -308,3 +308,24 @@ mod tests {
         assert!(parse_cloudwatch_time("yesterday").is_none());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn classifying_never_panics(s in "\\PC{0,200}") {
+            let _ = classify_message(&s);
+        }
+
+        #[test]
+        fn alarm_shaped_json_with_any_values_never_panics(name in "\\PC{0,40}", state in "\\PC{0,20}", time in "\\PC{0,40}") {
+            let msg = serde_json::json!({"AlarmName": name, "NewStateValue": state, "StateChangeTime": time}).to_string();
+            if let Classified::Alarm(a) = classify_message(&msg) {
+                let _ = a.state_change_time();
+            }
+        }
+    }
+}

@@ -164,3 +164,103 @@ async fn handle_record(raw: &Value, deps: &Deps<'_>, now: DateTime<Utc>) -> Reco
     tracing::info!(alarm = %alarm.alarm_name, message_id = %sns.message_id, status = ?summary.status, steps = summary.steps.len(), "record done");
     summary
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Memory;
+    use serde_json::json;
+
+    fn settings() -> Settings {
+        Settings {
+            topic_arn: "arn:t".into(),
+            dry_run: false,
+            metric_namespace: "ns".into(),
+            incident_ttl_days: 30,
+        }
+    }
+
+    fn record(id: &str, message: &str, attributes: Value) -> Value {
+        json!({"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "arn:aws:sns:us-east-1:1:t:s",
+            "Sns": {"Type": "Notification", "MessageId": id, "TopicArn": "arn:aws:sns:us-east-1:1:t", "Subject": null,
+                "Message": message, "Timestamp": "2026-11-29T18:05:32.000Z", "SignatureVersion": "1", "Signature": "s",
+                "SigningCertUrl": "https://x.invalid/c.pem", "UnsubscribeUrl": "https://x.invalid/u",
+                "MessageAttributes": attributes}})
+    }
+
+    const ALARM: &str = r#"{"AlarmName":"a1","NewStateValue":"ALARM","StateChangeTime":"2026-11-29T18:05:31.123+0000"}"#;
+
+    async fn run(memory: &Memory, event: &Value) -> Result<Summary, HandlerError> {
+        let settings = settings();
+        let deps = Deps {
+            ports: memory.ports(),
+            runbooks: memory,
+            runbook_prefix: "/rb/",
+            settings: &settings,
+        };
+        handle(event, &deps, Utc::now()).await
+    }
+
+    #[tokio::test]
+    async fn each_record_is_handled_on_its_own() {
+        let memory = Memory::default();
+        memory.runbooks.lock().unwrap().insert(
+            "/rb/a1".into(),
+            r#"{"alarm":"a1","steps":[{"type":"put_metric"}]}"#.into(),
+        );
+        let own = json!({"origin": {"Type": "String", "Value": "runbook-executor"}});
+        let event = json!({"Records": [
+            record("m1", "not json", json!({})),
+            {"EventSource": "aws:sns", "Sns": {"Type": "SubscriptionConfirmation", "MessageId": "m2"}},
+            record("m3", ALARM, own),
+            record("m4", ALARM, json!({})),
+        ]});
+        let summary = run(&memory, &event).await.unwrap();
+        let statuses: Vec<_> = summary.records.iter().map(|r| r.status.clone()).collect();
+        use RecordStatus::*;
+        assert_eq!(statuses, [Ignored, Ignored, Ignored, Executed]);
+        assert_eq!(summary.records[1].message_id.as_deref(), Some("m2"));
+        assert_eq!(summary.records[3].steps[0].step, "put_metric");
+        assert_eq!(summary.failure(), None);
+        // Only the alarm record reached AWS: the runbook read, one claim, one metric.
+        let ops: Vec<String> = memory
+            .calls()
+            .iter()
+            .map(|c| c.split(' ').next().unwrap().to_string())
+            .collect();
+        assert_eq!(ops, ["get_parameter", "claim", "put_metric"]);
+        let out = serde_json::to_value(&summary).unwrap();
+        assert_eq!(out["records"][3]["steps"][0]["outcome"], "ok");
+        assert_eq!(out["records"][0]["reason"], "message is not JSON");
+    }
+
+    #[tokio::test]
+    async fn aborted_records_fail_the_invocation() {
+        let memory = Memory::failing(&["claim"]);
+        let summary = run(
+            &memory,
+            &json!({"Records": [record("m1", ALARM, json!({}))]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(summary.records[0].status, RecordStatus::Aborted);
+        assert!(summary.records[0]
+            .runbook_fallback
+            .as_deref()
+            .unwrap()
+            .contains("/rb/a1 does not exist"));
+        let failure = summary.failure().unwrap();
+        assert!(
+            failure.contains("m1: idempotency claim failed"),
+            "{failure}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_non_sns_event_is_an_error() {
+        let e = run(&Memory::default(), &json!({"detail-type": "x"}))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("not an SNS event"));
+    }
+}

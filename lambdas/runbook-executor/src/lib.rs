@@ -16,3 +16,5 @@ pub mod notify_text;
 pub mod ports;
 pub mod runbook;
 pub mod steps;
+#[cfg(test)]
+mod testing;

@@ -9,8 +9,8 @@ use crate::alarm::{AlarmNotification, AlarmState};
 use crate::steps::gather_context::{GatheredContext, Series};
 use crate::steps::StepReport;
 
-/// SNS rejects subjects over 100 characters.
-pub const MAX_SUBJECT_CHARS: usize = 100;
+/// SNS wants subjects "less than 100 characters" (API reference); 99 is safe either way.
+pub const MAX_SUBJECT_CHARS: usize = 99;
 /// Recent values shown per series.
 const MAX_POINTS: usize = 10;
 
@@ -33,7 +33,7 @@ pub fn render(m: &Message<'_>) -> (String, String) {
     (subject(m.alarm), body(m))
 }
 
-/// e.g. `ALARM: checkout-5xx (was OK)`; printable ASCII only, at most 100 characters.
+/// e.g. `ALARM: checkout-5xx (was OK)`; printable ASCII only, at most [`MAX_SUBJECT_CHARS`].
 pub fn subject(alarm: &AlarmNotification) -> String {
     let mut s = format!("{}: {}", alarm.new_state_value.as_str(), alarm.alarm_name);
     if let Some(old) = alarm.old_state_value {
@@ -234,7 +234,7 @@ mod tests {
     fn subject_is_short_ascii() {
         assert_eq!(subject(&alarm(ALARM)), "ALARM: checkout-5xx (was OK)");
         let long = sanitize_subject(&format!("ALARM: {}\u{e9}\n", "x".repeat(200)));
-        assert_eq!(long.len(), 100);
+        assert_eq!(long.len(), MAX_SUBJECT_CHARS);
         assert!(long.ends_with("..."));
         assert_eq!(sanitize_subject("caf\u{e9}\tbar"), "caf??bar");
     }

@@ -351,3 +351,22 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(s in "\\PC{0,200}") {
+            let _ = Runbook::parse(&s, "a");
+        }
+
+        #[test]
+        fn lookback_is_accepted_exactly_in_range(n in 0u32..3000) {
+            let raw = format!(r#"{{"alarm":"a","steps":[{{"type":"gather_context","lookback_minutes":{n}}}]}}"#);
+            prop_assert_eq!(Runbook::parse(&raw, "a").is_ok(), (1..=MAX_LOOKBACK_MINUTES).contains(&n));
+        }
+    }
+}
