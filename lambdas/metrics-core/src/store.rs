@@ -198,6 +198,12 @@ fn backoff_delay(attempt: u32) -> Duration {
     Duration::from_millis(rand::rng().random_range(cap / 4..=cap))
 }
 
+/// 128 random bits, hex (TransactWriteItems allows ≤ 36 characters).
+fn request_token() -> String {
+    use rand::Rng;
+    format!("{:032x}", rand::rng().random::<u128>())
+}
+
 /// Error codes worth another attempt after a pause.
 fn is_retryable_code(code: Option<&str>) -> bool {
     matches!(
@@ -469,10 +475,13 @@ impl MetricStore {
         let (indexes, items): (Vec<usize>, Vec<TransactWriteItem>) = tx.into_iter().unzip();
         bump(&self.counters.transact_write);
         report.write_requests += 1;
+        // A fresh token per attempt: if the SDK resends a request that did commit (e.g. after a
+        // timeout), DynamoDB answers the resend from that commit instead of failing its conditions.
         let result = self
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .client_request_token(request_token())
             .send()
             .await;
         let err = match result {
