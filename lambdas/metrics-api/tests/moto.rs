@@ -1,0 +1,517 @@
+//! End to end through the handler against a real DynamoDB emulator (moto):
+//! write with POST, read back with GET (one service, every service, across
+//! minute boundaries and pages), idempotent retries, errors write nothing.
+
+mod support;
+
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use metrics_api::config::Config;
+use metrics_api::App;
+use metrics_core::aggregate::GroupKey;
+use metrics_core::aws::{dynamodb_client, local_sdk_config};
+use metrics_core::codec::{encode_group, StoredGroup};
+use metrics_core::store::item_size;
+use metrics_core::Minute;
+use serde_json::{json, Value};
+use support::moto::Moto;
+use support::schema::Doc;
+use support::{call, create_table, fixture, v1, v2, Reply};
+
+const T0: i64 = 1_795_975_200; // 2026-11-29T18:00:00Z
+
+async fn setup() -> (Moto, App) {
+    let moto = Moto::start();
+    create_table(&moto.endpoint).await;
+    let app = support::app_at(&moto.endpoint, Config::from_lookup(|_| None).unwrap()).await;
+    (moto, app)
+}
+
+fn ts(t: i64) -> String {
+    metrics_api::query::rfc3339(t)
+}
+
+type Make = fn(&str, &str, &[(&str, &str)], &[(&str, &str)], Option<&str>) -> Value;
+
+async fn post(app: &App, make: Make, body: &Value, key: Option<&str>) -> Reply {
+    let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+    let r = call(
+        app,
+        make("POST", "/metrics", &[], &headers, Some(&body.to_string())),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.raw_body);
+    let doc = Doc::load();
+    doc.check(
+        doc.response_schema("/metrics", "POST", 202).unwrap(),
+        &r.body,
+    )
+    .unwrap();
+    r
+}
+
+async fn get(app: &App, make: Make, query: &[(&str, &str)]) -> Reply {
+    let r = call(app, make("GET", "/metrics", query, &[], None)).await;
+    if r.status == 200 {
+        let doc = Doc::load();
+        doc.check(
+            doc.response_schema("/metrics", "GET", 200).unwrap(),
+            &r.body,
+        )
+        .unwrap();
+    }
+    r
+}
+
+/// Follows `next_token` to the end; returns every page body.
+async fn all_pages(app: &App, make: Make, query: &[(&str, &str)]) -> Vec<Value> {
+    let mut pages = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut q: Vec<(&str, &str)> = query.to_vec();
+        if let Some(t) = &token {
+            q.push(("next_token", t));
+        }
+        let r = get(app, make, &q).await;
+        assert_eq!(r.status, 200, "{}", r.raw_body);
+        token = r.body["next_token"].as_str().map(str::to_owned);
+        pages.push(r.body);
+        if token.is_none() {
+            return pages;
+        }
+        assert!(pages.len() < 100, "pagination does not end");
+    }
+}
+
+/// `(service, metric, timestamp) -> point` over all pages.
+fn points(pages: &[Value]) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for page in pages {
+        for s in page["series"].as_array().unwrap() {
+            for p in s["points"].as_array().unwrap() {
+                out.push((
+                    s["service"].as_str().unwrap().to_owned(),
+                    s["metric"].as_str().unwrap().to_owned(),
+                    p.clone(),
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        (&a.0, &a.1, a.2["timestamp"].as_str()).cmp(&(&b.0, &b.1, b.2["timestamp"].as_str()))
+    });
+    out
+}
+
+/// The sketch's contract: within 1% of the value at rank floor(q·(n−1)).
+fn assert_quantile(values: &[f64], q: f64, got: &Value) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let truth = sorted[(q * (sorted.len() - 1) as f64).floor() as usize];
+    let got = got.as_f64().unwrap();
+    assert!(
+        (got - truth).abs() <= 0.01 * truth.abs() + 1e-9,
+        "q{q}: got {got}, truth {truth}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_service_across_minute_boundaries_and_pages() {
+    let (_moto, app) = setup().await;
+    let doc = Doc::load();
+    let r = call(&app, fixture("v1-get-health.json")).await;
+    assert_eq!(
+        (r.status, &r.body),
+        (200, &json!({"status": "ok", "table": "reachable"}))
+    );
+    doc.check(doc.response_schema("/health", "GET", 200).unwrap(), &r.body)
+        .unwrap();
+
+    // Ten minutes of latencies for `checkout`, seconds 10 and 50 of each
+    // minute, written half through REST (1.0) and half through HTTP API (2.0).
+    let mut truth: Vec<Vec<f64>> = vec![Vec::new(); 5]; // per 2-minute period
+    for minute in 0..10i64 {
+        let lat: Vec<f64> = (0..20)
+            .map(|i| (minute * 37 + i * 11) as f64 % 400.0 + 1.0)
+            .collect();
+        truth[(minute / 2) as usize].extend(&lat);
+        let body = json!({"points": [
+            {"service": "checkout", "timestamp": ts(T0 + minute * 60 + 10), "metrics": {"latency_ms": lat[..10]}},
+            {"service": "checkout", "timestamp": T0 + minute * 60 + 50, "metrics": {"latency_ms": lat[10..], "requests": 10}},
+        ]});
+        let make: Make = if minute % 2 == 0 { v1 } else { v2 };
+        let r = post(&app, make, &body, None).await;
+        assert_eq!(r.body["accepted"], json!({"points": 2, "values": 21}));
+    }
+    // Another service in the same minutes must not leak into checkout's answer.
+    post(
+        &app,
+        v1,
+        &json!({"service": "search", "timestamp": T0, "metrics": {"latency_ms": 9999}}),
+        None,
+    )
+    .await;
+
+    let (from, to) = (ts(T0), ts(T0 + 600));
+    let query = [
+        ("service", "checkout"),
+        ("metric", "latency_ms"),
+        ("from", from.as_str()),
+        ("to", to.as_str()),
+        ("period", "120"),
+        ("stat", "count,sum,avg,min,max,p50,p90,p99"),
+    ];
+    let whole = all_pages(&app, v1, &query).await;
+    assert_eq!(whole.len(), 1);
+    let series = whole[0]["series"].as_array().unwrap();
+    assert_eq!(
+        series.len(),
+        1,
+        "only the asked metric of the asked service"
+    );
+    let pts = series[0]["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 5);
+    for (i, (p, values)) in pts.iter().zip(&truth).enumerate() {
+        assert_eq!(p["timestamp"], json!(ts(T0 + i as i64 * 120)));
+        assert_eq!(p["count"], json!(values.len()));
+        let sum: f64 = values.iter().sum();
+        assert!((p["sum"].as_f64().unwrap() - sum).abs() < 1e-6);
+        assert!((p["avg"].as_f64().unwrap() - sum / values.len() as f64).abs() < 1e-9);
+        assert_eq!(
+            p["min"].as_f64().unwrap(),
+            values.iter().copied().fold(f64::INFINITY, f64::min)
+        );
+        assert_eq!(
+            p["max"].as_f64().unwrap(),
+            values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        );
+        for (name, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)] {
+            assert_quantile(values, q, &p[name]);
+        }
+    }
+
+    // Pages of two periods, through the other payload version: same points.
+    let mut paged_query = query.to_vec();
+    paged_query.push(("limit", "2"));
+    let pages = all_pages(&app, v2, &paged_query).await;
+    assert_eq!(pages.len(), 3);
+    assert_eq!(
+        pages[1]["page"],
+        json!({"from": ts(T0 + 240), "to": ts(T0 + 480)})
+    );
+    assert_eq!(points(&pages), points(&whole));
+
+    // A token replayed with other parameters is refused.
+    let token = pages[0]["next_token"].as_str().unwrap();
+    let mut other = paged_query.clone();
+    other.retain(|(k, _)| *k != "stat");
+    other.push(("next_token", token));
+    get(&app, v1, &other)
+        .await
+        .assert_error(400, "invalid_parameter", Some("next_token"));
+
+    // Every metric when `metric` is omitted; default stat is avg.
+    let r = get(
+        &app,
+        v1,
+        &[("service", "checkout"), ("from", &from), ("to", &to)],
+    )
+    .await;
+    let metrics: Vec<&str> = r.body["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["metric"].as_str().unwrap())
+        .collect();
+    assert_eq!(metrics, ["latency_ms", "requests"]);
+    assert_eq!(r.body["stats"], json!(["avg"]));
+    assert_eq!(r.body["series"][0]["points"].as_array().unwrap().len(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_from_the_index_with_bounded_pages() {
+    let (_moto, app) = setup().await;
+    // 90 minutes, three services, not every service every minute.
+    let mut points_in = Vec::new();
+    for minute in 0..90i64 {
+        for (i, svc) in ["api", "billing", "checkout"].iter().enumerate() {
+            if (minute + i as i64) % 3 != 0 {
+                points_in.push(json!({"service": svc, "timestamp": T0 + minute * 60 + 5, "metrics": {"requests": 1, "errors": i}}));
+            }
+        }
+    }
+    post(&app, v1, &json!({ "points": points_in }), Some("seed")).await;
+
+    let (from, to) = (ts(T0), ts(T0 + 90 * 60));
+    let before = app.store.request_counts().query;
+    let q = [
+        ("from", from.as_str()),
+        ("to", to.as_str()),
+        ("stat", "count,sum"),
+    ];
+    let first = get(&app, v2, &q).await;
+    let queries = app.store.request_counts().query - before;
+    // Without `service`, a page is at most 60 minutes: one index query each.
+    assert_eq!(
+        first.body["page"],
+        json!({"from": ts(T0), "to": ts(T0 + 3600)})
+    );
+    assert_eq!(
+        queries, 60,
+        "one TimestampIndex Query per minute of the page"
+    );
+    eprintln!("DynamoDB requests, all services / one hour: {queries} Query (TimestampIndex)");
+
+    let pages = all_pages(&app, v2, &q).await;
+    assert_eq!(pages.len(), 2);
+    let got = points(&pages);
+    // Truth from what was written: (service, metric, minute) -> count.
+    let mut want = Vec::new();
+    for p in &points_in {
+        for (metric, v) in p["metrics"].as_object().unwrap() {
+            let t = p["timestamp"].as_i64().unwrap() / 60 * 60;
+            want.push((
+                p["service"].as_str().unwrap().to_owned(),
+                metric.clone(),
+                json!({"timestamp": ts(t), "count": 1, "sum": v.as_f64().unwrap()}),
+            ));
+        }
+    }
+    want.sort_by(|a, b| {
+        (&a.0, &a.1, a.2["timestamp"].as_str()).cmp(&(&b.0, &b.1, b.2["timestamp"].as_str()))
+    });
+    assert_eq!(got, want);
+
+    // The same answer for one service comes from the table's keys instead.
+    let before = app.store.request_counts().query;
+    let one = all_pages(
+        &app,
+        v1,
+        &[
+            ("service", "billing"),
+            ("from", &from),
+            ("to", &to),
+            ("stat", "count,sum"),
+        ],
+    )
+    .await;
+    assert_eq!(app.store.request_counts().query - before, 1);
+    let billing: Vec<_> = want.iter().filter(|p| p.0 == "billing").cloned().collect();
+    assert_eq!(points(&one), billing);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_service_one_day_is_one_query() {
+    let (moto, app) = setup().await;
+    // A day of items (1,440) is seeded with BatchWriteItem in the store's own
+    // item codec: writing them through POST works too but takes minutes on
+    // moto, and this test is about the read side.
+    let client = dynamodb_client(&local_sdk_config(&moto.endpoint, "us-east-1").await);
+    let items: Vec<WriteRequest> = (0..1440i64)
+        .map(|m| {
+            let mut g = StoredGroup::empty(GroupKey::new(
+                "checkout",
+                Minute::from_epoch_seconds(T0 + m * 60),
+            ));
+            g.version = 1;
+            for v in [m as f64 + 1.0, 2.0 * m as f64 + 1.0] {
+                g.metrics.record("latency_ms", v);
+            }
+            g.metrics.record("requests", 3.0);
+            let put = PutRequest::builder()
+                .set_item(Some(encode_group(&g)))
+                .build()
+                .unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    let bytes: usize = items
+        .iter()
+        .filter_map(|w| w.put_request())
+        .map(|p| item_size(p.item()))
+        .sum();
+    eprintln!("one service / one day: 1,440 items, {bytes} bytes (a Query page holds 1 MB)");
+    for chunk in items.chunks(25) {
+        let out = client
+            .batch_write_item()
+            .request_items(support::TABLE, chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+    }
+    let before = app.store.request_counts().query;
+    let (from, to) = (ts(T0), ts(T0 + 86_400));
+    let r = get(
+        &app,
+        v1,
+        &[
+            ("service", "checkout"),
+            ("from", &from),
+            ("to", &to),
+            ("period", "3600"),
+            ("stat", "count,p99"),
+        ],
+    )
+    .await;
+    let queries = app.store.request_counts().query - before;
+    eprintln!("DynamoDB requests, one service / one day: {queries} Query");
+    assert_eq!(queries, 1, "1,440 small items fit one 1 MB Query page");
+    let series = r.body["series"].as_array().unwrap();
+    let latency = series.iter().find(|s| s["metric"] == "latency_ms").unwrap();
+    let pts = latency["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 24);
+    assert!(pts.iter().all(|p| p["count"] == json!(120)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotent_retries_count_once() {
+    let (_moto, app) = setup().await;
+    // The committed REST fixture carries `Idempotency-Key: deploy-42-batch-1`.
+    let first = call(&app, fixture("v1-post-metrics.json")).await;
+    assert_eq!(first.status, 202, "{}", first.raw_body);
+    assert_eq!(first.body["duplicate"], json!(false));
+    for name in ["v1-post-metrics.json", "v1-post-metrics-base64.json"] {
+        let retry = call(&app, fixture(name)).await;
+        assert_eq!(retry.status, 202);
+        assert_eq!(retry.body["duplicate"], json!(true), "{}", retry.raw_body);
+        assert_eq!(retry.body["groups"]["written"], json!(0));
+    }
+    // Without a key the same write counts each time.
+    let body = json!({"service": "checkout", "timestamp": "2026-11-29T18:05:00Z", "metrics": {"requests": 1}});
+    post(&app, v2, &body, None).await;
+    post(&app, v2, &body, None).await;
+
+    let q = [
+        ("service", "checkout"),
+        ("from", "2026-11-29T18:05:00Z"),
+        ("to", "2026-11-29T18:06:00Z"),
+        ("stat", "count"),
+    ];
+    let r = get(&app, v1, &q).await;
+    let count = |metric: &str| {
+        r.body["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["metric"] == metric)
+            .unwrap()["points"][0]["count"]
+            .clone()
+    };
+    assert_eq!(
+        count("latency_ms"),
+        json!(2),
+        "the keyed batch's two latencies, once"
+    );
+    assert_eq!(
+        count("requests"),
+        json!(3),
+        "1 from the keyed batch + 2 unkeyed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_answer_without_writing_anything() {
+    let moto = Moto::start();
+    create_table(&moto.endpoint).await;
+    let small = Config::from_lookup(|k| (k == "MAX_BODY_BYTES").then(|| "300".into())).unwrap();
+    let app = support::app_at(&moto.endpoint, small).await;
+    let ok = |metrics: Value| {
+        json!({"service": "checkout", "timestamp": "2026-11-29T18:05:00Z", "metrics": metrics})
+            .to_string()
+    };
+    for make in [v1 as Make, v2] {
+        let gets: &[(&[(&str, &str)], &str)] = &[
+            (&[("stat", "p75")], "stat"),
+            (
+                &[
+                    ("from", "2026-11-29T19:00:00Z"),
+                    ("to", "2026-11-29T18:00:00Z"),
+                ],
+                "from",
+            ),
+            (
+                &[
+                    ("from", "2026-01-01T00:00:00Z"),
+                    ("to", "2026-11-29T00:00:00Z"),
+                ],
+                "to",
+            ),
+            (&[("service", "check out")], "service"),
+            (&[("color", "blue")], "color"),
+        ];
+        for (q, field) in gets {
+            get(&app, make, q)
+                .await
+                .assert_error(400, "invalid_parameter", Some(field));
+        }
+        let posts: &[(String, Option<&str>)] = &[
+            (
+                ok(json!({"latency_ms": "slow"})),
+                Some("metrics.latency_ms"),
+            ),
+            (
+                ok(json!({"latency_ms": [1, null]})),
+                Some("metrics.latency_ms"),
+            ),
+            (ok(json!({"bad name!": 1})), Some("metrics.bad name!")),
+            (
+                r##"{"service":"#checkout","timestamp":1,"metrics":{"x":1}}"##.to_owned(),
+                Some("service"),
+            ),
+            ("{\"points\": [".to_owned(), None),
+        ];
+        for (body, field) in posts {
+            call(&app, make("POST", "/metrics", &[], &[], Some(body)))
+                .await
+                .assert_error(400, "invalid_body", *field);
+        }
+        let big = json!({"points": vec![serde_json::from_str::<Value>(&ok(json!({"requests": 1}))).unwrap(); 10]}).to_string();
+        call(&app, make("POST", "/metrics", &[], &[], Some(&big)))
+            .await
+            .assert_error(413, "payload_too_large", None);
+        call(&app, make("GET", "/", &[], &[], None))
+            .await
+            .assert_error(404, "not_found", None);
+        call(&app, make("PUT", "/metrics", &[], &[], Some("{}")))
+            .await
+            .assert_error(405, "method_not_allowed", None);
+        let pre = call(
+            &app,
+            make(
+                "OPTIONS",
+                "/metrics",
+                &[],
+                &[("Origin", "https://x.example")],
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(
+            (pre.status, pre.header("access-control-allow-origin")),
+            (204, Some("*"))
+        );
+    }
+    // None of that reached the table.
+    let r = get(
+        &app,
+        v1,
+        &[
+            ("from", "2026-11-29T18:00:00Z"),
+            ("to", "2026-11-29T19:00:00Z"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["series"], json!([]));
+    let r = get(
+        &app,
+        v1,
+        &[
+            ("service", "checkout"),
+            ("from", "2026-11-29T18:00:00Z"),
+            ("to", "2026-11-29T19:00:00Z"),
+        ],
+    )
+    .await;
+    assert_eq!(r.body["series"], json!([]));
+}
