@@ -267,6 +267,24 @@ mod tests {
         );
     }
 
+    #[test]
+    fn parses_what_terraform_jsonencode_writes() {
+        // jsonencode sorts keys, so "type" is not first; it also escapes <, > and &.
+        let raw = r#"{"alarm":"appmon-api-5xx-rate","link":"https://runbooks.example.com/api-5xx?a=1\u0026b=2","on_failure":"continue","steps":[{"type":"record_incident"},{"lookback_minutes":30,"type":"gather_context"},{"type":"notify"},{"document":"AWS-RestartEC2Instance","parameters":{"InstanceId":["i-1"]},"type":"start_automation"},{"type":"put_metric"}]}"#;
+        let r = Runbook::parse(raw, "appmon-api-5xx-rate").unwrap();
+        assert_eq!(
+            r.link.as_deref(),
+            Some("https://runbooks.example.com/api-5xx?a=1&b=2")
+        );
+        assert_eq!(
+            r.steps[1],
+            Step::GatherContext {
+                lookback_minutes: 30
+            }
+        );
+        assert_eq!(r.steps[3].kind(), "start_automation");
+    }
+
     fn err(raw: &str) -> String {
         Runbook::parse(raw, "a").unwrap_err().to_string()
     }
