@@ -3,6 +3,18 @@
 
 use std::fmt;
 
+/// Every `error` code a response can carry (the OpenAPI `Error` enum).
+pub const CODES: &[&str] = &[
+    "invalid_parameter",
+    "invalid_body",
+    "not_found",
+    "method_not_allowed",
+    "payload_too_large",
+    "item_too_large",
+    "too_many_sources",
+    "unavailable",
+];
+
 /// A client-visible failure. `code` is a stable machine-readable string
 /// (documented in `docs/openapi.yaml`), `field` names the parameter or body
 /// path at fault when there is one.
