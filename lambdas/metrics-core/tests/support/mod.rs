@@ -1,6 +1,7 @@
 //! Helpers of the integration tests: a moto server and the metric table on it.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod moto;
 
 use aws_sdk_dynamodb::types::{

@@ -1,0 +1,204 @@
+//! `MetricStore::apply` when DynamoDB pushes back: unprocessed keys, cancelled transactions,
+//! throttling, validation errors. moto never produces these, so a proxy in front of it injects the
+//! responses DynamoDB sends (same JSON shapes), and forwards everything else to moto.
+//! SDK-level retries are off here so that the store's own retry logic is what is measured.
+
+mod support;
+
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::Client;
+use metrics_core::aggregate::REQUESTS;
+use metrics_core::store::MAX_ATTEMPTS;
+use metrics_core::{Batch, GroupKey, MetricStore, Minute, StoreError};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use support::fault_proxy::{error, Fault, FaultProxy, Rule};
+use support::moto::Moto;
+
+const TABLE: &str = "ApplicationMetrics";
+
+fn t0() -> Minute {
+    Minute::parse_key("2026-11-29T18:05:00Z").unwrap()
+}
+
+fn batch(services: &[&str]) -> Batch {
+    let mut b = Batch::new();
+    for s in services {
+        for _ in 0..5 {
+            b.record(s, t0(), REQUESTS, 1.0);
+        }
+    }
+    b
+}
+
+struct Setup {
+    _moto: Moto,
+    _proxy: FaultProxy,
+    /// Through the proxy, SDK retries off.
+    faulty: MetricStore,
+    /// Straight to moto, to check what landed.
+    direct: MetricStore,
+}
+
+async fn setup(rule: Rule) -> Setup {
+    let moto = Moto::start();
+    let direct_client = support::client(&moto.endpoint).await;
+    support::create_table(&direct_client, TABLE).await;
+    let proxy = FaultProxy::start(&moto.endpoint, rule).await;
+    let conf = metrics_core::aws::local_sdk_config(&proxy.endpoint, "us-east-1").await;
+    let conf = aws_sdk_dynamodb::config::Builder::from(&conf)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    Setup {
+        faulty: MetricStore::new(Client::from_conf(conf), TABLE),
+        direct: MetricStore::new(direct_client, TABLE),
+        _moto: moto,
+        _proxy: proxy,
+    }
+}
+
+/// A rule that fires for the first `times` calls of `op`.
+fn first(
+    op: &'static str,
+    times: usize,
+    fault: impl Fn(&Value) -> Fault + Send + Sync + 'static,
+) -> Rule {
+    let seen = AtomicUsize::new(0);
+    Arc::new(move |target, body| {
+        (target == op && seen.fetch_add(1, Ordering::SeqCst) < times).then(|| fault(body))
+    })
+}
+
+async fn requests(store: &MetricStore, service: &str) -> Option<u64> {
+    let g = store
+        .get_group(&GroupKey::new(service, t0()))
+        .await
+        .unwrap()?;
+    Some(g.metrics.get(REQUESTS).unwrap().count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unprocessed_keys_are_read_again() {
+    // DynamoDB's answer when it could not read the keys: 200 with them under UnprocessedKeys.
+    let s = setup(first("BatchGetItem", 2, |body| Fault {
+        status: 200,
+        body: json!({ "Responses": { TABLE: [] }, "UnprocessedKeys": body["RequestItems"] }),
+    }))
+    .await;
+    let report = s
+        .faulty
+        .apply(Some("obj"), &batch(&["a", "b"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.read_requests, report.retries, report.groups_written),
+        (3, 2, 2)
+    );
+    assert_eq!(requests(&s.direct, "a").await, Some(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflicting_transaction_is_retried_without_rereading() {
+    let s = setup(first("TransactWriteItems", 1, |body| {
+        let n = body["TransactItems"].as_array().map_or(0, Vec::len);
+        let reasons: Vec<Value> =
+            (0..n).map(|_| json!({ "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" })).collect();
+        let mut e = error("TransactionCanceledException", "Transaction cancelled [TransactionConflict]");
+        e["CancellationReasons"] = Value::Array(reasons);
+        Fault { status: 400, body: e }
+    }))
+    .await;
+    let report = s
+        .faulty
+        .apply(Some("obj"), &batch(&["a", "b", "c"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.write_requests, report.retries, report.read_requests),
+        (2, 1, 1)
+    );
+    assert_eq!(report.groups_written, 3);
+    assert_eq!(requests(&s.direct, "b").await, Some(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_groups_whose_condition_failed_are_read_again() {
+    let s = setup(first("TransactWriteItems", 1, |body| {
+        let n = body["TransactItems"].as_array().map_or(0, Vec::len);
+        let reasons: Vec<Value> = (0..n)
+            .map(|i| if i == 1 { json!({ "Code": "ConditionalCheckFailed", "Message": "The conditional request failed" }) } else { json!({ "Code": "None" }) })
+            .collect();
+        let mut e = error("TransactionCanceledException", "Transaction cancelled [None, ConditionalCheckFailed, None]");
+        e["CancellationReasons"] = Value::Array(reasons);
+        Fault { status: 400, body: e }
+    }))
+    .await;
+    let report = s
+        .faulty
+        .apply(Some("obj"), &batch(&["a", "b", "c"]))
+        .await
+        .unwrap();
+    // One read of all three, one re-read of the failed one.
+    assert_eq!(
+        (report.read_requests, report.write_requests, report.retries),
+        (2, 2, 1)
+    );
+    for svc in ["a", "b", "c"] {
+        assert_eq!(requests(&s.direct, svc).await, Some(5), "{svc}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_throttling_gives_up_with_a_clear_error() {
+    let s = setup(first("TransactWriteItems", usize::MAX, |_| Fault {
+        status: 400,
+        body: error(
+            "ThrottlingException",
+            "Rate of requests exceeds the allowed throughput.",
+        ),
+    }))
+    .await;
+    let e = s
+        .faulty
+        .apply(Some("obj"), &batch(&["a"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Exhausted { attempts, .. } if attempts == MAX_ATTEMPTS),
+        "{e}"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains("TransactWriteItems") && msg.contains("ThrottlingException"),
+        "{msg}"
+    );
+    assert_eq!(requests(&s.direct, "a").await, None, "nothing written");
+    assert_eq!(
+        s.faulty.request_counts().transact_write,
+        u64::from(MAX_ATTEMPTS)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validation_error_fails_at_once() {
+    let s = setup(first("TransactWriteItems", usize::MAX, |_| Fault {
+        status: 400,
+        body: error(
+            "ValidationException",
+            "Item size has exceeded the maximum allowed size",
+        ),
+    }))
+    .await;
+    let e = s
+        .faulty
+        .apply(Some("obj"), &batch(&["a"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Aws { code: Some(c), .. } if c == "ValidationException"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("Item size has exceeded"), "{e}");
+    assert_eq!(s.faulty.request_counts().transact_write, 1);
+}
