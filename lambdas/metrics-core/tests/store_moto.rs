@@ -6,9 +6,11 @@ mod support;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use metrics_core::aggregate::{ERRORS, LATENCY_MS, REQUESTS};
-use metrics_core::codec::{PK, SK, SOURCES, TTL_ATTRIBUTE, UPDATED_AT, VERSION};
+use metrics_core::codec::{
+    encode_group, StoredGroup, PK, SK, SOURCES, TTL_ATTRIBUTE, UPDATED_AT, VERSION,
+};
 use metrics_core::service::reserved_key;
-use metrics_core::store::source_digest;
+use metrics_core::store::{source_digest, MAX_SOURCES_PER_ITEM};
 use metrics_core::{Batch, GroupKey, MetricStore, Minute, Stat, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use support::moto::Moto;
@@ -400,4 +402,65 @@ async fn errors_are_clear() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("Metrics has the wrong type"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounds_are_errors_not_silent_drops() {
+    let moto = Moto::start();
+    let (client, store) = setup(&moto, "ApplicationMetrics").await;
+
+    // An item that already records the maximum number of sources accepts replays, not new sources.
+    let key = GroupKey::new("busy", t0());
+    let full = StoredGroup {
+        key: key.clone(),
+        metrics: batch(&["busy"], 1, 1).0.remove(&key).unwrap(),
+        version: 1,
+        sources: (0..MAX_SOURCES_PER_ITEM)
+            .map(|i| source_digest(&format!("obj-{i}")))
+            .collect(),
+    };
+    client
+        .put_item()
+        .table_name("ApplicationMetrics")
+        .set_item(Some(encode_group(&full)))
+        .send()
+        .await
+        .unwrap();
+    let replay = store
+        .apply(Some("obj-7"), &batch(&["busy"], 1, 1))
+        .await
+        .unwrap();
+    assert_eq!(replay.groups_already_applied, 1);
+    let e = store
+        .apply(Some("obj-new"), &batch(&["busy"], 1, 1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::TooManySources {
+                max: MAX_SOURCES_PER_ITEM,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        store.get_group(&key).await.unwrap().unwrap(),
+        full,
+        "unchanged"
+    );
+
+    // A group too large for one item is refused before any write.
+    let mut wide = Batch::new();
+    for m in 0..2000 {
+        for i in 0..100 {
+            wide.record("wide", t0(), &format!("custom.metric.{m}"), 1.07f64.powi(i));
+        }
+    }
+    let before = store.request_counts().transact_write;
+    let e = store.apply(Some("wide"), &wide).await.unwrap_err();
+    assert!(matches!(e, StoreError::ItemTooLarge { .. }), "{e}");
+    assert!(e.to_string().contains("wide@2026-11-29T18:05:00Z"), "{e}");
+    assert_eq!(store.request_counts().transact_write, before);
 }
