@@ -14,6 +14,9 @@
 //! exactly-once, so a write that would exceed the bound fails with [`StoreError::TooManySources`]
 //! instead. 2000 sources per service-minute allows, e.g., 33 log objects per second for one service.
 //!
+//! Retries: throttling and transient errors back off (full jitter) for at most [`MAX_ATTEMPTS`];
+//! rounds lost to concurrent writers are bounded separately by [`MAX_CONFLICT_ROUNDS`].
+//!
 //! Without a source id (`None`, API writes without idempotency key) nothing is recorded and a retry by
 //! the caller counts twice.
 //!
@@ -48,6 +51,10 @@ pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 const MAX_TRANSACTION_BYTES: usize = 3 * 1024 * 1024;
 /// Attempts of one step (read, or read-merge-write round) before giving up.
 pub const MAX_ATTEMPTS: u32 = 8;
+/// Rounds lost to concurrent writers (conditional checks failed) before giving up. Each lost round
+/// means another writer made progress, so this bounds contention, not failure; it is generous so that
+/// a burst of concurrent invocations on one service-minute still converges.
+pub const MAX_CONFLICT_ROUNDS: u32 = 64;
 const BACKOFF_BASE_MS: u64 = 20;
 const BACKOFF_CAP_MS: u64 = 2_000;
 /// Lower bound for service names in GSI key conditions: every valid name sorts after `$`, every
@@ -227,6 +234,14 @@ fn is_retryable<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     ) || is_retryable_code(err.code())
 }
 
+/// Why a transaction must be sent again.
+enum Retry {
+    /// Another writer changed some items (their conditions failed): re-read and merge again.
+    Conflict(String),
+    /// Throttling, transient errors, transaction conflicts: same items, after a pause.
+    Busy(String),
+}
+
 /// A group being merged by `apply`: its stored state (None = must be (re)read) and whether it is done.
 struct Slot<'a> {
     key: &'a GroupKey,
@@ -364,7 +379,7 @@ impl MetricStore {
                 done: false,
             })
             .collect();
-        let mut attempt = 0u32;
+        let (mut busy, mut conflicts) = (0u32, 0u32);
         loop {
             let unread: Vec<&GroupKey> = slots
                 .iter()
@@ -385,26 +400,31 @@ impl MetricStore {
             if puts.is_empty() {
                 return Ok(());
             }
-            let mut must_retry = None;
+            let mut retry = None;
             for tx in split_transactions(puts) {
-                if let Some(reason) = self.write_transaction(tx, &mut slots, report).await? {
-                    must_retry = Some(reason);
+                match self.write_transaction(tx, &mut slots, report).await? {
+                    None => {}
+                    // A conflict outranks being busy: it also needs the re-read.
+                    Some(r @ Retry::Conflict(_)) => retry = Some(r),
+                    Some(r @ Retry::Busy(_)) => retry = retry.or(Some(r)),
                 }
             }
-            let Some(last) = must_retry else {
-                return Ok(());
+            let (counter, max, last) = match retry {
+                None => return Ok(()),
+                Some(Retry::Conflict(last)) => (&mut conflicts, MAX_CONFLICT_ROUNDS, last),
+                Some(Retry::Busy(last)) => (&mut busy, MAX_ATTEMPTS, last),
             };
-            attempt += 1;
-            if attempt >= MAX_ATTEMPTS {
+            *counter += 1;
+            if *counter >= max {
                 return Err(StoreError::Exhausted {
                     operation: "TransactWriteItems",
                     table: self.table.clone(),
-                    attempts: attempt,
+                    attempts: *counter,
                     last,
                 });
             }
             report.retries += 1;
-            tokio::time::sleep(backoff_delay(attempt)).await;
+            tokio::time::sleep(backoff_delay(*counter)).await;
         }
     }
 
@@ -464,14 +484,14 @@ impl MetricStore {
         Ok(puts)
     }
 
-    /// Sends one transaction. `Ok(None)`: written. `Ok(Some(reason))`: cancelled or throttled, the
+    /// Sends one transaction. `Ok(None)`: written. `Ok(Some(retry))`: cancelled or throttled, the
     /// slots to re-read are reset, the caller backs off and retries. `Err`: give up.
     async fn write_transaction(
         &self,
         tx: Vec<(usize, TransactWriteItem)>,
         slots: &mut [Slot<'_>],
         report: &mut ApplyReport,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Retry>, StoreError> {
         let (indexes, items): (Vec<usize>, Vec<TransactWriteItem>) = tx.into_iter().unzip();
         bump(&self.counters.transact_write);
         report.write_requests += 1;
@@ -496,7 +516,7 @@ impl MetricStore {
         };
         let reason = DisplayErrorContext(&err).to_string();
         if is_retryable(&err) {
-            return Ok(Some(reason));
+            return Ok(Some(Retry::Busy(reason)));
         }
         let service_err = err.into_service_error();
         let TransactWriteItemsError::TransactionCanceledException(cancel) = &service_err else {
@@ -542,10 +562,16 @@ impl MetricStore {
         } else {
             indexes.clone()
         };
+        let conflict =
+            codes.contains(&Some("ConditionalCheckFailed")) || codes.len() != indexes.len();
         for i in failed {
             slots[i].stored = None;
         }
-        Ok(Some(reason))
+        Ok(Some(if conflict {
+            Retry::Conflict(reason)
+        } else {
+            Retry::Busy(reason)
+        }))
     }
 
     /// Consistent BatchGetItem of ≤100 keys, retrying unprocessed keys with back-off.
