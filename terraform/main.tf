@@ -101,7 +101,6 @@ module "api" {
   function_name               = module.functions.metrics_api_function_name
   function_invoke_arn         = module.functions.metrics_api_invoke_arn
   stage_name                  = var.api_stage_name
-  cors_allowed_origins        = var.cors_allowed_origins
   throttle_rate_limit         = var.api_throttle_rate_limit
   throttle_burst_limit        = var.api_throttle_burst_limit
   execution_logging_level     = var.api_execution_logging_level

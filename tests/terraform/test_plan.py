@@ -36,9 +36,14 @@ def unknown(plan):
 
 
 @pytest.fixture(scope="module")
-def config(plan):
+def calls(plan):
+    """Sub-module name -> its call in the root module (`expressions` are the wired arguments)."""
+    return plan["configuration"]["root_module"]["module_calls"]["monitoring"]["module"]["module_calls"]
+
+
+@pytest.fixture(scope="module")
+def config(calls):
     """Sub-module name -> {resource address -> configuration expressions}."""
-    calls = plan["configuration"]["root_module"]["module_calls"]["monitoring"]["module"]["module_calls"]
     return {name: {r["address"]: r.get("expressions", {}) for r in call["module"]["resources"]} for name, call in calls.items()}
 
 
@@ -210,20 +215,26 @@ def test_least_privilege_policies(config):
     assert put["condition"][0]["variable"]["constant_value"] == "cloudwatch:namespace"
 
 
-def test_rest_api(after):
+def test_rest_api(after, config, calls):
     methods = {v["http_method"]: v for a, v in after.items() if ".aws_api_gateway_method." in a and a.endswith("_get")}
     assert set(methods) == {"GET"}
     proxied = {a.split(".")[-1]: v for a, v in after.items() if ".aws_api_gateway_method." in a}
     assert set(proxied) == {"metrics_get", "metrics_post", "health_get", "metrics_options", "health_options"}
     for name in ("metrics_get", "metrics_post", "health_get"):
         assert proxied[name]["api_key_required"] is True and proxied[name]["authorization"] == "NONE"
-        integ = after[f"module.api.aws_api_gateway_integration.{name}"]
-        assert integ["type"] == "AWS_PROXY" and integ["integration_http_method"] == "POST"
     for name in ("metrics_options", "health_options"):
+        # Browsers preflight without a key: OPTIONS must be open, or no browser gets past it.
+        assert proxied[name]["http_method"] == "OPTIONS"
         assert proxied[name]["authorization"] == "NONE" and proxied[name]["api_key_required"] is False
-        assert after[f"module.api.aws_api_gateway_integration.{name}"]["type"] == "MOCK"
-        headers = after[f"module.api.aws_api_gateway_integration_response.{name}"]["response_parameters"]
-        assert headers["method.response.header.Access-Control-Allow-Origin"] == "'https://dashboard.example.com'"
+    # Every method, OPTIONS included, goes to the metrics-api function: it echoes whichever
+    # configured origin asked (a MOCK integration can answer with one fixed origin only).
+    for name in proxied:
+        integ = after[f"module.api.aws_api_gateway_integration.{name}"]
+        assert integ["type"] == "AWS_PROXY" and integ["integration_http_method"] == "POST", name
+        assert config["api"][f"aws_api_gateway_integration.{name}"]["uri"]["references"] == ["var.function_invoke_arn"], name
+    wiring = calls["api"]["expressions"]["function_invoke_arn"]["references"]
+    assert "module.functions.metrics_api_invoke_arn" in wiring
+    assert not [a for a in after if ".aws_api_gateway_integration_response." in a or ".aws_api_gateway_method_response." in a]
     paths = sorted(v["path_part"] for a, v in after.items() if ".aws_api_gateway_resource." in a)
     assert paths == ["health", "metrics"]
     stage = one(after, "module.api.aws_api_gateway_stage.this")
@@ -242,6 +253,8 @@ def test_rest_api(after):
 def test_redeployment_trigger_hashes_ids(config):
     triggers = config["api"]["aws_api_gateway_deployment.this"]["triggers"]
     refs = triggers["references"]
+    for route in ("metrics_get", "metrics_post", "metrics_options", "health_get", "health_options"):
+        assert f"aws_api_gateway_method.{route}.id" in refs and f"aws_api_gateway_integration.{route}.id" in refs, route
     assert any(r.startswith("aws_api_gateway_integration.") and r.endswith(".id") for r in refs)
     assert any(r.startswith("aws_api_gateway_method.") and r.endswith(".id") for r in refs)
     whole = [r for r in refs if r.count(".") == 1]

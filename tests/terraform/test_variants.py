@@ -100,6 +100,13 @@ def test_variant_generates_validates_and_plans(variant, tmp_path):
     elif variant == "iam-x86-no-dashboard":
         methods = [rc["change"]["after"] for rc in plan["resource_changes"] if rc["type"] == "aws_api_gateway_method"]
         assert {m["authorization"] for m in methods if m["http_method"] != "OPTIONS"} == {"AWS_IAM"}
+        # Preflight stays open under IAM auth too; the function answers it for every origin.
+        assert [(m["authorization"], m["api_key_required"]) for m in methods if m["http_method"] == "OPTIONS"] == [
+            ("NONE", False), ("NONE", False)]
+        integrations = [rc["change"]["after"] for rc in plan["resource_changes"] if rc["type"] == "aws_api_gateway_integration"]
+        assert {i["type"] for i in integrations} == {"AWS_PROXY"}
+        [api_fn] = [f for f in functions if f["function_name"] == "acme-mon-metrics-api"]
+        assert api_fn["environment"][0]["variables"]["CORS_ALLOWED_ORIGINS"] == "https://a.example.com,https://b.example.com"
         assert "aws_api_gateway_api_key" not in types and "aws_api_gateway_usage_plan" not in types
         assert "aws_cloudwatch_dashboard" not in types
         [alarm] = [rc["change"]["after"] for rc in plan["resource_changes"] if rc["type"] == "aws_cloudwatch_metric_alarm"]

@@ -8,9 +8,6 @@ use crate::hcl::{Block, Expr};
 /// Path part and the methods proxied to the function.
 pub const ROUTES: &[(&str, &[&str])] = &[("metrics", &["GET", "POST"]), ("health", &["GET"])];
 
-const CORS_HEADERS: &str =
-    "'Content-Type,Authorization,X-Amz-Date,X-Api-Key,X-Amz-Security-Token,Idempotency-Key'";
-
 pub fn component(config: &Config) -> Component {
     let auth = config.api.auth;
     let mut main = vec![Block::resource("aws_api_gateway_rest_api", "this")
@@ -48,13 +45,9 @@ pub fn component(config: &Config) -> Component {
             trigger_ids.push(format!("aws_api_gateway_method.{id}.id"));
             trigger_ids.push(format!("aws_api_gateway_integration.{id}.id"));
         }
-        let methods_list = methods
-            .iter()
-            .chain(std::iter::once(&"OPTIONS"))
-            .copied()
-            .collect::<Vec<_>>()
-            .join(",");
-        main.extend(preflight(path, &methods_list));
+        let id = format!("{path}_options");
+        main.push(preflight_method(path, &id));
+        main.push(proxy_integration(path, &id));
         trigger_ids.push(format!("aws_api_gateway_method.{path}_options.id"));
         trigger_ids.push(format!("aws_api_gateway_integration.{path}_options.id"));
     }
@@ -161,16 +154,6 @@ fn variables(config: &Config) -> Vec<Block> {
                 "can(regex(\"^[A-Za-z0-9_-]{1,64}$\", var.stage_name))",
                 "stage_name must be 1-64 letters, digits, '-' or '_'.",
             )),
-        variable(
-            "cors_allowed_origins",
-            "list(string)",
-            "Origins allowed by CORS; the preflight answers with the first one (the function checks the full list).",
-        )
-        .attr("default", Expr::list(api.cors_allowed_origins.iter().map(Expr::str)))
-        .block(validation(
-            "length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == \"*\" || can(regex(\"^https?://[^/,]+$\", o))])",
-            "cors_allowed_origins must be \"*\" or origins like https://app.example.com.",
-        )),
         variable("throttle_rate_limit", "number", "Steady-state requests per second (stage and usage plan).")
             .attr("default", Expr::num(api.throttle_rate_limit))
             .block(validation(
@@ -253,68 +236,24 @@ fn proxy_integration(path: &str, id: &str) -> Block {
         .attr("uri", Expr::raw("var.function_invoke_arn"))
 }
 
-/// OPTIONS answered by API Gateway itself (MOCK): browsers preflight without credentials.
-fn preflight(path: &str, methods: &str) -> Vec<Block> {
-    let id = format!("{path}_options");
-    let header = |h: &str| format!("method.response.header.{h}");
-    let headers = [
-        "Access-Control-Allow-Headers",
-        "Access-Control-Allow-Methods",
-        "Access-Control-Allow-Origin",
-    ];
-    let on = |b: Block| {
-        b.attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-            .attr(
-                "resource_id",
-                Expr::raw(format!("aws_api_gateway_resource.{path}.id")),
-            )
-            .attr(
-                "http_method",
-                Expr::raw(format!("aws_api_gateway_method.{id}.http_method")),
-            )
-    };
-    vec![
-        skip(
-            skip(
-                Block::resource("aws_api_gateway_method", &id),
-                "CKV_AWS_59",
-                "CORS preflight: browsers send OPTIONS without credentials; the MOCK integration returns headers only",
-            ),
-            "CKV2_AWS_70",
-            "CORS preflight must be unauthenticated; it reaches no backend",
-        )
-        .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-        .attr("resource_id", Expr::raw(format!("aws_api_gateway_resource.{path}.id")))
-        .attr("http_method", "OPTIONS")
-        .attr("authorization", "NONE")
-        .attr(
-            "request_validator_id",
-            Expr::raw("aws_api_gateway_request_validator.parameters.id"),
-        ),
-        on(Block::resource("aws_api_gateway_integration", &id))
-            .attr("type", "MOCK")
-            .attr(
-                "request_templates",
-                Expr::object([("application/json", Expr::str("{\"statusCode\": 200}"))]),
-            ),
-        on(Block::resource("aws_api_gateway_method_response", &id))
-            .attr("status_code", "200")
-            .attr(
-                "response_parameters",
-                Expr::object(headers.iter().map(|h| (header(h), Expr::Bool(true)))),
-            ),
-        on(Block::resource("aws_api_gateway_integration_response", &id))
-            .attr("status_code", Expr::raw(format!("aws_api_gateway_method_response.{id}.status_code")))
-            .attr(
-                "response_parameters",
-                Expr::object([
-                    (header(headers[0]), Expr::str(CORS_HEADERS)),
-                    (header(headers[1]), Expr::str(format!("'{methods}'"))),
-                    (header(headers[2]), Expr::str("'${var.cors_allowed_origins[0]}'")),
-                ]),
-            )
-            .attr("depends_on", Expr::raw(format!("[aws_api_gateway_integration.{id}]"))),
-    ]
+/// OPTIONS goes to the function like every other method: it echoes whichever configured origin
+/// asked (a MOCK integration can only answer with one fixed origin). Unauthenticated, because
+/// browsers send no API key or signature on a preflight.
+fn preflight_method(path: &str, id: &str) -> Block {
+    skip(
+        Block::resource("aws_api_gateway_method", id),
+        "CKV2_AWS_70",
+        "CORS preflight must be unauthenticated (browsers send no key or signature); the function answers it with CORS headers only",
+    )
+    .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+    .attr("resource_id", Expr::raw(format!("aws_api_gateway_resource.{path}.id")))
+    .attr("http_method", "OPTIONS")
+    .attr("authorization", "NONE")
+    .attr("api_key_required", false)
+    .attr(
+        "request_validator_id",
+        Expr::raw("aws_api_gateway_request_validator.parameters.id"),
+    )
 }
 
 fn stage(trigger_ids: &[String]) -> Vec<Block> {
@@ -463,4 +402,59 @@ fn account_logging_role() -> Vec<Block> {
             .attr("cloudwatch_role_arn", Expr::raw("aws_iam_role.account_logging[0].arn")),
         Block::data("aws_partition", "current"),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn main_tf(auth: ApiAuth) -> String {
+        let mut config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
+        config.api.auth = auth;
+        let files = component(&config).files();
+        files
+            .into_iter()
+            .find(|f| f.path.ends_with("main.tf"))
+            .map(|f| f.contents)
+            .unwrap_or_default()
+    }
+
+    /// The body of `resource "<ty>" "<name>" { ... }` in rendered HCL.
+    fn resource<'a>(tf: &'a str, ty: &str, name: &str) -> &'a str {
+        let header = format!("resource \"{ty}\" \"{name}\" {{\n");
+        let start = tf
+            .find(&header)
+            .unwrap_or_else(|| panic!("{ty}.{name} missing"));
+        let body = &tf[start + header.len()..];
+        &body[..body.find("\n}\n").unwrap_or(body.len())]
+    }
+
+    #[test]
+    fn preflight_is_proxied_to_the_function_without_auth() {
+        for auth in [ApiAuth::ApiKey, ApiAuth::Iam] {
+            let tf = main_tf(auth);
+            assert!(!tf.contains("MOCK") && !tf.contains("aws_api_gateway_integration_response"));
+            for path in ["metrics", "health"] {
+                let id = format!("{path}_options");
+                let method = resource(&tf, "aws_api_gateway_method", &id);
+                assert!(
+                    method.contains("http_method          = \"OPTIONS\""),
+                    "{method}"
+                );
+                assert!(
+                    method.contains("authorization        = \"NONE\""),
+                    "{method}"
+                );
+                assert!(method.contains("api_key_required     = false"), "{method}");
+                let integration = resource(&tf, "aws_api_gateway_integration", &id);
+                assert!(
+                    integration.contains("type        = \"AWS_PROXY\""),
+                    "{integration}"
+                );
+                assert!(integration.contains("uri                     = var.function_invoke_arn"));
+                let triggers = resource(&tf, "aws_api_gateway_deployment", "this");
+                assert!(triggers.contains(&format!("aws_api_gateway_integration.{id}.id")));
+            }
+        }
+    }
 }

@@ -256,15 +256,15 @@ fn variables(config: &Config) -> Vec<Block> {
             variable(
                 "cors_allowed_origins",
                 "list(string)",
-                "Origins the metrics API answers CORS requests for (\"*\" for any).",
+                "Origins the metrics API answers CORS requests and preflights for (\"*\" for any); passed to the function as CORS_ALLOWED_ORIGINS.",
             )
             .attr(
                 "default",
                 Expr::list(config.api.cors_allowed_origins.iter().map(Expr::str)),
             )
             .block(validation(
-                "length(var.cors_allowed_origins) > 0",
-                "cors_allowed_origins must list at least one origin.",
+                "length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == \"*\" || can(regex(\"^https?://[^/,]+$\", o))])",
+                "cors_allowed_origins must be \"*\" or origins like https://app.example.com.",
             )),
         );
         vars.push(

@@ -202,7 +202,6 @@ fn wiring(config: &Config) -> Vec<Wiring> {
                     "module.functions.metrics_api_invoke_arn",
                 ),
                 ("stage_name", "var.api_stage_name"),
-                ("cors_allowed_origins", "var.cors_allowed_origins"),
                 ("throttle_rate_limit", "var.api_throttle_rate_limit"),
                 ("throttle_burst_limit", "var.api_throttle_burst_limit"),
                 ("execution_logging_level", "var.api_execution_logging_level"),

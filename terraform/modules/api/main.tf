@@ -68,12 +68,12 @@ resource "aws_api_gateway_integration" "metrics_post" {
 }
 
 resource "aws_api_gateway_method" "metrics_options" {
-  # checkov:skip=CKV_AWS_59:CORS preflight: browsers send OPTIONS without credentials; the MOCK integration returns headers only
-  # checkov:skip=CKV2_AWS_70:CORS preflight must be unauthenticated; it reaches no backend
+  # checkov:skip=CKV2_AWS_70:CORS preflight must be unauthenticated (browsers send no key or signature); the function answers it with CORS headers only
   rest_api_id          = aws_api_gateway_rest_api.this.id
   resource_id          = aws_api_gateway_resource.metrics.id
   http_method          = "OPTIONS"
   authorization        = "NONE"
+  api_key_required     = false
   request_validator_id = aws_api_gateway_request_validator.parameters.id
 }
 
@@ -81,35 +81,10 @@ resource "aws_api_gateway_integration" "metrics_options" {
   rest_api_id = aws_api_gateway_rest_api.this.id
   resource_id = aws_api_gateway_resource.metrics.id
   http_method = aws_api_gateway_method.metrics_options.http_method
-  type        = "MOCK"
-  request_templates = {
-    "application/json" = "{\"statusCode\": 200}"
-  }
-}
-
-resource "aws_api_gateway_method_response" "metrics_options" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = aws_api_gateway_resource.metrics.id
-  http_method = aws_api_gateway_method.metrics_options.http_method
-  status_code = "200"
-  response_parameters = {
-    "method.response.header.Access-Control-Allow-Headers" = true
-    "method.response.header.Access-Control-Allow-Methods" = true
-    "method.response.header.Access-Control-Allow-Origin"  = true
-  }
-}
-
-resource "aws_api_gateway_integration_response" "metrics_options" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = aws_api_gateway_resource.metrics.id
-  http_method = aws_api_gateway_method.metrics_options.http_method
-  status_code = aws_api_gateway_method_response.metrics_options.status_code
-  response_parameters = {
-    "method.response.header.Access-Control-Allow-Headers" = "'Content-Type,Authorization,X-Amz-Date,X-Api-Key,X-Amz-Security-Token,Idempotency-Key'"
-    "method.response.header.Access-Control-Allow-Methods" = "'GET,POST,OPTIONS'"
-    "method.response.header.Access-Control-Allow-Origin"  = "'${var.cors_allowed_origins[0]}'"
-  }
-  depends_on = [aws_api_gateway_integration.metrics_options]
+  type        = "AWS_PROXY"
+  # Lambda is always invoked with POST, whatever the client's method.
+  integration_http_method = "POST"
+  uri                     = var.function_invoke_arn
 }
 
 resource "aws_api_gateway_resource" "health" {
@@ -139,12 +114,12 @@ resource "aws_api_gateway_integration" "health_get" {
 }
 
 resource "aws_api_gateway_method" "health_options" {
-  # checkov:skip=CKV_AWS_59:CORS preflight: browsers send OPTIONS without credentials; the MOCK integration returns headers only
-  # checkov:skip=CKV2_AWS_70:CORS preflight must be unauthenticated; it reaches no backend
+  # checkov:skip=CKV2_AWS_70:CORS preflight must be unauthenticated (browsers send no key or signature); the function answers it with CORS headers only
   rest_api_id          = aws_api_gateway_rest_api.this.id
   resource_id          = aws_api_gateway_resource.health.id
   http_method          = "OPTIONS"
   authorization        = "NONE"
+  api_key_required     = false
   request_validator_id = aws_api_gateway_request_validator.parameters.id
 }
 
@@ -152,35 +127,10 @@ resource "aws_api_gateway_integration" "health_options" {
   rest_api_id = aws_api_gateway_rest_api.this.id
   resource_id = aws_api_gateway_resource.health.id
   http_method = aws_api_gateway_method.health_options.http_method
-  type        = "MOCK"
-  request_templates = {
-    "application/json" = "{\"statusCode\": 200}"
-  }
-}
-
-resource "aws_api_gateway_method_response" "health_options" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = aws_api_gateway_resource.health.id
-  http_method = aws_api_gateway_method.health_options.http_method
-  status_code = "200"
-  response_parameters = {
-    "method.response.header.Access-Control-Allow-Headers" = true
-    "method.response.header.Access-Control-Allow-Methods" = true
-    "method.response.header.Access-Control-Allow-Origin"  = true
-  }
-}
-
-resource "aws_api_gateway_integration_response" "health_options" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = aws_api_gateway_resource.health.id
-  http_method = aws_api_gateway_method.health_options.http_method
-  status_code = aws_api_gateway_method_response.health_options.status_code
-  response_parameters = {
-    "method.response.header.Access-Control-Allow-Headers" = "'Content-Type,Authorization,X-Amz-Date,X-Api-Key,X-Amz-Security-Token,Idempotency-Key'"
-    "method.response.header.Access-Control-Allow-Methods" = "'GET,OPTIONS'"
-    "method.response.header.Access-Control-Allow-Origin"  = "'${var.cors_allowed_origins[0]}'"
-  }
-  depends_on = [aws_api_gateway_integration.health_options]
+  type        = "AWS_PROXY"
+  # Lambda is always invoked with POST, whatever the client's method.
+  integration_http_method = "POST"
+  uri                     = var.function_invoke_arn
 }
 
 resource "aws_lambda_permission" "api_invokes_function" {

@@ -46,16 +46,6 @@ variable "stage_name" {
   }
 }
 
-variable "cors_allowed_origins" {
-  description = "Origins allowed by CORS; the preflight answers with the first one (the function checks the full list)."
-  type        = list(string)
-  default     = ["*"]
-  validation {
-    condition     = length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == "*" || can(regex("^https?://[^/,]+$", o))])
-    error_message = "cors_allowed_origins must be \"*\" or origins like https://app.example.com."
-  }
-}
-
 variable "throttle_rate_limit" {
   description = "Steady-state requests per second (stage and usage plan)."
   type        = number

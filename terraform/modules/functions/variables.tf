@@ -122,12 +122,12 @@ variable "logs_prefix" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Origins the metrics API answers CORS requests for (\"*\" for any)."
+  description = "Origins the metrics API answers CORS requests and preflights for (\"*\" for any); passed to the function as CORS_ALLOWED_ORIGINS."
   type        = list(string)
   default     = ["*"]
   validation {
-    condition     = length(var.cors_allowed_origins) > 0
-    error_message = "cors_allowed_origins must list at least one origin."
+    condition     = length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == "*" || can(regex("^https?://[^/,]+$", o))])
+    error_message = "cors_allowed_origins must be \"*\" or origins like https://app.example.com."
   }
 }
 
