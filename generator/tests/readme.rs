@@ -1,8 +1,12 @@
 //! The README tables come from the same variable/output blocks that are rendered to `.tf`.
 
+mod common;
+
+use monitoring_gen::config::{Config, STARTER};
 use monitoring_gen::hcl::{Block, Expr};
+use monitoring_gen::module::{self, docs};
 use monitoring_gen::output::OutputFile;
-use monitoring_gen::readme::{checkov_skips, render, ReadmeSpec};
+use monitoring_gen::readme::{checkov_skips, module_readmes, render, ReadmeSpec};
 
 #[test]
 fn inputs_and_outputs_tables_show_type_default_required_and_description() {
@@ -103,4 +107,49 @@ Each is an inline `#checkov:skip` comment on the resource.
 "
     );
     assert_eq!(checkov_skips(&[OutputFile::new("main.tf", "x = 1\n")]), "");
+}
+
+fn root_readme(config: &Config) -> String {
+    let files = module::render(config);
+    module_readmes(config, &files)
+        .into_iter()
+        .find(|f| f.path.as_os_str() == "README.md")
+        .map(|f| f.contents)
+        .expect("root README")
+}
+
+#[test]
+fn root_readme_has_the_module_prose_and_a_usage_that_terraform_accepts() {
+    let mut config: Config = toml::from_str(STARTER).expect("starter parses");
+    let readme = root_readme(&config);
+    assert!(readme.contains(docs::what_it_creates(&config).trim()));
+    assert!(readme.contains(&format!("```hcl\n{}\n```", docs::usage())));
+    common::assert_fmt_clean_named("docs::usage()", &format!("{}\n", docs::usage()));
+
+    // Every argument the snippet sets, or suggests in a comment, is an input of the root module.
+    let inputs: Vec<String> = module::root(&config)
+        .variables
+        .iter()
+        .filter_map(|b| b.labels.first().cloned())
+        .collect();
+    for line in docs::usage().lines().skip(1) {
+        let line = line.trim().trim_start_matches("# ");
+        let Some((name, _)) = line.split_once(" = ").or_else(|| line.split_once(" =")) else {
+            continue;
+        };
+        let name = name.trim();
+        if line.starts_with(|c: char| c.is_ascii_lowercase())
+            && name != "source"
+            && !name.contains(' ')
+        {
+            assert!(
+                inputs.iter().any(|i| i == name),
+                "usage sets {name}, not an input"
+            );
+        }
+    }
+
+    // The prose follows the config: no API, no REST API paragraph.
+    config.components.api = false;
+    assert!(!root_readme(&config).contains("REST API"));
 }

@@ -22,7 +22,7 @@ pub fn what_it_creates(config: &Config) -> String {
             ApiAuth::ApiKey => "API key + usage plan",
             ApiAuth::Iam => "IAM (SigV4) authorization",
         };
-        items.push(format!("A **REST API**: `/metrics` GET+POST, `/health` GET (Lambda proxy), CORS preflight, {auth}, a stage with JSON access logs, X-Ray and throttling."));
+        items.push(format!("A **REST API**: `/metrics` GET+POST, `/health` GET (Lambda proxy), an unauthenticated OPTIONS preflight the function answers for every allowed origin, {auth}, a stage with JSON access logs, X-Ray and throttling."));
     }
     let alarms = config.active_alarms();
     if !alarms.is_empty() {
