@@ -212,13 +212,16 @@ def check_api(aws, stack: Stack, p: Problems) -> None:
             if not p.check(m in (res[path].get("resourceMethods") or {}), f"API {m} {path} missing"):
                 continue
             integ = apigw.get_integration(restApiId=api["id"], resourceId=res[path]["id"], httpMethod=m)
-            if m == "OPTIONS":
-                p.check(integ["type"] == "MOCK", f"OPTIONS {path}: integration {integ['type']} (want MOCK)")
+            if m == "OPTIONS" and integ["type"] == "MOCK":  # preflight answered by the gateway itself
                 continue
+            # Otherwise (OPTIONS included: the function answers preflight) a proxy to metrics-api.
             p.check(integ["type"] == "AWS_PROXY" and api_fn in integ.get("uri", ""),
                     f"{m} {path}: integration {integ['type']} {integ.get('uri')} is not a proxy to metrics-api")
             method = apigw.get_method(restApiId=api["id"], resourceId=res[path]["id"], httpMethod=m)
-            if path == "/metrics":
+            if m == "OPTIONS":  # browsers send preflight without credentials or key
+                p.check(not method.get("apiKeyRequired") and method.get("authorizationType") == "NONE",
+                        f"OPTIONS {path}: preflight must not require a key or auth")
+            elif path == "/metrics":
                 p.check(method.get("apiKeyRequired") is True or method.get("authorizationType") == "AWS_IAM",
                         f"{m} {path}: neither API key nor IAM auth required")
     stages = apigw.get_stages(restApiId=api["id"])["item"]

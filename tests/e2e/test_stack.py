@@ -34,6 +34,8 @@ def env(request):
     try:
         yield e
     finally:
+        if "front" in e.data:
+            e.data["front"].close()
         e.stop()
         procs.stop_all()
         # Keep the logs when something failed (or when asked); they say why.
@@ -135,6 +137,10 @@ def test_step_5_api(env):
         assert status == 400 and json.loads(body).get("field") == "stat", f"bad stat -> {status} {body!r}"
         if cors.strip() == "*" or "https://example.com" in cors:
             assert "Access-Control-Allow-Origin" in headers, f"no CORS header on a 400: {headers}"
+        status, headers, _ = flows.http("OPTIONS", front.url + "/metrics", headers={
+            "Origin": "https://example.com", "Access-Control-Request-Method": "POST"})
+        assert status in (200, 204) and "POST" in headers.get("Access-Control-Allow-Methods", ""), \
+            f"CORS preflight -> {status} {headers}"
         note(f"{len(truth.services())} services × {len(truth.metrics())} metrics matched; "
              f"{pages} pages; POST + idempotent retry read back; API at {front.url}")
 
