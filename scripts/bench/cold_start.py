@@ -7,6 +7,7 @@ then kills the process. That interval is the function's own init cost (SDK confi
 tracing) that Lambda bills on every cold start. The binaries must be runnable here (x86_64).
 
 Usage: cold_start.py MANIFEST_DIR [--runs N] [--markdown FILE]
+       cold_start.py --binary-dir target/release [--runs N]   (host builds, named after the function)
 """
 
 import argparse
@@ -74,27 +75,42 @@ def time_to_first_poll(bootstrap: Path, timeout: float = 10.0) -> float:
             proc.wait()
 
 
+FUNCTIONS = ["log-processor", "metrics-api", "runbook-executor"]
+
+
+def binaries(args, tmp: Path):
+    """(name, arch, profile, path) of each bootstrap to time."""
+    if args.binary_dir:
+        for name in FUNCTIONS:
+            yield name, "host", args.binary_dir.name, args.binary_dir / name
+        return
+    manifest = json.loads((args.manifest_dir / "manifest.json").read_text())
+    for name, entry in sorted(manifest["functions"].items()):
+        binary = tmp / name / "bootstrap"
+        binary.parent.mkdir()
+        with zipfile.ZipFile(args.manifest_dir / entry["zip"]) as archive:
+            binary.write_bytes(archive.read("bootstrap"))
+        binary.chmod(0o755)
+        yield name, entry["architecture"], manifest["profile"], binary
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("manifest_dir", type=Path)
+    parser.add_argument("manifest_dir", type=Path, nargs="?")
+    parser.add_argument("--binary-dir", type=Path, help="run DIR/<function> instead of zips")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--markdown", type=Path, help="append a results table to this file")
     args = parser.parse_args()
+    if (args.manifest_dir is None) == (args.binary_dir is None):
+        parser.error("give either MANIFEST_DIR or --binary-dir")
 
-    manifest = json.loads((args.manifest_dir / "manifest.json").read_text())
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, entry in sorted(manifest["functions"].items()):
-            binary = Path(tmp) / name / "bootstrap"
-            binary.parent.mkdir()
-            with zipfile.ZipFile(args.manifest_dir / entry["zip"]) as archive:
-                binary.write_bytes(archive.read("bootstrap"))
-            binary.chmod(0o755)
+        for name, arch, profile, binary in binaries(args, Path(tmp)):
             time_to_first_poll(binary)  # warm the page cache: Lambda's own disk is warm too
             samples = sorted(time_to_first_poll(binary) * 1000 for _ in range(args.runs))
             p90 = samples[max(0, int(len(samples) * 0.9) - 1)]
-            rows.append((name, entry["architecture"], manifest["profile"],
-                         statistics.median(samples), p90, samples[-1]))
+            rows.append((name, arch, profile, statistics.median(samples), p90, samples[-1]))
 
     lines = ["| function | arch | profile | median ms | p90 ms | max ms |",
              "|---|---|---|---:|---:|---:|"]
