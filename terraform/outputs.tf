@@ -174,18 +174,18 @@ output "api_access_log_group_name" {
 }
 
 output "api_key_id" {
-  description = "ID of the API key."
+  description = "ID of the API key (null when auth is \"iam\")."
   value       = module.api.api_key_id
 }
 
 output "api_key_value" {
-  description = "Value of the API key (send it as x-api-key)."
+  description = "Value of the API key, sent as x-api-key (null when auth is \"iam\")."
   value       = module.api.api_key_value
   sensitive   = true
 }
 
 output "api_usage_plan_id" {
-  description = "ID of the usage plan."
+  description = "ID of the usage plan (null when auth is \"iam\")."
   value       = module.api.api_usage_plan_id
 }
 

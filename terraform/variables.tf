@@ -152,6 +152,16 @@ variable "lambda_s3_code" {
   }
 }
 
+variable "api_auth" {
+  description = "How callers authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
+  type        = string
+  default     = "api_key"
+  validation {
+    condition     = contains(["api_key", "iam"], var.api_auth)
+    error_message = "api_auth must be \"api_key\" or \"iam\"."
+  }
+}
+
 variable "api_stage_name" {
   description = "Stage of the REST API (first path segment of its URL)."
   type        = string

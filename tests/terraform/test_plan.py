@@ -244,9 +244,9 @@ def test_rest_api(after, config, calls):
     settings = one(after, "module.api.aws_api_gateway_method_settings.all")["settings"][0]
     assert settings["metrics_enabled"] is True
     assert (settings["throttling_rate_limit"], settings["throttling_burst_limit"]) == (100, 200)
-    plan = one(after, "module.api.aws_api_gateway_usage_plan.this")
+    plan = one(after, "module.api.aws_api_gateway_usage_plan.this[0]")
     assert plan["throttle_settings"][0]["rate_limit"] == 100
-    assert one(after, "module.api.aws_api_gateway_usage_plan_key.this")["key_type"] == "API_KEY"
+    assert one(after, "module.api.aws_api_gateway_usage_plan_key.this[0]")["key_type"] == "API_KEY"
     assert one(after, "module.api.aws_cloudwatch_log_group.access")["retention_in_days"] == 90
 
 

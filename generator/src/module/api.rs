@@ -9,7 +9,6 @@ use crate::hcl::{Block, Expr};
 pub const ROUTES: &[(&str, &[&str])] = &[("metrics", &["GET", "POST"]), ("health", &["GET"])];
 
 pub fn component(config: &Config) -> Component {
-    let auth = config.api.auth;
     let mut main = vec![Block::resource("aws_api_gateway_rest_api", "this")
         .attr("name", Expr::str("${var.name_prefix}-metrics"))
         .attr("description", "Metrics of the application-monitoring stack")
@@ -40,7 +39,7 @@ pub fn component(config: &Config) -> Component {
         trigger_ids.push(format!("aws_api_gateway_resource.{path}.id"));
         for method in *methods {
             let id = format!("{path}_{}", method.to_lowercase());
-            main.push(proxy_method(path, method, &id, auth));
+            main.push(proxy_method(path, method, &id));
             main.push(proxy_integration(path, &id));
             trigger_ids.push(format!("aws_api_gateway_method.{id}.id"));
             trigger_ids.push(format!("aws_api_gateway_integration.{id}.id"));
@@ -63,9 +62,7 @@ pub fn component(config: &Config) -> Component {
             ),
     );
     main.extend(stage(&trigger_ids));
-    if auth == ApiAuth::ApiKey {
-        main.extend(usage_plan());
-    }
+    main.extend(usage_plan());
     main.extend(account_logging_role());
 
     let mut outputs = vec![
@@ -110,26 +107,24 @@ pub fn component(config: &Config) -> Component {
             "Log group receiving the stage's access logs.",
         ),
     ];
-    if auth == ApiAuth::ApiKey {
-        outputs.extend([
-            output(
-                "api_key_id",
-                "aws_api_gateway_api_key.this.id",
-                "ID of the API key.",
-            ),
-            output(
-                "api_key_value",
-                "aws_api_gateway_api_key.this.value",
-                "Value of the API key (send it as x-api-key).",
-            )
-            .attr("sensitive", true),
-            output(
-                "api_usage_plan_id",
-                "aws_api_gateway_usage_plan.this.id",
-                "ID of the usage plan.",
-            ),
-        ]);
-    }
+    outputs.extend([
+        output(
+            "api_key_id",
+            "one(aws_api_gateway_api_key.this[*].id)",
+            "ID of the API key (null when auth is \"iam\").",
+        ),
+        output(
+            "api_key_value",
+            "one(aws_api_gateway_api_key.this[*].value)",
+            "Value of the API key, sent as x-api-key (null when auth is \"iam\").",
+        )
+        .attr("sensitive", true),
+        output(
+            "api_usage_plan_id",
+            "one(aws_api_gateway_usage_plan.this[*].id)",
+            "ID of the usage plan (null when auth is \"iam\").",
+        ),
+    ]);
 
     Component {
         dir: "api",
@@ -146,6 +141,7 @@ fn variables(config: &Config) -> Vec<Block> {
         name_prefix_var(None),
         tags_var(),
         kms_key_var("the access log group"),
+        auth_var("auth", config.api.auth),
         variable("function_name", "string", "Name of the metrics-api function."),
         arn_var("function_invoke_arn", "apigateway", "Invoke ARN of the metrics-api function."),
         variable("stage_name", "string", "Name of the API stage (the first path segment of the URL).")
@@ -186,37 +182,38 @@ fn variables(config: &Config) -> Vec<Block> {
     ]
 }
 
-fn method_auth(block: Block, auth: ApiAuth) -> Block {
-    match auth {
-        ApiAuth::ApiKey => block
-            .attr("authorization", "NONE")
-            .attr("api_key_required", true),
-        ApiAuth::Iam => block
-            .attr("authorization", "AWS_IAM")
-            .attr("api_key_required", false),
-    }
+/// How callers authenticate: `api_key` (key + usage plan) or `iam` (SigV4). The config's
+/// `api.auth` is the default; a variable, so an estate can switch without regenerating.
+pub fn auth_var(name: &str, default: ApiAuth) -> Block {
+    variable(
+        name,
+        "string",
+        "How callers authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN).",
+    )
+    .attr("default", default.as_str())
+    .block(validation(
+        &format!("contains([\"api_key\", \"iam\"], var.{name})"),
+        &format!("{name} must be \"api_key\" or \"iam\"."),
+    ))
 }
 
-fn proxy_method(path: &str, method: &str, id: &str, auth: ApiAuth) -> Block {
-    let block = Block::resource("aws_api_gateway_method", id)
+fn proxy_method(path: &str, method: &str, id: &str) -> Block {
+    Block::resource("aws_api_gateway_method", id)
         .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
         .attr(
             "resource_id",
             Expr::raw(format!("aws_api_gateway_resource.{path}.id")),
         )
-        .attr("http_method", method);
-    let block = match auth {
-        ApiAuth::ApiKey => skip(
-            block,
-            "CKV2_AWS_70",
-            "callers authenticate with the required API key and usage plan (auth = \"iam\" switches to SigV4)",
-        ),
-        ApiAuth::Iam => block,
-    };
-    method_auth(block, auth).attr(
-        "request_validator_id",
-        Expr::raw("aws_api_gateway_request_validator.parameters.id"),
-    )
+        .attr("http_method", method)
+        .attr(
+            "authorization",
+            Expr::raw("var.auth == \"iam\" ? \"AWS_IAM\" : \"NONE\""),
+        )
+        .attr("api_key_required", Expr::raw("var.auth == \"api_key\""))
+        .attr(
+            "request_validator_id",
+            Expr::raw("aws_api_gateway_request_validator.parameters.id"),
+        )
 }
 
 fn proxy_integration(path: &str, id: &str) -> Block {
@@ -347,14 +344,18 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
     ]
 }
 
+const ONLY_WITH_API_KEY: &str = "var.auth == \"api_key\" ? 1 : 0";
+
 fn usage_plan() -> Vec<Block> {
     vec![
         Block::resource("aws_api_gateway_api_key", "this")
+            .attr("count", Expr::raw(ONLY_WITH_API_KEY))
             .attr("name", Expr::str("${var.name_prefix}-metrics"))
             .attr("description", "Key for the metrics API")
             .attr("enabled", true)
             .attr("tags", tags_with_name("${var.name_prefix}-metrics")),
         Block::resource("aws_api_gateway_usage_plan", "this")
+            .attr("count", Expr::raw(ONLY_WITH_API_KEY))
             .attr("name", Expr::str("${var.name_prefix}-metrics"))
             .block(
                 Block::new("api_stages", Vec::<String>::new())
@@ -368,11 +369,12 @@ fn usage_plan() -> Vec<Block> {
             )
             .attr("tags", tags_with_name("${var.name_prefix}-metrics")),
         Block::resource("aws_api_gateway_usage_plan_key", "this")
-            .attr("key_id", Expr::raw("aws_api_gateway_api_key.this.id"))
+            .attr("count", Expr::raw(ONLY_WITH_API_KEY))
+            .attr("key_id", Expr::raw("aws_api_gateway_api_key.this[0].id"))
             .attr("key_type", "API_KEY")
             .attr(
                 "usage_plan_id",
-                Expr::raw("aws_api_gateway_usage_plan.this.id"),
+                Expr::raw("aws_api_gateway_usage_plan.this[0].id"),
             ),
     ]
 }
@@ -419,42 +421,82 @@ mod tests {
             .unwrap_or_default()
     }
 
-    /// The body of `resource "<ty>" "<name>" { ... }` in rendered HCL.
-    fn resource<'a>(tf: &'a str, ty: &str, name: &str) -> &'a str {
+    /// The body of `resource "<ty>" "<name>" { ... }` in rendered HCL, whitespace collapsed
+    /// (alignment padding depends on the neighbouring attributes).
+    fn resource(tf: &str, ty: &str, name: &str) -> String {
         let header = format!("resource \"{ty}\" \"{name}\" {{\n");
         let start = tf
             .find(&header)
             .unwrap_or_else(|| panic!("{ty}.{name} missing"));
         let body = &tf[start + header.len()..];
-        &body[..body.find("\n}\n").unwrap_or(body.len())]
+        let body = &body[..body.find("\n}\n").unwrap_or(body.len())];
+        body.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
     #[test]
     fn preflight_is_proxied_to_the_function_without_auth() {
         for auth in [ApiAuth::ApiKey, ApiAuth::Iam] {
             let tf = main_tf(auth);
+            assert_eq!(
+                tf,
+                main_tf(ApiAuth::ApiKey),
+                "auth is a variable, not structure"
+            );
             assert!(!tf.contains("MOCK") && !tf.contains("aws_api_gateway_integration_response"));
             for path in ["metrics", "health"] {
                 let id = format!("{path}_options");
                 let method = resource(&tf, "aws_api_gateway_method", &id);
-                assert!(
-                    method.contains("http_method          = \"OPTIONS\""),
-                    "{method}"
-                );
-                assert!(
-                    method.contains("authorization        = \"NONE\""),
-                    "{method}"
-                );
-                assert!(method.contains("api_key_required     = false"), "{method}");
+                assert!(method.contains("http_method = \"OPTIONS\""), "{method}");
+                assert!(method.contains("authorization = \"NONE\""), "{method}");
+                assert!(method.contains("api_key_required = false"), "{method}");
                 let integration = resource(&tf, "aws_api_gateway_integration", &id);
                 assert!(
-                    integration.contains("type        = \"AWS_PROXY\""),
+                    integration.contains("type = \"AWS_PROXY\""),
                     "{integration}"
                 );
-                assert!(integration.contains("uri                     = var.function_invoke_arn"));
+                assert!(integration.contains("uri = var.function_invoke_arn"));
                 let triggers = resource(&tf, "aws_api_gateway_deployment", "this");
                 assert!(triggers.contains(&format!("aws_api_gateway_integration.{id}.id")));
             }
+        }
+    }
+
+    #[test]
+    fn auth_variable_picks_key_or_sigv4_and_defaults_to_the_config() {
+        let tf = main_tf(ApiAuth::ApiKey);
+        for id in ["metrics_get", "metrics_post", "health_get"] {
+            let method = resource(&tf, "aws_api_gateway_method", id);
+            assert!(method.contains(r#"authorization = var.auth == "iam" ? "AWS_IAM" : "NONE""#));
+            assert!(method.contains(r#"api_key_required = var.auth == "api_key""#));
+        }
+        for ty in [
+            "aws_api_gateway_api_key",
+            "aws_api_gateway_usage_plan",
+            "aws_api_gateway_usage_plan_key",
+        ] {
+            assert!(
+                resource(&tf, ty, "this").contains(r#"count = var.auth == "api_key" ? 1 : 0"#),
+                "{ty}"
+            );
+        }
+        for auth in [ApiAuth::ApiKey, ApiAuth::Iam] {
+            let mut config: Config =
+                toml::from_str(crate::config::STARTER).expect("starter parses");
+            config.api.auth = auth;
+            let vars = component(&config)
+                .files()
+                .into_iter()
+                .find(|f| f.path.ends_with("variables.tf"));
+            let vars = vars.map(|f| f.contents).unwrap_or_default();
+            let var = vars[vars.find("variable \"auth\"").expect("auth variable")..]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(
+                var.contains(&format!("default = \"{}\"", auth.as_str())),
+                "{var}"
+            );
+            assert!(var.contains(r#"contains(["api_key", "iam"], var.auth)"#));
         }
     }
 }

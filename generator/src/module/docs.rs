@@ -19,8 +19,8 @@ pub fn what_it_creates(config: &Config) -> String {
     ));
     if c.api {
         let auth = match config.api.auth {
-            ApiAuth::ApiKey => "API key + usage plan",
-            ApiAuth::Iam => "IAM (SigV4) authorization",
+            ApiAuth::ApiKey => "API key + usage plan (or IAM with `api_auth = \"iam\"`)",
+            ApiAuth::Iam => "IAM (SigV4) authorization (or an API key + usage plan with `api_auth = \"api_key\"`)",
         };
         items.push(format!("A **REST API**: `/metrics` GET+POST, `/health` GET (Lambda proxy), an unauthenticated OPTIONS preflight the function answers for every allowed origin, {auth}, a stage with JSON access logs, X-Ray and throttling."));
     }

@@ -201,6 +201,7 @@ fn wiring(config: &Config) -> Vec<Wiring> {
                     "function_invoke_arn",
                     "module.functions.metrics_api_invoke_arn",
                 ),
+                ("auth", "var.api_auth"),
                 ("stage_name", "var.api_stage_name"),
                 ("throttle_rate_limit", "var.api_throttle_rate_limit"),
                 ("throttle_burst_limit", "var.api_throttle_burst_limit"),
@@ -387,6 +388,7 @@ fn variables(config: &Config) -> Vec<Block> {
     if config.components.api {
         let api = &config.api;
         v.extend([
+            super::api::auth_var("api_auth", api.auth),
             variable("api_stage_name", "string", "Stage of the REST API (first path segment of its URL).")
                 .attr("default", api.stage_name.as_str())
                 .block(validation(

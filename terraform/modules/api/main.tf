@@ -28,12 +28,11 @@ resource "aws_api_gateway_resource" "metrics" {
 }
 
 resource "aws_api_gateway_method" "metrics_get" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = aws_api_gateway_resource.metrics.id
-  http_method = "GET"
-  # checkov:skip=CKV2_AWS_70:callers authenticate with the required API key and usage plan (auth = "iam" switches to SigV4)
-  authorization        = "NONE"
-  api_key_required     = true
+  rest_api_id          = aws_api_gateway_rest_api.this.id
+  resource_id          = aws_api_gateway_resource.metrics.id
+  http_method          = "GET"
+  authorization        = var.auth == "iam" ? "AWS_IAM" : "NONE"
+  api_key_required     = var.auth == "api_key"
   request_validator_id = aws_api_gateway_request_validator.parameters.id
 }
 
@@ -48,12 +47,11 @@ resource "aws_api_gateway_integration" "metrics_get" {
 }
 
 resource "aws_api_gateway_method" "metrics_post" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = aws_api_gateway_resource.metrics.id
-  http_method = "POST"
-  # checkov:skip=CKV2_AWS_70:callers authenticate with the required API key and usage plan (auth = "iam" switches to SigV4)
-  authorization        = "NONE"
-  api_key_required     = true
+  rest_api_id          = aws_api_gateway_rest_api.this.id
+  resource_id          = aws_api_gateway_resource.metrics.id
+  http_method          = "POST"
+  authorization        = var.auth == "iam" ? "AWS_IAM" : "NONE"
+  api_key_required     = var.auth == "api_key"
   request_validator_id = aws_api_gateway_request_validator.parameters.id
 }
 
@@ -94,12 +92,11 @@ resource "aws_api_gateway_resource" "health" {
 }
 
 resource "aws_api_gateway_method" "health_get" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  resource_id = aws_api_gateway_resource.health.id
-  http_method = "GET"
-  # checkov:skip=CKV2_AWS_70:callers authenticate with the required API key and usage plan (auth = "iam" switches to SigV4)
-  authorization        = "NONE"
-  api_key_required     = true
+  rest_api_id          = aws_api_gateway_rest_api.this.id
+  resource_id          = aws_api_gateway_resource.health.id
+  http_method          = "GET"
+  authorization        = var.auth == "iam" ? "AWS_IAM" : "NONE"
+  api_key_required     = var.auth == "api_key"
   request_validator_id = aws_api_gateway_request_validator.parameters.id
 }
 
@@ -226,6 +223,7 @@ resource "aws_api_gateway_method_settings" "all" {
 }
 
 resource "aws_api_gateway_api_key" "this" {
+  count       = var.auth == "api_key" ? 1 : 0
   name        = "${var.name_prefix}-metrics"
   description = "Key for the metrics API"
   enabled     = true
@@ -235,7 +233,8 @@ resource "aws_api_gateway_api_key" "this" {
 }
 
 resource "aws_api_gateway_usage_plan" "this" {
-  name = "${var.name_prefix}-metrics"
+  count = var.auth == "api_key" ? 1 : 0
+  name  = "${var.name_prefix}-metrics"
   api_stages {
     api_id = aws_api_gateway_rest_api.this.id
     stage  = aws_api_gateway_stage.this.stage_name
@@ -250,9 +249,10 @@ resource "aws_api_gateway_usage_plan" "this" {
 }
 
 resource "aws_api_gateway_usage_plan_key" "this" {
-  key_id        = aws_api_gateway_api_key.this.id
+  count         = var.auth == "api_key" ? 1 : 0
+  key_id        = aws_api_gateway_api_key.this[0].id
   key_type      = "API_KEY"
-  usage_plan_id = aws_api_gateway_usage_plan.this.id
+  usage_plan_id = aws_api_gateway_usage_plan.this[0].id
 }
 
 data "aws_iam_policy_document" "assume_apigateway" {

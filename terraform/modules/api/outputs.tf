@@ -39,17 +39,17 @@ output "api_access_log_group_name" {
 }
 
 output "api_key_id" {
-  description = "ID of the API key."
-  value       = aws_api_gateway_api_key.this.id
+  description = "ID of the API key (null when auth is \"iam\")."
+  value       = one(aws_api_gateway_api_key.this[*].id)
 }
 
 output "api_key_value" {
-  description = "Value of the API key (send it as x-api-key)."
-  value       = aws_api_gateway_api_key.this.value
+  description = "Value of the API key, sent as x-api-key (null when auth is \"iam\")."
+  value       = one(aws_api_gateway_api_key.this[*].value)
   sensitive   = true
 }
 
 output "api_usage_plan_id" {
-  description = "ID of the usage plan."
-  value       = aws_api_gateway_usage_plan.this.id
+  description = "ID of the usage plan (null when auth is \"iam\")."
+  value       = one(aws_api_gateway_usage_plan.this[*].id)
 }

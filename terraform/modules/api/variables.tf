@@ -22,6 +22,16 @@ variable "kms_key_arn" {
   }
 }
 
+variable "auth" {
+  description = "How callers authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
+  type        = string
+  default     = "api_key"
+  validation {
+    condition     = contains(["api_key", "iam"], var.auth)
+    error_message = "auth must be \"api_key\" or \"iam\"."
+  }
+}
+
 variable "function_name" {
   description = "Name of the metrics-api function."
   type        = string
