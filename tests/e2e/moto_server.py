@@ -9,9 +9,9 @@ from pathlib import Path
 from . import procs
 
 INSTALL_HINT = (
-    "moto[server] is missing from this Python. Install the pinned tools with "
-    "`python3 -m venv .tools/venv && .tools/venv/bin/pip install 'moto[server]==5.2.5' boto3 pytest` "
-    "(or run `just build`, which sets up .tools/)."
+    "moto[server] is missing from this Python. Run `./just tools` (scripts/bootstrap.sh installs the "
+    "pinned tools into .tools/venv) and run the tests with .tools/venv/bin/python, or "
+    "`pip install 'moto[server]==5.2.5' boto3 pytest` into the Python you use."
 )
 
 REGION = "us-east-1"

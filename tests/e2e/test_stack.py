@@ -13,6 +13,7 @@ import gzip
 import json
 import os
 import shutil
+import sys
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -30,6 +31,7 @@ from .steps import note, step
 def env(request):
     workdir = Path(tempfile.mkdtemp(prefix="e2e-"))
     e = Env(workdir)
+    print(file=sys.stderr)  # start the step lines on a line of their own
     note(f"work dir {workdir} (moto, terraform and function logs)")
     try:
         yield e
@@ -183,7 +185,9 @@ def test_step_6_alarm(env):
             f"filter policy {policy} lets the executor's own notification through"
         fn.invoke(flows.as_lambda_sns_event(published[0], sub["SubscriptionArn"]))
         assert not flows.drain(sqs, queue, settle_s=1.0), "own notification triggered another one"
-        note(f"alarm {alarm['AlarmName']}: 1 incident, 1 notification, RunbookExecutions=1; result {str(first)[:120]}")
+        ran = ", ".join(f"{s.get('step')}={s.get('outcome')}" for r in (first or {}).get("records", [])
+                        for s in r.get("steps", []))
+        note(f"alarm {alarm['AlarmName']}: 1 incident, 1 notification, RunbookExecutions=1 (steps: {ran})")
 
 
 def test_step_7_replan_and_destroy(env):
