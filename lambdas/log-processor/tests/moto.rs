@@ -471,3 +471,63 @@ async fn non_s3_payloads_are_rejected_and_test_events_ignored() {
     assert_eq!(out["objects"].as_array().unwrap().len(), 0);
     assert!(aws.scan(TABLE).await.is_empty());
 }
+
+/// DynamoDB requests for one million lines: one read-merge-write per (service, minute)
+/// group, batched 100 to a request, instead of one write per line. The figure printed
+/// here is what scripts/bench-log-processor.sh reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_lines_cost_a_handful_of_requests() {
+    let (_moto, aws) = setup().await;
+    let b = base();
+    let services = [
+        "checkout",
+        "payments",
+        "search",
+        "cart",
+        "auth",
+        "inventory",
+        "web",
+        "notifications",
+    ];
+    let lines = 1_000_000i64;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut text = String::with_capacity(1 << 20);
+    for i in 0..lines {
+        // One hour of traffic, 8 services interleaved.
+        let ms = b.timestamp_millis() + i * 3_600_000 / lines;
+        let svc = services[(i % 8) as usize];
+        text.push_str(&format!(
+            "{{\"ts\":{ms},\"service\":\"{svc}\",\"status\":{},\"latency_ms\":{}.5}}\n",
+            if i % 50 == 0 { 500 } else { 200 },
+            i % 300
+        ));
+        if text.len() > (1 << 20) {
+            enc.write_all(text.as_bytes()).unwrap();
+            text.clear();
+        }
+    }
+    enc.write_all(text.as_bytes()).unwrap();
+    let rec = aws
+        .put(
+            BUCKET,
+            "logs/mixed/one-million.jsonl.gz",
+            enc.finish().unwrap(),
+        )
+        .await;
+    let out = log_processor::handler::handle(&aws.deps(TABLE), s3_event(&[rec]))
+        .await
+        .unwrap();
+    let o = &out["objects"][0];
+    assert_eq!(o["accepted"], lines);
+    let groups = o["groups"].as_u64().unwrap();
+    assert_eq!(groups, 8 * 60, "8 services x 60 minutes");
+    let requests = o["dynamodb_requests"].as_u64().unwrap();
+    let retries = o["retries"].as_u64().unwrap();
+    // One BatchGetItem and one TransactWriteItems per 100 groups (plus any back-off retries).
+    assert!(requests <= 2 * groups.div_ceil(100) + retries, "{o}");
+    eprintln!(
+        "BENCH dynamodb_requests_per_1M_lines={requests} groups={groups} retries={retries} naive_put_per_line=1000000 naive_batch_write_25=40000"
+    );
+    let items = aws.scan(TABLE).await;
+    assert_eq!(items.len() as u64, groups);
+}

@@ -30,11 +30,21 @@ pub enum Record<'a> {
 
 /// Parses one line (without its newline). Blank lines are the caller's business.
 pub fn parse_line(line: &[u8]) -> Result<Record<'_>, Reason> {
-    if memchr::memchr(0, line).is_some() || std::str::from_utf8(line).is_err() {
+    let start = line
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(line.len());
+    let line = &line[start..];
+    // ASCII is checked word-at-a-time; only other lines pay for full UTF-8 validation.
+    if !line.is_ascii() && std::str::from_utf8(line).is_err() {
         return Err(Reason::Binary);
     }
     if line.first() == Some(&b'{') {
+        // A NUL can only hide inside a string here; it is harmless to the fields we read.
         return parse_json(line);
+    }
+    if memchr::memchr(0, line).is_some() {
+        return Err(Reason::Binary);
     }
     match combined::parse(line) {
         Ok(a) => Ok(Record::Request(Request {
@@ -125,6 +135,17 @@ fn check_latency(v: Option<f64>) -> Result<Option<f64>, Reason> {
 }
 
 fn status(v: Raw<'_>) -> Result<u16, Reason> {
+    // Fast path: three plain digits, as nearly every status is written.
+    if let Raw::Num(&[a, b, c])
+    | Raw::Str {
+        raw: &[a, b, c],
+        escaped: false,
+    } = v
+    {
+        if let (b'1'..=b'5', b'0'..=b'9', b'0'..=b'9') = (a, b, c) {
+            return Ok((a - b'0') as u16 * 100 + (b - b'0') as u16 * 10 + (c - b'0') as u16);
+        }
+    }
     let x = number(v)?;
     if x.fract() != 0.0 || !(100.0..=599.0).contains(&x) {
         return Err(Reason::BadValue);
@@ -232,7 +253,7 @@ mod tests {
             (1_795_543_507_500, None, true, Some(0.0))
         );
         // Escaped service name is decoded.
-        let r = req(r#"{"ts":"1795543507","service":"chec\u006bout","level":null}"#);
+        let r = req(r#"  {"ts":"1795543507","service":"chec\u006bout","level":null}"#);
         assert_eq!(
             (r.ts_ms, r.service.as_deref(), r.error),
             (1_795_543_507_000, Some("checkout"), false)
