@@ -3,6 +3,11 @@ output "kms_key_arn" {
   value       = local.kms_key_arn
 }
 
+output "kms_key_alias_name" {
+  description = "Alias of the KMS key the module created (null when kms_key_arn is handed in)."
+  value       = one(module.kms[*].alias_name)
+}
+
 output "logs_bucket_name" {
   description = "Name of the logs bucket."
   value       = module.storage.logs_bucket_name
@@ -63,9 +68,19 @@ output "log_processor_role_arn" {
   value       = module.functions.log_processor_role_arn
 }
 
+output "log_processor_role_name" {
+  description = "Name of the log-processor function's IAM role (attach extra policies to it)."
+  value       = module.functions.log_processor_role_name
+}
+
 output "log_processor_log_group_name" {
   description = "Log group of the log-processor function."
   value       = module.functions.log_processor_log_group_name
+}
+
+output "log_processor_log_group_arn" {
+  description = "ARN of the log-processor function's log group."
+  value       = module.functions.log_processor_log_group_arn
 }
 
 output "log_processor_failure_queue_arn" {
@@ -93,9 +108,19 @@ output "metrics_api_role_arn" {
   value       = module.functions.metrics_api_role_arn
 }
 
+output "metrics_api_role_name" {
+  description = "Name of the metrics-api function's IAM role (attach extra policies to it)."
+  value       = module.functions.metrics_api_role_name
+}
+
 output "metrics_api_log_group_name" {
   description = "Log group of the metrics-api function."
   value       = module.functions.metrics_api_log_group_name
+}
+
+output "metrics_api_log_group_arn" {
+  description = "ARN of the metrics-api function's log group."
+  value       = module.functions.metrics_api_log_group_arn
 }
 
 output "metrics_api_invoke_arn" {
@@ -118,9 +143,19 @@ output "runbook_executor_role_arn" {
   value       = module.functions.runbook_executor_role_arn
 }
 
+output "runbook_executor_role_name" {
+  description = "Name of the runbook-executor function's IAM role (attach extra policies to it)."
+  value       = module.functions.runbook_executor_role_name
+}
+
 output "runbook_executor_log_group_name" {
   description = "Log group of the runbook-executor function."
   value       = module.functions.runbook_executor_log_group_name
+}
+
+output "runbook_executor_log_group_arn" {
+  description = "ARN of the runbook-executor function's log group."
+  value       = module.functions.runbook_executor_log_group_arn
 }
 
 output "runbook_executor_failure_queue_arn" {
@@ -171,6 +206,11 @@ output "api_url" {
 output "api_access_log_group_name" {
   description = "Log group receiving the stage's access logs."
   value       = module.api.api_access_log_group_name
+}
+
+output "api_access_log_group_arn" {
+  description = "ARN of the access log group."
+  value       = module.api.api_access_log_group_arn
 }
 
 output "api_key_id" {

@@ -12,6 +12,10 @@ variable "tags" {
   description = "Tags added to every resource (merged over the module's own tags)."
   type        = map(string)
   default     = {}
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags keys must be 1-128 characters and not start with \"aws:\"; values at most 256 characters."
+  }
 }
 
 variable "kms_key_arn" {
@@ -25,7 +29,7 @@ variable "kms_key_arn" {
 }
 
 variable "sns_topic_arn" {
-  description = "ARN of an existing SNS topic for alarm notifications; null creates one."
+  description = "ARN of an existing SNS topic for alarm notifications; null creates one. Its policy must let cloudwatch.amazonaws.com publish (sns:Publish) and its KMS key, if any, admit CloudWatch."
   type        = string
   default     = null
   validation {
@@ -58,6 +62,10 @@ variable "logs_bucket_name" {
   description = "Exact name of the logs bucket; null lets AWS pick a unique one starting with \"<name_prefix>-logs-\"."
   type        = string
   default     = null
+  validation {
+    condition     = var.logs_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.logs_bucket_name))
+    error_message = "logs_bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, '.' and '-')."
+  }
 }
 
 variable "logs_transition_days" {

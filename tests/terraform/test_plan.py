@@ -59,7 +59,7 @@ def test_plan_inventory(plan):
         "aws_s3_bucket": 1, "aws_s3_bucket_public_access_block": 1, "aws_s3_bucket_versioning": 1,
         "aws_s3_bucket_server_side_encryption_configuration": 1, "aws_s3_bucket_lifecycle_configuration": 1,
         "aws_s3_bucket_policy": 1, "aws_s3_bucket_notification": 1, "aws_dynamodb_table": 1,
-        "aws_sns_topic": 1, "aws_lambda_function": 3, "aws_iam_role": 4, "aws_iam_role_policy": 3,
+        "aws_sns_topic": 1, "aws_sns_topic_policy": 1, "aws_lambda_function": 3, "aws_iam_role": 4, "aws_iam_role_policy": 3,
         "aws_cloudwatch_log_group": 4, "aws_sqs_queue": 2, "aws_lambda_function_event_invoke_config": 2,
         "aws_lambda_permission": 3, "aws_api_gateway_rest_api": 1, "aws_api_gateway_resource": 2,
         "aws_api_gateway_method": 5, "aws_api_gateway_integration": 5, "aws_api_gateway_deployment": 1,
@@ -134,6 +134,25 @@ def test_topic_key_admits_cloudwatch_alarms(after, unknown, config):
     cw = [s for s in statements if s["principals"][0]["identifiers"].get("constant_value") == ["cloudwatch.amazonaws.com"]]
     assert cw, "the key policy must let cloudwatch.amazonaws.com use the key (alias/aws/sns does not)"
     assert set(cw[0]["actions"]["constant_value"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+
+def test_topic_policy_admits_cloudwatch_alarms_of_the_account(after, config, calls):
+    """Encryption with a key CloudWatch may use is half of it: the topic policy must admit the service too."""
+    assert "module.alerting.aws_sns_topic_policy.alarms[0]" in after
+    [res] = [r for r in calls["alerting"]["module"]["resources"] if r["address"] == "aws_sns_topic_policy.alarms"]
+    assert res["count_expression"]["references"] == ["var.topic_arn"], "only for a topic the module creates"
+    doc = config["alerting"]["data.aws_iam_policy_document.topic"]
+    statements = {s["sid"]["constant_value"]: s for s in doc["statement"]}
+    cw = statements["CloudWatchAlarmsPublish"]
+    assert cw["actions"]["constant_value"] == ["sns:Publish"]
+    assert cw["principals"][0]["type"]["constant_value"] == "Service"
+    assert cw["principals"][0]["identifiers"]["constant_value"] == ["cloudwatch.amazonaws.com"]
+    conditions = {c["variable"]["constant_value"]: c for c in cw["condition"]}
+    assert set(conditions) == {"aws:SourceArn", "aws:SourceAccount"}, "scoped to this account's alarms"
+    assert conditions["aws:SourceArn"]["test"]["constant_value"] == "ArnLike"
+    assert all(not a.startswith("sns:") or a in {"sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:Publish",
+                                                   "sns:SetTopicAttributes", "sns:Subscribe"}
+               for a in statements["AccountManagesTopic"]["actions"]["constant_value"])
 
 
 def test_subscriptions(after):
@@ -311,8 +330,26 @@ def test_outputs(plan):
     outputs = plan["planned_values"]["outputs"]
     assert outputs["api_key_value"]["sensitive"] is True
     assert outputs["dashboard_name"]["value"] == f"{PREFIX}-monitoring"
-    assert complete_outputs_subset() <= set(plan["configuration"]["root_module"]["outputs"])
+    assert {"api_url", "api_key_value", "logs_bucket_name", "dashboard_name", "topic_arn"} <= set(
+        plan["configuration"]["root_module"]["outputs"]), "examples/complete surfaces the essentials"
+    exported = set(plan["configuration"]["root_module"]["module_calls"]["monitoring"]["module"]["outputs"])
+    assert complete_outputs_subset() <= exported, sorted(complete_outputs_subset() - exported)
 
 
 def complete_outputs_subset():
-    return {"api_url", "api_key_value", "logs_bucket_name", "dashboard_name", "topic_arn"}
+    names = {"api_url", "api_key_value", "logs_bucket_name", "dashboard_name", "topic_arn", "kms_key_arn",
+             "kms_key_alias_name", "api_access_log_group_arn", "api_stage_arn", "table_index_arn"}
+    for fn in FUNCTIONS:
+        names |= {f"{fn}_function_arn", f"{fn}_function_name", f"{fn}_role_arn", f"{fn}_role_name",
+                  f"{fn}_log_group_name", f"{fn}_log_group_arn"}
+    return names
+
+
+def test_every_sub_module_output_is_exported(calls, plan):
+    """Every ARN and name a sub-module outputs is an output of the module (kms is wired by hand)."""
+    exported = set(plan["configuration"]["root_module"]["module_calls"]["monitoring"]["module"]["outputs"])
+    for name, call in calls.items():
+        if name == "kms":
+            continue
+        missing = set(call["module"].get("outputs", {})) - exported
+        assert not missing, f"module.{name} outputs not re-exported: {sorted(missing)}"

@@ -7,7 +7,8 @@ use crate::hcl::{Block, Expr};
 
 pub fn component(config: &Config) -> Component {
     let alarms = config.active_alarms();
-    let main: Vec<Block> = alarms.iter().map(|a| alarm(a)).collect();
+    let runbooks = config.components.runbooks;
+    let main: Vec<Block> = alarms.iter().map(|a| alarm(a, runbooks)).collect();
     let by_name = |attr: &str| {
         Expr::object(alarms.iter().map(|a| {
             (
@@ -81,35 +82,27 @@ fn variables(config: &Config) -> Vec<Block> {
         .iter()
         .any(|k| matches!(k, AlarmKind::Api5xxRate | AlarmKind::ApiLatency))
     {
-        vars.push(variable(
-            "api_name",
-            "string",
-            "Name of the REST API the API alarms watch.",
-        ));
-        vars.push(variable(
-            "api_stage_name",
-            "string",
-            "Stage of the REST API the API alarms watch.",
-        ));
+        vars.extend(api_name_vars());
     }
-    if kinds.contains(&AlarmKind::LambdaErrors) {
-        vars.push(variable(
-            "function_names",
-            "map(string)",
-            "Function names by function (log-processor, metrics-api, runbook-executor).",
-        ));
+    let mut watched: Vec<&str> = alarms
+        .iter()
+        .filter(|a| a.kind == AlarmKind::LambdaErrors)
+        .filter_map(|a| a.function.map(|f| f.slug()))
+        .collect();
+    watched.sort_unstable();
+    watched.dedup();
+    if !watched.is_empty() {
+        vars.push(function_names_var(&watched));
     }
     if kinds.contains(&AlarmKind::DynamodbThrottles) {
-        vars.push(variable(
-            "table_name",
-            "string",
-            "Name of the ApplicationMetrics table.",
-        ));
+        vars.push(table_name_var());
     }
     vars
 }
 
-fn description(alarm: &Alarm) -> Expr {
+/// The config's text (or a default), then the runbook link; the SSM parameter is named only when
+/// the runbooks component writes it.
+fn description(alarm: &Alarm, runbooks: bool) -> Expr {
     let what = alarm
         .description
         .clone()
@@ -117,10 +110,15 @@ fn description(alarm: &Alarm) -> Expr {
     let mut text = crate::hcl::escape_template_sequences(&what);
     if let Some(runbook) = &alarm.runbook {
         text.push_str(&format!(
-            " Runbook: {}. Procedure: SSM parameter /${{var.name_prefix}}/runbooks/{}.",
-            crate::hcl::escape_template_sequences(&runbook.link),
-            full_name(alarm)
+            " Runbook: {}.",
+            crate::hcl::escape_template_sequences(&runbook.link)
         ));
+        if runbooks {
+            text.push_str(&format!(
+                " Procedure: SSM parameter /${{var.name_prefix}}/runbooks/{}.",
+                full_name(alarm)
+            ));
+        }
     }
     Expr::str(text)
 }
@@ -144,14 +142,14 @@ fn default_description(alarm: &Alarm) -> String {
     }
 }
 
-fn alarm(a: &Alarm) -> Block {
+fn alarm(a: &Alarm, runbooks: bool) -> Block {
     let threshold = Expr::raw(format!(
         "lookup(var.alarm_thresholds, \"{}\", {})",
         a.name, a.threshold
     ));
     let block = Block::resource("aws_cloudwatch_metric_alarm", ident(&a.name))
         .attr("alarm_name", Expr::str(full_name(a)))
-        .attr("alarm_description", description(a))
+        .attr("alarm_description", description(a, runbooks))
         .attr("comparison_operator", "GreaterThanThreshold")
         .attr("threshold", threshold)
         .attr("evaluation_periods", a.evaluation_periods)

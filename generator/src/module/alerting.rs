@@ -24,6 +24,11 @@ pub fn component(config: &Config) -> Component {
                     "var.kms_key_arn != null",
                     "kms_key_arn is required when the module creates the topic (topic_arn is null).",
                 )),
+            topic_policy_document(),
+            Block::resource("aws_sns_topic_policy", "alarms")
+                .attr("count", Expr::raw("var.topic_arn == null ? 1 : 0"))
+                .attr("arn", Expr::raw("aws_sns_topic.alarms[0].arn"))
+                .attr("policy", Expr::raw("data.aws_iam_policy_document.topic[0].json")),
             Block::resource("aws_sns_topic_subscription", "email")
                 .attr("for_each", Expr::raw("toset(var.alarm_emails)"))
                 .attr("topic_arn", Expr::raw("local.topic_arn"))
@@ -78,4 +83,54 @@ pub fn component(config: &Config) -> Component {
             ),
         ],
     }
+}
+
+/// The created topic's policy: CloudWatch alarms of this account may publish (encryption alone is
+/// not enough: the topic must admit the service too), and the account keeps managing the topic.
+/// Account, region and partition come from the topic's own ARN: no STS call, plans work offline.
+fn topic_policy_document() -> Block {
+    let part = |i: usize| format!("${{split(\":\", local.topic_arn)[{i}]}}");
+    let (partition, region, account) = (part(1), part(3), part(4));
+    Block::data("aws_iam_policy_document", "topic")
+        .attr("count", Expr::raw("var.topic_arn == null ? 1 : 0"))
+        .block(
+            statement(
+                "CloudWatchAlarmsPublish",
+                &["sns:Publish"],
+                vec![Expr::raw("local.topic_arn")],
+            )
+            .block(principals(
+                "Service",
+                vec![Expr::str("cloudwatch.amazonaws.com")],
+            ))
+            .block(condition(
+                "ArnLike",
+                "aws:SourceArn",
+                vec![Expr::str(format!(
+                    "arn:{partition}:cloudwatch:{region}:{account}:alarm:*"
+                ))],
+            ))
+            .block(condition(
+                "StringEquals",
+                "aws:SourceAccount",
+                vec![Expr::str(account.clone())],
+            )),
+        )
+        .block(
+            statement(
+                "AccountManagesTopic",
+                &[
+                    "sns:GetTopicAttributes",
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:Publish",
+                    "sns:SetTopicAttributes",
+                    "sns:Subscribe",
+                ],
+                vec![Expr::raw("local.topic_arn")],
+            )
+            .block(principals(
+                "AWS",
+                vec![Expr::str(format!("arn:{partition}:iam::{account}:root"))],
+            )),
+        )
 }

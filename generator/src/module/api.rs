@@ -106,6 +106,11 @@ pub fn component(config: &Config) -> Component {
             "aws_cloudwatch_log_group.access.name",
             "Log group receiving the stage's access logs.",
         ),
+        output(
+            "api_access_log_group_arn",
+            "aws_cloudwatch_log_group.access.arn",
+            "ARN of the access log group.",
+        ),
     ];
     outputs.extend([
         output(
@@ -142,7 +147,10 @@ fn variables(config: &Config) -> Vec<Block> {
         tags_var(),
         kms_key_var("the access log group"),
         auth_var("auth", config.api.auth),
-        variable("function_name", "string", "Name of the metrics-api function."),
+        variable("function_name", "string", "Name of the metrics-api function.").block(validation(
+            "can(regex(\"^[A-Za-z0-9_-]{1,64}$\", var.function_name))",
+            "function_name must be a Lambda function name (1-64 letters, digits, '-' or '_').",
+        )),
         arn_var("function_invoke_arn", "apigateway", "Invoke ARN of the metrics-api function."),
         variable("stage_name", "string", "Name of the API stage (the first path segment of the URL).")
             .attr("default", api.stage_name.as_str())

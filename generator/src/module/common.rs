@@ -118,6 +118,55 @@ pub fn tags_var() -> Block {
         "Tags added to every resource (merged over the module's own tags).",
     )
     .attr("default", Expr::object(Vec::<(String, Expr)>::new()))
+    .block(validation(
+        "alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), \"aws:\")])",
+        "tags keys must be 1-128 characters and not start with \"aws:\"; values at most 256 characters.",
+    ))
+}
+
+/// The ApplicationMetrics table's name, as another module hands it in.
+pub fn table_name_var() -> Block {
+    variable(
+        "table_name",
+        "string",
+        "Name of the ApplicationMetrics table.",
+    )
+    .block(validation(
+        "can(regex(\"^[A-Za-z0-9_.-]{3,255}$\", var.table_name))",
+        "table_name must be a DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'.",
+    ))
+}
+
+/// Function names by slug; each of `required` (the functions this module refers to) must be there.
+pub fn function_names_var(required: &[&str]) -> Block {
+    let quoted = required
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    variable(
+        "function_names",
+        "map(string)",
+        &format!("Function names by function ({}).", required.join(", ")),
+    )
+    .block(validation(
+        &format!("alltrue([for f in [{quoted}] : contains(keys(var.function_names), f)]) && alltrue([for n in values(var.function_names) : can(regex(\"^[A-Za-z0-9_-]{{1,64}}$\", n))])"),
+        &format!("function_names must name each of {quoted} with a Lambda function name (1-64 letters, digits, '-' or '_')."),
+    ))
+}
+
+/// The REST API's name and stage, as the alarms and dashboard receive them.
+pub fn api_name_vars() -> [Block; 2] {
+    [
+        variable("api_name", "string", "Name of the REST API.").block(validation(
+            "length(var.api_name) >= 1 && length(var.api_name) <= 1024",
+            "api_name must be 1-1024 characters.",
+        )),
+        variable("api_stage_name", "string", "Stage of the REST API.").block(validation(
+            "can(regex(\"^[A-Za-z0-9_-]{1,64}$\", var.api_stage_name))",
+            "api_stage_name must be 1-64 letters, digits, '-' or '_'.",
+        )),
+    ]
 }
 
 pub fn kms_key_var(purpose: &str) -> Block {

@@ -128,33 +128,24 @@ pub fn component(config: &Config) -> Component {
     // Dashboards take no tags.
     let mut variables = vec![name_prefix_var(None)];
     if sections(config).contains(&DashboardSection::Api) {
-        variables.push(variable("api_name", "string", "Name of the REST API."));
-        variables.push(variable(
-            "api_stage_name",
-            "string",
-            "Stage of the REST API.",
-        ));
+        variables.extend(api_name_vars());
     }
     if sections(config).contains(&DashboardSection::Lambda) {
-        variables.push(variable(
-            "function_names",
-            "map(string)",
-            "Function names by function (log-processor, metrics-api, runbook-executor).",
-        ));
+        let slugs: Vec<&str> = config.functions().iter().map(|f| f.slug()).collect();
+        variables.push(function_names_var(&slugs));
     }
     if sections(config).contains(&DashboardSection::Dynamodb) {
-        variables.push(variable(
-            "table_name",
-            "string",
-            "Name of the ApplicationMetrics table.",
-        ));
+        variables.push(table_name_var());
     }
     if has_alarms {
-        variables.push(variable(
-            "alarm_arns",
-            "list(string)",
-            "ARNs of the alarms shown at the top.",
-        ));
+        variables.push(
+            variable("alarm_arns", "list(string)", "ARNs of the alarms shown at the top.").block(
+                validation(
+                    "alltrue([for a in var.alarm_arns : can(regex(\"^arn:[a-z-]+:cloudwatch:[a-z0-9-]+:[0-9]{12}:alarm:.+$\", a))])",
+                    "alarm_arns must be CloudWatch alarm ARNs.",
+                ),
+            ),
+        );
     }
     Component {
         dir: "dashboard",

@@ -158,15 +158,12 @@ fn spec(f: Function) -> Spec {
                     &["kms:Decrypt", "kms:GenerateDataKey*"],
                     vec![key()],
                 ),
-                skip(
-                    statement(
-                        "ReadAlarmMetrics",
-                        &["cloudwatch:GetMetricData"],
-                        vec![Expr::str("*")],
-                    ),
-                    "CKV_AWS_356",
-                    "cloudwatch:GetMetricData supports no resource-level permissions",
-                ),
+                statement(
+                    "ReadAlarmMetrics",
+                    &["cloudwatch:GetMetricData"],
+                    vec![Expr::str("*")],
+                )
+                .comment("GetMetricData supports no resource-level permissions."),
                 statement(
                     "PutRunbookMetrics",
                     &["cloudwatch:PutMetricData"],
@@ -241,7 +238,7 @@ fn variables(config: &Config) -> Vec<Block> {
             "alltrue([for c in values(var.code) : (c.filename != null) != (c.s3_bucket != null && c.s3_key != null)])",
             "each code entry needs either filename or s3_bucket + s3_key, not both.",
         )),
-        variable("table_name", "string", "Name of the ApplicationMetrics table."),
+        table_name_var(),
         arn_var("table_arn", "dynamodb", "ARN of the ApplicationMetrics table."),
         arn_var("logs_bucket_arn", "s3", "ARN of the logs bucket the log processor reads."),
         variable(
@@ -249,7 +246,11 @@ fn variables(config: &Config) -> Vec<Block> {
             "string",
             "Key prefix the log processor may read.",
         )
-        .attr("default", "logs/"),
+        .attr("default", "logs/")
+        .block(validation(
+            "can(regex(\"^[A-Za-z0-9!_.*'()-]+/$\", var.logs_prefix))",
+            "logs_prefix must be a key prefix ending in '/', e.g. \"logs/\".",
+        )),
     ];
     if fns.contains(&Function::MetricsApi) {
         vars.push(
@@ -311,7 +312,11 @@ fn variables(config: &Config) -> Vec<Block> {
             .attr(
                 "default",
                 Expr::list(automation_documents(config).into_iter().map(Expr::str)),
-            ),
+            )
+            .block(validation(
+                "alltrue([for d in var.automation_documents : can(regex(\"^[A-Za-z0-9_.-]{3,128}$\", d))])",
+                "automation_documents must be SSM document names (3-128 letters, digits, '_', '-' or '.').",
+            )),
         ]);
     }
     vars
@@ -353,15 +358,14 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
         &["logs:CreateLogStream", "logs:PutLogEvents"],
         vec![arn("logs", &format!("log-group:/aws/lambda/{name}:*"))],
     ));
-    statements.push(skip(
+    statements.push(
         statement(
             "XRayTraces",
             &["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
             vec![Expr::str("*")],
-        ),
-        "CKV_AWS_356",
-        "X-Ray trace submission supports no resource-level permissions",
-    ));
+        )
+        .comment("X-Ray trace submission supports no resource-level permissions."),
+    );
     if s.asynchronous {
         statements.push(statement(
             "SendFailedEvents",
@@ -527,9 +531,19 @@ fn outputs(s: &Spec) -> Vec<Block> {
             &format!("ARN of the {slug} function's IAM role."),
         ),
         output(
+            &format!("{id}_role_name"),
+            &format!("aws_iam_role.{id}.name"),
+            &format!("Name of the {slug} function's IAM role (attach extra policies to it)."),
+        ),
+        output(
             &format!("{id}_log_group_name"),
             &format!("aws_cloudwatch_log_group.{id}.name"),
             &format!("Log group of the {slug} function."),
+        ),
+        output(
+            &format!("{id}_log_group_arn"),
+            &format!("aws_cloudwatch_log_group.{id}.arn"),
+            &format!("ARN of the {slug} function's log group."),
         ),
     ];
     if s.f == Function::MetricsApi {

@@ -88,12 +88,9 @@ fn main() -> Vec<Block> {
             .comment("The account comes from the key's own ARN: no STS call, so plans work offline.")
             .attr("account_id", Expr::raw("split(\":\", aws_kms_key.this.arn)[4]"))
             .attr("partition", Expr::raw("data.aws_partition.current.partition")),
-        skip(
-            Block::resource("aws_kms_key", "this"),
-            "CKV2_AWS_64",
-            "the key policy is attached by aws_kms_key_policy.this (it needs the key's ARN for the account id)",
-        )
-        .attr("description", Expr::str("${var.name_prefix} monitoring stack"))
+        Block::resource("aws_kms_key", "this")
+            .comment("The policy is attached by aws_kms_key_policy.this: it needs the key's ARN for the account id.")
+            .attr("description", Expr::str("${var.name_prefix} monitoring stack"))
         .attr("enable_key_rotation", true)
         .attr("deletion_window_in_days", Expr::raw("var.deletion_window_in_days"))
         .attr("tags", tags_with_name("${var.name_prefix}-monitoring")),

@@ -64,6 +64,7 @@ pub fn render(config: &Config) -> Vec<OutputFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hcl::Expr;
 
     fn starter() -> Config {
         toml::from_str(crate::config::STARTER).expect("starter parses")
@@ -136,6 +137,82 @@ mod tests {
         let all: String = render(&config).into_iter().map(|f| f.contents).collect();
         assert!(all.contains("https://r.example.com/$${var.secret}"));
         assert!(!all.contains("https://r.example.com/${var.secret}"));
+    }
+
+    /// Variables without a `validation` block, reviewed: any value of their type is acceptable.
+    const FREE_VARIABLES: &[&str] = &[
+        "force_destroy",
+        "table_deletion_protection",
+        "manage_account_logging_role",
+        "manage_api_gateway_account_role",
+        "runbook_dry_run",
+        "lambda_package_dir",
+    ];
+
+    #[test]
+    fn every_variable_is_typed_described_and_validated_unless_reviewed() {
+        let config = starter();
+        let mut all = vec![root(&config)];
+        all.extend(components(&config));
+        for component in &all {
+            for var in component.variables.iter().filter(|b| b.kind == "variable") {
+                let name = var.labels[0].as_str();
+                let at = format!("{}/{name}", component.dir);
+                assert!(var.body.attr("type").is_some(), "{at}: no type");
+                assert!(
+                    matches!(var.body.attr("description"), Some(Expr::Str(d)) if d.len() > 10),
+                    "{at}: no description"
+                );
+                let validated = var.body.blocks("validation").next().is_some();
+                assert!(
+                    validated || FREE_VARIABLES.contains(&name),
+                    "{at}: add a validation or review it into FREE_VARIABLES"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn alarm_descriptions_name_the_ssm_parameter_only_when_it_is_written() {
+        let alarms_tf = |config: &Config| -> String {
+            render(config)
+                .into_iter()
+                .find(|f| f.path.as_os_str() == "modules/alarms/main.tf")
+                .map(|f| f.contents)
+                .unwrap_or_default()
+        };
+        let mut config = starter();
+        let with = alarms_tf(&config);
+        assert!(
+            with.contains("Runbook: https://")
+                && with.contains(
+                    "Procedure: SSM parameter /${var.name_prefix}/runbooks/${var.name_prefix}-"
+                )
+        );
+        config.components.runbooks = false;
+        let without = alarms_tf(&config);
+        assert!(without.contains("Runbook: https://"));
+        assert!(
+            !without.contains("SSM parameter"),
+            "no runbooks component, no parameter to name"
+        );
+    }
+
+    #[test]
+    fn created_topic_admits_cloudwatch_alarms_of_its_account() {
+        let all: String = render(&starter()).into_iter().map(|f| f.contents).collect();
+        let policy = &all[all
+            .find("data \"aws_iam_policy_document\" \"topic\"")
+            .expect("topic policy")..];
+        let policy = &policy[..policy.find("\n}\n").unwrap_or(policy.len())];
+        let flat = policy.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains(r#"identifiers = ["cloudwatch.amazonaws.com"]"#),
+            "{flat}"
+        );
+        assert!(flat.contains(r#"actions = ["sns:Publish"]"#));
+        assert!(flat.contains(r#"variable = "aws:SourceAccount""#));
+        assert!(all.contains("resource \"aws_sns_topic_policy\" \"alarms\""));
     }
 
     #[test]

@@ -33,11 +33,18 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
         main.push(block);
     }
 
-    let mut outputs = vec![output(
-        "kms_key_arn",
-        "local.kms_key_arn",
-        "ARN of the KMS key encrypting the stack (created or handed in).",
-    )];
+    let mut outputs = vec![
+        output(
+            "kms_key_arn",
+            "local.kms_key_arn",
+            "ARN of the KMS key encrypting the stack (created or handed in).",
+        ),
+        output(
+            "kms_key_alias_name",
+            "one(module.kms[*].alias_name)",
+            "Alias of the KMS key the module created (null when kms_key_arn is handed in).",
+        ),
+    ];
     for child in children {
         for out in &child.outputs {
             let Some(name) = out.labels.first() else {
@@ -299,7 +306,7 @@ fn variables(config: &Config) -> Vec<Block> {
         variable(
             "sns_topic_arn",
             "string",
-            "ARN of an existing SNS topic for alarm notifications; null creates one.",
+            "ARN of an existing SNS topic for alarm notifications; null creates one. Its policy must let cloudwatch.amazonaws.com publish (sns:Publish) and its KMS key, if any, admit CloudWatch.",
         )
         .attr("default", Expr::Null)
         .block(validation(
@@ -322,7 +329,11 @@ fn variables(config: &Config) -> Vec<Block> {
             "string",
             "Exact name of the logs bucket; null lets AWS pick a unique one starting with \"<name_prefix>-logs-\".",
         )
-        .attr("default", Expr::Null),
+        .attr("default", Expr::Null)
+        .block(validation(
+            "var.logs_bucket_name == null || can(regex(\"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$\", var.logs_bucket_name))",
+            "logs_bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, '.' and '-').",
+        )),
         variable("logs_transition_days", "number", "Days after which log objects move to STANDARD_IA.")
             .attr("default", d.logs_transition_days)
             .block(validation("var.logs_transition_days >= 30", "logs_transition_days must be at least 30.")),

@@ -11,6 +11,10 @@ variable "tags" {
   description = "Tags added to every resource (merged over the module's own tags)."
   type        = map(string)
   default     = {}
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags keys must be 1-128 characters and not start with \"aws:\"; values at most 256 characters."
+  }
 }
 
 variable "topic_arn" {
@@ -40,21 +44,37 @@ variable "alarm_thresholds" {
 }
 
 variable "api_name" {
-  description = "Name of the REST API the API alarms watch."
+  description = "Name of the REST API."
   type        = string
+  validation {
+    condition     = length(var.api_name) >= 1 && length(var.api_name) <= 1024
+    error_message = "api_name must be 1-1024 characters."
+  }
 }
 
 variable "api_stage_name" {
-  description = "Stage of the REST API the API alarms watch."
+  description = "Stage of the REST API."
   type        = string
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.api_stage_name))
+    error_message = "api_stage_name must be 1-64 letters, digits, '-' or '_'."
+  }
 }
 
 variable "function_names" {
   description = "Function names by function (log-processor, metrics-api, runbook-executor)."
   type        = map(string)
+  validation {
+    condition     = alltrue([for f in ["log-processor", "metrics-api", "runbook-executor"] : contains(keys(var.function_names), f)]) && alltrue([for n in values(var.function_names) : can(regex("^[A-Za-z0-9_-]{1,64}$", n))])
+    error_message = "function_names must name each of \"log-processor\", \"metrics-api\", \"runbook-executor\" with a Lambda function name (1-64 letters, digits, '-' or '_')."
+  }
 }
 
 variable "table_name" {
   description = "Name of the ApplicationMetrics table."
   type        = string
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.table_name))
+    error_message = "table_name must be a DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'."
+  }
 }

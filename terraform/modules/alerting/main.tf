@@ -20,6 +20,56 @@ resource "aws_sns_topic" "alarms" {
   }
 }
 
+data "aws_iam_policy_document" "topic" {
+  count = var.topic_arn == null ? 1 : 0
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    effect    = "Allow"
+    actions   = ["sns:Publish"]
+    resources = [local.topic_arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${split(":", local.topic_arn)[1]}:cloudwatch:${split(":", local.topic_arn)[3]}:${split(":", local.topic_arn)[4]}:alarm:*",
+      ]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = ["${split(":", local.topic_arn)[4]}"]
+    }
+  }
+  statement {
+    sid    = "AccountManagesTopic"
+    effect = "Allow"
+    actions = [
+      "sns:GetTopicAttributes",
+      "sns:ListSubscriptionsByTopic",
+      "sns:Publish",
+      "sns:SetTopicAttributes",
+      "sns:Subscribe",
+    ]
+    resources = [local.topic_arn]
+    principals {
+      type = "AWS"
+      identifiers = [
+        "arn:${split(":", local.topic_arn)[1]}:iam::${split(":", local.topic_arn)[4]}:root",
+      ]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  count  = var.topic_arn == null ? 1 : 0
+  arn    = aws_sns_topic.alarms[0].arn
+  policy = data.aws_iam_policy_document.topic[0].json
+}
+
 resource "aws_sns_topic_subscription" "email" {
   for_each  = toset(var.alarm_emails)
   topic_arn = local.topic_arn

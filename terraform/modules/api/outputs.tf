@@ -38,6 +38,11 @@ output "api_access_log_group_name" {
   value       = aws_cloudwatch_log_group.access.name
 }
 
+output "api_access_log_group_arn" {
+  description = "ARN of the access log group."
+  value       = aws_cloudwatch_log_group.access.arn
+}
+
 output "api_key_id" {
   description = "ID of the API key (null when auth is \"iam\")."
   value       = one(aws_api_gateway_api_key.this[*].id)

@@ -11,6 +11,10 @@ variable "tags" {
   description = "Tags added to every resource (merged over the module's own tags)."
   type        = map(string)
   default     = {}
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags keys must be 1-128 characters and not start with \"aws:\"; values at most 256 characters."
+  }
 }
 
 variable "kms_key_arn" {
@@ -35,6 +39,10 @@ variable "auth" {
 variable "function_name" {
   description = "Name of the metrics-api function."
   type        = string
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
+    error_message = "function_name must be a Lambda function name (1-64 letters, digits, '-' or '_')."
+  }
 }
 
 variable "function_invoke_arn" {

@@ -10,24 +10,44 @@ variable "name_prefix" {
 variable "api_name" {
   description = "Name of the REST API."
   type        = string
+  validation {
+    condition     = length(var.api_name) >= 1 && length(var.api_name) <= 1024
+    error_message = "api_name must be 1-1024 characters."
+  }
 }
 
 variable "api_stage_name" {
   description = "Stage of the REST API."
   type        = string
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.api_stage_name))
+    error_message = "api_stage_name must be 1-64 letters, digits, '-' or '_'."
+  }
 }
 
 variable "function_names" {
   description = "Function names by function (log-processor, metrics-api, runbook-executor)."
   type        = map(string)
+  validation {
+    condition     = alltrue([for f in ["log-processor", "metrics-api", "runbook-executor"] : contains(keys(var.function_names), f)]) && alltrue([for n in values(var.function_names) : can(regex("^[A-Za-z0-9_-]{1,64}$", n))])
+    error_message = "function_names must name each of \"log-processor\", \"metrics-api\", \"runbook-executor\" with a Lambda function name (1-64 letters, digits, '-' or '_')."
+  }
 }
 
 variable "table_name" {
   description = "Name of the ApplicationMetrics table."
   type        = string
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.table_name))
+    error_message = "table_name must be a DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'."
+  }
 }
 
 variable "alarm_arns" {
   description = "ARNs of the alarms shown at the top."
   type        = list(string)
+  validation {
+    condition     = alltrue([for a in var.alarm_arns : can(regex("^arn:[a-z-]+:cloudwatch:[a-z0-9-]+:[0-9]{12}:alarm:.+$", a))])
+    error_message = "alarm_arns must be CloudWatch alarm ARNs."
+  }
 }

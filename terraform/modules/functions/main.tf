@@ -84,7 +84,7 @@ data "aws_iam_policy_document" "log_processor" {
     effect    = "Allow"
     actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
     resources = ["*"]
-    # checkov:skip=CKV_AWS_356:X-Ray trace submission supports no resource-level permissions
+    # X-Ray trace submission supports no resource-level permissions.
   }
   statement {
     sid     = "SendFailedEvents"
@@ -228,7 +228,7 @@ data "aws_iam_policy_document" "metrics_api" {
     effect    = "Allow"
     actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
     resources = ["*"]
-    # checkov:skip=CKV_AWS_356:X-Ray trace submission supports no resource-level permissions
+    # X-Ray trace submission supports no resource-level permissions.
   }
 }
 
@@ -346,7 +346,7 @@ data "aws_iam_policy_document" "runbook_executor" {
     effect    = "Allow"
     actions   = ["cloudwatch:GetMetricData"]
     resources = ["*"]
-    # checkov:skip=CKV_AWS_356:cloudwatch:GetMetricData supports no resource-level permissions
+    # GetMetricData supports no resource-level permissions.
   }
   statement {
     sid       = "PutRunbookMetrics"
@@ -373,7 +373,7 @@ data "aws_iam_policy_document" "runbook_executor" {
     effect    = "Allow"
     actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
     resources = ["*"]
-    # checkov:skip=CKV_AWS_356:X-Ray trace submission supports no resource-level permissions
+    # X-Ray trace submission supports no resource-level permissions.
   }
   statement {
     sid     = "SendFailedEvents"

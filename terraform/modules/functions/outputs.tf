@@ -13,9 +13,19 @@ output "log_processor_role_arn" {
   value       = aws_iam_role.log_processor.arn
 }
 
+output "log_processor_role_name" {
+  description = "Name of the log-processor function's IAM role (attach extra policies to it)."
+  value       = aws_iam_role.log_processor.name
+}
+
 output "log_processor_log_group_name" {
   description = "Log group of the log-processor function."
   value       = aws_cloudwatch_log_group.log_processor.name
+}
+
+output "log_processor_log_group_arn" {
+  description = "ARN of the log-processor function's log group."
+  value       = aws_cloudwatch_log_group.log_processor.arn
 }
 
 output "log_processor_failure_queue_arn" {
@@ -43,9 +53,19 @@ output "metrics_api_role_arn" {
   value       = aws_iam_role.metrics_api.arn
 }
 
+output "metrics_api_role_name" {
+  description = "Name of the metrics-api function's IAM role (attach extra policies to it)."
+  value       = aws_iam_role.metrics_api.name
+}
+
 output "metrics_api_log_group_name" {
   description = "Log group of the metrics-api function."
   value       = aws_cloudwatch_log_group.metrics_api.name
+}
+
+output "metrics_api_log_group_arn" {
+  description = "ARN of the metrics-api function's log group."
+  value       = aws_cloudwatch_log_group.metrics_api.arn
 }
 
 output "metrics_api_invoke_arn" {
@@ -68,9 +88,19 @@ output "runbook_executor_role_arn" {
   value       = aws_iam_role.runbook_executor.arn
 }
 
+output "runbook_executor_role_name" {
+  description = "Name of the runbook-executor function's IAM role (attach extra policies to it)."
+  value       = aws_iam_role.runbook_executor.name
+}
+
 output "runbook_executor_log_group_name" {
   description = "Log group of the runbook-executor function."
   value       = aws_cloudwatch_log_group.runbook_executor.name
+}
+
+output "runbook_executor_log_group_arn" {
+  description = "ARN of the runbook-executor function's log group."
+  value       = aws_cloudwatch_log_group.runbook_executor.arn
 }
 
 output "runbook_executor_failure_queue_arn" {

@@ -11,6 +11,10 @@ variable "tags" {
   description = "Tags added to every resource (merged over the module's own tags)."
   type        = map(string)
   default     = {}
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags keys must be 1-128 characters and not start with \"aws:\"; values at most 256 characters."
+  }
 }
 
 variable "kms_key_arn" {
@@ -95,6 +99,10 @@ variable "code" {
 variable "table_name" {
   description = "Name of the ApplicationMetrics table."
   type        = string
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.table_name))
+    error_message = "table_name must be a DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'."
+  }
 }
 
 variable "table_arn" {
@@ -119,6 +127,10 @@ variable "logs_prefix" {
   description = "Key prefix the log processor may read."
   type        = string
   default     = "logs/"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+/$", var.logs_prefix))
+    error_message = "logs_prefix must be a key prefix ending in '/', e.g. \"logs/\"."
+  }
 }
 
 variable "cors_allowed_origins" {
@@ -170,4 +182,8 @@ variable "automation_documents" {
   description = "SSM Automation documents the runbook executor may start."
   type        = list(string)
   default     = []
+  validation {
+    condition     = alltrue([for d in var.automation_documents : can(regex("^[A-Za-z0-9_.-]{3,128}$", d))])
+    error_message = "automation_documents must be SSM document names (3-128 letters, digits, '_', '-' or '.')."
+  }
 }

@@ -11,7 +11,7 @@ locals {
 }
 
 resource "aws_kms_key" "this" {
-  # checkov:skip=CKV2_AWS_64:the key policy is attached by aws_kms_key_policy.this (it needs the key's ARN for the account id)
+  # The policy is attached by aws_kms_key_policy.this: it needs the key's ARN for the account id.
   description             = "${var.name_prefix} monitoring stack"
   enable_key_rotation     = true
   deletion_window_in_days = var.deletion_window_in_days
