@@ -1,5 +1,7 @@
 # The module embedded in an estate that already has an on-call topic, a platform KMS key,
-# an artifact bucket for Lambda code, naming and tagging conventions.
+# an artifact bucket for Lambda code, naming and tagging conventions, and IAM-signed clients.
+# The topic's policy must let cloudwatch.amazonaws.com publish; the module only writes a
+# topic policy for a topic it creates.
 
 terraform {
   required_version = ">= 1.5"
@@ -48,6 +50,9 @@ module "monitoring" {
 
   # The topic already has its own subscribers.
   alarm_emails = []
+
+  # The estate's clients sign requests (SigV4) instead of sending an API key.
+  api_auth = "iam"
 }
 
 # The estate's own resources can use the module's outputs, e.g. a WAF association.
@@ -59,4 +64,9 @@ output "api_stage_arn" {
 output "api_url" {
   description = "Base URL of the metrics API."
   value       = module.monitoring.api_url
+}
+
+output "api_invoke_resource" {
+  description = "Grant execute-api:Invoke on this to the estate's signing clients (api_auth = \"iam\")."
+  value       = "${module.monitoring.api_execution_arn}/*"
 }

@@ -34,3 +34,19 @@ def test_inline_skips_have_reasons():
     for path in tools.MODULE.rglob("*.tf"):
         for m in re.finditer(r"checkov:skip=([A-Z0-9_]+)(:?)(.*)", path.read_text()):
             assert m.group(2) == ":" and len(m.group(3).strip()) > 20, f"{path}: {m.group(0)} lacks a reason"
+
+
+def test_readme_lists_every_skip_with_its_reason():
+    """The module README's skip table is what a reviewer reads: each inline skip, resource and reason."""
+    readme = (tools.MODULE / "README.md").read_text()
+    table = readme[readme.index("## Accepted checkov skips"):]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    found = 0
+    for path in tools.MODULE.rglob("*.tf"):
+        rel = str(path.relative_to(tools.MODULE))
+        for m in re.finditer(r"checkov:skip=([A-Z0-9_]+):(.*)", path.read_text()):
+            check, reason = m.group(1), m.group(2).strip().replace("|", "\\|")
+            found += 1
+            assert any(f"`{rel}`" in r and f"`{check}`" in r and r.rstrip(" |").endswith(reason) for r in rows), (
+                f"README has no row for {check} in {rel} with reason {reason!r}")
+    assert found and len(rows) <= found, "the README lists skips that are not in the module"
