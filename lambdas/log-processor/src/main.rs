@@ -10,7 +10,11 @@ fn main() -> Result<(), Error> {
             eprintln!("log-processor: {e}");
             std::process::exit(1)
         }),
-        Ok(None) => lambda(),
+        // Display, not Debug: this is what the Lambda init error log shows.
+        Ok(None) => lambda().map_err(|e| {
+            eprintln!("log-processor: {e}");
+            std::process::exit(1)
+        }),
         Err(msg) => {
             eprintln!("{msg}");
             std::process::exit(2)
