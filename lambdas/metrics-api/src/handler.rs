@@ -153,19 +153,38 @@ fn store_error(e: StoreError) -> ApiError {
     }
 }
 
-/// The `GET /metrics` body for one page.
+/// The `GET /metrics` body for one page (typed, serialised once).
+#[derive(serde::Serialize)]
+struct MetricsBody<'a> {
+    service: Option<&'a str>,
+    from: String,
+    to: String,
+    period: i64,
+    stats: Vec<&'static str>,
+    page: PageBody,
+    series: Vec<Series>,
+    next_token: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct PageBody {
+    from: String,
+    to: String,
+}
+
 pub fn render_metrics(q: &MetricsQuery, page: Page, series: Vec<Series>) -> Response {
-    Response::json(
-        200,
-        &json!({
-            "service": q.service,
-            "from": rfc3339(q.from),
-            "to": rfc3339(q.to),
-            "period": q.period,
-            "stats": q.stats.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-            "page": {"from": rfc3339(page.start), "to": rfc3339(page.end)},
-            "series": series,
-            "next_token": page.next.map(|start| q.token_for(start)),
-        }),
-    )
+    let body = MetricsBody {
+        service: q.service.as_deref(),
+        from: rfc3339(q.from),
+        to: rfc3339(q.to),
+        period: q.period,
+        stats: q.stats.iter().map(|s| s.as_str()).collect(),
+        page: PageBody {
+            from: rfc3339(page.start),
+            to: rfc3339(page.end),
+        },
+        series,
+        next_token: page.next.map(|start| q.token_for(start)),
+    };
+    Response::json(200, &body)
 }

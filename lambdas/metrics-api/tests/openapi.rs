@@ -205,7 +205,8 @@ async fn documented_parameters_are_exactly_the_accepted_ones() {
 async fn error_bodies_match_the_documented_error_schema() {
     let doc = Doc::load();
     let app = offline_app().await;
-    let cases: Vec<(&str, Vec<(&str, &str)>, Option<&str>, u16)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<&'a str>, u16);
+    let cases: Vec<Case> = vec![
         ("GET", vec![("stat", "median")], None, 400),
         ("GET", vec![("period", "30")], None, 400),
         ("POST", vec![], Some("not json"), 400),

@@ -1,0 +1,178 @@
+//! Handler overhead without DynamoDB: parse an API Gateway event, validate
+//! the query, merge a day of per-minute aggregates (1,440 items) into
+//! periods, compute the stats, build and serialise the proxy response. The
+//! same functions the handler runs; only the Query is replaced by items
+//! built in memory.
+//!
+//! Run: `cargo run --release -p metrics-api --example bench_handler`
+
+use std::time::{Duration, Instant};
+
+use metrics_api::aggregate::Merger;
+use metrics_api::handler::render_metrics;
+use metrics_api::query;
+use metrics_api::request::parse_event;
+use metrics_api::routes::{route, Route};
+use metrics_core::aggregate::{GroupKey, MinuteMetrics};
+use metrics_core::codec::{decode_group, encode_group, StoredGroup};
+use metrics_core::Minute;
+use serde_json::{json, Value};
+
+const DAY_START: i64 = 1_795_910_400; // 2026-11-29T00:00:00Z
+const ITERATIONS: usize = 2_000;
+const WARM_UP: usize = 100;
+
+/// xorshift64*: deterministic, no dependency.
+struct Rng(u64);
+impl Rng {
+    fn next_f64(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A day of one service: requests, errors and a latency sketch per minute,
+/// 200 latencies a minute spread log-uniformly over 3 decades (2 ms to 2 s,
+/// a wide spread: more sketch buckets than typical traffic). Each item goes
+/// through the table's item codec, so it is what a Query hands the handler.
+fn day_of_items() -> Vec<(i64, MinuteMetrics)> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    (0..1440)
+        .map(|m| {
+            let key = GroupKey::new("checkout", Minute::from_epoch_seconds(DAY_START + m * 60));
+            let mut group = StoredGroup::empty(key);
+            let item = &mut group.metrics;
+            for _ in 0..200 {
+                let latency = 2.0 * (rng.next_f64() * 7.0).exp();
+                item.record("latency_ms", latency);
+                item.record("requests", 1.0);
+                if rng.next_f64() < 0.01 {
+                    item.record("errors", 1.0);
+                }
+            }
+            group.version = 1;
+            let stored = decode_group(&encode_group(&group)).expect("codec round trip");
+            (DAY_START + m * 60, stored.metrics)
+        })
+        .collect()
+}
+
+fn event(period: &str) -> Value {
+    json!({
+        "resource": "/metrics", "path": "/metrics", "httpMethod": "GET",
+        "headers": {"Host": "k3v9q2x7ab.execute-api.us-east-1.amazonaws.com", "x-api-key": "k", "Origin": "https://dashboard.example.com"},
+        "multiValueHeaders": {"Host": ["k3v9q2x7ab.execute-api.us-east-1.amazonaws.com"], "x-api-key": ["k"], "Origin": ["https://dashboard.example.com"]},
+        "queryStringParameters": {"service": "checkout", "from": "2026-11-29T00:00:00Z", "to": "2026-11-30T00:00:00Z", "period": period, "stat": "count,avg,p50,p90,p99"},
+        "multiValueQueryStringParameters": {"service": ["checkout"], "from": ["2026-11-29T00:00:00Z"], "to": ["2026-11-30T00:00:00Z"], "period": [period], "stat": ["count,avg,p50,p90,p99"]},
+        "pathParameters": null, "stageVariables": null,
+        "requestContext": {"resourcePath": "/metrics", "httpMethod": "GET", "stage": "prod", "requestId": "r", "accountId": "123456789012", "apiId": "k3v9q2x7ab", "identity": {"sourceIp": "203.0.113.17"}},
+        "body": null, "isBase64Encoded": false
+    })
+}
+
+/// One request, end to end minus the Query. Returns the response size.
+fn handle(
+    event: Value,
+    items: &[(i64, MinuteMetrics)],
+    cors: &metrics_api::respond::Cors,
+) -> usize {
+    let (version, req) = parse_event(event).expect("API Gateway event");
+    let req = req.expect("valid request");
+    assert_eq!(route(&req.method, &req.path), Ok(Route::GetMetrics));
+    let q = query::parse(&req.query, DAY_START + 86_400).expect("valid query");
+    let page = q.page();
+    let mut merger = Merger::new(page, q.metrics.as_deref());
+    for (minute, item) in items {
+        merger.add("checkout", *minute, item);
+    }
+    let mut resp = render_metrics(&q, page, merger.finish(&q.stats));
+    cors.apply(req.header("origin"), &mut resp);
+    // What the runtime does with the returned value.
+    serde_json::to_vec(&resp.into_event(version))
+        .expect("serialise")
+        .len()
+}
+
+/// Median time of each phase, to see where the time goes.
+fn phases(event: &Value, items: &[(i64, MinuteMetrics)]) -> [Duration; 4] {
+    let mut t = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..200 {
+        let e = event.clone();
+        let t0 = Instant::now();
+        let (version, req) = parse_event(e).expect("event");
+        let q = query::parse(&req.expect("request").query, DAY_START + 86_400).expect("query");
+        let t1 = Instant::now();
+        let page = q.page();
+        let mut merger = Merger::new(page, q.metrics.as_deref());
+        for (minute, item) in items {
+            merger.add("checkout", *minute, item);
+        }
+        let t2 = Instant::now();
+        let series = merger.finish(&q.stats);
+        let t3 = Instant::now();
+        let n = serde_json::to_vec(&render_metrics(&q, page, series).into_event(version))
+            .expect("json")
+            .len();
+        let t4 = Instant::now();
+        assert!(n > 0);
+        for (i, d) in [t1 - t0, t2 - t1, t3 - t2, t4 - t3].into_iter().enumerate() {
+            t[i].push(d);
+        }
+    }
+    t.map(|mut v| {
+        v.sort();
+        v[v.len() / 2]
+    })
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn main() {
+    let items = day_of_items();
+    let cors = metrics_api::respond::Cors::parse("https://dashboard.example.com");
+    println!(
+        "one service, one day = {} minute items, stats count,avg,p50,p90,p99",
+        items.len()
+    );
+    println!(
+        "{:<28} {:>10} {:>10} {:>10} {:>12}",
+        "case", "median", "p99", "max", "response"
+    );
+    for (label, period) in [
+        ("period=3600 (24 points)", "3600"),
+        ("period=60 (1,440 points)", "60"),
+    ] {
+        let template = event(period);
+        let mut bytes = 0;
+        for _ in 0..WARM_UP {
+            bytes = handle(template.clone(), &items, &cors);
+        }
+        let mut times = Vec::with_capacity(ITERATIONS);
+        for _ in 0..ITERATIONS {
+            let e = template.clone();
+            let t = Instant::now();
+            bytes = handle(e, &items, &cors);
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "{label:<28} {:>8.3}ms {:>8.3}ms {:>8.3}ms {:>10} B",
+            percentile(&times, 0.5).as_secs_f64() * 1e3,
+            percentile(&times, 0.99).as_secs_f64() * 1e3,
+            times[times.len() - 1].as_secs_f64() * 1e3,
+            bytes
+        );
+        let [parse, merge, stats, serialise] = phases(&template, &items);
+        println!(
+            "  phases (median): parse+validate {:.3}ms, merge {:.3}ms, stats {:.3}ms, serialise {:.3}ms",
+            parse.as_secs_f64() * 1e3,
+            merge.as_secs_f64() * 1e3,
+            stats.as_secs_f64() * 1e3,
+            serialise.as_secs_f64() * 1e3
+        );
+    }
+}
