@@ -54,6 +54,22 @@ def upload(s3, bucket: str, objects: list[samples.LogObject], notification_id: s
     return records
 
 
+def object_reports(result) -> dict[str, dict]:
+    """The log processor's per-object report, by object key."""
+    return {o.get("key"): o for o in (result or {}).get("objects", [])}
+
+
+def check_line_counts(reports: dict[str, dict], objects: list[samples.LogObject]) -> None:
+    """Every good line accepted, every bad one rejected (counted, not fatal)."""
+    for obj in objects:
+        r = reports.get(obj.key)
+        if r is None:
+            raise Mismatch(f"no report for {obj.key} in {sorted(reports)}")
+        if r.get("accepted") != obj.lines - obj.bad_lines:
+            raise Mismatch(f"{obj.key}: accepted {r.get('accepted')} of {obj.lines} lines, "
+                           f"want {obj.lines - obj.bad_lines} ({obj.bad_lines} bad): {r}")
+
+
 def table_snapshot(ddb, table: str) -> list[dict]:
     """Every item, in key order (a Scan is fine in a test; the functions never scan)."""
     items, kwargs = [], {"TableName": table}

@@ -78,11 +78,13 @@ def test_step_4_logs(env):
             fn = env.start_function("log-processor")
             first = events.s3_event(records[:2])  # S3 may batch records; the processor must handle several
             second = events.s3_event(records[2:])
-            fn.invoke(first)
-            fn.invoke(second)
+            reports = flows.object_reports(fn.invoke(first)) | flows.object_reports(fn.invoke(second))
+            flows.check_line_counts(reports, objects)
             once = flows.table_snapshot(ddb, env.stack.table)
             flows.check_groups(once, truth)
-            fn.invoke(first)  # at-least-once delivery: the same event again
+            replay = flows.object_reports(fn.invoke(first))  # at-least-once delivery: the same event again
+            assert replay and all(r.get("groups_written") == 0 for r in replay.values()), \
+                f"replay wrote groups again: {replay}"
             again = flows.table_snapshot(ddb, env.stack.table)
             assert flows.metric_items(again) == flows.metric_items(once), "replaying an event changed the metrics"
             note(f"{len(objects)} objects, {sum(o.lines for o in objects)} lines "
