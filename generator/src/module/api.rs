@@ -61,6 +61,12 @@ pub fn component(config: &Config) -> Component {
                 Expr::str("${aws_api_gateway_rest_api.this.execution_arn}/*/*"),
             ),
     );
+    // In-place changes a deployment snapshots too: the auth mode (methods updated in place) and
+    // the function behind every integration.
+    trigger_ids.extend([
+        "var.auth".to_string(),
+        "var.function_invoke_arn".to_string(),
+    ]);
     main.extend(stage(&trigger_ids));
     main.extend(usage_plan());
     main.extend(account_logging_role());
@@ -288,8 +294,9 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
     vec![
         Block::resource("aws_api_gateway_deployment", "this")
             .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-            .comment("Redeploy when a route changes. Ids, not whole objects: refresh rewrites null maps")
-            .comment("as {} and a whole-object hash would redeploy on every plan.")
+            .comment("Redeploy when a route, the auth mode or the function changes. Ids, not whole")
+            .comment("objects: refresh rewrites null maps as {} and a whole-object hash would redeploy")
+            .comment("on every plan.")
             .attr(
                 "triggers",
                 Expr::object([(
@@ -465,6 +472,10 @@ mod tests {
                 assert!(integration.contains("uri = var.function_invoke_arn"));
                 let triggers = resource(&tf, "aws_api_gateway_deployment", "this");
                 assert!(triggers.contains(&format!("aws_api_gateway_integration.{id}.id")));
+                assert!(
+                    triggers.contains("var.auth, var.function_invoke_arn"),
+                    "{triggers}"
+                );
             }
         }
     }

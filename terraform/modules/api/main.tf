@@ -140,8 +140,9 @@ resource "aws_lambda_permission" "api_invokes_function" {
 
 resource "aws_api_gateway_deployment" "this" {
   rest_api_id = aws_api_gateway_rest_api.this.id
-  # Redeploy when a route changes. Ids, not whole objects: refresh rewrites null maps
-  # as {} and a whole-object hash would redeploy on every plan.
+  # Redeploy when a route, the auth mode or the function changes. Ids, not whole
+  # objects: refresh rewrites null maps as {} and a whole-object hash would redeploy
+  # on every plan.
   triggers = {
     redeployment = sha1(jsonencode([
       aws_api_gateway_resource.metrics.id,
@@ -156,6 +157,8 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_integration.health_get.id,
       aws_api_gateway_method.health_options.id,
       aws_api_gateway_integration.health_options.id,
+      var.auth,
+      var.function_invoke_arn,
     ]))
   }
   lifecycle {
