@@ -25,6 +25,20 @@ pub enum HandlerError {
     },
 }
 
+/// What Lambda reports (and the on-failure destination receives) as `errorType`.
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        let error_type = match e {
+            HandlerError::Event(_) => "InvalidEvent",
+            HandlerError::Objects { .. } => "ObjectsFailed",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
 /// Every record is attempted even when an earlier one fails: the ones that succeed are
 /// recorded as applied, so Lambda's retry of the whole event re-applies nothing twice.
 pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, HandlerError> {
@@ -59,7 +73,8 @@ pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, HandlerError> 
 /// One JSON line per object, with line counts per reject reason (CloudWatch Logs
 /// Insights can filter and sum these fields directly).
 fn log_report(r: &ObjectReport) {
-    let mut line = json!({ "level": "INFO", "message": "object processed" });
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut line = json!({ "timestamp": now, "level": "INFO", "message": "object processed" });
     if let (Some(obj), Ok(Value::Object(fields))) = (line.as_object_mut(), serde_json::to_value(r))
     {
         obj.extend(fields);

@@ -36,7 +36,7 @@ fn lambda() -> Result<(), Error> {
             };
             lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
                 let deps = deps.clone();
-                async move { handle(&deps, event.payload).await.map_err(Error::from) }
+                async move { handle(&deps, event.payload).await }
             }))
             .await
         })

@@ -3,7 +3,7 @@
 use crate::event::ObjectRef;
 use crate::pipeline::{ObjectPipeline, Outcome, Window};
 use crate::source_id::source_id;
-use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use metrics_core::store::{ApplyReport, MetricStore, StoreError};
 use serde::Serialize;
 
@@ -98,7 +98,7 @@ pub async fn read_object(s3: &aws_sdk_s3::Client, obj: &ObjectRef) -> Result<Out
     let resp = req
         .send()
         .await
-        .map_err(|e| read_err(format!("GetObject failed: {}", DisplayErrorContext(&e))))?;
+        .map_err(|e| read_err(format!("GetObject failed: {}", sdk_error_summary(&e))))?;
     let reference_ms = resp
         .last_modified()
         .and_then(|t| t.to_millis().ok())
@@ -117,6 +117,26 @@ pub async fn read_object(s3: &aws_sdk_s3::Client, obj: &ObjectRef) -> Result<Out
             .map_err(|source| corrupt(obj, source))?;
     }
     pipeline.finish().map_err(|source| corrupt(obj, source))
+}
+
+/// `Code: message` for an error S3 answered; the full context chain for anything else
+/// (timeouts, connection errors), where the chain is the useful part.
+fn sdk_error_summary<E, R>(e: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e {
+        SdkError::ServiceError(se) => {
+            let err = se.err();
+            format!(
+                "{}: {}",
+                err.code().unwrap_or("Unknown"),
+                err.message().unwrap_or("no message")
+            )
+        }
+        other => DisplayErrorContext(other).to_string(),
+    }
 }
 
 fn corrupt(obj: &ObjectRef, source: crate::reader::CorruptGzip) -> ObjectError {
