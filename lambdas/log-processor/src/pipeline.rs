@@ -194,3 +194,100 @@ pub fn process_read(
     p.finish()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lines::MAX_LINE;
+
+    const REF: i64 = 1_795_975_500_000; // 2026-11-29T18:05:00Z
+
+    fn run(key: Option<&str>, chunks: &[&[u8]]) -> Outcome {
+        let mut p = ObjectPipeline::new(key, Window::around(REF));
+        for c in chunks {
+            p.push(c).unwrap();
+        }
+        p.finish().unwrap()
+    }
+
+    fn line_at(ms: i64) -> String {
+        format!("{{\"ts\":{ms},\"latency_ms\":1}}\n")
+    }
+
+    #[test]
+    fn window_edges_are_inclusive() {
+        let text = [
+            line_at(REF - MAX_AGE_MS),
+            line_at(REF - MAX_AGE_MS - 1),
+            line_at(REF + MAX_FUTURE_MS),
+            line_at(REF + MAX_FUTURE_MS + 1),
+        ]
+        .concat();
+        let o = run(Some("logs/api/x.log"), &[text.as_bytes()]);
+        assert_eq!(o.stats.accepted, 2);
+        assert_eq!(o.stats.rejected.get(Reason::TimestampOutOfRange), 2);
+    }
+
+    #[test]
+    fn service_from_line_or_key_and_why_not() {
+        let no_service = line_at(REF);
+        let named = format!("{{\"ts\":{REF},\"service\":\"db\"}}\n");
+        let text = [no_service.as_str(), named.as_str()].concat();
+        // A key without the logs/<service>/ prefix: only the named line counts.
+        let o = run(Some("uploads/x.log"), &[text.as_bytes()]);
+        assert_eq!(
+            (o.stats.accepted, o.stats.rejected.get(Reason::NoService)),
+            (1, 1)
+        );
+        // An invalid service in the key is a bad service, not a missing one.
+        let o = run(Some("logs/bad name/x.log"), &[text.as_bytes()]);
+        assert_eq!(
+            (o.stats.accepted, o.stats.rejected.get(Reason::BadService)),
+            (1, 1)
+        );
+        let o = run(Some("logs/api/x.log"), &[text.as_bytes()]);
+        let services: Vec<_> = o.batch.0.keys().map(|k| k.service.as_str()).collect();
+        assert_eq!(services, ["api", "db"]);
+    }
+
+    #[test]
+    fn huge_lines_blank_lines_and_totals() {
+        let huge = vec![b'{'; MAX_LINE + 10];
+        let ok = line_at(REF);
+        let o = run(
+            Some("logs/api/x.log"),
+            &[
+                ok.as_bytes(),
+                b"\n   \n",
+                &huge,
+                b"\n",
+                ok.as_bytes(),
+                &huge,
+            ],
+        );
+        assert_eq!(o.stats.lines, 6);
+        assert_eq!(
+            (
+                o.stats.accepted,
+                o.stats.blank,
+                o.stats.rejected.get(Reason::TooLong)
+            ),
+            (2, 2, 2)
+        );
+        assert_eq!(
+            o.stats.lines,
+            o.stats.accepted + o.stats.blank + o.stats.rejected.total(),
+            "every line accounted for"
+        );
+    }
+
+    #[test]
+    fn emf_values_out_of_range_reject_the_whole_line() {
+        let line = format!(
+            "{{\"_aws\":{{\"Timestamp\":{REF},\"CloudWatchMetrics\":[{{\"Metrics\":[{{\"Name\":\"a\"}},{{\"Name\":\"b\"}}]}}]}},\"a\":1,\"b\":1e300}}\n"
+        );
+        let o = run(Some("logs/api/x.log"), &[line.as_bytes()]);
+        assert_eq!(o.stats.rejected.get(Reason::BadEmf), 1);
+        assert!(o.batch.is_empty(), "nothing of the bad line is recorded");
+    }
+}
