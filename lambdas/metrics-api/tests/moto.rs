@@ -239,7 +239,17 @@ async fn every_service_from_the_index_with_bounded_pages() {
             }
         }
     }
-    post(&app, v1, &json!({ "points": points_in }), Some("seed")).await;
+    let before = app.store.request_counts();
+    let r = post(&app, v1, &json!({ "points": points_in }), Some("seed")).await;
+    let after = app.store.request_counts();
+    let groups = r.body["groups"]["written"].as_u64().unwrap();
+    assert_eq!(groups, 180);
+    eprintln!(
+        "DynamoDB requests, POST of {groups} (service, minute) groups: {} BatchGetItem, {} TransactWriteItems, {} total",
+        after.batch_get - before.batch_get,
+        after.transact_write - before.transact_write,
+        after.total() - before.total()
+    );
 
     let (from, to) = (ts(T0), ts(T0 + 90 * 60));
     let before = app.store.request_counts().query;
