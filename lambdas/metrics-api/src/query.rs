@@ -203,6 +203,14 @@ pub fn parse(query: &BTreeMap<String, String>, now: i64) -> Result<MetricsQuery,
                 "next_token belongs to a query with different parameters",
             ));
         }
+        // The token is not signed: its range must be one this API could issue.
+        let sane = |v: i64| (0..=MAX_EPOCH).contains(&v) && v % MINUTE == 0;
+        if !sane(t.from) || !sane(t.to) {
+            return Err(ApiError::param(
+                "next_token",
+                "next_token is not a token this API issued",
+            ));
+        }
     }
 
     // Range: explicit values win; otherwise the token's (so defaults do not
@@ -391,6 +399,20 @@ mod tests {
 
         next.insert("stat".into(), "p99".into());
         assert_eq!(field(parse(&next, NOW)), "next_token");
+    }
+
+    #[test]
+    fn forged_tokens_with_absurd_ranges_are_refused() {
+        let query = q(&[("service", "a")]);
+        let forged = PageToken {
+            start: 0,
+            from: i64::MIN,
+            to: i64::MAX,
+            hash: params_hash(&query),
+        };
+        let mut with = query.clone();
+        with.insert("next_token".into(), forged.encode());
+        assert_eq!(field(parse(&with, NOW)), "next_token");
     }
 
     #[test]
