@@ -5,6 +5,7 @@
 //! built in memory.
 //!
 //! Run: `cargo run --release -p metrics-api --example bench_handler`
+//! (append `-- --write-doc` to put the figures into `docs/benchmarks/metrics-api.md`).
 
 use std::time::{Duration, Instant};
 
@@ -131,7 +132,53 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
+/// Markers around the generated block in `docs/benchmarks/metrics-api.md`.
+const BEGIN: &str = "<!-- bench_handler:begin -->";
+const END: &str = "<!-- bench_handler:end -->";
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), load average {load} at the end of the run")
+}
+
+/// Replaces the generated block of the benchmark document with this run's figures.
+fn write_doc(rows: &[String]) -> std::io::Result<()> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/benchmarks/metrics-api.md");
+    let doc = std::fs::read_to_string(&path)?;
+    let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
+        return Err(std::io::Error::other(
+            "markers not found in docs/benchmarks/metrics-api.md",
+        ));
+    };
+    let date = chrono::Utc::now().format("%Y-%m-%d");
+    let block = format!(
+        "{BEGIN}\nMeasured {date} on {}.\n\n| case | median | p99 | max | response body | phases (median): parse+validate / merge / stats / serialise |\n|---|---|---|---|---|---|\n{}\n",
+        machine(),
+        rows.join("\n")
+    );
+    std::fs::write(&path, format!("{}{block}{}", &doc[..b], &doc[e..]))
+}
+
 fn main() {
+    let write = std::env::args().any(|a| a == "--write-doc");
     let items = day_of_items();
     let cors = metrics_api::respond::Cors::parse("https://dashboard.example.com");
     println!(
@@ -142,6 +189,7 @@ fn main() {
         "{:<28} {:>10} {:>10} {:>10} {:>12}",
         "case", "median", "p99", "max", "response"
     );
+    let mut rows = Vec::new();
     for (label, period) in [
         ("period=3600 (24 points)", "3600"),
         ("period=60 (1,440 points)", "60"),
@@ -159,20 +207,44 @@ fn main() {
             times.push(t.elapsed());
         }
         times.sort();
+        let (median, p99, max) = (
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            times[times.len() - 1],
+        );
         println!(
-            "{label:<28} {:>8.3}ms {:>8.3}ms {:>8.3}ms {:>10} B",
-            percentile(&times, 0.5).as_secs_f64() * 1e3,
-            percentile(&times, 0.99).as_secs_f64() * 1e3,
-            times[times.len() - 1].as_secs_f64() * 1e3,
+            "{label:<28} {:>10} {:>10} {:>10} {:>10} B",
+            ms(median),
+            ms(p99),
+            ms(max),
             bytes
         );
         let [parse, merge, stats, serialise] = phases(&template, &items);
         println!(
-            "  phases (median): parse+validate {:.3}ms, merge {:.3}ms, stats {:.3}ms, serialise {:.3}ms",
-            parse.as_secs_f64() * 1e3,
-            merge.as_secs_f64() * 1e3,
-            stats.as_secs_f64() * 1e3,
-            serialise.as_secs_f64() * 1e3
+            "  phases (median): parse+validate {}, merge {}, stats {}, serialise {}",
+            ms(parse),
+            ms(merge),
+            ms(stats),
+            ms(serialise)
         );
+        rows.push(format!(
+            "| day at `{label}` | {} | {} | {} | {bytes} B | {} / {} / {} / {} |",
+            ms(median),
+            ms(p99),
+            ms(max),
+            ms(parse),
+            ms(merge),
+            ms(stats),
+            ms(serialise)
+        ));
+    }
+    if write {
+        match write_doc(&rows) {
+            Ok(()) => println!("wrote docs/benchmarks/metrics-api.md"),
+            Err(e) => {
+                eprintln!("cannot update docs/benchmarks/metrics-api.md: {e}");
+                std::process::exit(1);
+            }
+        }
     }
 }
