@@ -149,47 +149,79 @@ def test_step_5_api(env):
              f"{pages} pages; POST + idempotent retry read back; API at {front.url}")
 
 
+def pick_alarms(alarms: list[dict]) -> list[dict]:
+    """One alarm per Trigger shape CloudWatch publishes: single metric, metric math, percentile."""
+    single = next((a for a in alarms if a.get("MetricName") == "Errors" and "log-processor" in a["AlarmName"]), None)
+    math = next((a for a in alarms if a.get("Metrics")), None)
+    pct = next((a for a in alarms if a.get("ExtendedStatistic")), None)
+    missing = [n for n, a in (("Lambda errors", single), ("metric math", math), ("percentile", pct)) if a is None]
+    assert not missing, f"no deployed alarm of kind {missing}"
+    return [single, math, pct]
+
+
 def test_step_6_alarm(env):
     assert env.stack and env.stack.alarms, "step 3 found no alarms"
-    with step(6, "alarm -> SNS -> runbook-executor (delivered twice)"):
+    with step(6, "alarms -> SNS -> runbook-executor (each delivered twice)"):
         cw, sns, sqs, ddb = env.aws("cloudwatch"), env.aws("sns"), env.aws("sqs"), env.aws("dynamodb")
         rb_env = env.stack.functions["runbook-executor"]["Environment"]["Variables"]
         started = datetime.now(timezone.utc) - timedelta(minutes=1)
         queue = flows.subscribe_queue(sqs, sns, env.stack.topic_arn)
-        alarm = next((a for a in env.stack.alarms if "log-processor" in a["AlarmName"]
-                      and a.get("MetricName") == "Errors"), env.stack.alarms[0])
-        reason = "Threshold Crossed: 1 datapoint [3.0 (29/11/26 18:05:00)] was greater than or equal to the threshold (1.0)."
-        cw.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue="ALARM", StateReason=reason)
-        alarm = cw.describe_alarms(AlarmNames=[alarm["AlarmName"]])["MetricAlarms"][0]
-        assert alarm["StateValue"] == "ALARM"
-        message = events.alarm_message(alarm, "ALARM", "OK", reason)
         sub = next(s for s in sns.list_subscriptions_by_topic(TopicArn=env.stack.topic_arn)["Subscriptions"]
                    if s["Protocol"] == "lambda")
-        event = events.sns_event(env.stack.topic_arn, events.alarm_subject(message), json.dumps(message),
-                                 sub["SubscriptionArn"])
         fn = env.start_function("runbook-executor")
-        first = fn.invoke(event)
-        fn.invoke(event)  # SNS redelivers: nothing may run twice
-        incidents = ddb.query(TableName=env.stack.table, KeyConditionExpression="ServiceName = :k",
-                              ExpressionAttributeValues={":k": {"S": f"#incident#{alarm['AlarmName']}"}})["Items"]
-        assert len(incidents) == 1, f"{len(incidents)} incident items for {alarm['AlarmName']}: {incidents}"
+
+        def deliver(name: str, new: str, old: str, reason: str) -> dict:
+            cw.set_alarm_state(AlarmName=name, StateValue=new, StateReason=reason)
+            alarm = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+            assert alarm["StateValue"] == new
+            message = events.alarm_message(alarm, new, old, reason)
+            event = events.sns_event(env.stack.topic_arn, events.alarm_subject(message), json.dumps(message),
+                                     sub["SubscriptionArn"])
+            first = fn.invoke(event)
+            fn.invoke(event)  # SNS redelivers: nothing may run twice
+            return first
+
+        def incidents(name: str) -> list[dict]:
+            return ddb.query(TableName=env.stack.table, KeyConditionExpression="ServiceName = :k",
+                             ExpressionAttributeValues={":k": {"S": f"#incident#{name}"}})["Items"]
+
+        picked = pick_alarms(env.stack.alarms)
+        outcomes = []
+        for alarm in picked:
+            name = alarm["AlarmName"]
+            result = deliver(name, "ALARM", "OK", "Threshold Crossed: 1 datapoint [3.0] was greater than the threshold.")
+            steps = [st for r in (result or {}).get("records", []) for st in r.get("steps", [])]
+            bad = [st for st in steps if st.get("outcome") != "ok"]
+            assert steps and not bad, f"{name}: steps not all ok: {steps}"
+            outcomes.append(f"{name.split('-', 2)[-1]}: {'+'.join(st['step'] for st in steps)}")
+            assert len(incidents(name)) == 1, f"{len(incidents(name))} incident items for {name}"
         published = [m for m in flows.drain(sqs, queue)
                      if (m.get("MessageAttributes", {}).get("origin") or {}).get("Value") == "runbook-executor"]
-        assert len(published) == 1, f"{len(published)} enriched notifications (want 1)"
-        text = published[0]["Message"]
-        assert alarm["AlarmName"] in text, f"notification does not name the alarm: {text[:300]}"
+        assert len(published) == len(picked), f"{len(published)} enriched notifications (want {len(picked)})"
+        for alarm in picked:
+            assert sum(alarm["AlarmName"] in m["Message"] for m in published) == 1, \
+                f"not exactly one notification names {alarm['AlarmName']}"
         executions = flows.metric_sum(cw, rb_env["METRIC_NAMESPACE"], "RunbookExecutions", started)
-        assert executions == 1.0, f"RunbookExecutions sum {executions} (want 1)"
-        # Loop guard: the executor's own notification must not reach it again, and would be ignored if it did.
+        assert executions == len(picked), f"RunbookExecutions sum {executions} (want {len(picked)})"
+
+        # Loop guard: the executor's own notification must not reach it again, and is ignored if it does.
         policy = json.loads(sns.get_subscription_attributes(SubscriptionArn=sub["SubscriptionArn"])
                             ["Attributes"].get("FilterPolicy") or "{}")
         assert not flows.filter_policy_matches(policy, published[0].get("MessageAttributes", {})), \
             f"filter policy {policy} lets the executor's own notification through"
+        assert flows.filter_policy_matches(policy, {}), f"filter policy {policy} blocks CloudWatch's notifications"
         fn.invoke(flows.as_lambda_sns_event(published[0], sub["SubscriptionArn"]))
         assert not flows.drain(sqs, queue, settle_s=1.0), "own notification triggered another one"
-        ran = ", ".join(f"{s.get('step')}={s.get('outcome')}" for r in (first or {}).get("records", [])
-                        for s in r.get("steps", []))
-        note(f"alarm {alarm['AlarmName']}: 1 incident, 1 notification, RunbookExecutions=1 (steps: {ran})")
+
+        # Back to OK closes the incident.
+        first = picked[0]["AlarmName"]
+        deliver(first, "OK", "ALARM", "Threshold Crossed: no datapoints were greater than the threshold.")
+        status = [it.get("status", {}).get("S") for it in incidents(first)]
+        assert status == ["closed"], f"{first}: incident status after OK {status} (want ['closed'])"
+        note(f"{len(picked)} alarms (single metric, metric math, p99): 1 incident, 1 notification, "
+             f"RunbookExecutions={executions:.0f}; OK closed the incident")
+        for line in outcomes:
+            note(f"  {line}")
 
 
 def test_step_7_replan_and_destroy(env):
