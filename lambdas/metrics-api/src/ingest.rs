@@ -290,4 +290,34 @@ mod tests {
         assert!(source_id(Some("")).is_err());
         assert!(source_id(Some("has space")).is_err());
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Arbitrary bytes and JSON-ish text never panic; failures are 400s.
+            #[test]
+            fn any_body_parses_or_is_a_400(body in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..200),
+                "[\\[\\]{}\":, a-z0-9.eE+-]{0,120}".prop_map(String::into_bytes),
+            ]) {
+                if let Err(e) = parse_body(&body) {
+                    prop_assert_eq!(e.status, 400);
+                }
+            }
+
+            #[test]
+            fn valid_points_are_accepted(
+                service in "[A-Za-z0-9._-]{1,128}",
+                t in 0i64..253_402_300_799,
+                v in -1e30f64..1e30,
+            ) {
+                let body = serde_json::json!({"service": service, "timestamp": t, "metrics": {"m": v}});
+                let points = parse_body(body.to_string().as_bytes()).unwrap();
+                prop_assert_eq!(points[0].timestamp, t);
+                prop_assert_eq!(to_batch(&points).values(), 1);
+            }
+        }
+    }
 }

@@ -439,4 +439,44 @@ mod tests {
             "period"
         );
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[ -~]{0,24}",
+                "-?[0-9]{1,22}",
+                Just("2026-11-29T18:00:00Z".to_owned()),
+                "(count|sum|avg|min|max|p50|p90|p95|p99|p42)(,(count|avg|p99|x)){0,3}",
+            ]
+        }
+
+        proptest! {
+            /// Any query string gives a plan or a 400 that names one of its parameters.
+            #[test]
+            fn never_panics_and_errors_name_a_parameter(
+                pairs in proptest::collection::vec((prop_oneof![
+                    proptest::sample::select(PARAMS.to_vec()).prop_map(str::to_owned),
+                    "[a-z_]{1,8}",
+                ], value()), 0..8),
+                now in 0i64..4_000_000_000,
+            ) {
+                let query: BTreeMap<String, String> = pairs.into_iter().collect();
+                match parse(&query, now) {
+                    Ok(m) => {
+                        let p = m.page();
+                        prop_assert!(m.from < m.to && p.start < p.end && p.end <= m.to);
+                        prop_assert!(p.periods() >= 1 && p.periods() <= MAX_LIMIT);
+                    }
+                    Err(e) => {
+                        prop_assert_eq!(e.status, 400);
+                        let field = e.field.unwrap_or_default();
+                        prop_assert!(query.contains_key(&field) || field == "from" || field == "to" || field == "period", "{field}");
+                    }
+                }
+            }
+        }
+    }
 }
