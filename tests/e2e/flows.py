@@ -178,6 +178,15 @@ def per_minute_pages(base_url: str, headers: dict, service: str, frm: datetime, 
             raise Mismatch("pagination does not end")
 
 
+def op_counts(calls: list[str]) -> str:
+    """'3 Query' style summary of recorded operations (DynamoDB_20120810.Query -> Query)."""
+    counts: dict[str, int] = {}
+    for c in calls:
+        op = c.rsplit(".", 1)[-1] if "." in c and " " not in c else c
+        counts[op] = counts.get(op, 0) + 1
+    return ", ".join(f"{n} {op}" for op, n in sorted(counts.items())) or "none"
+
+
 def truth_minute_counts(truth: samples.Truth, service: str) -> dict:
     return {(m, minute): len(v) for (s, minute, m), v in truth.values.items() if s == service}
 

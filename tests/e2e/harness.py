@@ -46,12 +46,15 @@ class Env:
     def aws(self, service: str):
         return self.moto.client(service)
 
-    def start_function(self, key: str) -> LambdaFunction:
-        """The real bootstrap from the zip, with the environment the module gave the deployed function."""
+    def start_function(self, key: str, endpoint: str | None = None) -> LambdaFunction:
+        """The real bootstrap from the zip, with the environment the module gave the deployed function.
+        `endpoint` overrides where its SDK calls go (default: moto)."""
         cfg = self.stack.functions[key]
         bootstrap = package.extract_bootstrap(self.packages[key], self.workdir / "task")
         fn_env = dict(cfg.get("Environment", {}).get("Variables", {}))
         fn_env.update(self.moto.aws_env())
+        if endpoint:
+            fn_env["AWS_ENDPOINT_URL"] = endpoint
         fn_env.setdefault("RUST_LOG", "info")
         fn = LambdaFunction(cfg["FunctionName"], bootstrap, fn_env, self.workdir,
                             memory_mb=cfg.get("MemorySize", 128), timeout_s=cfg.get("Timeout", 30))

@@ -22,6 +22,7 @@ import pytest
 
 from . import checks, events, flows, package, procs, samples
 from .apigw_front import ApiFront, routes_from_moto
+from .aws_proxy import RecordingProxy
 from .harness import REPO, Env
 from .runtime_api import InvocationError
 from .steps import note, step
@@ -36,8 +37,9 @@ def env(request):
     try:
         yield e
     finally:
-        if "front" in e.data:
-            e.data["front"].close()
+        for server in ("front", "recorder"):
+            if server in e.data:
+                e.data[server].close()
         e.stop()
         procs.stop_all()
         # Keep the logs when something failed (or when asked); they say why.
@@ -103,7 +105,10 @@ def test_step_5_api(env):
     assert env.data.get("ingested"), "step 4 failed"
     with step(5, "metrics API over HTTP vs. independently computed values"):
         truth, base = env.data["truth"], env.data["base"]
-        fn = env.start_function("metrics-api")
+        # The function's SDK calls go through a recorder, to see which DynamoDB operations it makes.
+        recorder = RecordingProxy(env.moto.endpoint)
+        env.data["recorder"] = recorder
+        fn = env.start_function("metrics-api", endpoint=recorder.url)
         apigw = env.aws("apigateway")
         front = ApiFront(fn, routes_from_moto(apigw, env.stack.api_id), env.stack.stage, env.stack.api_id)
         env.data["front"] = front
@@ -114,10 +119,14 @@ def test_step_5_api(env):
         q = f"from={flows.iso(frm)}&to={flows.iso(to)}&period=3600&stat={flows.STATS}"
         problems: list[str] = []
         for service in truth.services():
+            mark = recorder.mark()
             doc = flows.get_json(f"{front.url}/metrics?service={service}&{q}", hdr)
             flows.compare_totals(doc, truth, [service], problems)
+            one_service = recorder.since(mark)
+        mark = recorder.mark()
         everyone = flows.get_json(f"{front.url}/metrics?{q}", hdr)
         flows.compare_totals(everyone, truth, truth.services(), problems)
+        all_services = recorder.since(mark)
         counts, pages = flows.per_minute_pages(front.url, hdr, "web", frm, base + timedelta(minutes=20), limit=4)
         if counts != flows.truth_minute_counts(truth, "web"):
             problems.append(f"per-minute counts for web differ over {pages} pages")
@@ -145,8 +154,12 @@ def test_step_5_api(env):
             "Origin": "https://example.com", "Access-Control-Request-Method": "POST"})
         assert status in (200, 204) and "POST" in headers.get("Access-Control-Allow-Methods", ""), \
             f"CORS preflight -> {status} {headers}"
+        scans = [c for c in recorder.calls if c.endswith(".Scan")]
+        assert not scans, f"the metrics API scanned the table {len(scans)} time(s)"
         note(f"{len(truth.services())} services × {len(truth.metrics())} metrics matched; "
              f"{pages} pages; POST + idempotent retry read back; API at {front.url}")
+        note(f"DynamoDB calls for 1 h: one service {flows.op_counts(one_service)}; "
+             f"all services {flows.op_counts(all_services)}; no Scan in {len(recorder.calls)} calls")
 
 
 def pick_alarms(alarms: list[dict]) -> list[dict]:
