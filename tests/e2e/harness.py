@@ -39,6 +39,7 @@ class Env:
         self.tf: Terraform | None = None
         self.applied = False
         self.packages: dict = {}
+        self.package_dir: Path | None = None
         self.stack: checks.Stack | None = None
         self.data: dict = {}
         self.running: list[LambdaFunction] = []
@@ -65,7 +66,10 @@ class Env:
     def start_moto(self, port: int | None = None) -> None:
         import sys
 
-        self.packages = package.load(package.package_dir(REPO))
+        # A private snapshot: a rebuild into dist/ during the run must not change what is
+        # deployed, run and re-planned.
+        self.package_dir = package.snapshot(package.package_dir(REPO), self.workdir / "package")
+        self.packages = package.load(self.package_dir)
         self.moto = MotoServer(self.workdir, python=sys.executable, port=port).start()
 
     def apply(self) -> None:
@@ -74,7 +78,7 @@ class Env:
 
         config = copy_config(TF_ROOT, "local", self.workdir / "config")
         self.tf = Terraform(config, self.workdir / "tf-data", self.moto.aws_env(), self.workdir / "terraform.log")
-        self.tf.var_args = tf_vars(config, self.moto.endpoint, package.package_dir(REPO))
+        self.tf.var_args = tf_vars(config, self.moto.endpoint, self.package_dir)
         self.tf.init()
         self.tf.apply()
         self.applied = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import stat
 import zipfile
 from dataclasses import dataclass
@@ -49,6 +50,18 @@ def load(pkg_dir: Path) -> dict[str, Package]:
             raise RuntimeError(f"{name} is packaged for {entry['architecture']}; e2e runs x86_64 binaries here")
         out[name] = Package(name, zip_path, entry["sha256"], entry["source_code_hash"], entry["architecture"])
     return out
+
+
+def snapshot(pkg_dir: Path, dest: Path) -> Path:
+    """Copy manifest.json and the zips it names to dest, checked against the manifest."""
+    load(pkg_dir)  # clear error first if the package is missing or stale
+    manifest = json.loads((pkg_dir / "manifest.json").read_text())
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in manifest["functions"].values():
+        (dest / entry["zip"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(pkg_dir / entry["zip"], dest / entry["zip"])
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return dest
 
 
 def extract_bootstrap(pkg: Package, dest: Path) -> Path:

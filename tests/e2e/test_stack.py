@@ -52,7 +52,8 @@ def env(request):
 def test_step_1_moto(env):
     with step(1, "start moto server"):
         env.start_moto()
-        note(f"moto at {env.moto.endpoint}, packages from {package.package_dir(REPO)}")
+        profile = json.loads((env.package_dir / "manifest.json").read_text()).get("profile")
+        note(f"moto at {env.moto.endpoint}; packages ({profile} profile) from {package.package_dir(REPO)}")
 
 
 def test_step_2_apply(env):
