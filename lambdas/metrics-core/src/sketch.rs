@@ -162,7 +162,10 @@ impl Buckets {
         self.cover(lo, other.offset + last as i32);
         let start = (lo - self.offset) as usize;
         let theirs = &other.counts[first..=last];
-        for (mine, &c) in self.counts[start..start + theirs.len()].iter_mut().zip(theirs) {
+        for (mine, &c) in self.counts[start..start + theirs.len()]
+            .iter_mut()
+            .zip(theirs)
+        {
             *mine = mine.saturating_add(c);
         }
         self.total = self.total.saturating_add(other.total);
@@ -238,19 +241,21 @@ impl Sketch {
             return None;
         }
         let rank = ((q * (n - 1) as f64).floor() as u64).min(n - 1);
+        // Saturating: merges saturate each bucket separately, so the buckets of a merged
+        // sketch (e.g. of forged items read back from the table) can sum past u64::MAX.
         let mut seen = 0u64;
         for (i, c) in self.negative.iter().rev() {
-            seen += c;
+            seen = seen.saturating_add(c);
             if seen > rank {
                 return Some(-bucket_value(i));
             }
         }
-        seen += self.zero;
+        seen = seen.saturating_add(self.zero);
         if seen > rank {
             return Some(0.0);
         }
         for (i, c) in self.positive.iter() {
-            seen += c;
+            seen = seen.saturating_add(c);
             if seen > rank {
                 return Some(bucket_value(i));
             }

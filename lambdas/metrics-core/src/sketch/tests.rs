@@ -70,6 +70,26 @@ fn zero_negative_and_positive_order() {
 }
 
 #[test]
+fn quantile_of_saturated_merge_does_not_overflow() {
+    // Each sketch decodes fine on its own (totals fit in u64); merged, the buckets sum past
+    // u64::MAX while the total saturates. The rank walk must not overflow.
+    let mut a = Sketch::new();
+    a.add_n(1.0, u64::MAX - 1);
+    let mut b = Sketch::new();
+    b.add_n(2.0, 5);
+    let a = Sketch::decode(&a.encode()).unwrap();
+    let b = Sketch::decode(&b.encode()).unwrap();
+    let mut merged = a.clone();
+    merged.merge(&b);
+    assert_eq!(merged.count(), u64::MAX);
+    for q in [0.0, 0.5, 1.0] {
+        let v = merged.quantile(q).unwrap();
+        let ok = (1.0 - RELATIVE_ACCURACY..=2.0 * (1.0 + RELATIVE_ACCURACY)).contains(&v);
+        assert!(ok, "q={q}: {v}");
+    }
+}
+
+#[test]
 fn add_n_equals_repeated_add() {
     let mut a = Sketch::new();
     let mut b = Sketch::new();
