@@ -106,9 +106,26 @@ class Relays:
         start = time.monotonic()
         try:
             out = fn.invoke(event)
-            say(f"{what} -> {fn.name} ok ({(time.monotonic() - start) * 1000:.0f} ms): {json.dumps(out)[:200]}")
+            say(f"{what} -> {fn.name} ok ({(time.monotonic() - start) * 1000:.0f} ms): {summary(out)}")
         except InvocationError as e:
             say(f"{what} -> {fn.name} FAILED: {str(e)[:400]}")
+
+
+def summary(out) -> str:
+    """One readable line from a function's result (the full result is in its log)."""
+    if isinstance(out, dict) and "objects" in out:
+        parts = []
+        for o in out["objects"]:
+            rejected = o.get("rejected") or {}
+            n_rej = sum(rejected.values()) if isinstance(rejected, dict) else len(rejected)
+            parts.append(f"{o.get('accepted')} lines accepted, {n_rej or 0} rejected, "
+                         f"{o.get('groups_written')} (service, minute) groups written")
+        return "; ".join(parts) or json.dumps(out)[:200]
+    if isinstance(out, dict) and "records" in out:
+        return "; ".join(f"{r.get('status')}: " + ", ".join(f"{st.get('step')} {st.get('outcome')}"
+                                                           for st in r.get("steps", []))
+                         for r in out["records"])
+    return json.dumps(out)[:200]
 
 
 # ---- serve ---------------------------------------------------------------------------------------
