@@ -6,7 +6,6 @@ notification, API Gateway REST Lambda-proxy input format v1).
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 import uuid
