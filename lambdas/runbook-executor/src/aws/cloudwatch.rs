@@ -1,7 +1,6 @@
 //! CloudWatch: the alarm's recent datapoints (GetMetricData) and the execution metric
 //! (PutMetricData).
 
-use aws_sdk_cloudwatch::error::DisplayErrorContext;
 use aws_sdk_cloudwatch::primitives::DateTime as SmithyTime;
 use aws_sdk_cloudwatch::types::{
     Dimension as CwDimension, Metric, MetricDataQuery, MetricDatum, MetricStat, ScanBy,
@@ -72,7 +71,7 @@ impl AlarmMetricSource for CloudWatch {
                     .set_next_token(token.take())
                     .send()
                     .await
-                    .map_err(|e| anyhow::anyhow!("GetMetricData: {}", DisplayErrorContext(&e)))?;
+                    .map_err(|e| super::sdk_error("CloudWatch GetMetricData", e))?;
                 for r in out.metric_data_results() {
                     let label = r.label().or(r.id()).unwrap_or("?").to_string();
                     let points = r.timestamps().iter().zip(r.values()).filter_map(|(t, v)| {
@@ -125,7 +124,7 @@ impl MetricSink for CloudWatch {
                 .metric_data(datum)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!("PutMetricData: {}", DisplayErrorContext(&e)))?;
+                .map_err(|e| super::sdk_error("CloudWatch PutMetricData", e))?;
             Ok(())
         })
     }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -38,11 +38,11 @@ fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
+fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug + 'static>(
     op: &str,
     e: SdkError<E, R>,
 ) -> anyhow::Error {
-    anyhow::anyhow!("DynamoDB {op}: {}", DisplayErrorContext(&e))
+    super::sdk_error(&format!("DynamoDB {op}"), e)
 }
 
 fn is_condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(

@@ -6,8 +6,15 @@ pub mod sns;
 pub mod ssm;
 
 use aws_config::SdkConfig;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 
 use crate::config::Config;
+
+/// `<call>: <error with its source chain>`. An SDK error's own `Display` is only
+/// "service error"; the chain carries the code and message an operator needs.
+fn sdk_error(call: &str, e: impl std::error::Error + 'static) -> anyhow::Error {
+    anyhow::anyhow!("{call}: {}", DisplayErrorContext(e))
+}
 
 /// Every client the function uses, built once per cold start.
 pub struct AwsPorts {

@@ -1,6 +1,5 @@
 //! SNS publisher that marks its messages as ours (`origin` = `runbook-executor`).
 
-use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
@@ -31,7 +30,7 @@ impl Publisher for Topic {
                 .message_attributes(ORIGIN_ATTRIBUTE, origin)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!("SNS Publish: {}", DisplayErrorContext(&e)))?;
+                .map_err(|e| super::sdk_error("SNS Publish", e))?;
             Ok(out.message_id.unwrap_or_default())
         })
     }

@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_ssm::error::DisplayErrorContext;
 use aws_sdk_ssm::Client;
 
 use crate::ports::BoxFuture;
@@ -29,10 +28,7 @@ impl RunbookSource for Ssm {
                 {
                     Ok(None)
                 }
-                Err(e) => Err(anyhow::anyhow!(
-                    "SSM GetParameter: {}",
-                    DisplayErrorContext(&e)
-                )),
+                Err(e) => Err(super::sdk_error("SSM GetParameter", e)),
             }
         })
     }
@@ -55,9 +51,7 @@ impl AutomationRunner for Ssm {
                 .client_token(client_token)
                 .send()
                 .await
-                .map_err(|e| {
-                    anyhow::anyhow!("SSM StartAutomationExecution: {}", DisplayErrorContext(&e))
-                })?;
+                .map_err(|e| super::sdk_error("SSM StartAutomationExecution", e))?;
             Ok(out.automation_execution_id.unwrap_or_default())
         })
     }
