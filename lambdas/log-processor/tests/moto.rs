@@ -9,7 +9,8 @@ use metrics_core::aggregate::Batch;
 use metrics_core::{GroupKey, Minute};
 use std::collections::BTreeMap;
 use std::io::Write;
-use support::{aws, moto::Moto, s3_event, Aws, Record};
+use support::{aws, s3_event, Aws, Record};
+use test_support::Moto;
 
 const TABLE: &str = "ApplicationMetrics";
 const BUCKET: &str = "app-logs";

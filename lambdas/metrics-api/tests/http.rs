@@ -5,14 +5,14 @@
 
 mod support;
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::moto::Moto;
 use support::{create_table, repo_root, TABLE};
+use test_support::{free_port, Moto};
 
 /// Kills a spawned process when dropped, also on panic.
 struct Proc(Child);
@@ -22,14 +22,6 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn wait_listening(port: u16, what: &str, proc: &mut Proc) {

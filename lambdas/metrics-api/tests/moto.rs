@@ -8,14 +8,13 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use metrics_api::config::Config;
 use metrics_api::App;
 use metrics_core::aggregate::GroupKey;
-use metrics_core::aws::{dynamodb_client, local_sdk_config};
 use metrics_core::codec::{encode_group, StoredGroup};
 use metrics_core::store::item_size;
 use metrics_core::Minute;
 use serde_json::{json, Value};
-use support::moto::Moto;
 use support::schema::Doc;
 use support::{call, create_table, fixture, v1, v2, Reply};
+use test_support::{dynamo, Moto};
 
 const T0: i64 = 1_795_975_200; // 2026-11-29T18:00:00Z
 
@@ -315,7 +314,7 @@ async fn one_service_one_day_is_one_query() {
     // A day of items (1,440) is seeded with BatchWriteItem in the store's own
     // item codec: writing them through POST works too but takes minutes on
     // moto, and this test is about the read side.
-    let client = dynamodb_client(&local_sdk_config(&moto.endpoint, "us-east-1").await);
+    let client = dynamo::client(&moto.endpoint).await;
     let items: Vec<WriteRequest> = (0..1440i64)
         .map(|m| {
             let mut g = StoredGroup::empty(GroupKey::new(

@@ -2,11 +2,9 @@
 //! the functions get them from Lambda (and from the e2e harness for moto). The test re-runs
 //! itself as a child process with that environment, so this process's environment is not mutated.
 
-mod support;
-
 use metrics_core::MetricStore;
 use std::process::Command;
-use support::moto::Moto;
+use test_support::{dynamo, Moto};
 
 const CHILD_MARKER: &str = "METRICS_CORE_ENV_CHILD";
 
@@ -16,8 +14,8 @@ async fn sdk_config_honours_aws_endpoint_url_and_region() {
         return child().await;
     }
     let moto = Moto::start();
-    let client = support::client(&moto.endpoint).await;
-    support::create_table(&client, "FromEnv").await;
+    let client = dynamo::client(&moto.endpoint).await;
+    dynamo::create_metric_table(&client, "FromEnv").await;
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",

@@ -3,8 +3,6 @@
 //! responses DynamoDB sends (same JSON shapes), and forwards everything else to moto.
 //! SDK-level retries are off here so that the store's own retry logic is what is measured.
 
-mod support;
-
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::Client;
 use metrics_core::aggregate::REQUESTS;
@@ -13,8 +11,8 @@ use metrics_core::{Batch, GroupKey, MetricStore, Minute, StoreError};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use support::fault_proxy::{error, Fault, FaultProxy, Rule};
-use support::moto::Moto;
+use test_support::fault_proxy::{error, Fault, FaultProxy, Rule};
+use test_support::{dynamo, Moto};
 
 const TABLE: &str = "ApplicationMetrics";
 
@@ -43,10 +41,10 @@ struct Setup {
 
 async fn setup(rule: Rule) -> Setup {
     let moto = Moto::start();
-    let direct_client = support::client(&moto.endpoint).await;
-    support::create_table(&direct_client, TABLE).await;
+    let direct_client = dynamo::client(&moto.endpoint).await;
+    dynamo::create_metric_table(&direct_client, TABLE).await;
     let proxy = FaultProxy::start(&moto.endpoint, rule).await;
-    let conf = metrics_core::aws::local_sdk_config(&proxy.endpoint, "us-east-1").await;
+    let conf = dynamo::sdk_config(&proxy.endpoint).await;
     let conf = aws_sdk_dynamodb::config::Builder::from(&conf)
         .retry_config(RetryConfig::disabled())
         .build();

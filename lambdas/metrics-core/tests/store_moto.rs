@@ -1,7 +1,5 @@
 //! `MetricStore` against a real moto server: exactly-once merges, concurrency, transaction
-//! splitting and the queries. Needs moto (see `support/moto.rs`); fails with an install hint without it.
-
-mod support;
+//! splitting and the queries. Needs moto (see test-support's `moto.rs`); fails with an install hint without it.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -13,7 +11,7 @@ use metrics_core::service::reserved_key;
 use metrics_core::store::{source_digest, MAX_SOURCES_PER_ITEM};
 use metrics_core::{Batch, GroupKey, MetricStore, Minute, Stat, StoreError};
 use std::collections::{BTreeMap, HashMap};
-use support::moto::Moto;
+use test_support::{dynamo, Moto};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -41,35 +39,24 @@ fn batch(services: &[&str], minutes: i64, seed: u64) -> Batch {
 }
 
 async fn setup(moto: &Moto, table: &str) -> (Client, MetricStore) {
-    let client = support::client(&moto.endpoint).await;
-    support::create_table(&client, table).await;
+    let client = dynamo::client(&moto.endpoint).await;
+    dynamo::create_metric_table(&client, table).await;
     (client.clone(), MetricStore::new(client, table))
 }
 
 /// Every item of the table, ordered by key. (Scan is fine in a test; the store itself never scans.)
 async fn snapshot(client: &Client, table: &str) -> BTreeMap<(String, String), Item> {
-    let mut out = BTreeMap::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        for item in page.items() {
+    dynamo::scan_all(client, table)
+        .await
+        .into_iter()
+        .map(|item| {
             let k = (
                 item[PK].as_s().unwrap().clone(),
                 item[SK].as_s().unwrap().clone(),
             );
-            out.insert(k, item.clone());
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return out;
-        }
-    }
+            (k, item)
+        })
+        .collect()
 }
 
 fn without_updated_at(
@@ -127,7 +114,7 @@ async fn retry_after_a_crash_between_transactions_equals_one_clean_run() {
     let moto = Moto::start();
     let (client, store) = setup(&moto, "crashed").await;
     let clean = MetricStore::new(client.clone(), "clean");
-    support::create_table(&client, "clean").await;
+    dynamo::create_metric_table(&client, "clean").await;
 
     // 150 groups → two transactions. The crash: only the first 100 groups (the first transaction) landed.
     let services: Vec<String> = (0..50).map(|i| format!("svc-{i:02}")).collect();
@@ -209,7 +196,7 @@ async fn different_sources_merge_and_no_source_counts_every_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appliers_lose_no_update() {
-    // Serialized: moto's own transaction rollback loses concurrent writes (see support/moto.rs).
+    // Serialized: moto's own transaction rollback loses concurrent writes (see test-support's moto.rs).
     let moto = Moto::start_serialized();
     let (_client, store) = setup(&moto, "ApplicationMetrics").await;
     let mut tasks = Vec::new();

@@ -4,18 +4,13 @@
 //!
 //! moto lacks SSM StartAutomationExecution: the test that uses it asserts the failure path.
 
-mod support;
-
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::primitives::DateTime as SmithyTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, Statistic};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ssm::types::ParameterType;
 use chrono::{DateTime, Duration, Utc};
 use metrics_core::aggregate::Batch;
@@ -26,7 +21,7 @@ use runbook_executor::config::Config;
 use runbook_executor::handler::{handle, Deps, RecordStatus, Summary};
 use runbook_executor::steps::Outcome;
 use serde_json::{json, Value};
-use support::Moto;
+use test_support::{dynamo, Moto};
 
 const TABLE: &str = "ApplicationMetrics";
 const PREFIX: &str = "/appmon/runbooks/";
@@ -72,32 +67,9 @@ struct Stack {
 impl Stack {
     async fn new(runbooks: &[(&str, &str)], dry_run: bool) -> Stack {
         let moto = Moto::start();
-        let sdk = metrics_core::aws::local_sdk_config(&moto.endpoint, "us-east-1").await;
-        let key = |name: &str, kind| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .unwrap()
-        };
-        let attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap()
-        };
-        aws_sdk_dynamodb::Client::new(&sdk)
-            .create_table()
-            .table_name(TABLE)
-            .key_schema(key("ServiceName", KeyType::Hash))
-            .key_schema(key("Timestamp", KeyType::Range))
-            .attribute_definitions(attr("ServiceName"))
-            .attribute_definitions(attr("Timestamp"))
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .expect("create table");
+        let sdk = dynamo::sdk_config(&moto.endpoint).await;
+        // The table as deployed (keys and the inverted GSI).
+        dynamo::create_metric_table(&metrics_core::aws::dynamodb_client(&sdk), TABLE).await;
 
         let sns = aws_sdk_sns::Client::new(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);

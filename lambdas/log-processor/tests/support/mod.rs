@@ -1,18 +1,15 @@
-//! Helpers of the integration tests: moto, the metric table, a bucket, S3 events.
+//! Helpers of the integration tests: S3 and DynamoDB clients for moto, a bucket, S3 events.
+//! The moto guard and the metric table come from the `test-support` crate.
 #![allow(dead_code)]
 
-pub mod moto;
-
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_s3::error::DisplayErrorContext;
 use log_processor::handler::Deps;
-use metrics_core::codec::{GSI_TIMESTAMP, PK, SK};
+use metrics_core::codec::{PK, SK};
 use metrics_core::store::MetricStore;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::collections::HashMap;
+use test_support::dynamo;
 
 pub struct Aws {
     pub config: aws_config::SdkConfig,
@@ -21,7 +18,7 @@ pub struct Aws {
 }
 
 pub async fn aws(endpoint: &str) -> Aws {
-    let config = metrics_core::aws::local_sdk_config(endpoint, "us-east-1").await;
+    let config = dynamo::sdk_config(endpoint).await;
     // moto is addressed by IP here, but force path style as the function does for any override.
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config)
@@ -85,64 +82,12 @@ impl Aws {
     }
 
     pub async fn create_table(&self, table: &str) {
-        let key = |name: &str, kind| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .unwrap()
-        };
-        let attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap()
-        };
-        let gsi = GlobalSecondaryIndex::builder()
-            .index_name(GSI_TIMESTAMP)
-            .key_schema(key(SK, KeyType::Hash))
-            .key_schema(key(PK, KeyType::Range))
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .unwrap();
-        self.ddb
-            .create_table()
-            .table_name(table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr(PK))
-            .attribute_definitions(attr(SK))
-            .key_schema(key(PK, KeyType::Hash))
-            .key_schema(key(SK, KeyType::Range))
-            .global_secondary_indexes(gsi)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("create table {table}: {}", DisplayErrorContext(&e)));
+        dynamo::create_metric_table(&self.ddb, table).await;
     }
 
     /// Every item, sorted by key (a Scan is fine in a test; the function never scans).
     pub async fn scan(&self, table: &str) -> Vec<HashMap<String, AttributeValue>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .ddb
-                .scan()
-                .table_name(table)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("scan: {}", DisplayErrorContext(&e)));
-            items.extend(out.items().iter().cloned());
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
+        let mut items = dynamo::scan_all(&self.ddb, table).await;
         let k = |i: &HashMap<String, AttributeValue>| {
             (
                 i[PK].as_s().cloned().unwrap_or_default(),

@@ -1,22 +1,18 @@
 //! Shared by the integration tests: fixtures turned into events, the app
-//! wired to a table, the moto guard and a small OpenAPI schema checker.
+//! wired to a table and a small OpenAPI schema checker. The moto guard and
+//! the table helper come from the `test-support` crate.
 #![allow(dead_code)]
 
-pub mod moto;
 pub mod schema;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
-};
 use metrics_api::config::Config;
 use metrics_api::App;
-use metrics_core::aws::{dynamodb_client, local_sdk_config};
 use metrics_core::MetricStore;
 use serde_json::{json, Value};
+use test_support::dynamo;
 
 pub const TABLE: &str = "ApplicationMetrics";
 
@@ -29,7 +25,7 @@ pub fn fixture(name: &str) -> Value {
 }
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    test_support::moto::workspace_root()
 }
 
 /// A REST API (payload 1.0) event: the committed fixture with this method,
@@ -182,7 +178,7 @@ pub async fn call(app: &App, event: Value) -> Reply {
 }
 
 pub async fn app_at(endpoint: &str, config: Config) -> App {
-    let client = dynamodb_client(&local_sdk_config(endpoint, "us-east-1").await);
+    let client = dynamo::client(endpoint).await;
     App::new(MetricStore::new(client, TABLE), config)
 }
 
@@ -194,43 +190,5 @@ pub async fn offline_app() -> App {
 
 /// The table as the Terraform module defines it: keys, inverted GSI.
 pub async fn create_table(endpoint: &str) {
-    let client = dynamodb_client(&local_sdk_config(endpoint, "us-east-1").await);
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    client
-        .create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("ServiceName"))
-        .attribute_definitions(attr("Timestamp"))
-        .key_schema(key("ServiceName", KeyType::Hash))
-        .key_schema(key("Timestamp", KeyType::Range))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("TimestampIndex")
-                .key_schema(key("Timestamp", KeyType::Hash))
-                .key_schema(key("ServiceName", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("create table");
+    dynamo::create_metric_table(&dynamo::client(endpoint).await, TABLE).await;
 }

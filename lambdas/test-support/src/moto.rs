@@ -1,9 +1,11 @@
-//! A moto server (the local AWS emulator) for integration tests. Copy freely.
+//! A moto server (the local AWS emulator) for integration tests.
 //!
 //! * Python: `$MOTO_PYTHON`, else `<workspace root>/.tools/venv/bin/python`. Missing → the test
 //!   FAILS with an install hint (it never skips).
 //! * A free loopback port per server, so tests run in parallel.
 //! * The process is killed when the guard drops, also when the test panics.
+//! * moto's output goes to a temporary log file (shown when start-up fails): a pipe nobody reads
+//!   would fill up and stall moto mid-test.
 //! * [`Moto::start_serialized`] runs moto single-threaded. Needed to test concurrent writers:
 //!   moto 5.2.5 rolls back a failed TransactWriteItems by restoring a copy of the whole table taken
 //!   when that transaction started, which erases items other requests wrote in the meantime (real
@@ -16,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const INSTALL_HINT: &str =
-    "moto server not found. Install the pinned tools with `scripts/bootstrap.sh` \
+    "moto server not found. Install the pinned tools with `scripts/bootstrap.sh` or `./just tools` \
 (creates .tools/venv with moto[server]==5.2.5), or point MOTO_PYTHON at a python that has \
 `pip install 'moto[server]==5.2.5'`";
 
@@ -34,7 +36,8 @@ pub struct Moto {
     log: PathBuf,
 }
 
-/// The workspace root: the nearest ancestor of this crate whose Cargo.toml has `[workspace]`.
+/// The workspace root: the nearest ancestor of this crate whose Cargo.toml has `[workspace]`
+/// (this crate's, so the venv is found whichever crate's tests run).
 pub fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest
@@ -46,6 +49,7 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The python that runs moto: `$MOTO_PYTHON` when set and non-empty, else the workspace venv's.
 pub fn python() -> PathBuf {
     match std::env::var_os("MOTO_PYTHON") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
@@ -53,7 +57,8 @@ pub fn python() -> PathBuf {
     }
 }
 
-fn free_port() -> u16 {
+/// A loopback port nobody listens on right now (the OS picks it, so parallel tests differ).
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
     listener
         .local_addr()
@@ -80,7 +85,7 @@ impl Moto {
             python.display()
         );
         let port = free_port();
-        let log = std::env::temp_dir().join(format!("metrics-core-moto-{port}.log"));
+        let log = std::env::temp_dir().join(format!("test-support-moto-{port}.log"));
         let log_file = std::fs::File::create(&log).expect("create the moto log file");
         let port_arg = port.to_string();
         let mut args = vec!["-m", "moto.server", "-H", "127.0.0.1", "-p", &port_arg];
