@@ -84,6 +84,13 @@ pub fn number(v: f64) -> String {
     format!("{v}")
 }
 
+/// A time as the stack writes it into the table (`UpdatedAt`, claims, incident keys):
+/// RFC 3339 UTC with milliseconds and `Z`. Fixed width for years 0000–9999, so values sort
+/// lexicographically in time order (incidents find their latest by sort key).
+pub fn time_value(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// The full item of a group.
 pub fn encode_group(group: &StoredGroup) -> HashMap<String, AttributeValue> {
     let metrics = group
@@ -107,7 +114,7 @@ pub fn encode_group(group: &StoredGroup) -> HashMap<String, AttributeValue> {
     }
     item.insert(
         UPDATED_AT.to_owned(),
-        AttributeValue::S(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        AttributeValue::S(time_value(chrono::Utc::now())),
     );
     item
 }

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use metrics_core::aggregate::MinuteMetrics;
-use metrics_core::codec::{PK, SK, TTL_ATTRIBUTE};
+use metrics_core::codec::{time_value, PK, SK, TTL_ATTRIBUTE};
 use metrics_core::minute::Minute;
 use metrics_core::store::MetricStore;
 
@@ -49,10 +49,6 @@ fn is_condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
     e: &SdkError<E, R>,
 ) -> bool {
     e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
-}
-
-fn millis(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 impl Table {
@@ -119,7 +115,7 @@ impl ClaimStore for Table {
                 .item(PK, s(&key.pk))
                 .item(SK, s(&key.sk))
                 .item("status", s("started"))
-                .item("claimed_at", s(millis(now)))
+                .item("claimed_at", s(time_value(now)))
                 .item(TTL_ATTRIBUTE, n(expires_at))
                 .condition_expression("attribute_not_exists(#pk)")
                 .expression_attribute_names("#pk", PK)
@@ -156,7 +152,7 @@ impl ClaimStore for Table {
                 .expression_attribute_names("#st", "status")
                 .expression_attribute_values(":st", s(status))
                 .expression_attribute_values(":d", s(detail))
-                .expression_attribute_values(":t", s(millis(Utc::now())))
+                .expression_attribute_values(":t", s(time_value(Utc::now())))
                 .send()
                 .await
                 .map_err(|e| sdk_error("UpdateItem (claim)", e))?;

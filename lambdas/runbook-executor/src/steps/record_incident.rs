@@ -4,7 +4,8 @@
 //! incident's start (RFC 3339 UTC), so the partition is the alarm's incident history. Writes are
 //! conditional, so a second ALARM while one is open, or an OK with none open, changes nothing.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+use metrics_core::codec::time_value;
 use metrics_core::service::reserved_key;
 
 use super::{Done, Run, Settings};
@@ -60,10 +61,6 @@ fn state_change(run: &Run<'_>) -> DateTime<Utc> {
     run.alarm.state_change_time().unwrap_or(run.now)
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 pub async fn run(
     store: &dyn IncidentStore,
     run: &Run<'_>,
@@ -71,7 +68,7 @@ pub async fn run(
 ) -> anyhow::Result<Done> {
     let alarm = run.alarm;
     let pk = incident_key(&alarm.alarm_name);
-    let at = rfc3339(state_change(run));
+    let at = time_value(state_change(run));
     let reason = alarm.new_state_reason.clone().unwrap_or_default();
     match alarm.new_state_value {
         AlarmState::Alarm => {
@@ -113,6 +110,9 @@ pub fn plan(run: &Run<'_>) -> String {
     let pk = incident_key(&run.alarm.alarm_name);
     match run.alarm.new_state_value {
         AlarmState::Ok => format!("would close the open incident under {pk}"),
-        _ => format!("would open incident {pk} / {}", rfc3339(state_change(run))),
+        _ => format!(
+            "would open incident {pk} / {}",
+            time_value(state_change(run))
+        ),
     }
 }
