@@ -2,22 +2,24 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use log_processor::handler::{handle, Deps};
 use metrics_core::store::MetricStore;
 use serde_json::Value;
+use std::process::ExitCode;
 
-fn main() -> Result<(), Error> {
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match log_processor::cli::parse_args(&args) {
-        Ok(Some(file_args)) => log_processor::cli::run(&file_args).map_err(|e| {
+    // Display, not Debug: this is what the Lambda init error log and the CLI user see.
+    let result = match log_processor::cli::parse_args(&args) {
+        Ok(Some(file_args)) => log_processor::cli::run(&file_args).map_err(Error::from),
+        Ok(None) => lambda(),
+        Err(usage) => {
+            eprintln!("{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
             eprintln!("log-processor: {e}");
-            std::process::exit(1)
-        }),
-        // Display, not Debug: this is what the Lambda init error log shows.
-        Ok(None) => lambda().map_err(|e| {
-            eprintln!("log-processor: {e}");
-            std::process::exit(1)
-        }),
-        Err(msg) => {
-            eprintln!("{msg}");
-            std::process::exit(2)
+            ExitCode::FAILURE
         }
     }
 }
