@@ -32,28 +32,15 @@ impl Minute {
     /// Latest representable minute, `9999-12-31T23:59:00Z`.
     pub const MAX: Minute = Minute(MAX_SECONDS);
 
-    /// The minute containing `secs`; saturates at [`Minute::MIN`]/[`Minute::MAX`]
-    /// (use [`Minute::checked_from_epoch_seconds`] to reject instead).
+    /// The minute containing `secs`; saturates at [`Minute::MIN`]/[`Minute::MAX`].
     pub fn from_epoch_seconds(secs: i64) -> Minute {
         let secs = secs.clamp(MIN_SECONDS, MAX_SECONDS);
         Minute(secs - secs.rem_euclid(60))
     }
 
-    /// The minute containing `secs`, or `None` outside years 0000–9999.
-    pub fn checked_from_epoch_seconds(secs: i64) -> Option<Minute> {
-        (MIN_SECONDS..=MAX_SECONDS + 59)
-            .contains(&secs)
-            .then(|| Minute(secs - secs.rem_euclid(60)))
-    }
-
     /// The minute containing `millis` (epoch milliseconds); saturates like [`Minute::from_epoch_seconds`].
     pub fn from_epoch_millis(millis: i64) -> Minute {
         Self::from_epoch_seconds(millis.div_euclid(1000))
-    }
-
-    /// The minute containing `millis`, or `None` outside years 0000–9999.
-    pub fn checked_from_epoch_millis(millis: i64) -> Option<Minute> {
-        Self::checked_from_epoch_seconds(millis.div_euclid(1000))
     }
 
     /// The minute containing `t`; saturates like [`Minute::from_epoch_seconds`].
@@ -137,19 +124,6 @@ impl Minute {
     pub fn add_minutes(&self, n: i64) -> Minute {
         Minute(self.0.saturating_add(n.saturating_mul(60))).clamp(Self::MIN, Self::MAX)
     }
-
-    /// `n` minutes later, or `None` past the bounds.
-    pub fn checked_add_minutes(&self, n: i64) -> Option<Minute> {
-        let secs = self.0.checked_add(n.checked_mul(60)?)?;
-        (MIN_SECONDS..=MAX_SECONDS)
-            .contains(&secs)
-            .then_some(Minute(secs))
-    }
-
-    /// Whole minutes from `self` to `later` (negative if `later` is earlier).
-    pub fn minutes_until(&self, later: Minute) -> i64 {
-        (later.0 - self.0) / 60
-    }
 }
 
 impl fmt::Display for Minute {
@@ -189,7 +163,10 @@ mod tests {
         assert_eq!(Minute::from_epoch_millis(-1).key(), "1969-12-31T23:59:00Z");
         assert_eq!(m.next().key(), "2026-12-03T18:06:00Z");
         assert_eq!(m.add_minutes(-6).key(), "2026-12-03T17:59:00Z");
-        assert_eq!(m.minutes_until(m.add_minutes(90)), 90);
+        assert_eq!(
+            m.add_minutes(90).epoch_seconds() - m.epoch_seconds(),
+            90 * 60
+        );
         let dt = DateTime::parse_from_rfc3339("2026-11-29T18:05:42.5+01:00").unwrap();
         assert_eq!(
             Minute::from_datetime(dt.with_timezone(&Utc)).key(),
@@ -204,10 +181,7 @@ mod tests {
         assert_eq!(Minute::from_epoch_seconds(i64::MAX), Minute::MAX);
         assert_eq!(Minute::from_epoch_seconds(i64::MIN), Minute::MIN);
         assert_eq!(Minute::from_epoch_millis(i64::MIN), Minute::MIN);
-        assert_eq!(Minute::checked_from_epoch_seconds(MAX_SECONDS + 60), None);
-        assert_eq!(Minute::checked_from_epoch_millis(0), Some(Minute(0)));
         assert_eq!(Minute::MAX.next(), Minute::MAX);
-        assert_eq!(Minute::MAX.checked_add_minutes(1), None);
         assert_eq!(Minute::MIN.add_minutes(i64::MIN), Minute::MIN);
     }
 
