@@ -5,6 +5,7 @@
 //! byte comparisons instead of two hash lookups. Request and error counts are kept as
 //! integers and turned into [`Aggregate`]s once, at the end.
 
+use crate::rejects::Reason;
 use metrics_core::aggregate::{Aggregate, Batch, MinuteMetrics, ERRORS, LATENCY_MS, REQUESTS};
 use metrics_core::service::validate_service_name;
 use metrics_core::{Minute, Sketch};
@@ -47,6 +48,10 @@ struct Group {
 /// Interned service id.
 pub type ServiceId = u32;
 
+/// Distinct services one object may name. Memory grows with the groups an object makes, not
+/// with its size; this bounds the groups a log that puts request ids in `service` can make.
+pub const MAX_SERVICES: usize = 1_000;
+
 #[derive(Debug, Default)]
 pub struct Accumulator {
     names: Vec<String>,
@@ -68,12 +73,13 @@ impl Accumulator {
         Self::default()
     }
 
-    /// The id of a valid service name; `None` when the name is invalid.
+    /// The id of a valid service name; `BadService` when the name is invalid,
+    /// `TooManyServices` for a new name past [`MAX_SERVICES`].
     #[inline]
-    pub fn service_id(&mut self, name: &str) -> Option<ServiceId> {
+    pub fn service_id(&mut self, name: &str) -> Result<ServiceId, Reason> {
         if let Some(id) = self.last_service {
             if self.names[id as usize] == name {
-                return Some(id);
+                return Ok(id);
             }
         }
         // A handful of services is the common case: comparing names beats hashing them.
@@ -88,7 +94,10 @@ impl Accumulator {
         let id = match found {
             Some(id) => id,
             None => {
-                validate_service_name(name).ok()?;
+                validate_service_name(name).map_err(|_| Reason::BadService)?;
+                if self.names.len() >= MAX_SERVICES {
+                    return Err(Reason::TooManyServices);
+                }
                 let id = self.names.len() as ServiceId;
                 self.names.push(name.to_owned());
                 self.ids.insert(name.to_owned(), id);
@@ -96,7 +105,7 @@ impl Accumulator {
             }
         };
         self.last_service = Some(id);
-        Some(id)
+        Ok(id)
     }
 
     #[inline]
@@ -192,12 +201,24 @@ mod tests {
     const T0: i64 = 1_795_975_500_000; // 2026-11-29T18:05:00Z
 
     #[test]
+    fn new_services_past_the_cap_are_refused_known_ones_still_count() {
+        let mut acc = Accumulator::new();
+        for i in 0..MAX_SERVICES {
+            acc.service_id(&format!("svc-{i}")).unwrap();
+        }
+        assert_eq!(acc.service_id("one-too-many"), Err(Reason::TooManyServices));
+        assert_eq!(acc.service_id("svc-0"), Ok(0));
+        assert_eq!(acc.service_id("svc-999"), Ok(999));
+        assert_eq!(acc.service_id("bad name"), Err(Reason::BadService));
+    }
+
+    #[test]
     fn counts_equal_recording_one_by_one() {
         let mut acc = Accumulator::new();
         let a = acc.service_id("api").unwrap();
         let b = acc.service_id("db").unwrap();
-        assert_eq!(acc.service_id("api"), Some(a));
-        assert_eq!(acc.service_id("not valid!"), None);
+        assert_eq!(acc.service_id("api"), Ok(a));
+        assert_eq!(acc.service_id("not valid!"), Err(Reason::BadService));
         let mut reference = Batch::new();
         let m = |ts: i64| Minute::from_epoch_millis(ts);
         for i in 0..1000i64 {

@@ -62,7 +62,7 @@ impl Processor {
         let mut acc = Accumulator::new();
         let key_service = match key.and_then(service_from_key) {
             None => Err(Reason::NoService),
-            Some(name) => acc.service_id(name).ok_or(Reason::BadService),
+            Some(name) => acc.service_id(name),
         };
         Processor {
             acc,
@@ -74,7 +74,7 @@ impl Processor {
 
     fn service(&mut self, named: Option<&str>) -> Result<ServiceId, Reason> {
         match named {
-            Some(name) => self.acc.service_id(name).ok_or(Reason::BadService),
+            Some(name) => self.acc.service_id(name),
             None => self.key_service,
         }
     }

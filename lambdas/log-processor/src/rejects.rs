@@ -28,10 +28,13 @@ pub enum Reason {
     BadEmf,
     /// Plain text that is neither JSON nor a combined/common access log line.
     UnknownFormat,
+    /// A new service once the object already named [`crate::aggregate::MAX_SERVICES`]:
+    /// keeps memory bounded when a log puts ids in the service field.
+    TooManyServices,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 13] = [
         Reason::InvalidJson,
         Reason::Binary,
         Reason::TooLong,
@@ -44,6 +47,7 @@ impl Reason {
         Reason::BadValue,
         Reason::BadEmf,
         Reason::UnknownFormat,
+        Reason::TooManyServices,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +64,7 @@ impl Reason {
             Reason::BadValue => "bad_value",
             Reason::BadEmf => "bad_emf",
             Reason::UnknownFormat => "unknown_format",
+            Reason::TooManyServices => "too_many_services",
         }
     }
 }
