@@ -59,7 +59,7 @@ variable "log_retention_days" {
 }
 
 variable "logs_bucket_name" {
-  description = "Exact name of the logs bucket; null lets AWS pick a unique one starting with \"<name_prefix>-logs-\"."
+  description = "Exact name of the logs bucket; null lets AWS pick a unique name starting with \"<name_prefix>-logs-\"."
   type        = string
   default     = null
   validation {
@@ -74,14 +74,18 @@ variable "logs_transition_days" {
   default     = 30
   validation {
     condition     = var.logs_transition_days >= 30
-    error_message = "logs_transition_days must be at least 30."
+    error_message = "logs_transition_days must be at least 30 (S3's minimum for STANDARD_IA)."
   }
 }
 
 variable "logs_expiration_days" {
-  description = "Days after which log objects are deleted."
+  description = "Days after which log objects (and noncurrent versions) are deleted."
   type        = number
   default     = 365
+  validation {
+    condition     = var.logs_expiration_days >= 1
+    error_message = "logs_expiration_days must be at least 1."
+  }
   validation {
     condition     = var.logs_expiration_days > var.logs_transition_days
     error_message = "logs_expiration_days must be greater than logs_transition_days."
@@ -89,7 +93,7 @@ variable "logs_expiration_days" {
 }
 
 variable "force_destroy" {
-  description = "Let destroy delete a logs bucket that still holds objects."
+  description = "Let `terraform destroy` delete a bucket that still holds log objects."
   type        = bool
   default     = false
 }
@@ -243,7 +247,7 @@ variable "runbook_dry_run" {
 }
 
 variable "incident_ttl_days" {
-  description = "Days incident records are kept."
+  description = "Days the runbook executor keeps incident records."
   type        = number
   default     = 30
   validation {
@@ -253,7 +257,7 @@ variable "incident_ttl_days" {
 }
 
 variable "alarm_thresholds" {
-  description = "Alarm thresholds by alarm short name (5xx rate in percent, latency in ms, errors and throttles per period)."
+  description = "Threshold of each alarm by short name (5xx rate in percent, latency in ms, errors and throttles as counts per period)."
   type        = map(number)
   default = {
     api-5xx-rate            = 5

@@ -50,8 +50,8 @@ pub fn full_name(alarm: &Alarm) -> String {
     format!("${{var.name_prefix}}-{}", alarm.name)
 }
 
-fn variables(config: &Config) -> Vec<Block> {
-    let alarms = config.active_alarms();
+/// `alarm_thresholds`, declared again by the root module: one definition so both validate alike.
+pub fn thresholds_var(alarms: &[&Alarm]) -> Block {
     let defaults = Expr::object(
         alarms
             .iter()
@@ -62,20 +62,29 @@ fn variables(config: &Config) -> Vec<Block> {
         .map(|a| format!("\"{}\"", a.name))
         .collect::<Vec<_>>()
         .join(", ");
+    variable(
+        "alarm_thresholds",
+        "map(number)",
+        "Threshold of each alarm by short name (5xx rate in percent, latency in ms, errors and throttles as counts per period).",
+    )
+    .attr("default", defaults)
+    .block(validation(
+        &format!("alltrue([for k, v in var.alarm_thresholds : contains([{known}], k) && v >= 0])"),
+        &format!("alarm_thresholds keys must be among {known}; values >= 0."),
+    ))
+}
+
+fn variables(config: &Config) -> Vec<Block> {
+    let alarms = config.active_alarms();
     let mut vars = vec![
         name_prefix_var(None),
         tags_var(),
-        arn_var("topic_arn", "sns", "ARN of the topic receiving ALARM and OK notifications."),
-        variable(
-            "alarm_thresholds",
-            "map(number)",
-            "Threshold of each alarm by short name (5xx rate in percent, latency in ms, errors and throttles as counts per period).",
-        )
-        .attr("default", defaults)
-        .block(validation(
-            &format!("alltrue([for k, v in var.alarm_thresholds : contains([{known}], k) && v >= 0])"),
-            &format!("alarm_thresholds keys must be among {known}; values >= 0."),
-        )),
+        arn_var(
+            "topic_arn",
+            "sns",
+            "ARN of the topic receiving ALARM and OK notifications.",
+        ),
+        thresholds_var(&alarms),
     ];
     let kinds: Vec<AlarmKind> = alarms.iter().map(|a| a.kind).collect();
     if kinds

@@ -3,7 +3,7 @@
 //! invoked ones (log processor from S3, runbook executor from SNS).
 
 use super::common::*;
-use crate::config::model::{Config, Function, Step};
+use crate::config::model::{Config, Defaults, Function, Step};
 use crate::hcl::{Block, Expr};
 
 /// Everything a function's definition varies in.
@@ -180,6 +180,72 @@ fn spec(f: Function) -> Spec {
     }
 }
 
+/// Sizing variables of the functions, named `{prefix}architecture` etc. The root module declares
+/// them again as `lambda_*`; both come from here so a validation cannot drift between the two.
+pub fn sizing_vars(prefix: &str, config: &Config, names: &str) -> Vec<Block> {
+    let d = &config.defaults;
+    let architecture = format!("{prefix}architecture");
+    let memory = format!("{prefix}memory_mb");
+    let timeout = format!("{prefix}timeout_seconds");
+    let reserved = format!("{prefix}reserved_concurrency");
+    vec![
+        variable(
+            &architecture,
+            "string",
+            "Instruction set of the functions: arm64 or x86_64 (must match the packaged zips).",
+        )
+        .attr("default", config.project.architecture.as_str())
+        .block(validation(
+            &format!("contains([\"arm64\", \"x86_64\"], var.{architecture})"),
+            &format!("{architecture} must be arm64 or x86_64."),
+        )),
+        variable(&memory, "number", "Memory of each function, in MB.")
+            .attr("default", d.lambda_memory_mb)
+            .block(validation(
+                &format!("var.{memory} >= 128 && var.{memory} <= 10240"),
+                &format!("{memory} must be between 128 and 10240."),
+            )),
+        variable(&timeout, "number", "Timeout of each function, in seconds.")
+            .attr("default", d.lambda_timeout_seconds)
+            .block(validation(
+                &format!("var.{timeout} >= 1 && var.{timeout} <= 900"),
+                &format!("{timeout} must be between 1 and 900."),
+            )),
+        variable(
+            &reserved,
+            "map(number)",
+            &format!("Reserved concurrent executions by function ({names}); unlisted functions are unreserved."),
+        )
+        .attr("default", Expr::object(Vec::<(String, Expr)>::new()))
+        .block(validation(
+            &format!("alltrue([for k, v in var.{reserved} : contains([{names}], k) && v >= 0])"),
+            &format!("{reserved} keys must be among {names}; values >= 0."),
+        )),
+    ]
+}
+
+/// Runbook executor settings, declared again by the root module under the same names.
+pub fn runbook_vars(d: &Defaults) -> [Block; 2] {
+    [
+        variable(
+            "runbook_dry_run",
+            "bool",
+            "When true the runbook executor logs its plan and touches nothing.",
+        )
+        .attr("default", d.runbook_dry_run),
+        variable(
+            "incident_ttl_days",
+            "number",
+            "Days the runbook executor keeps incident records.",
+        )
+        .attr("default", d.incident_ttl_days)
+        .block(validation(
+            "var.incident_ttl_days >= 1 && var.incident_ttl_days <= 3650",
+            "incident_ttl_days must be between 1 and 3650.",
+        )),
+    ]
+}
+
 fn variables(config: &Config) -> Vec<Block> {
     let d = &config.defaults;
     let fns: Vec<Function> = config.functions();
@@ -192,38 +258,9 @@ fn variables(config: &Config) -> Vec<Block> {
         name_prefix_var(None),
         tags_var(),
         kms_key_var("the log groups, environment variables and failure queues"),
-        variable(
-            "architecture",
-            "string",
-            "Instruction set of the functions: arm64 or x86_64 (must match the packaged zips).",
-        )
-        .attr("default", config.project.architecture.as_str())
-        .block(validation(
-            "contains([\"arm64\", \"x86_64\"], var.architecture)",
-            "architecture must be arm64 or x86_64.",
-        )),
-        variable("memory_mb", "number", "Memory of each function, in MB.")
-            .attr("default", d.lambda_memory_mb)
-            .block(validation(
-                "var.memory_mb >= 128 && var.memory_mb <= 10240",
-                "memory_mb must be between 128 and 10240.",
-            )),
-        variable("timeout_seconds", "number", "Timeout of each function, in seconds.")
-            .attr("default", d.lambda_timeout_seconds)
-            .block(validation(
-                "var.timeout_seconds >= 1 && var.timeout_seconds <= 900",
-                "timeout_seconds must be between 1 and 900.",
-            )),
-        variable(
-            "reserved_concurrency",
-            "map(number)",
-            &format!("Reserved concurrent executions by function ({names}); a function not listed is unreserved."),
-        )
-        .attr("default", Expr::object(Vec::<(String, Expr)>::new()))
-        .block(validation(
-            &format!("alltrue([for k, v in var.reserved_concurrency : contains([{names}], k) && v >= 0])"),
-            &format!("reserved_concurrency keys must be among {names}, values >= 0."),
-        )),
+    ];
+    vars.extend(sizing_vars("", config, &names));
+    vars.extend([
         log_retention_var(d.log_retention_days),
         variable(
             "code",
@@ -251,7 +288,7 @@ fn variables(config: &Config) -> Vec<Block> {
             "can(regex(\"^[A-Za-z0-9!_.*'()-]+/$\", var.logs_prefix))",
             "logs_prefix must be a key prefix ending in '/', e.g. \"logs/\".",
         )),
-    ];
+    ]);
     if fns.contains(&Function::MetricsApi) {
         vars.push(
             variable(
@@ -282,28 +319,13 @@ fn variables(config: &Config) -> Vec<Block> {
         );
     }
     if fns.contains(&Function::RunbookExecutor) {
+        vars.extend([arn_var(
+            "topic_arn",
+            "sns",
+            "ARN of the alarm topic the runbook executor publishes to.",
+        )]);
+        vars.extend(runbook_vars(d));
         vars.extend([
-            arn_var(
-                "topic_arn",
-                "sns",
-                "ARN of the alarm topic the runbook executor publishes to.",
-            ),
-            variable(
-                "runbook_dry_run",
-                "bool",
-                "When true the runbook executor logs its plan and touches nothing.",
-            )
-            .attr("default", d.runbook_dry_run),
-            variable(
-                "incident_ttl_days",
-                "number",
-                "Days the runbook executor keeps incident records.",
-            )
-            .attr("default", d.incident_ttl_days)
-            .block(validation(
-                "var.incident_ttl_days >= 1 && var.incident_ttl_days <= 3650",
-                "incident_ttl_days must be between 1 and 3650.",
-            )),
             variable(
                 "automation_documents",
                 "list(string)",

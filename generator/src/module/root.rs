@@ -290,6 +290,8 @@ fn variables(config: &Config) -> Vec<Block> {
         .map(|f| format!("\"{}\"", f.slug()))
         .collect::<Vec<_>>()
         .join(", ");
+    let [transition, expiration, force_destroy, deletion_protection] =
+        super::storage::lifecycle_vars(d);
     let mut v = vec![
         name_prefix_var(Some(&config.project.name_prefix)),
         tags_var(),
@@ -324,61 +326,18 @@ fn variables(config: &Config) -> Vec<Block> {
             "alarm_emails must all be email addresses.",
         )),
         log_retention_var(d.log_retention_days),
-        variable(
-            "logs_bucket_name",
-            "string",
-            "Exact name of the logs bucket; null lets AWS pick a unique one starting with \"<name_prefix>-logs-\".",
-        )
-        .attr("default", Expr::Null)
-        .block(validation(
-            "var.logs_bucket_name == null || can(regex(\"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$\", var.logs_bucket_name))",
-            "logs_bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, '.' and '-').",
+        super::storage::logs_bucket_name_var(),
+        transition,
+        // Only the root checks the pair: a cross-variable validation needs Terraform >= 1.9.
+        expiration.block(validation(
+            "var.logs_expiration_days > var.logs_transition_days",
+            "logs_expiration_days must be greater than logs_transition_days.",
         )),
-        variable("logs_transition_days", "number", "Days after which log objects move to STANDARD_IA.")
-            .attr("default", d.logs_transition_days)
-            .block(validation("var.logs_transition_days >= 30", "logs_transition_days must be at least 30.")),
-        variable("logs_expiration_days", "number", "Days after which log objects are deleted.")
-            .attr("default", d.logs_expiration_days)
-            .block(validation(
-                "var.logs_expiration_days > var.logs_transition_days",
-                "logs_expiration_days must be greater than logs_transition_days.",
-            )),
-        variable("force_destroy", "bool", "Let destroy delete a logs bucket that still holds objects.")
-            .attr("default", false),
-        variable("table_deletion_protection", "bool", "Protect the ApplicationMetrics table from deletion.")
-            .attr("default", true),
-        variable(
-            "lambda_architecture",
-            "string",
-            "Instruction set of the functions: arm64 or x86_64 (must match the packaged zips).",
-        )
-        .attr("default", config.project.architecture.as_str())
-        .block(validation(
-            "contains([\"arm64\", \"x86_64\"], var.lambda_architecture)",
-            "lambda_architecture must be arm64 or x86_64.",
-        )),
-        variable("lambda_memory_mb", "number", "Memory of each function, in MB.")
-            .attr("default", d.lambda_memory_mb)
-            .block(validation(
-                "var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240",
-                "lambda_memory_mb must be between 128 and 10240.",
-            )),
-        variable("lambda_timeout_seconds", "number", "Timeout of each function, in seconds.")
-            .attr("default", d.lambda_timeout_seconds)
-            .block(validation(
-                "var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds <= 900",
-                "lambda_timeout_seconds must be between 1 and 900.",
-            )),
-        variable(
-            "lambda_reserved_concurrency",
-            "map(number)",
-            &format!("Reserved concurrent executions by function ({names}); unlisted functions are unreserved."),
-        )
-        .attr("default", Expr::object(Vec::<(String, Expr)>::new()))
-        .block(validation(
-            &format!("alltrue([for k, v in var.lambda_reserved_concurrency : contains([{names}], k) && v >= 0])"),
-            &format!("lambda_reserved_concurrency keys must be among {names}; values >= 0."),
-        )),
+        force_destroy,
+        deletion_protection,
+    ];
+    v.extend(super::functions::sizing_vars("lambda_", config, &names));
+    v.extend([
         variable(
             "lambda_package_dir",
             "string",
@@ -395,7 +354,7 @@ fn variables(config: &Config) -> Vec<Block> {
             &format!("alltrue([for k in keys(var.lambda_s3_code) : contains([{names}], k)])"),
             &format!("lambda_s3_code keys must be among {names}."),
         )),
-    ];
+    ]);
     if config.components.api {
         let api = &config.api;
         v.extend([
@@ -443,44 +402,11 @@ fn variables(config: &Config) -> Vec<Block> {
         ]);
     }
     if config.components.runbooks {
-        v.extend([
-            variable(
-                "runbook_dry_run",
-                "bool",
-                "When true the runbook executor logs its plan and touches nothing.",
-            )
-            .attr("default", d.runbook_dry_run),
-            variable(
-                "incident_ttl_days",
-                "number",
-                "Days incident records are kept.",
-            )
-            .attr("default", d.incident_ttl_days)
-            .block(validation(
-                "var.incident_ttl_days >= 1 && var.incident_ttl_days <= 3650",
-                "incident_ttl_days must be between 1 and 3650.",
-            )),
-        ]);
+        v.extend(super::functions::runbook_vars(d));
     }
     let alarms = config.active_alarms();
     if !alarms.is_empty() {
-        let known = alarms
-            .iter()
-            .map(|a| format!("\"{}\"", a.name))
-            .collect::<Vec<_>>()
-            .join(", ");
-        v.push(
-            variable(
-                "alarm_thresholds",
-                "map(number)",
-                "Alarm thresholds by alarm short name (5xx rate in percent, latency in ms, errors and throttles per period).",
-            )
-            .attr("default", Expr::object(alarms.iter().map(|a| (a.name.clone(), Expr::num(a.threshold)))))
-            .block(validation(
-                &format!("alltrue([for k, v in var.alarm_thresholds : contains([{known}], k) && v >= 0])"),
-                &format!("alarm_thresholds keys must be among {known}; values >= 0."),
-            )),
-        );
+        v.push(super::alarms::thresholds_var(&alarms));
     }
     v
 }

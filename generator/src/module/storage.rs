@@ -1,7 +1,7 @@
 //! The logs bucket (with its ObjectCreated trigger) and the ApplicationMetrics table.
 
 use super::common::*;
-use crate::config::model::Config;
+use crate::config::model::{Config, Defaults};
 use crate::hcl::{Block, Expr};
 
 /// The data contract's table and index names (the Lambdas depend on them).
@@ -34,32 +34,24 @@ pub fn component(config: &Config) -> Component {
     }
 }
 
-fn variables(config: &Config) -> Vec<Block> {
-    let d = &config.defaults;
-    vec![
-        name_prefix_var(None),
-        tags_var(),
-        kms_key_var("the bucket and the table"),
-        variable(
-            "logs_bucket_name",
-            "string",
-            "Exact name of the logs bucket; null lets AWS pick a unique name starting with \"<name_prefix>-logs-\".",
-        )
-        .attr("default", Expr::Null)
-        .block(validation(
-            "var.logs_bucket_name == null || can(regex(\"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$\", var.logs_bucket_name))",
-            "logs_bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, '.' and '-').",
-        )),
-        variable(
-            "logs_prefix",
-            "string",
-            "Key prefix applications write logs under; new objects below it go to the log processor.",
-        )
-        .attr("default", "logs/")
-        .block(validation(
-            "can(regex(\"^[A-Za-z0-9!_.*'()-]+/$\", var.logs_prefix))",
-            "logs_prefix must be a key prefix ending in '/', e.g. \"logs/\".",
-        )),
+/// `logs_bucket_name`, declared again by the root module under the same name.
+pub fn logs_bucket_name_var() -> Block {
+    variable(
+        "logs_bucket_name",
+        "string",
+        "Exact name of the logs bucket; null lets AWS pick a unique name starting with \"<name_prefix>-logs-\".",
+    )
+    .attr("default", Expr::Null)
+    .block(validation(
+        "var.logs_bucket_name == null || can(regex(\"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$\", var.logs_bucket_name))",
+        "logs_bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, '.' and '-').",
+    ))
+}
+
+/// Lifecycle and protection variables, declared again by the root module under the same names:
+/// `logs_transition_days`, `logs_expiration_days`, `force_destroy`, `table_deletion_protection`.
+pub fn lifecycle_vars(d: &Defaults) -> [Block; 4] {
+    [
         variable(
             "logs_transition_days",
             "number",
@@ -92,55 +84,64 @@ fn variables(config: &Config) -> Vec<Block> {
             "Protect the ApplicationMetrics table from deletion.",
         )
         .attr("default", true),
-        arn_var(
-            "log_processor_function_arn",
-            "lambda",
-            "ARN of the function that receives ObjectCreated events for the logs prefix.",
-        ),
     ]
+}
+
+fn variables(config: &Config) -> Vec<Block> {
+    let mut vars = vec![
+        name_prefix_var(None),
+        tags_var(),
+        kms_key_var("the bucket and the table"),
+        logs_bucket_name_var(),
+        variable(
+            "logs_prefix",
+            "string",
+            "Key prefix applications write logs under; new objects below it go to the log processor.",
+        )
+        .attr("default", "logs/")
+        .block(validation(
+            "can(regex(\"^[A-Za-z0-9!_.*'()-]+/$\", var.logs_prefix))",
+            "logs_prefix must be a key prefix ending in '/', e.g. \"logs/\".",
+        )),
+    ];
+    vars.extend(lifecycle_vars(&config.defaults));
+    vars.push(arn_var(
+        "log_processor_function_arn",
+        "lambda",
+        "ARN of the function that receives ObjectCreated events for the logs prefix.",
+    ));
+    vars
+}
+
+/// A bucket policy statement denying every S3 action on the logs bucket and its objects, to anyone,
+/// when `when` holds.
+fn deny_all_when(sid: &str, when: Block) -> Block {
+    Block::new("statement", Vec::<String>::new())
+        .attr("sid", sid)
+        .attr("effect", "Deny")
+        .attr("actions", Expr::list([Expr::str("s3:*")]))
+        .attr(
+            "resources",
+            Expr::list([
+                Expr::raw("aws_s3_bucket.logs.arn"),
+                Expr::str("${aws_s3_bucket.logs.arn}/*"),
+            ]),
+        )
+        .block(principals("*", vec![Expr::str("*")]))
+        .block(when)
 }
 
 fn bucket() -> Vec<Block> {
     let bucket_ref = || Expr::raw("aws_s3_bucket.logs.id");
     let deny_insecure = Block::data("aws_iam_policy_document", "logs_tls_only")
-        .block(
-            Block::new("statement", Vec::<String>::new())
-                .attr("sid", "DenyInsecureTransport")
-                .attr("effect", "Deny")
-                .attr("actions", Expr::list([Expr::str("s3:*")]))
-                .attr(
-                    "resources",
-                    Expr::list([
-                        Expr::raw("aws_s3_bucket.logs.arn"),
-                        Expr::str("${aws_s3_bucket.logs.arn}/*"),
-                    ]),
-                )
-                .block(principals("*", vec![Expr::str("*")]))
-                .block(condition(
-                    "Bool",
-                    "aws:SecureTransport",
-                    vec![Expr::str("false")],
-                )),
-        )
-        .block(
-            Block::new("statement", Vec::<String>::new())
-                .attr("sid", "DenyOutdatedTls")
-                .attr("effect", "Deny")
-                .attr("actions", Expr::list([Expr::str("s3:*")]))
-                .attr(
-                    "resources",
-                    Expr::list([
-                        Expr::raw("aws_s3_bucket.logs.arn"),
-                        Expr::str("${aws_s3_bucket.logs.arn}/*"),
-                    ]),
-                )
-                .block(principals("*", vec![Expr::str("*")]))
-                .block(condition(
-                    "NumericLessThan",
-                    "s3:TlsVersion",
-                    vec![Expr::str("1.2")],
-                )),
-        );
+        .block(deny_all_when(
+            "DenyInsecureTransport",
+            condition("Bool", "aws:SecureTransport", vec![Expr::str("false")]),
+        ))
+        .block(deny_all_when(
+            "DenyOutdatedTls",
+            condition("NumericLessThan", "s3:TlsVersion", vec![Expr::str("1.2")]),
+        ));
     vec![
         skip(
             skip(

@@ -57,12 +57,12 @@ variable "timeout_seconds" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrent executions by function (\"log-processor\", \"metrics-api\", \"runbook-executor\"); a function not listed is unreserved."
+  description = "Reserved concurrent executions by function (\"log-processor\", \"metrics-api\", \"runbook-executor\"); unlisted functions are unreserved."
   type        = map(number)
   default     = {}
   validation {
     condition     = alltrue([for k, v in var.reserved_concurrency : contains(["log-processor", "metrics-api", "runbook-executor"], k) && v >= 0])
-    error_message = "reserved_concurrency keys must be among \"log-processor\", \"metrics-api\", \"runbook-executor\", values >= 0."
+    error_message = "reserved_concurrency keys must be among \"log-processor\", \"metrics-api\", \"runbook-executor\"; values >= 0."
   }
 }
 
