@@ -175,7 +175,7 @@ variable "api_auth" {
 }
 
 variable "api_stage_name" {
-  description = "Stage of the REST API (first path segment of its URL)."
+  description = "Name of the API stage (the first path segment of the URL)."
   type        = string
   default     = "v1"
   validation {
@@ -185,7 +185,7 @@ variable "api_stage_name" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Origins allowed to call the API from a browser (\"*\" for any)."
+  description = "Origins the metrics API answers CORS requests and preflights for (\"*\" for any); passed to the function as CORS_ALLOWED_ORIGINS."
   type        = list(string)
   default     = ["*"]
   validation {
@@ -195,7 +195,7 @@ variable "cors_allowed_origins" {
 }
 
 variable "api_throttle_rate_limit" {
-  description = "Steady-state requests per second the API accepts."
+  description = "Steady-state requests per second (stage and usage plan)."
   type        = number
   default     = 50
   validation {
@@ -205,17 +205,17 @@ variable "api_throttle_rate_limit" {
 }
 
 variable "api_throttle_burst_limit" {
-  description = "Burst of requests the API accepts above the rate."
+  description = "Burst of requests allowed above the rate (stage and usage plan)."
   type        = number
   default     = 100
   validation {
-    condition     = var.api_throttle_burst_limit >= 1
-    error_message = "api_throttle_burst_limit must be at least 1."
+    condition     = var.api_throttle_burst_limit >= 1 && floor(var.api_throttle_burst_limit) == var.api_throttle_burst_limit
+    error_message = "api_throttle_burst_limit must be a positive whole number."
   }
 }
 
 variable "api_max_body_bytes" {
-  description = "Largest POST /metrics body accepted (larger gets 413)."
+  description = "Largest request body the metrics API accepts (larger gets 413)."
   type        = number
   default     = 262144
   validation {
@@ -225,7 +225,7 @@ variable "api_max_body_bytes" {
 }
 
 variable "api_execution_logging_level" {
-  description = "API Gateway execution logging: OFF, ERROR or INFO."
+  description = "Execution logging of the stage: OFF, ERROR or INFO (needs the account's API Gateway CloudWatch role)."
   type        = string
   default     = "ERROR"
   validation {
@@ -235,7 +235,7 @@ variable "api_execution_logging_level" {
 }
 
 variable "manage_api_gateway_account_role" {
-  description = "Create the account-wide API Gateway CloudWatch Logs role; stage logging needs one per account and region. Leave false when the account has one."
+  description = "Create the account-wide API Gateway CloudWatch Logs role (aws_api_gateway_account). Stage logging needs it once per account and region; leave false if the account already has one."
   type        = bool
   default     = false
 }

@@ -2,7 +2,7 @@
 //! logging, tracing and throttling, API key + usage plan (or IAM auth).
 
 use super::common::*;
-use crate::config::model::{ApiAuth, Config};
+use crate::config::model::{Api, ApiAuth, Config};
 use crate::hcl::{Block, Expr};
 
 /// Path part and the methods proxied to the function.
@@ -147,53 +147,82 @@ pub fn component(config: &Config) -> Component {
 }
 
 fn variables(config: &Config) -> Vec<Block> {
-    let api = &config.api;
+    let [stage_name, rate, burst, logging] = stage_vars("", &config.api);
     vec![
         name_prefix_var(None),
         tags_var(),
         kms_key_var("the access log group"),
         auth_var("auth", config.api.auth),
-        variable("function_name", "string", "Name of the metrics-api function.").block(validation(
+        variable(
+            "function_name",
+            "string",
+            "Name of the metrics-api function.",
+        )
+        .block(validation(
             "can(regex(\"^[A-Za-z0-9_-]{1,64}$\", var.function_name))",
             "function_name must be a Lambda function name (1-64 letters, digits, '-' or '_').",
         )),
-        arn_var("function_invoke_arn", "apigateway", "Invoke ARN of the metrics-api function."),
-        variable("stage_name", "string", "Name of the API stage (the first path segment of the URL).")
+        arn_var(
+            "function_invoke_arn",
+            "apigateway",
+            "Invoke ARN of the metrics-api function.",
+        ),
+        stage_name,
+        rate,
+        burst,
+        logging,
+        log_retention_var(config.defaults.log_retention_days),
+        account_role_var("manage_account_logging_role"),
+    ]
+}
+
+/// Stage settings, named `{prefix}stage_name` etc. The root module declares them again as `api_*`;
+/// both come from here so a validation cannot drift between the two.
+pub fn stage_vars(prefix: &str, api: &Api) -> [Block; 4] {
+    let stage_name = format!("{prefix}stage_name");
+    let rate = format!("{prefix}throttle_rate_limit");
+    let burst = format!("{prefix}throttle_burst_limit");
+    let logging = format!("{prefix}execution_logging_level");
+    [
+        variable(&stage_name, "string", "Name of the API stage (the first path segment of the URL).")
             .attr("default", api.stage_name.as_str())
             .block(validation(
-                "can(regex(\"^[A-Za-z0-9_-]{1,64}$\", var.stage_name))",
-                "stage_name must be 1-64 letters, digits, '-' or '_'.",
+                &format!("can(regex(\"^[A-Za-z0-9_-]{{1,64}}$\", var.{stage_name}))"),
+                &format!("{stage_name} must be 1-64 letters, digits, '-' or '_'."),
             )),
-        variable("throttle_rate_limit", "number", "Steady-state requests per second (stage and usage plan).")
+        variable(&rate, "number", "Steady-state requests per second (stage and usage plan).")
             .attr("default", Expr::num(api.throttle_rate_limit))
             .block(validation(
-                "var.throttle_rate_limit > 0",
-                "throttle_rate_limit must be positive.",
+                &format!("var.{rate} > 0"),
+                &format!("{rate} must be positive."),
             )),
-        variable("throttle_burst_limit", "number", "Burst of requests allowed above the rate (stage and usage plan).")
+        variable(&burst, "number", "Burst of requests allowed above the rate (stage and usage plan).")
             .attr("default", api.throttle_burst_limit)
             .block(validation(
-                "var.throttle_burst_limit >= 1 && floor(var.throttle_burst_limit) == var.throttle_burst_limit",
-                "throttle_burst_limit must be a positive whole number.",
+                &format!("var.{burst} >= 1 && floor(var.{burst}) == var.{burst}"),
+                &format!("{burst} must be a positive whole number."),
             )),
         variable(
-            "execution_logging_level",
+            &logging,
             "string",
             "Execution logging of the stage: OFF, ERROR or INFO (needs the account's API Gateway CloudWatch role).",
         )
         .attr("default", "ERROR")
         .block(validation(
-            "contains([\"OFF\", \"ERROR\", \"INFO\"], var.execution_logging_level)",
-            "execution_logging_level must be OFF, ERROR or INFO.",
+            &format!("contains([\"OFF\", \"ERROR\", \"INFO\"], var.{logging})"),
+            &format!("{logging} must be OFF, ERROR or INFO."),
         )),
-        log_retention_var(config.defaults.log_retention_days),
-        variable(
-            "manage_account_logging_role",
-            "bool",
-            "Create the account-wide API Gateway CloudWatch Logs role (aws_api_gateway_account). Stage logging needs it once per account and region; leave false if the account already has one.",
-        )
-        .attr("default", false),
     ]
+}
+
+/// Whether to manage the account-wide API Gateway logging role; the root names it differently.
+pub fn account_role_var(name: &str) -> Block {
+    variable(
+        name,
+        "bool",
+        "Create the account-wide API Gateway CloudWatch Logs role (aws_api_gateway_account). Stage logging needs it once per account and region; leave false if the account already has one.",
+    )
+    .attr("default", false)
 }
 
 /// How callers authenticate: `api_key` (key + usage plan) or `iam` (SigV4). The config's

@@ -224,6 +224,38 @@ pub fn sizing_vars(prefix: &str, config: &Config, names: &str) -> Vec<Block> {
     ]
 }
 
+/// `cors_allowed_origins` of the metrics API, declared again by the root module under the same name.
+pub fn cors_origins_var(config: &Config) -> Block {
+    variable(
+        "cors_allowed_origins",
+        "list(string)",
+        "Origins the metrics API answers CORS requests and preflights for (\"*\" for any); passed to the function as CORS_ALLOWED_ORIGINS.",
+    )
+    .attr(
+        "default",
+        Expr::list(config.api.cors_allowed_origins.iter().map(Expr::str)),
+    )
+    .block(validation(
+        "length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == \"*\" || can(regex(\"^https?://[^/,]+$\", o))])",
+        "cors_allowed_origins must be \"*\" or origins like https://app.example.com.",
+    ))
+}
+
+/// `{prefix}max_body_bytes` of the metrics API; the root module declares it as `api_max_body_bytes`.
+pub fn max_body_var(prefix: &str, config: &Config) -> Block {
+    let name = format!("{prefix}max_body_bytes");
+    variable(
+        &name,
+        "number",
+        "Largest request body the metrics API accepts (larger gets 413).",
+    )
+    .attr("default", config.api.max_body_bytes)
+    .block(validation(
+        &format!("var.{name} >= 1024 && var.{name} <= 6291456"),
+        &format!("{name} must be between 1024 and 6291456."),
+    ))
+}
+
 /// Runbook executor settings, declared again by the root module under the same names.
 pub fn runbook_vars(d: &Defaults) -> [Block; 2] {
     [
@@ -290,33 +322,7 @@ fn variables(config: &Config) -> Vec<Block> {
         )),
     ]);
     if fns.contains(&Function::MetricsApi) {
-        vars.push(
-            variable(
-                "cors_allowed_origins",
-                "list(string)",
-                "Origins the metrics API answers CORS requests and preflights for (\"*\" for any); passed to the function as CORS_ALLOWED_ORIGINS.",
-            )
-            .attr(
-                "default",
-                Expr::list(config.api.cors_allowed_origins.iter().map(Expr::str)),
-            )
-            .block(validation(
-                "length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == \"*\" || can(regex(\"^https?://[^/,]+$\", o))])",
-                "cors_allowed_origins must be \"*\" or origins like https://app.example.com.",
-            )),
-        );
-        vars.push(
-            variable(
-                "max_body_bytes",
-                "number",
-                "Largest request body the metrics API accepts (larger gets 413).",
-            )
-            .attr("default", config.api.max_body_bytes)
-            .block(validation(
-                "var.max_body_bytes >= 1024 && var.max_body_bytes <= 6291456",
-                "max_body_bytes must be between 1024 and 6291456.",
-            )),
-        );
+        vars.extend([cors_origins_var(config), max_body_var("", config)]);
     }
     if fns.contains(&Function::RunbookExecutor) {
         vars.extend([arn_var(

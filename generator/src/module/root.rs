@@ -357,48 +357,16 @@ fn variables(config: &Config) -> Vec<Block> {
     ]);
     if config.components.api {
         let api = &config.api;
+        let [stage_name, rate, burst, logging] = super::api::stage_vars("api_", api);
         v.extend([
             super::api::auth_var("api_auth", api.auth),
-            variable("api_stage_name", "string", "Stage of the REST API (first path segment of its URL).")
-                .attr("default", api.stage_name.as_str())
-                .block(validation(
-                    "can(regex(\"^[A-Za-z0-9_-]{1,64}$\", var.api_stage_name))",
-                    "api_stage_name must be 1-64 letters, digits, '-' or '_'.",
-                )),
-            variable("cors_allowed_origins", "list(string)", "Origins allowed to call the API from a browser (\"*\" for any).")
-                .attr("default", Expr::list(api.cors_allowed_origins.iter().map(Expr::str)))
-                .block(validation(
-                    "length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == \"*\" || can(regex(\"^https?://[^/,]+$\", o))])",
-                    "cors_allowed_origins must be \"*\" or origins like https://app.example.com.",
-                )),
-            variable("api_throttle_rate_limit", "number", "Steady-state requests per second the API accepts.")
-                .attr("default", Expr::num(api.throttle_rate_limit))
-                .block(validation("var.api_throttle_rate_limit > 0", "api_throttle_rate_limit must be positive.")),
-            variable("api_throttle_burst_limit", "number", "Burst of requests the API accepts above the rate.")
-                .attr("default", api.throttle_burst_limit)
-                .block(validation("var.api_throttle_burst_limit >= 1", "api_throttle_burst_limit must be at least 1.")),
-            variable("api_max_body_bytes", "number", "Largest POST /metrics body accepted (larger gets 413).")
-                .attr("default", api.max_body_bytes)
-                .block(validation(
-                    "var.api_max_body_bytes >= 1024 && var.api_max_body_bytes <= 6291456",
-                    "api_max_body_bytes must be between 1024 and 6291456.",
-                )),
-            variable(
-                "api_execution_logging_level",
-                "string",
-                "API Gateway execution logging: OFF, ERROR or INFO.",
-            )
-            .attr("default", "ERROR")
-            .block(validation(
-                "contains([\"OFF\", \"ERROR\", \"INFO\"], var.api_execution_logging_level)",
-                "api_execution_logging_level must be OFF, ERROR or INFO.",
-            )),
-            variable(
-                "manage_api_gateway_account_role",
-                "bool",
-                "Create the account-wide API Gateway CloudWatch Logs role; stage logging needs one per account and region. Leave false when the account has one.",
-            )
-            .attr("default", false),
+            stage_name,
+            super::functions::cors_origins_var(config),
+            rate,
+            burst,
+            super::functions::max_body_var("api_", config),
+            logging,
+            super::api::account_role_var("manage_api_gateway_account_role"),
         ]);
     }
     if config.components.runbooks {
