@@ -57,11 +57,7 @@ pub fn thresholds_var(alarms: &[&Alarm]) -> Block {
             .iter()
             .map(|a| (a.name.clone(), Expr::num(a.threshold))),
     );
-    let known = alarms
-        .iter()
-        .map(|a| format!("\"{}\"", a.name))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let known = quoted_list(alarms.iter().map(|a| a.name.as_str()));
     variable(
         "alarm_thresholds",
         "map(number)",

@@ -1,5 +1,6 @@
 //! Pieces every (sub-)module shares: variables, validations, outputs, versions.tf, file layout.
 
+use crate::config::model::Config;
 use crate::hcl::{Block, Document, Expr};
 use crate::output::OutputFile;
 use std::path::PathBuf;
@@ -80,6 +81,21 @@ pub fn variable(name: &str, ty: &str, description: &str) -> Block {
     Block::variable(name)
         .attr("description", Expr::literal_str(description))
         .attr("type", Expr::raw(ty))
+}
+
+/// `"a", "b"`: the items quoted and comma-separated, to list allowed keys in an HCL condition and
+/// in its error message alike.
+pub fn quoted_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    items
+        .into_iter()
+        .map(|s| format!("\"{}\"", s.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Slugs of the configured functions as a [`quoted_list`].
+pub fn function_slugs(config: &Config) -> String {
+    quoted_list(config.functions().iter().map(|f| f.slug()))
 }
 
 pub fn validation(condition: &str, message: &str) -> Block {

@@ -182,8 +182,9 @@ fn spec(f: Function) -> Spec {
 
 /// Sizing variables of the functions, named `{prefix}architecture` etc. The root module declares
 /// them again as `lambda_*`; both come from here so a validation cannot drift between the two.
-pub fn sizing_vars(prefix: &str, config: &Config, names: &str) -> Vec<Block> {
+pub fn sizing_vars(prefix: &str, config: &Config) -> Vec<Block> {
     let d = &config.defaults;
+    let names = function_slugs(config);
     let architecture = format!("{prefix}architecture");
     let memory = format!("{prefix}memory_mb");
     let timeout = format!("{prefix}timeout_seconds");
@@ -281,17 +282,13 @@ pub fn runbook_vars(d: &Defaults) -> [Block; 2] {
 fn variables(config: &Config) -> Vec<Block> {
     let d = &config.defaults;
     let fns: Vec<Function> = config.functions();
-    let names = fns
-        .iter()
-        .map(|f| format!("\"{}\"", f.slug()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let names = function_slugs(config);
     let mut vars = vec![
         name_prefix_var(None),
         tags_var(),
         kms_key_var("the log groups, environment variables and failure queues"),
     ];
-    vars.extend(sizing_vars("", config, &names));
+    vars.extend(sizing_vars("", config));
     vars.extend([
         log_retention_var(d.log_retention_days),
         variable(

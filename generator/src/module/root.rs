@@ -71,11 +71,7 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
 
 fn locals(config: &Config) -> Block {
     let functions = config.functions();
-    let names = functions
-        .iter()
-        .map(|f| format!("\"{}\"", f.slug()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let names = function_slugs(config);
     let code = format!(
         r#"{{
     for name in [{names}] : name => contains(keys(var.lambda_s3_code), name) ? {{
@@ -284,12 +280,7 @@ fn wiring(config: &Config) -> Vec<Wiring> {
 
 fn variables(config: &Config) -> Vec<Block> {
     let d = &config.defaults;
-    let fns = config.functions();
-    let names = fns
-        .iter()
-        .map(|f| format!("\"{}\"", f.slug()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let names = function_slugs(config);
     let [transition, expiration, force_destroy, deletion_protection] =
         super::storage::lifecycle_vars(d);
     let mut v = vec![
@@ -336,7 +327,7 @@ fn variables(config: &Config) -> Vec<Block> {
         force_destroy,
         deletion_protection,
     ];
-    v.extend(super::functions::sizing_vars("lambda_", config, &names));
+    v.extend(super::functions::sizing_vars("lambda_", config));
     v.extend([
         variable(
             "lambda_package_dir",
