@@ -86,10 +86,6 @@ variable "logs_expiration_days" {
     condition     = var.logs_expiration_days >= 1
     error_message = "logs_expiration_days must be at least 1."
   }
-  validation {
-    condition     = var.logs_expiration_days > var.logs_transition_days
-    error_message = "logs_expiration_days must be greater than logs_transition_days."
-  }
 }
 
 variable "force_destroy" {

@@ -152,3 +152,21 @@ def test_api_auth_variable_overrides_the_config(tree, tmp_path):
 
     bad = tools.terraform(["plan", "-input=false", "-no-color", "-lock=false", "-var=api_auth=oauth"], root, check=False)
     assert bad.returncode != 0 and 'api_auth must be "api_key" or "iam"' in bad.stderr, bad.stderr
+
+
+def test_log_expiry_must_follow_the_transition(tree, tmp_path):
+    """The pair is checked by a precondition (a cross-variable validation would need Terraform 1.9)."""
+    root = tree / "lifecycle-order"
+    root.mkdir()
+    package = tmp_path / "package"
+    tools.fake_package(package)
+    (root / "main.tf").write_text(
+        'provider "aws" {\n  region = "us-east-1"\n}\n\n'
+        f'module "monitoring" {{\n  source               = "../terraform"\n  lambda_package_dir   = "{package}"\n'
+        '  logs_transition_days = 60\n  logs_expiration_days = 45\n}\n'
+    )
+    (root / "offline_override.tf").write_text(tools.OFFLINE_PROVIDER)
+    tools.init(root)
+    bad = tools.terraform(["plan", "-input=false", "-no-color", "-lock=false"], root, check=False)
+    assert bad.returncode != 0, "a plan expiring logs before their transition must fail"
+    assert "logs_expiration_days must be greater than logs_transition_days" in bad.stderr, bad.stderr

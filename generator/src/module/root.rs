@@ -319,11 +319,8 @@ fn variables(config: &Config) -> Vec<Block> {
         log_retention_var(d.log_retention_days),
         super::storage::logs_bucket_name_var(),
         transition,
-        // Only the root checks the pair: a cross-variable validation needs Terraform >= 1.9.
-        expiration.block(validation(
-            "var.logs_expiration_days > var.logs_transition_days",
-            "logs_expiration_days must be greater than logs_transition_days.",
-        )),
+        // The pair is checked by a precondition in the storage module (Terraform >= 1.5).
+        expiration,
         force_destroy,
         deletion_protection,
     ];

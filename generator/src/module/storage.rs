@@ -212,7 +212,13 @@ fn bucket() -> Vec<Block> {
                         Block::new("abort_incomplete_multipart_upload", Vec::<String>::new())
                             .attr("days_after_initiation", 7),
                     ),
-            ),
+            )
+            // A precondition, not a validation: a validation naming another variable needs
+            // Terraform >= 1.9, and the module supports >= 1.5.
+            .block(precondition(
+                "var.logs_expiration_days > var.logs_transition_days",
+                "logs_expiration_days must be greater than logs_transition_days.",
+            )),
         Block::resource("aws_s3_bucket_policy", "logs")
             .attr("bucket", bucket_ref())
             .attr("policy", Expr::raw("data.aws_iam_policy_document.logs_tls_only.json"))

@@ -64,6 +64,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
       days_after_initiation = 7
     }
   }
+  lifecycle {
+    precondition {
+      condition     = var.logs_expiration_days > var.logs_transition_days
+      error_message = "logs_expiration_days must be greater than logs_transition_days."
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "logs" {
