@@ -11,6 +11,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from .http_body import read_body
+
 _HOP = {"host", "connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
 
 
@@ -28,7 +30,7 @@ class RecordingProxy:
                 pass
 
             def _forward(self) -> None:
-                body = self._body()
+                body = read_body(self)
                 target = self.headers.get("X-Amz-Target") or f"{self.command} {self.path.split('?')[0]}"
                 with proxy._lock:
                     proxy.calls.append(target)
@@ -49,18 +51,6 @@ class RecordingProxy:
                         self.wfile.write(data)
                 finally:
                     conn.close()
-
-            def _body(self) -> bytes:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    out = b""
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                        if size == 0:
-                            self.rfile.readline()
-                            return out
-                        out += self.rfile.read(size)
-                        self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _forward
 

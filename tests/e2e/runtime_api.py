@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from . import procs
+from .http_body import read_body
 
 PREFIX = "/2018-06-01/runtime"
 _RESULT = re.compile(rf"^{PREFIX}/invocation/([^/]+)/(response|error)$")
@@ -81,7 +82,7 @@ class RuntimeApi:
                 self.wfile.write(inv.payload)
 
             def do_POST(self) -> None:
-                body = self._body()
+                body = read_body(self)
                 if self.path == f"{PREFIX}/init/error":
                     api.init_error = body or b"(empty init error)"
                     return self._reply(202, {"status": "OK"})
@@ -96,18 +97,6 @@ class RuntimeApi:
                 inv.error_type = self.headers.get("Lambda-Runtime-Function-Error-Type", "")
                 self._reply(202, {"status": "OK"})
                 inv.done.set()
-
-            def _body(self) -> bytes:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    out = b""
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                        if size == 0:
-                            self.rfile.readline()
-                            return out
-                        out += self.rfile.read(size)
-                        self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
             def _reply(self, status: int, doc: dict) -> None:
                 data = json.dumps(doc).encode()
