@@ -27,6 +27,10 @@ pub enum Command {
     Terraform(TerraformArgs),
     /// Build the Lambda functions and package them as reproducible zips.
     Package(package::Args),
+    /// Print, as JSON, the contract the module and the functions share: each AWS operation's
+    /// request name and the IAM actions that authorise it, and each function's grants (read by
+    /// the local test harness to give each function its role's permissions under moto's names).
+    Contract,
 }
 
 #[derive(Debug, Args)]
@@ -77,7 +81,40 @@ pub fn run(cli: Cli) -> u8 {
                 exit::IO
             }
         },
+        Command::Contract => {
+            println!("{}", contract_json());
+            exit::OK
+        }
     }
+}
+
+fn contract_json() -> String {
+    use contract::{Function, Operation};
+    let operations: Vec<serde_json::Value> = Operation::ALL
+        .iter()
+        .map(|op| {
+            serde_json::json!({
+                "operation": op,
+                "api_action": op.api_action(),
+                "iam_actions": op.iam_actions(),
+                "key_actions": op.key_actions(),
+            })
+        })
+        .collect();
+    let functions: serde_json::Map<String, serde_json::Value> = Function::ALL
+        .iter()
+        .map(|f| {
+            (
+                f.slug().to_owned(),
+                serde_json::json!({ "grants": f.grants() }),
+            )
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "operations": operations,
+        "functions": functions,
+    }))
+    .expect("the contract serialises")
 }
 
 fn init(args: &InitArgs) -> u8 {

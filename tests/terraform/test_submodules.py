@@ -51,6 +51,7 @@ def functions_plan(tmp_path_factory):
         "name_prefix": "solo", "kms_key_arn": KEY, "code": code, "table_name": "solo-ApplicationMetrics",
         "table_arn": TABLE, "logs_bucket_arn": "arn:aws:s3:::solo-logs", "topic_arn": TOPIC,
         "automation_documents": ["AWS-RestartEC2Instance"],
+        "automation_assume_role_arns": [f"arn:aws:iam::{ACCOUNT}:role/restarter"],
     }
     return plan_module("functions", variables, tmp)
 
@@ -67,8 +68,8 @@ def as_list(v):
 def test_log_processor_policy_is_exact(functions_plan):
     p = policy(functions_plan, "log_processor")
     assert as_list(p["ReadLogObjects"]["Resource"]) == ["arn:aws:s3:::solo-logs/logs/*"]
-    assert as_list(p["WriteMetricItems"]["Resource"]) == [TABLE]
-    assert as_list(p["DecryptLogObjects"]["Resource"]) == [KEY]
+    assert as_list(p["MergeMetricItems"]["Resource"]) == [TABLE]
+    assert as_list(p["UseStackKey"]["Resource"]) == [KEY]
     assert as_list(p["WriteOwnLogs"]["Resource"]) == [
         f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/solo-log-processor:*"]
     assert as_list(p["SendFailedEvents"]["Resource"]) == [f"arn:aws:sqs:us-east-1:{ACCOUNT}:solo-log-processor-failures"]
@@ -88,6 +89,11 @@ def test_runbook_executor_policy_is_exact(functions_plan):
     assert as_list(p["StartListedAutomations"]["Resource"]) == [
         "arn:aws:ssm:us-east-1:*:automation-definition/AWS-RestartEC2Instance:*"]
     assert set(as_list(p["StartListedAutomations"]["Action"])) == {"ssm:StartAutomationExecution"}
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html: exactly the
+    # documents' assume role, and only to SSM.
+    assert as_list(p["PassAutomationAssumeRoles"]["Resource"]) == [f"arn:aws:iam::{ACCOUNT}:role/restarter"]
+    assert as_list(p["PassAutomationAssumeRoles"]["Action"]) == ["iam:PassRole"]
+    assert p["PassAutomationAssumeRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}}
 
 
 def test_runbook_executor_environment(functions_plan):

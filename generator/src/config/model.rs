@@ -289,40 +289,8 @@ impl AlarmKind {
     }
 }
 
-/// The three Lambda functions of the stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum Function {
-    LogProcessor,
-    MetricsApi,
-    RunbookExecutor,
-}
-
-impl Function {
-    pub const ALL: [Function; 3] = [
-        Function::LogProcessor,
-        Function::MetricsApi,
-        Function::RunbookExecutor,
-    ];
-
-    /// Name used in resource names, the manifest and Terraform map keys.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Function::LogProcessor => "log-processor",
-            Function::MetricsApi => "metrics-api",
-            Function::RunbookExecutor => "runbook-executor",
-        }
-    }
-
-    /// Name used in Terraform identifiers (resource names, outputs).
-    pub fn ident(self) -> &'static str {
-        match self {
-            Function::LogProcessor => "log_processor",
-            Function::MetricsApi => "metrics_api",
-            Function::RunbookExecutor => "runbook_executor",
-        }
-    }
-}
+/// The three Lambda functions of the stack (defined in the contract the functions share).
+pub use contract::Function;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -771,9 +739,32 @@ fn validate_runbook(key: &str, runbook: &Runbook, issues: &mut Vec<ConfigIssue>)
                     format!("{document:?} is not an SSM document name ([A-Za-z0-9_.-]{{3,128}})"),
                 ))
             }
+            Step::StartAutomation { parameters, .. }
+                if parameters
+                    .get(AUTOMATION_ASSUME_ROLE)
+                    .is_some_and(|v| !matches!(&v.to_list()[..], [one] if is_role_arn(one))) =>
+            {
+                issues.push(ConfigIssue::new(
+                    format!("{key}.steps[{j}].parameters.AutomationAssumeRole"),
+                    "must be one IAM role ARN (arn:aws:iam::<account>:role/<name>): the executor is allowed to pass exactly this role",
+                ))
+            }
             _ => {}
         }
     }
+}
+
+/// The Automation parameter naming the role a document runs under.
+pub const AUTOMATION_ASSUME_ROLE: &str = "AutomationAssumeRole";
+
+/// `arn:<partition>:iam::<12 digits>:role/<path/name>`.
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts[..], ["arn", partition, "iam", "", account, resource]
+        if !partition.is_empty()
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty()))
 }
 
 fn is_document_name(name: &str) -> bool {

@@ -3,8 +3,9 @@
 //! invoked ones (log processor from S3, runbook executor from SNS).
 
 use super::common::*;
-use crate::config::model::{Config, Defaults, Function, Step};
+use crate::config::model::{Config, Defaults, Function, Step, AUTOMATION_ASSUME_ROLE};
 use crate::hcl::{Block, Expr};
+use contract::iam::{Condition, Grant, Resource};
 
 /// Everything a function's definition varies in.
 struct Spec {
@@ -13,7 +14,6 @@ struct Spec {
     /// Invoked asynchronously: retries and failures go to an on-failure destination.
     asynchronous: bool,
     environment: Vec<(&'static str, Expr)>,
-    statements: Vec<Block>,
 }
 
 pub fn component(config: &Config) -> Component {
@@ -57,39 +57,12 @@ pub fn component(config: &Config) -> Component {
 }
 
 fn spec(f: Function) -> Spec {
-    let table = || Expr::raw("var.table_arn");
-    let index = || Expr::str("${var.table_arn}/index/*");
-    let key = || Expr::raw("var.kms_key_arn");
     match f {
         Function::LogProcessor => Spec {
             f,
             description: "Turns log objects written to the logs bucket into per-minute metrics",
             asynchronous: true,
             environment: vec![("METRICS_TABLE", Expr::raw("var.table_name"))],
-            statements: vec![
-                statement(
-                    "ReadLogObjects",
-                    &["s3:GetObject", "s3:GetObjectVersion"],
-                    vec![Expr::str("${var.logs_bucket_arn}/${var.logs_prefix}*")],
-                ),
-                statement(
-                    "WriteMetricItems",
-                    &[
-                        "dynamodb:BatchGetItem",
-                        "dynamodb:BatchWriteItem",
-                        "dynamodb:ConditionCheckItem",
-                        "dynamodb:GetItem",
-                        "dynamodb:PutItem",
-                        "dynamodb:UpdateItem",
-                    ],
-                    vec![table()],
-                ),
-                statement(
-                    "DecryptLogObjects",
-                    &["kms:Decrypt", "kms:GenerateDataKey"],
-                    vec![key()],
-                ),
-            ],
         },
         Function::MetricsApi => Spec {
             f,
@@ -99,26 +72,6 @@ fn spec(f: Function) -> Spec {
                 ("METRICS_TABLE", Expr::raw("var.table_name")),
                 ("CORS_ALLOWED_ORIGINS", Expr::raw("join(\",\", var.cors_allowed_origins)")),
                 ("MAX_BODY_BYTES", Expr::raw("tostring(var.max_body_bytes)")),
-            ],
-            statements: vec![
-                statement("QueryMetrics", &["dynamodb:Query"], vec![table(), index()]),
-                statement(
-                    "ReadWriteMetricItems",
-                    &[
-                        "dynamodb:BatchGetItem",
-                        "dynamodb:ConditionCheckItem",
-                        "dynamodb:DescribeTable",
-                        "dynamodb:GetItem",
-                        "dynamodb:PutItem",
-                        "dynamodb:UpdateItem",
-                    ],
-                    vec![table()],
-                ),
-                statement(
-                    "UseTableKey",
-                    &["kms:Decrypt", "kms:GenerateDataKey"],
-                    vec![key()],
-                ),
             ],
         },
         Function::RunbookExecutor => Spec {
@@ -132,49 +85,6 @@ fn spec(f: Function) -> Spec {
                 ("DRY_RUN", Expr::raw("tostring(var.runbook_dry_run)")),
                 ("METRIC_NAMESPACE", Expr::raw("local.metric_namespace")),
                 ("INCIDENT_TTL_DAYS", Expr::raw("tostring(var.incident_ttl_days)")),
-            ],
-            statements: vec![
-                statement(
-                    "ReadRunbooks",
-                    &["ssm:GetParameter"],
-                    vec![Expr::str(
-                        "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.runbook_prefix}*",
-                    )],
-                ),
-                statement(
-                    "RecordIncidentsReadMetrics",
-                    &[
-                        "dynamodb:ConditionCheckItem",
-                        "dynamodb:GetItem",
-                        "dynamodb:PutItem",
-                        "dynamodb:Query",
-                        "dynamodb:UpdateItem",
-                    ],
-                    vec![table(), index()],
-                ),
-                statement("Notify", &["sns:Publish"], vec![Expr::raw("var.topic_arn")]),
-                statement(
-                    "DecryptRunbooksEncryptNotifications",
-                    &["kms:Decrypt", "kms:GenerateDataKey*"],
-                    vec![key()],
-                ),
-                statement(
-                    "ReadAlarmMetrics",
-                    &["cloudwatch:GetMetricData"],
-                    vec![Expr::str("*")],
-                )
-                .comment("GetMetricData supports no resource-level permissions."),
-                statement(
-                    "PutRunbookMetrics",
-                    &["cloudwatch:PutMetricData"],
-                    vec![Expr::str("*")],
-                )
-                .comment("PutMetricData has no resources; the namespace condition scopes it.")
-                .block(condition(
-                    "StringEquals",
-                    "cloudwatch:namespace",
-                    vec![Expr::raw("local.metric_namespace")],
-                )),
             ],
         },
     }
@@ -342,6 +252,19 @@ fn variables(config: &Config) -> Vec<Block> {
                 "alltrue([for d in var.automation_documents : can(regex(\"^[A-Za-z0-9_.-]{3,128}$\", d))])",
                 "automation_documents must be SSM document names (3-128 letters, digits, '_', '-' or '.').",
             )),
+            variable(
+                "automation_assume_role_arns",
+                "list(string)",
+                "IAM roles the listed Automation documents run under (their AutomationAssumeRole parameter): the runbook executor may pass exactly these to SSM.",
+            )
+            .attr(
+                "default",
+                Expr::list(automation_assume_roles(config).into_iter().map(Expr::str)),
+            )
+            .block(validation(
+                "alltrue([for r in var.automation_assume_role_arns : can(regex(\"^arn:[a-z-]+:iam::[0-9]{12}:role/.+$\", r))])",
+                "automation_assume_role_arns must be IAM role ARNs.",
+            )),
         ]);
     }
     vars
@@ -364,13 +287,109 @@ pub fn automation_documents(config: &Config) -> Vec<String> {
     docs
 }
 
+/// The ARNs a grant's resource stands for.
+fn resource_arns(resource: Resource) -> Expr {
+    match resource {
+        Resource::LogObjects => Expr::str("${var.logs_bucket_arn}/${var.logs_prefix}*"),
+        Resource::Table => Expr::raw("var.table_arn"),
+        Resource::TableIndexes => Expr::str("${var.table_arn}/index/*"),
+        Resource::AlarmTopic => Expr::raw("var.topic_arn"),
+        Resource::RunbookParameters => Expr::str(
+            "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.runbook_prefix}*",
+        ),
+        Resource::AutomationDefinitions => Expr::raw(
+            "[for d in var.automation_documents : \"arn:${local.partition}:ssm:${local.region}:*:automation-definition/${d}:*\"]",
+        ),
+        Resource::AutomationAssumeRoles => Expr::raw("var.automation_assume_role_arns"),
+        Resource::Unscoped => Expr::str("*"),
+    }
+}
+
+/// The list variable a resource that may be empty comes from.
+fn resource_list(resource: Resource) -> &'static str {
+    match resource {
+        Resource::AutomationDefinitions => "var.automation_documents",
+        Resource::AutomationAssumeRoles => "var.automation_assume_role_arns",
+        other => unreachable!("{other:?} is never empty"),
+    }
+}
+
+/// One statement of a function's policy, from its grant in the contract. A grant on a list the
+/// configuration may leave empty is a `dynamic` statement, present only when the list is not.
+fn grant_statement(grant: &Grant) -> Block {
+    let actions = grant.iam_actions();
+    let conditions = grant.condition.iter().map(|c| match c {
+        Condition::RunbookMetricNamespace => condition(
+            "StringEquals",
+            "cloudwatch:namespace",
+            vec![Expr::raw("local.metric_namespace")],
+        ),
+        // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService
+        Condition::PassedToSsm => condition(
+            "StringEquals",
+            "iam:PassedToService",
+            vec![Expr::str("ssm.amazonaws.com")],
+        ),
+    });
+    if let [r] = grant.resources {
+        if r.may_be_empty() {
+            let content = Block::new("content", Vec::<String>::new())
+                .attr("sid", grant.sid)
+                .attr("effect", "Allow")
+                .attr("actions", Expr::list(actions.iter().map(|a| Expr::str(*a))))
+                .attr("resources", resource_arns(*r));
+            return Block::new("dynamic", ["statement"])
+                .attr(
+                    "for_each",
+                    Expr::raw(format!("length({}) > 0 ? [1] : []", resource_list(*r))),
+                )
+                .block(conditions.fold(content, Block::block));
+        }
+    }
+    let resources = grant.resources.iter().map(|r| resource_arns(*r)).collect();
+    let mut block = statement(grant.sid, &actions, resources);
+    if grant.resources.contains(&Resource::Unscoped) {
+        block = block.comment("These actions support no resource-level permissions.");
+    }
+    conditions.fold(block, Block::block)
+}
+
+/// The `AutomationAssumeRole` of `start_automation` steps, sorted and deduplicated: SSM runs
+/// such a document as that role, so starting it passes the role
+/// (https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-setup.html).
+pub fn automation_assume_roles(config: &Config) -> Vec<String> {
+    let mut roles: Vec<String> = config
+        .active_alarms()
+        .into_iter()
+        .filter_map(|a| a.runbook.as_ref())
+        .flat_map(|r| r.steps.iter())
+        .filter_map(|s| match s {
+            Step::StartAutomation { parameters, .. } => parameters.get(AUTOMATION_ASSUME_ROLE),
+            _ => None,
+        })
+        .flat_map(|v| v.to_list())
+        .collect();
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
 fn function_blocks(s: &Spec) -> Vec<Block> {
     let id = s.f.ident();
     let slug = s.f.slug();
     let name = format!("${{var.name_prefix}}-{slug}");
     let code = |field: &str| Expr::raw(format!("var.code[\"{slug}\"].{field}"));
 
-    let mut statements = s.statements.clone();
+    let mut policy = Block::data("aws_iam_policy_document", id);
+    for grant in s.f.grants() {
+        policy = policy.block(grant_statement(grant));
+    }
+    let mut statements = vec![statement(
+        "UseStackKey",
+        &s.f.key_actions(),
+        vec![Expr::raw("var.kms_key_arn")],
+    )
+    .comment("What the function reads and writes is encrypted with the stack's key (actions: contract key_actions).")];
     // ARNs spelled out from names (not resource references): the policy is then known at plan
     // time and reviewable in `terraform plan`.
     let arn = |service: &str, rest: &str| {
@@ -402,23 +421,6 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
             &["kms:Decrypt", "kms:GenerateDataKey"],
             vec![Expr::raw("var.kms_key_arn")],
         ));
-    }
-    let mut policy = Block::data("aws_iam_policy_document", id);
-    if s.f == Function::RunbookExecutor {
-        policy = policy.block(
-            Block::new("dynamic", ["statement"])
-                .attr("for_each", Expr::raw("length(var.automation_documents) > 0 ? [1] : []"))
-                .block(
-                    Block::new("content", Vec::<String>::new())
-                        .attr("sid", "StartListedAutomations")
-                        .attr("effect", "Allow")
-                        .attr("actions", Expr::list([Expr::str("ssm:StartAutomationExecution")]))
-                        .attr(
-                            "resources",
-                            Expr::raw("[for d in var.automation_documents : \"arn:${local.partition}:ssm:${local.region}:*:automation-definition/${d}:*\"]"),
-                        ),
-                ),
-        );
     }
     let policy = statements.into_iter().fold(policy, Block::block);
 
@@ -598,4 +600,157 @@ pub fn runbook_locals() -> Block {
     Block::locals()
         .attr("runbook_prefix", Expr::str("/${var.name_prefix}/runbooks/"))
         .attr("metric_namespace", Expr::str("${var.name_prefix}/Runbooks"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WITH_AUTOMATION: &str = r#"
+[[alarms]]
+name = "x"
+kind = "dynamodb_throttles"
+threshold = 1
+[alarms.runbook]
+link = "https://r.example.com"
+steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", parameters = { InstanceId = "i-1", AutomationAssumeRole = "arn:aws:iam::123456789012:role/restarter" } }]
+"#;
+
+    fn main_tf(config: &Config) -> String {
+        component(config)
+            .files()
+            .into_iter()
+            .find(|f| f.path.ends_with("main.tf"))
+            .map(|f| f.contents)
+            .expect("main.tf")
+    }
+
+    /// The quoted `service:Action` strings of `data "aws_iam_policy_document" "<id>"`.
+    fn policy_actions(tf: &str, id: &str) -> Vec<String> {
+        let header = format!("data \"aws_iam_policy_document\" \"{id}\" {{\n");
+        let start = tf.find(&header).expect("policy document") + header.len();
+        let body = &tf[start..];
+        let body = &body[..body.find("\n}\n").expect("end of block")];
+        let condition_keys: Vec<&str> = body
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("variable = \""))
+            .map(|v| v.trim_end_matches('"'))
+            .collect();
+        let mut actions: Vec<String> = body
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|s| {
+                let (service, action) = s.split_once(':').unwrap_or_default();
+                !service.is_empty()
+                    && service
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && action
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_uppercase())
+                    && !condition_keys.contains(s)
+            })
+            .map(str::to_owned)
+            .collect();
+        actions.sort();
+        actions.dedup();
+        actions
+    }
+
+    /// Every function's policy holds the contract's actions for it and, beyond them, only the
+    /// platform actions every Lambda role needs: nothing the declaration does not name.
+    #[test]
+    fn policies_are_written_from_the_contract() {
+        let config: Config = toml::from_str(WITH_AUTOMATION).expect("config");
+        let tf = main_tf(&config);
+        let platform = [
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "xray:PutTelemetryRecords",
+            "xray:PutTraceSegments",
+            "sqs:SendMessage",
+            // The on-failure queue is encrypted with the stack's key.
+            "kms:Decrypt",
+            "kms:GenerateDataKey",
+        ];
+        for f in Function::ALL {
+            let mut expected: Vec<String> = f
+                .grants()
+                .iter()
+                .flat_map(|g| g.iam_actions())
+                .chain(f.key_actions())
+                .map(str::to_owned)
+                .collect();
+            let written = policy_actions(&tf, f.ident());
+            let extra: Vec<&String> = written
+                .iter()
+                .filter(|a| !expected.contains(a) && !platform.contains(&a.as_str()))
+                .collect();
+            assert!(
+                extra.is_empty(),
+                "{}: not in the contract: {extra:?}",
+                f.slug()
+            );
+            expected.retain(|a| !written.contains(a));
+            assert!(expected.is_empty(), "{}: missing: {expected:?}", f.slug());
+        }
+    }
+
+    #[test]
+    fn an_automation_assume_role_is_passable_exactly_and_only_to_ssm() {
+        let config: Config = toml::from_str(WITH_AUTOMATION).expect("config");
+        assert_eq!(config.validate(), vec![]);
+        assert_eq!(
+            automation_assume_roles(&config),
+            ["arn:aws:iam::123456789012:role/restarter"]
+        );
+        let tf = main_tf(&config);
+        let pass = &tf[tf
+            .find("sid       = \"PassAutomationAssumeRoles\"")
+            .expect("statement")..];
+        let pass = &pass[..pass.find("\n  }\n").expect("end")];
+        assert!(pass.contains("actions   = [\"iam:PassRole\"]"), "{pass}");
+        assert!(
+            pass.contains("resources = var.automation_assume_role_arns"),
+            "{pass}"
+        );
+        assert!(
+            pass.contains("variable = \"iam:PassedToService\""),
+            "{pass}"
+        );
+        assert!(
+            pass.contains("values   = [\"ssm.amazonaws.com\"]"),
+            "{pass}"
+        );
+        let vars = component(&config)
+            .files()
+            .into_iter()
+            .find(|f| f.path.ends_with("variables.tf"))
+            .expect("variables.tf")
+            .contents;
+        assert!(vars.contains("default     = [\"arn:aws:iam::123456789012:role/restarter\"]"));
+    }
+
+    #[test]
+    fn an_assume_role_that_is_not_one_role_arn_is_a_config_error() {
+        for bad in [
+            "\"restarter\"",
+            "\"arn:aws:iam::123:role/x\"",
+            "[\"arn:aws:iam::123456789012:role/a\", \"arn:aws:iam::123456789012:role/b\"]",
+        ] {
+            let text = WITH_AUTOMATION.replace("\"arn:aws:iam::123456789012:role/restarter\"", bad);
+            let config: Config = toml::from_str(&text).expect("config");
+            let issues = config.validate();
+            assert_eq!(issues.len(), 1, "{bad}: {issues:?}");
+            assert!(
+                issues[0]
+                    .key
+                    .ends_with("steps[0].parameters.AutomationAssumeRole"),
+                "{:?}",
+                issues[0]
+            );
+        }
+    }
 }

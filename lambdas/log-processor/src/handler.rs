@@ -1,16 +1,20 @@
 //! The Lambda handler: plan the event's objects, process each, fail if any failed.
 
 use crate::event::plan;
+use crate::s3::LogObjects;
 use crate::s3::{process_object, ObjectReport};
-use metrics_core::store::MetricStore;
+use contract::Function;
+use metrics_core::MetricWriter;
 use serde_json::{json, Value};
 
-/// Clients built once per execution environment.
+/// Clients built once per execution environment: every AWS operation the function may perform.
 #[derive(Clone)]
 pub struct Deps {
-    pub s3: aws_sdk_s3::Client,
-    pub store: MetricStore,
+    pub s3: LogObjects,
+    pub store: MetricWriter,
 }
+
+contract::assert_clients!(Function::LogProcessor; LogObjects, MetricWriter);
 
 /// Failure of an invocation; its message lists every failed object.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,6 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use log_processor::handler::{handle, Deps};
-use metrics_core::store::MetricStore;
+use metrics_core::MetricWriter;
 use serde_json::Value;
 use std::process::ExitCode;
 
@@ -33,8 +33,8 @@ fn lambda() -> Result<(), Error> {
             let table = metrics_core::aws::required_env("METRICS_TABLE")?;
             let config = metrics_core::aws::sdk_config().await;
             let deps = Deps {
-                s3: log_processor::s3::client(&config),
-                store: MetricStore::new(metrics_core::aws::dynamodb_client(&config), table),
+                s3: log_processor::s3::LogObjects::new(&config),
+                store: MetricWriter::new(metrics_core::aws::dynamodb_client(&config), table),
             };
             lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
                 let deps = deps.clone();

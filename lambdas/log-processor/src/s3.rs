@@ -4,18 +4,47 @@ use crate::event::ObjectRef;
 use crate::pipeline::{ObjectPipeline, Outcome, Window};
 use crate::source_id::source_id;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use metrics_core::store::{ApplyReport, MetricStore, StoreError};
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use contract::iam::{AwsClient, Operation};
+use metrics_core::store::{ApplyReport, StoreError};
+use metrics_core::MetricWriter;
 use serde::Serialize;
 
-/// S3 client from the shared SDK configuration. With an endpoint override (the local
-/// emulator) addressing is path-style: `bucket.localhost` does not resolve.
-pub fn client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    let force = metrics_core::aws::endpoint_override().is_some();
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(force)
-            .build(),
-    )
+/// The log objects the function reads: its only S3 access.
+#[derive(Clone)]
+pub struct LogObjects(aws_sdk_s3::Client);
+
+impl AwsClient for LogObjects {
+    const OPERATIONS: &'static [Operation] = &[Operation::S3GetObject];
+}
+
+impl LogObjects {
+    /// From the shared SDK configuration. With an endpoint override (the local emulator)
+    /// addressing is path-style: `bucket.localhost` does not resolve.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        let force = metrics_core::aws::endpoint_override().is_some();
+        Self::from_client(aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(config)
+                .force_path_style(force)
+                .build(),
+        ))
+    }
+
+    pub fn from_client(client: aws_sdk_s3::Client) -> Self {
+        Self(client)
+    }
+
+    /// GetObject pinned to the event's version (versioned bucket) or eTag (If-Match), so a
+    /// later overwrite is never processed under this event's source id.
+    async fn get(&self, obj: &ObjectRef) -> Result<GetObjectOutput, SdkError<GetObjectError>> {
+        let mut req = self.0.get_object().bucket(&obj.bucket).key(&obj.key);
+        match (&obj.version_id, &obj.etag) {
+            (Some(v), _) => req = req.version_id(v),
+            (None, Some(e)) => req = req.if_match(format!("\"{}\"", e.trim_matches('"'))),
+            (None, None) => {}
+        }
+        req.send().await
+    }
 }
 
 /// Why an object could not be processed. Every message names the object, because it
@@ -64,8 +93,8 @@ pub struct ObjectReport {
 /// a failure while reading writes nothing, and the store applies the batch at most
 /// once per (source id, service, minute), so retries converge to one clean run.
 pub async fn process_object(
-    s3: &aws_sdk_s3::Client,
-    store: &MetricStore,
+    s3: &LogObjects,
+    store: &MetricWriter,
     obj: &ObjectRef,
 ) -> Result<ObjectReport, ObjectError> {
     let outcome = read_object(s3, obj).await?;
@@ -81,22 +110,15 @@ pub async fn process_object(
     Ok(report(obj, source, &outcome, &applied))
 }
 
-/// GetObject pinned to the event's version (versioned bucket) or eTag (If-Match), so a
-/// later overwrite is never processed under this event's source id.
-pub async fn read_object(s3: &aws_sdk_s3::Client, obj: &ObjectRef) -> Result<Outcome, ObjectError> {
+/// Streams the object into the pipeline.
+pub async fn read_object(s3: &LogObjects, obj: &ObjectRef) -> Result<Outcome, ObjectError> {
     let read_err = |message: String| ObjectError::Read {
         bucket: obj.bucket.clone(),
         key: obj.key.clone(),
         message,
     };
-    let mut req = s3.get_object().bucket(&obj.bucket).key(&obj.key);
-    match (&obj.version_id, &obj.etag) {
-        (Some(v), _) => req = req.version_id(v),
-        (None, Some(e)) => req = req.if_match(format!("\"{}\"", e.trim_matches('"'))),
-        (None, None) => {}
-    }
-    let resp = req
-        .send()
+    let resp = s3
+        .get(obj)
         .await
         .map_err(|e| read_err(format!("GetObject failed: {}", sdk_error_summary(&e))))?;
     let reference_ms = resp

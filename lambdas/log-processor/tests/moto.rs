@@ -320,7 +320,12 @@ async fn retry_after_a_crash_part_way_equals_one_clean_run() {
     // Crashed run: the first object's groups were only half written (as when the function dies
     // after its first transaction), the other objects not at all.
     let obj = object_ref(&records[0]);
-    let outcome = log_processor::s3::read_object(&aws.s3, &obj).await.unwrap();
+    let outcome = log_processor::s3::read_object(
+        &log_processor::s3::LogObjects::from_client(aws.s3.clone()),
+        &obj,
+    )
+    .await
+    .unwrap();
     assert!(
         outcome.batch.len() >= 4,
         "need several groups, got {}",

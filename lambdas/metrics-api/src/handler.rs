@@ -1,8 +1,10 @@
 //! The Lambda handler: event in, proxy response out. Thin: it wires the pure
 //! modules to the store and owns no rules of its own.
 
+use contract::Function;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use metrics_core::{MetricStore, Minute, StoreError};
+use metrics_core::store::RequestCounts;
+use metrics_core::{MetricReader, MetricStore, MetricWriter, Minute, StoreError, TableProbe};
 use serde_json::{json, Value};
 
 use crate::aggregate::{Merger, Series};
@@ -17,14 +19,42 @@ use crate::routes::{route, Route};
 /// Index queries in flight at once when answering for every service.
 pub const INDEX_QUERY_CONCURRENCY: usize = 8;
 
+/// The table clients the function holds: every AWS operation it may perform.
+pub struct TableClients {
+    pub writer: MetricWriter,
+    pub reader: MetricReader,
+    pub probe: TableProbe,
+    /// Shared by the three, for its request counters only.
+    store: MetricStore,
+}
+
+contract::assert_clients!(Function::MetricsApi; MetricWriter, MetricReader, TableProbe);
+
+impl TableClients {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: &str) -> Self {
+        let store = MetricStore::new(client, table);
+        Self {
+            writer: MetricWriter::from_store(store.clone()),
+            reader: MetricReader::from_store(store.clone()),
+            probe: TableProbe::from_store(store.clone()),
+            store,
+        }
+    }
+
+    /// DynamoDB requests made so far through these clients.
+    pub fn request_counts(&self) -> RequestCounts {
+        self.store.request_counts()
+    }
+}
+
 pub struct App {
-    pub store: MetricStore,
+    pub table: TableClients,
     pub config: Config,
 }
 
 impl App {
-    pub fn new(store: MetricStore, config: Config) -> Self {
-        Self { store, config }
+    pub fn new(table: TableClients, config: Config) -> Self {
+        Self { table, config }
     }
 
     /// Handles one invocation. Only an event that is not an API Gateway
@@ -61,7 +91,7 @@ impl App {
     }
 
     async fn health(&self) -> Response {
-        match self.store.ping().await {
+        match self.table.probe.ping().await {
             Ok(()) => Response::json(200, &json!({"status": "ok", "table": "reachable"})),
             Err(e) => {
                 tracing::error!(error = %e, "health check: table unreachable");
@@ -83,7 +113,8 @@ impl App {
             Some(service) => {
                 let end = Minute::from_epoch_seconds(page.end);
                 let rows = self
-                    .store
+                    .table
+                    .reader
                     .query_service(service, start, end)
                     .await
                     .map_err(store_error)?;
@@ -92,11 +123,11 @@ impl App {
                 }
             }
             None => {
-                let store = &self.store;
+                let reader = &self.table.reader;
                 let mut results = stream::iter(page.minutes())
                     .map(|t| async move {
                         let minute = Minute::from_epoch_seconds(t);
-                        store.query_minute(minute).await.map(|rows| (t, rows))
+                        reader.query_minute(minute).await.map(|rows| (t, rows))
                     })
                     .buffer_unordered(INDEX_QUERY_CONCURRENCY);
                 while let Some((t, rows)) = results.try_next().await.map_err(store_error)? {
@@ -117,7 +148,8 @@ impl App {
         let points = ingest::parse_body(&req.body)?;
         let batch = ingest::to_batch(&points);
         let report = self
-            .store
+            .table
+            .writer
             .apply(source.as_deref(), &batch)
             .await
             .map_err(store_error)?;

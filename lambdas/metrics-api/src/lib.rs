@@ -13,4 +13,4 @@ pub mod respond;
 pub mod routes;
 pub mod token;
 
-pub use handler::App;
+pub use handler::{App, TableClients};

@@ -238,9 +238,9 @@ async fn every_service_from_the_index_with_bounded_pages() {
             }
         }
     }
-    let before = app.store.request_counts();
+    let before = app.table.request_counts();
     let r = post(&app, v1, &json!({ "points": points_in }), Some("seed")).await;
-    let after = app.store.request_counts();
+    let after = app.table.request_counts();
     let groups = r.body["groups"]["written"].as_u64().unwrap();
     assert_eq!(groups, 180);
     eprintln!(
@@ -251,14 +251,14 @@ async fn every_service_from_the_index_with_bounded_pages() {
     );
 
     let (from, to) = (ts(T0), ts(T0 + 90 * 60));
-    let before = app.store.request_counts().query;
+    let before = app.table.request_counts().query;
     let q = [
         ("from", from.as_str()),
         ("to", to.as_str()),
         ("stat", "count,sum"),
     ];
     let first = get(&app, v2, &q).await;
-    let queries = app.store.request_counts().query - before;
+    let queries = app.table.request_counts().query - before;
     // Without `service`, a page is at most 60 minutes: one index query each.
     assert_eq!(
         first.body["page"],
@@ -291,7 +291,7 @@ async fn every_service_from_the_index_with_bounded_pages() {
     assert_eq!(got, want);
 
     // The same answer for one service comes from the table's keys instead.
-    let before = app.store.request_counts().query;
+    let before = app.table.request_counts().query;
     let one = all_pages(
         &app,
         v1,
@@ -303,7 +303,7 @@ async fn every_service_from_the_index_with_bounded_pages() {
         ],
     )
     .await;
-    assert_eq!(app.store.request_counts().query - before, 1);
+    assert_eq!(app.table.request_counts().query - before, 1);
     let billing: Vec<_> = want.iter().filter(|p| p.0 == "billing").cloned().collect();
     assert_eq!(points(&one), billing);
 }
@@ -348,7 +348,7 @@ async fn one_service_one_day_is_one_query() {
             .unwrap();
         assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
     }
-    let before = app.store.request_counts().query;
+    let before = app.table.request_counts().query;
     let (from, to) = (ts(T0), ts(T0 + 86_400));
     let r = get(
         &app,
@@ -362,7 +362,7 @@ async fn one_service_one_day_is_one_query() {
         ],
     )
     .await;
-    let queries = app.store.request_counts().query - before;
+    let queries = app.table.request_counts().query - before;
     eprintln!("DynamoDB requests, one service / one day: {queries} Query");
     assert_eq!(queries, 1, "1,440 small items fit one 1 MB Query page");
     let series = r.body["series"].as_array().unwrap();

@@ -6,10 +6,12 @@
 //! * [`aggregate`] — count/sum/min/max/sketch aggregates, per-minute and per-batch groupings.
 //! * [`codec`] — the DynamoDB item layout of table `ApplicationMetrics`.
 //! * [`store`] — exactly-once merges into the table and the queries the API needs (never a Scan).
+//! * [`clients`] — the typed clients functions hold: [`MetricWriter`], [`MetricReader`], [`TableProbe`].
 //! * [`aws`] — SDK configuration (one rustls+ring TLS stack), tracing and environment helpers.
 
 pub mod aggregate;
 pub mod aws;
+pub mod clients;
 pub mod codec;
 pub mod minute;
 pub mod service;
@@ -17,6 +19,7 @@ pub mod sketch;
 pub mod store;
 
 pub use aggregate::{Aggregate, Batch, GroupKey, MinuteMetrics, Stat};
+pub use clients::{MetricReader, MetricWriter, TableProbe};
 pub use codec::{CodecError, StoredGroup};
 pub use minute::Minute;
 pub use sketch::Sketch;

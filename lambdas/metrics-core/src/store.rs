@@ -271,10 +271,6 @@ impl MetricStore {
         &self.table
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// Requests made so far by this store and its clones.
     pub fn request_counts(&self) -> RequestCounts {
         let c = &self.counters;

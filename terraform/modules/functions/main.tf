@@ -53,23 +53,17 @@ data "aws_iam_policy_document" "log_processor" {
     resources = ["${var.logs_bucket_arn}/${var.logs_prefix}*"]
   }
   statement {
-    sid    = "WriteMetricItems"
-    effect = "Allow"
-    actions = [
-      "dynamodb:BatchGetItem",
-      "dynamodb:BatchWriteItem",
-      "dynamodb:ConditionCheckItem",
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-    ]
+    sid       = "MergeMetricItems"
+    effect    = "Allow"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
     resources = [var.table_arn]
   }
   statement {
-    sid       = "DecryptLogObjects"
+    sid       = "UseStackKey"
     effect    = "Allow"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+    # What the function reads and writes is encrypted with the stack's key (actions: contract key_actions).
   }
   statement {
     sid     = "WriteOwnLogs"
@@ -191,29 +185,29 @@ resource "aws_iam_role" "metrics_api" {
 
 data "aws_iam_policy_document" "metrics_api" {
   statement {
+    sid       = "CheckTable"
+    effect    = "Allow"
+    actions   = ["dynamodb:DescribeTable"]
+    resources = [var.table_arn]
+  }
+  statement {
     sid       = "QueryMetrics"
     effect    = "Allow"
     actions   = ["dynamodb:Query"]
     resources = [var.table_arn, "${var.table_arn}/index/*"]
   }
   statement {
-    sid    = "ReadWriteMetricItems"
-    effect = "Allow"
-    actions = [
-      "dynamodb:BatchGetItem",
-      "dynamodb:ConditionCheckItem",
-      "dynamodb:DescribeTable",
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-    ]
+    sid       = "MergeMetricItems"
+    effect    = "Allow"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
     resources = [var.table_arn]
   }
   statement {
-    sid       = "UseTableKey"
+    sid       = "UseStackKey"
     effect    = "Allow"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+    # What the function reads and writes is encrypted with the stack's key (actions: contract key_actions).
   }
   statement {
     sid     = "WriteOwnLogs"
@@ -300,15 +294,6 @@ resource "aws_iam_role" "runbook_executor" {
 }
 
 data "aws_iam_policy_document" "runbook_executor" {
-  dynamic "statement" {
-    for_each = length(var.automation_documents) > 0 ? [1] : []
-    content {
-      sid       = "StartListedAutomations"
-      effect    = "Allow"
-      actions   = ["ssm:StartAutomationExecution"]
-      resources = [for d in var.automation_documents : "arn:${local.partition}:ssm:${local.region}:*:automation-definition/${d}:*"]
-    }
-  }
   statement {
     sid     = "ReadRunbooks"
     effect  = "Allow"
@@ -318,16 +303,15 @@ data "aws_iam_policy_document" "runbook_executor" {
     ]
   }
   statement {
-    sid    = "RecordIncidentsReadMetrics"
+    sid    = "ClaimStepsRecordIncidentsReadMetrics"
     effect = "Allow"
     actions = [
-      "dynamodb:ConditionCheckItem",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
       "dynamodb:UpdateItem",
     ]
-    resources = [var.table_arn, "${var.table_arn}/index/*"]
+    resources = [var.table_arn]
   }
   statement {
     sid       = "Notify"
@@ -336,29 +320,53 @@ data "aws_iam_policy_document" "runbook_executor" {
     resources = [var.topic_arn]
   }
   statement {
-    sid       = "DecryptRunbooksEncryptNotifications"
-    effect    = "Allow"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    resources = [var.kms_key_arn]
-  }
-  statement {
     sid       = "ReadAlarmMetrics"
     effect    = "Allow"
     actions   = ["cloudwatch:GetMetricData"]
     resources = ["*"]
-    # GetMetricData supports no resource-level permissions.
+    # These actions support no resource-level permissions.
   }
   statement {
     sid       = "PutRunbookMetrics"
     effect    = "Allow"
     actions   = ["cloudwatch:PutMetricData"]
     resources = ["*"]
-    # PutMetricData has no resources; the namespace condition scopes it.
+    # These actions support no resource-level permissions.
     condition {
       test     = "StringEquals"
       variable = "cloudwatch:namespace"
       values   = [local.metric_namespace]
     }
+  }
+  dynamic "statement" {
+    for_each = length(var.automation_documents) > 0 ? [1] : []
+    content {
+      sid       = "StartListedAutomations"
+      effect    = "Allow"
+      actions   = ["ssm:StartAutomationExecution"]
+      resources = [for d in var.automation_documents : "arn:${local.partition}:ssm:${local.region}:*:automation-definition/${d}:*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = length(var.automation_assume_role_arns) > 0 ? [1] : []
+    content {
+      sid       = "PassAutomationAssumeRoles"
+      effect    = "Allow"
+      actions   = ["iam:PassRole"]
+      resources = var.automation_assume_role_arns
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["ssm.amazonaws.com"]
+      }
+    }
+  }
+  statement {
+    sid       = "UseStackKey"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = [var.kms_key_arn]
+    # What the function reads and writes is encrypted with the stack's key (actions: contract key_actions).
   }
   statement {
     sid     = "WriteOwnLogs"

@@ -187,3 +187,13 @@ variable "automation_documents" {
     error_message = "automation_documents must be SSM document names (3-128 letters, digits, '_', '-' or '.')."
   }
 }
+
+variable "automation_assume_role_arns" {
+  description = "IAM roles the listed Automation documents run under (their AutomationAssumeRole parameter): the runbook executor may pass exactly these to SSM."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for r in var.automation_assume_role_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/.+$", r))])
+    error_message = "automation_assume_role_arns must be IAM role ARNs."
+  }
+}

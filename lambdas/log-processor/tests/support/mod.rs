@@ -6,7 +6,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_s3::error::DisplayErrorContext;
 use log_processor::handler::Deps;
 use metrics_core::codec::{PK, SK};
-use metrics_core::store::MetricStore;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::collections::HashMap;
 use test_support::dynamo;
@@ -32,8 +31,8 @@ pub async fn aws(endpoint: &str) -> Aws {
 impl Aws {
     pub fn deps(&self, table: &str) -> Deps {
         Deps {
-            s3: self.s3.clone(),
-            store: MetricStore::new(self.ddb.clone(), table),
+            s3: log_processor::s3::LogObjects::from_client(self.s3.clone()),
+            store: metrics_core::MetricWriter::new(self.ddb.clone(), table),
         }
     }
 

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 
 use metrics_api::config::Config;
 use metrics_api::App;
-use metrics_core::MetricStore;
 use serde_json::{json, Value};
 use test_support::dynamo;
 
@@ -179,7 +178,7 @@ pub async fn call(app: &App, event: Value) -> Reply {
 
 pub async fn app_at(endpoint: &str, config: Config) -> App {
     let client = dynamo::client(endpoint).await;
-    App::new(MetricStore::new(client, TABLE), config)
+    App::new(metrics_api::TableClients::new(client, TABLE), config)
 }
 
 /// An app whose table endpoint refuses connections: for paths that must

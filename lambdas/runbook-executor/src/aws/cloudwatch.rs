@@ -8,12 +8,20 @@ use aws_sdk_cloudwatch::types::{
 };
 use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Utc};
+use contract::iam::{AwsClient, Operation};
 
 use crate::ports::BoxFuture;
 use crate::steps::gather_context::{AlarmMetricSource, MetricQuery, Series};
 use crate::steps::put_metric::MetricSink;
 
-pub struct CloudWatch(pub Client);
+pub struct CloudWatch(pub(super) Client);
+
+impl AwsClient for CloudWatch {
+    const OPERATIONS: &'static [Operation] = &[
+        Operation::CloudWatchGetMetricData,
+        Operation::CloudWatchPutMetricData,
+    ];
+}
 
 /// Pages followed at most; a 1-day window at 1-minute period fits in one.
 const MAX_PAGES: usize = 10;

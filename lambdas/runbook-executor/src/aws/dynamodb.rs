@@ -7,20 +7,32 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
+use contract::iam::{AwsClient, Operation};
 use metrics_core::aggregate::MinuteMetrics;
 use metrics_core::codec::{time_value, PK, SK, TTL_ATTRIBUTE};
 use metrics_core::minute::Minute;
-use metrics_core::store::MetricStore;
+use metrics_core::MetricReader;
 
 use crate::idempotency::{Claim, ClaimKey, ClaimStore};
 use crate::ports::BoxFuture;
 use crate::steps::gather_context::ServiceMetricSource;
 use crate::steps::record_incident::{Closed, IncidentStore, NewIncident, Opened};
 
+/// Claims and incidents in the table's reserved key space (its own calls); the service
+/// metrics through `metrics`, a [`MetricReader`] listed beside it in `AwsPorts`.
 pub struct Table {
     client: Client,
     name: String,
-    metrics: MetricStore,
+    metrics: MetricReader,
+}
+
+impl AwsClient for Table {
+    const OPERATIONS: &'static [Operation] = &[
+        Operation::DynamoDbGetItem,
+        Operation::DynamoDbPutItem,
+        Operation::DynamoDbQuery,
+        Operation::DynamoDbUpdateItem,
+    ];
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -54,7 +66,7 @@ fn is_condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
 impl Table {
     pub fn new(client: Client, name: &str) -> Table {
         Table {
-            metrics: MetricStore::new(client.clone(), name),
+            metrics: MetricReader::new(client.clone(), name),
             client,
             name: name.to_string(),
         }

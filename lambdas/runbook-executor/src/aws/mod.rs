@@ -16,13 +16,23 @@ fn sdk_error(call: &str, e: impl std::error::Error + 'static) -> anyhow::Error {
     anyhow::anyhow!("{call}: {}", DisplayErrorContext(e))
 }
 
-/// Every client the function uses, built once per cold start.
+/// Every client the function uses, built once per cold start: every AWS operation it may perform.
 pub struct AwsPorts {
     pub dynamodb: dynamodb::Table,
     pub cloudwatch: cloudwatch::CloudWatch,
     pub sns: sns::Topic,
     pub ssm: ssm::Ssm,
 }
+
+// `Table` holds a `MetricReader` for the affected service's metrics.
+contract::assert_clients!(
+    contract::Function::RunbookExecutor;
+    dynamodb::Table,
+    metrics_core::MetricReader,
+    cloudwatch::CloudWatch,
+    sns::Topic,
+    ssm::Ssm,
+);
 
 impl AwsPorts {
     pub fn new(sdk: &SdkConfig, config: &Config) -> AwsPorts {

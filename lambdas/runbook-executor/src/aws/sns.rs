@@ -2,12 +2,17 @@
 
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
+use contract::iam::{AwsClient, Operation};
 
 use crate::alarm::{ORIGIN_ATTRIBUTE, ORIGIN_VALUE};
 use crate::ports::BoxFuture;
 use crate::steps::notify::Publisher;
 
-pub struct Topic(pub Client);
+pub struct Topic(pub(super) Client);
+
+impl AwsClient for Topic {
+    const OPERATIONS: &'static [Operation] = &[Operation::SnsPublish];
+}
 
 impl Publisher for Topic {
     fn publish<'a>(

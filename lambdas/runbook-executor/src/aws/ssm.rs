@@ -3,12 +3,20 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_ssm::Client;
+use contract::iam::{AwsClient, Operation};
 
 use crate::ports::BoxFuture;
 use crate::runbook::RunbookSource;
 use crate::steps::start_automation::AutomationRunner;
 
-pub struct Ssm(pub Client);
+pub struct Ssm(pub(super) Client);
+
+impl AwsClient for Ssm {
+    const OPERATIONS: &'static [Operation] = &[
+        Operation::SsmGetParameter,
+        Operation::SsmStartAutomationExecution,
+    ];
+}
 
 impl RunbookSource for Ssm {
     fn get_parameter<'a>(&'a self, name: &'a str) -> BoxFuture<'a, anyhow::Result<Option<String>>> {

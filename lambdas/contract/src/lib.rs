@@ -1,0 +1,11 @@
+//! The contract between `gen` (which writes the Terraform module) and the three Lambda functions
+//! (which run under it). Nothing here depends on the AWS SDK, so the generator can use it as
+//! cheaply as the functions do.
+//!
+//! - [`iam`]: every AWS operation each function performs, declared once. The generator writes each
+//!   function's IAM policy from it; each function reaches AWS only through typed clients whose
+//!   operations are checked against it at compile time ([`assert_clients!`]).
+
+pub mod iam;
+
+pub use iam::{Function, Grant, Operation, Resource};
