@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from e2e import events, flows, procs, samples  # noqa: E402
+from e2e import events, flows, procs, samples, sns_filter  # noqa: E402
 from e2e.apigw_front import ApiFront, routes_from_moto  # noqa: E402
 from e2e.harness import Env  # noqa: E402
 from e2e.moto_server import MotoServer  # noqa: E402
@@ -51,6 +51,10 @@ class Relays:
         s3, cw = env.aws("s3"), env.aws("cloudwatch")
         self.seen = {(v["Key"], v.get("VersionId")) for v in self._versions(s3)}
         self.states = {a["AlarmName"]: a["StateValue"] for a in cw.describe_alarms()["MetricAlarms"]}
+        sns = env.aws("sns")
+        self.subscription = next(s["SubscriptionArn"] for s in
+                                 sns.list_subscriptions_by_topic(TopicArn=env.stack.topic_arn)["Subscriptions"]
+                                 if s["Protocol"] == "lambda")
         self.stop = threading.Event()
 
     def _versions(self, s3) -> list[dict]:
@@ -89,8 +93,18 @@ class Relays:
             if old is None or old == a["StateValue"]:
                 continue
             msg = events.alarm_message(a, a["StateValue"], old, a.get("StateReason") or "set locally")
-            ev = events.sns_event(self.env.stack.topic_arn, events.alarm_subject(msg), json.dumps(msg))
-            self._invoke(self.runbook_fn, ev, f"alarm {a['AlarmName']} {old} -> {a['StateValue']}")
+            ev = events.sns_event(self.env.stack.topic_arn, events.alarm_subject(msg), json.dumps(msg),
+                                  self.subscription)
+            self._deliver(ev, f"alarm {a['AlarmName']} {old} -> {a['StateValue']}")
+
+    def _deliver(self, ev, what: str) -> None:
+        """SNS -> the executor's subscription: only what its filter policy passes, evaluated as AWS
+        documents it (tests/e2e/sns_filter.py), read from the deployed subscription each time."""
+        policy, scope = flows.subscription_filter(self.env.aws("sns"), self.subscription)
+        if sns_filter.matches(policy, scope, ev["Records"][0]["Sns"]):
+            self._invoke(self.runbook_fn, ev, what)
+        else:
+            say(f"{what}: not delivered to {self.runbook_fn.name} (subscription filter {scope} {json.dumps(policy)})")
 
     def _tap(self, sqs) -> None:
         msgs = sqs.receive_message(QueueUrl=self.tap_queue, MaxNumberOfMessages=10).get("Messages", [])
@@ -101,6 +115,8 @@ class Relays:
                 say(f"notification on the topic (e-mailed to on-call in AWS): {m.get('Subject')}")
                 for line in m["Message"].splitlines()[:25]:
                     print(f"    {line}", flush=True)
+            # SNS also offers every topic message to the executor's subscription.
+            self._deliver(flows.as_lambda_sns_event(m, self.subscription), f"topic message {m.get('Subject')!r}")
 
     def _invoke(self, fn, event, what: str) -> None:
         start = time.monotonic()

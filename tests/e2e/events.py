@@ -127,7 +127,9 @@ def _cw_time(t) -> str:
 
 def sns_event(topic_arn: str, subject: str, message: str, subscription_arn: str | None = None,
               message_id: str | None = None) -> dict:
-    """The event SNS hands a subscribed Lambda function."""
+    """The event SNS hands a subscribed Lambda function. `MessageAttributes` is `{}`: a message
+    published without attributes (every CloudWatch alarm notification) arrives with an empty map,
+    as in the aws_lambda_events CloudWatch-alarm SNS fixtures; a caller adds attributes itself."""
     region = topic_arn.split(":")[3]
     sub = subscription_arn or f"{topic_arn}:{uuid.uuid4()}"
     return {"Records": [{

@@ -16,7 +16,7 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from . import events, samples
+from . import events, samples, sns_filter
 
 PERCENTILE_TOLERANCE = 0.01  # the sketch's stated relative error
 STATS = "count,sum,avg,min,max,p50,p90,p95,p99"
@@ -221,23 +221,12 @@ def as_lambda_sns_event(envelope: dict, subscription_arn: str) -> dict:
     return ev
 
 
-def filter_policy_matches(policy: dict, attributes: dict) -> bool:
-    """SNS filter policy evaluation for the operators a loop guard uses (exact, anything-but, exists)."""
-    for name, rules in policy.items():
-        value = (attributes.get(name) or {}).get("Value")
-        ok = False
-        for rule in rules:
-            if isinstance(rule, str):
-                ok |= value == rule
-            elif isinstance(rule, dict) and "anything-but" in rule:
-                ab = rule["anything-but"]
-                ab = ab if isinstance(ab, list) else [ab]
-                ok |= value is None or value not in ab  # absent attribute passes anything-but
-            elif isinstance(rule, dict) and "exists" in rule:
-                ok |= (value is not None) == rule["exists"]
-        if not ok:
-            return False
-    return True
+def subscription_filter(sns, subscription_arn: str) -> tuple[dict, str]:
+    """The deployed subscription's FilterPolicy and FilterPolicyScope, for `sns_filter.matches`
+    (the harness evaluates them as AWS documents; moto's own evaluation is not trusted)."""
+    attributes = sns.get_subscription_attributes(SubscriptionArn=subscription_arn)["Attributes"]
+    return (sns_filter.parse_policy(attributes.get("FilterPolicy")),
+            sns_filter.normalise_scope(attributes.get("FilterPolicyScope")))
 
 
 def metric_sum(cw, namespace: str, metric: str, since: datetime) -> float:

@@ -4,7 +4,7 @@ import gzip
 import json
 from datetime import datetime, timezone
 
-from . import events, flows, samples
+from . import events, flows, samples, sns_filter
 
 
 def test_percentile_tolerance_is_one_percent_around_exact_ranks():
@@ -28,12 +28,25 @@ def test_compare_point_reports_each_wrong_stat():
 
 
 def test_filter_policy_loop_guard():
-    policy = {"origin": [{"anything-but": ["runbook-executor"]}]}
-    own = {"origin": {"Type": "String", "Value": "runbook-executor"}}
-    assert not flows.filter_policy_matches(policy, own)
-    assert flows.filter_policy_matches(policy, {})  # CloudWatch's notifications carry no attributes
-    assert flows.filter_policy_matches({"origin": [{"exists": False}]}, {})
-    assert not flows.filter_policy_matches({"origin": [{"exists": False}]}, own)
+    """The executor's subscription under AWS's documented semantics (tests/e2e/sns_filter.py): a
+    MessageBody policy on AlarmArn passes CloudWatch's notifications (JSON, no attributes) and stops
+    the executor's own (plain text, an `origin` attribute). The attribute policy it replaces never
+    delivered an alarm: "exists": false does not match an empty attribute set."""
+    alarm = {"AlarmName": "a", "MetricName": "Errors", "Namespace": "AWS/Lambda", "Statistic": "Sum",
+             "Period": 60, "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanThreshold", "Threshold": 1}
+    msg = events.alarm_message(alarm, "ALARM", "OK", "because")
+    cloudwatch = events.sns_event("arn:aws:sns:us-east-1:123456789012:t", events.alarm_subject(msg),
+                                  json.dumps(msg))["Records"][0]["Sns"]
+    own = {**cloudwatch, "Message": 'Alarm "a" is in ALARM.',
+           "MessageAttributes": {"origin": {"Type": "String", "Value": "runbook-executor"}}}
+    policy, scope = {"AlarmArn": [{"prefix": "arn:"}]}, "MessageBody"
+    assert sns_filter.matches(policy, scope, cloudwatch)
+    assert not sns_filter.matches(policy, scope, own)
+    old = {"origin": [{"exists": False}]}
+    assert not sns_filter.matches(old, "MessageAttributes", cloudwatch)  # AWS: never delivered
+    assert not sns_filter.matches(old, "MessageAttributes", own)
+    anything_but = {"origin": [{"anything-but": ["runbook-executor"]}]}
+    assert not sns_filter.matches(anything_but, None, cloudwatch)  # an absent attribute fails anything-but too
 
 
 def test_truth_counts_every_good_line_and_no_bad_one():
