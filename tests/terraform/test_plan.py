@@ -3,6 +3,7 @@ every resource the brief names is planned with the settings it asks for."""
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -155,13 +156,36 @@ def test_topic_policy_admits_cloudwatch_alarms_of_the_account(after, config, cal
                for a in statements["AccountManagesTopic"]["actions"]["constant_value"])
 
 
+FIXTURES = Path(__file__).resolve().parents[2] / "lambdas/runbook-executor/tests/fixtures"
+CLOUDWATCH_FIXTURES = ("sns-alarm-single-metric.json", "sns-alarm-metric-math.json",
+                       "sns-alarm-null-description.json", "sns-ok-transition.json")
+
+
+def test_executor_filter_key_is_in_every_cloudwatch_notification():
+    """The filter keys on what CloudWatch publishes: a JSON body with AlarmArn and no message
+    attributes (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html).
+    A plain-text body (what the executor publishes) is not JSON, so a body policy cannot match it
+    (https://docs.aws.amazon.com/sns/latest/dg/message-filtering.html)."""
+    for name in CLOUDWATCH_FIXTURES:
+        for record in json.loads((FIXTURES / name).read_text())["Records"]:
+            sns = record["Sns"]
+            assert not sns.get("MessageAttributes"), f"{name}: CloudWatch sends no message attributes"
+            assert json.loads(sns["Message"])["AlarmArn"].startswith("arn:"), name
+    for record in json.loads((FIXTURES / "sns-not-json.json").read_text())["Records"]:
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(record["Sns"]["Message"])
+
+
 def test_subscriptions(after):
     subs = {a: v for a, v in after.items() if ".aws_sns_topic_subscription." in a}
     email = [v for v in subs.values() if v["protocol"] == "email"]
     assert [e["endpoint"] for e in email] == ["oncall@example.com"]
     [executor] = [v for v in subs.values() if v["protocol"] == "lambda"]
-    assert json.loads(executor["filter_policy"]) == {"origin": [{"exists": False}]}
-    assert executor["filter_policy_scope"] == "MessageAttributes"
+    # Body-scoped: CloudWatch alarm notifications carry no message attributes, and an attribute
+    # policy never matches an empty attribute set, not even exists:false
+    # (https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html).
+    assert executor["filter_policy_scope"] == "MessageBody"
+    assert json.loads(executor["filter_policy"]) == {"AlarmArn": [{"prefix": "arn:"}]}
     permission = one(after, "module.runbooks.aws_lambda_permission.sns_invokes_runbook_executor")
     assert permission["principal"] == "sns.amazonaws.com"
 

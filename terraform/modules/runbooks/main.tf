@@ -181,12 +181,16 @@ resource "aws_sns_topic_subscription" "runbook_executor" {
   topic_arn = var.topic_arn
   protocol  = "lambda"
   endpoint  = var.runbook_executor_function_arn
-  # The executor's own notifications carry an "origin" attribute: never deliver those back.
-  filter_policy_scope = "MessageAttributes"
+  # Every CloudWatch alarm notification (JSON body with AlarmArn; no message attributes),
+  # never the executor's own plain-text notifications. SNS docs: body-scoped policies
+  # https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering-scope.html;
+  # an attribute policy never matches CloudWatch's empty attribute set
+  # https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html
+  filter_policy_scope = "MessageBody"
   filter_policy = jsonencode({
-    origin = [
+    AlarmArn = [
       {
-        exists = false
+        prefix = "arn:"
       },
     ]
   })
