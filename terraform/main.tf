@@ -107,6 +107,7 @@ module "api" {
   execution_logging_level     = var.api_execution_logging_level
   log_retention_days          = var.log_retention_days
   manage_account_logging_role = var.manage_api_gateway_account_role
+  account_logging_role_arn    = var.api_gateway_cloudwatch_role_arn
 }
 
 module "runbooks" {

@@ -213,6 +213,11 @@ output "api_access_log_group_arn" {
   value       = module.api.api_access_log_group_arn
 }
 
+output "api_execution_log_group_name" {
+  description = "Log group receiving the stage's execution logs (API-Gateway-Execution-Logs_<api id>/<stage>)."
+  value       = module.api.api_execution_log_group_name
+}
+
 output "api_key_id" {
   description = "ID of the API key (null when auth is \"iam\")."
   value       = module.api.api_key_id

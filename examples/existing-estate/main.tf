@@ -51,6 +51,10 @@ module "monitoring" {
   # The topic already has its own subscribers.
   alarm_emails = []
 
+  # The estate's account already has API Gateway's CloudWatch role set in this region
+  # (one setting per account and region): leave it alone.
+  manage_api_gateway_account_role = false
+
   # The estate's clients sign requests (SigV4) instead of sending an API key.
   api_auth = "iam"
 }

@@ -61,7 +61,7 @@ def test_plan_inventory(plan):
         "aws_s3_bucket_server_side_encryption_configuration": 1, "aws_s3_bucket_lifecycle_configuration": 1,
         "aws_s3_bucket_policy": 1, "aws_s3_bucket_notification": 1, "aws_dynamodb_table": 1,
         "aws_sns_topic": 1, "aws_sns_topic_policy": 1, "aws_lambda_function": 3, "aws_iam_role": 4, "aws_iam_role_policy": 3,
-        "aws_cloudwatch_log_group": 4, "aws_sqs_queue": 2, "aws_lambda_function_event_invoke_config": 2,
+        "aws_cloudwatch_log_group": 5, "aws_sqs_queue": 2, "aws_lambda_function_event_invoke_config": 2,
         "aws_lambda_permission": 3, "aws_api_gateway_rest_api": 1, "aws_api_gateway_resource": 2,
         "aws_api_gateway_method": 5, "aws_api_gateway_integration": 5, "aws_api_gateway_deployment": 1,
         "aws_api_gateway_stage": 1, "aws_api_gateway_method_settings": 1, "aws_api_gateway_usage_plan": 1,
@@ -291,6 +291,26 @@ def test_rest_api(after, config, calls):
     assert plan["throttle_settings"][0]["rate_limit"] == 100
     assert one(after, "module.api.aws_api_gateway_usage_plan_key.this[0]")["key_type"] == "API_KEY"
     assert one(after, "module.api.aws_cloudwatch_log_group.access")["retention_in_days"] == 90
+
+
+def test_api_logging_works_on_a_fresh_account(after, unknown, calls):
+    """AWS rejects a logging stage until the region's API Gateway CloudWatch role is set
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html): the module
+    sets it by default, before the stage, and owns the execution log group API Gateway writes to
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-execution-logging.html)."""
+    assert "module.api.aws_api_gateway_account.this[0]" in after
+    assert unknown["module.api.aws_api_gateway_account.this[0]"]["cloudwatch_role_arn"], "the module's role"
+    attachment = one(after, "module.api.aws_iam_role_policy_attachment.account_logging[0]")
+    assert attachment["policy_arn"].endswith(":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+    group = one(after, "module.api.aws_cloudwatch_log_group.execution")
+    assert group["retention_in_days"] == 90 and unknown["module.api.aws_cloudwatch_log_group.execution"]["kms_key_id"]
+    resources = {r["address"]: r for r in calls["api"]["module"]["resources"]}
+    assert resources["aws_cloudwatch_log_group.execution"]["expressions"]["name"]["references"][:1] == [
+        "aws_api_gateway_rest_api.this.id"]
+    for address in ("aws_api_gateway_stage.this", "aws_api_gateway_method_settings.all"):
+        assert set(resources[address]["depends_on"]) >= {"aws_api_gateway_account.this", "aws_cloudwatch_log_group.execution"}, address
+    settings = one(after, "module.api.aws_api_gateway_method_settings.all")["settings"][0]
+    assert settings["logging_level"] == "ERROR" and settings["data_trace_enabled"] is False
 
 
 def test_redeployment_trigger_hashes_ids(config):

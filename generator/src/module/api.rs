@@ -117,6 +117,11 @@ pub fn component(config: &Config) -> Component {
             "aws_cloudwatch_log_group.access.arn",
             "ARN of the access log group.",
         ),
+        output(
+            "api_execution_log_group_name",
+            "aws_cloudwatch_log_group.execution.name",
+            "Log group receiving the stage's execution logs (API-Gateway-Execution-Logs_<api id>/<stage>).",
+        ),
     ];
     outputs.extend([
         output(
@@ -151,7 +156,7 @@ fn variables(config: &Config) -> Vec<Block> {
     vec![
         name_prefix_var(None),
         tags_var(),
-        kms_key_var("the access log group"),
+        kms_key_var("the access and execution log groups"),
         auth_var("auth", config.api.auth),
         variable(
             "function_name",
@@ -172,7 +177,8 @@ fn variables(config: &Config) -> Vec<Block> {
         burst,
         logging,
         log_retention_var(config.defaults.log_retention_days),
-        account_role_var("manage_account_logging_role"),
+        account_role_var("manage_account_logging_role", "account_logging_role_arn"),
+        account_role_arn_var("account_logging_role_arn", "manage_account_logging_role"),
     ]
 }
 
@@ -215,14 +221,41 @@ pub fn stage_vars(prefix: &str, api: &Api) -> [Block; 4] {
     ]
 }
 
+/// What `terraform destroy` does to the account setting, for the variable and the README.
+/// Provider 5.x: "destroying this resource will keep your account settings intact" unless
+/// `reset_on_delete` (5.x only, not set here: 6.x removed it); provider 6.x: "The destroy
+/// operation will now always reset the API Gateway account settings"
+/// (https://registry.terraform.io/providers/hashicorp/aws/latest/docs/guides/version-6-upgrade#resourceaws_api_gateway_account).
+pub const ACCOUNT_SETTING_ON_DESTROY: &str = "On terraform destroy, AWS provider 5.x leaves the account setting as it is, still naming the role this module created and destroyed (every REST API in the region then fails to log until someone sets another role); provider 6.x resets it to no role (the same for APIs that relied on it).";
+
 /// Whether to manage the account-wide API Gateway logging role; the root names it differently.
-pub fn account_role_var(name: &str) -> Block {
+///
+/// Default true: AWS rejects a stage that logs to CloudWatch ("CloudWatch Logs role ARN must be
+/// set in account settings to enable logging") in an account/region where the setting was never
+/// made, and no data source reads it, so the default that cannot fail is to set it
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html: the role ARN
+/// is set "for each AWS Region in which you want to enable CloudWatch Logs").
+pub fn account_role_var(name: &str, role_arn_var: &str) -> Block {
     variable(
         name,
         "bool",
-        "Create the account-wide API Gateway CloudWatch Logs role (aws_api_gateway_account). Stage logging needs it once per account and region; leave false if the account already has one.",
+        &format!("Manage API Gateway's CloudWatch Logs role setting (aws_api_gateway_account). It is one setting per AWS account and region, shared by every REST API there; the stage's access and execution logs need it, so the default sets it to a role this module creates (or to {role_arn_var}). Set false when the account already has one in this region: true overwrites it. {ACCOUNT_SETTING_ON_DESTROY}"),
     )
-    .attr("default", false)
+    .attr("default", true)
+}
+
+/// An existing role for the account setting instead of the one the module creates.
+pub fn account_role_arn_var(name: &str, manage_var: &str) -> Block {
+    variable(
+        name,
+        "string",
+        &format!("ARN of an existing IAM role API Gateway may assume to write CloudWatch Logs (e.g. with AmazonAPIGatewayPushToCloudWatchLogs); with {manage_var} = true the account setting is set to it and the module creates no role. null: the module creates the role."),
+    )
+    .attr("default", Expr::Null)
+    .block(validation(
+        &format!("var.{name} == null || can(regex(\"^arn:[a-z-]+:iam::[0-9]{{12}}:role/.+$\", var.{name}))"),
+        &format!("{name} must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)."),
+    ))
 }
 
 /// How callers authenticate: `api_key` (key + usage plan) or `iam` (SigV4). The config's
@@ -344,6 +377,21 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
         .attr("kms_key_id", Expr::raw("var.kms_key_arn"))
         .attr("tags", tags_with_name("/aws/apigateway/${var.name_prefix}-metrics/access")),
         skip(
+            Block::resource("aws_cloudwatch_log_group", "execution"),
+            "CKV_AWS_338",
+            "retention is the log_retention_days variable; execution logs need not be kept a year",
+        )
+        .comment("The group API Gateway writes execution logs to; it creates it itself (no retention, no")
+        .comment("KMS) unless it exists, so it is created here before the stage logs. Name fixed by AWS:")
+        .comment("https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-execution-logging.html")
+        .attr(
+            "name",
+            Expr::str("API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}"),
+        )
+        .attr("retention_in_days", Expr::raw("var.log_retention_days"))
+        .attr("kms_key_id", Expr::raw("var.kms_key_arn"))
+        .attr("tags", tags_with_name("${var.name_prefix}-metrics-${var.stage_name}-execution-logs")),
+        skip(
             skip(
                 skip(
                     Block::resource("aws_api_gateway_stage", "this"),
@@ -366,7 +414,11 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
                 .attr("format", access_format),
         )
         .attr("tags", tags_with_name("${var.name_prefix}-metrics-${var.stage_name}"))
-        .attr("depends_on", Expr::raw("[aws_api_gateway_account.this]")),
+        .comment("Logging fails on an account/region without the CloudWatch role setting: set it first.")
+        .attr(
+            "depends_on",
+            Expr::raw("[aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]"),
+        ),
         skip(
             Block::resource("aws_api_gateway_method_settings", "all"),
             "CKV_AWS_225",
@@ -375,6 +427,8 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
         .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
         .attr("stage_name", Expr::raw("aws_api_gateway_stage.this.stage_name"))
         .attr("method_path", "*/*")
+        .comment("Execution logging for every method (logging_level ERROR by default, INFO or OFF by")
+        .comment("variable); no data trace: it would log request and response bodies.")
         .block(
             Block::new("settings", Vec::<String>::new())
                 .attr("metrics_enabled", true)
@@ -384,6 +438,10 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
                 .attr("throttling_burst_limit", Expr::raw("var.throttle_burst_limit"))
                 .attr("caching_enabled", false)
                 .attr("cache_data_encrypted", true),
+        )
+        .attr(
+            "depends_on",
+            Expr::raw("[aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]"),
         ),
     ]
 }
@@ -423,8 +481,10 @@ fn usage_plan() -> Vec<Block> {
     ]
 }
 
-/// API Gateway writes stage logs through one role per account and region (opt-in).
+/// API Gateway writes stage logs through one role per account and region (managed by default).
 fn account_logging_role() -> Vec<Block> {
+    let create_role =
+        "var.manage_account_logging_role && var.account_logging_role_arn == null ? 1 : 0";
     vec![
         Block::data("aws_iam_policy_document", "assume_apigateway").block(
             Block::new("statement", Vec::<String>::new())
@@ -432,20 +492,26 @@ fn account_logging_role() -> Vec<Block> {
                 .block(principals("Service", vec![Expr::str("apigateway.amazonaws.com")])),
         ),
         Block::resource("aws_iam_role", "account_logging")
-            .attr("count", Expr::raw("var.manage_account_logging_role ? 1 : 0"))
+            .attr("count", Expr::raw(create_role))
             .attr("name", Expr::str("${var.name_prefix}-apigateway-logging"))
             .attr("assume_role_policy", Expr::raw("data.aws_iam_policy_document.assume_apigateway.json"))
             .attr("tags", tags_with_name("${var.name_prefix}-apigateway-logging")),
         Block::resource("aws_iam_role_policy_attachment", "account_logging")
-            .attr("count", Expr::raw("var.manage_account_logging_role ? 1 : 0"))
+            .attr("count", Expr::raw(create_role))
             .attr("role", Expr::raw("aws_iam_role.account_logging[0].name"))
             .attr(
                 "policy_arn",
                 Expr::str("arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"),
             ),
         Block::resource("aws_api_gateway_account", "this")
+            .comment("One setting per account and region. reset_on_delete is not set: provider 6.x removed it.")
             .attr("count", Expr::raw("var.manage_account_logging_role ? 1 : 0"))
-            .attr("cloudwatch_role_arn", Expr::raw("aws_iam_role.account_logging[0].arn")),
+            .attr(
+                "cloudwatch_role_arn",
+                Expr::raw("var.account_logging_role_arn != null ? var.account_logging_role_arn : aws_iam_role.account_logging[0].arn"),
+            )
+            .comment("The role must hold its policy before API Gateway accepts it.")
+            .attr("depends_on", Expr::raw("[aws_iam_role_policy_attachment.account_logging]")),
         Block::data("aws_partition", "current"),
     ]
 }
@@ -546,5 +612,83 @@ mod tests {
             );
             assert!(var.contains(r#"contains(["api_key", "iam"], var.auth)"#));
         }
+    }
+
+    fn vars_tf() -> String {
+        let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
+        component(&config)
+            .files()
+            .into_iter()
+            .find(|f| f.path.ends_with("variables.tf"))
+            .map(|f| f.contents)
+            .unwrap_or_default()
+    }
+
+    fn variable(tf: &str, name: &str) -> String {
+        let header = format!("variable \"{name}\" {{\n");
+        let body = &tf[tf.find(&header).unwrap_or_else(|| panic!("{name} missing"))..];
+        let body = &body[..body.find("\n}\n").unwrap_or(body.len())];
+        body.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn account_logging_setting_is_managed_by_default_and_precedes_the_stage() {
+        let vars = vars_tf();
+        let manage = variable(&vars, "manage_account_logging_role");
+        assert!(manage.contains("default = true"), "{manage}");
+        for words in [
+            "account and region",
+            "provider 5.x",
+            "provider 6.x",
+            "destroy",
+        ] {
+            assert!(
+                manage.contains(words),
+                "description lacks {words:?}: {manage}"
+            );
+        }
+        let arn = variable(&vars, "account_logging_role_arn");
+        assert!(
+            arn.contains("default = null") && arn.contains(":role/"),
+            "{arn}"
+        );
+
+        let tf = main_tf(ApiAuth::ApiKey);
+        let account = resource(&tf, "aws_api_gateway_account", "this");
+        assert!(account.contains("count = var.manage_account_logging_role ? 1 : 0"));
+        assert!(account.contains("var.account_logging_role_arn != null ? var.account_logging_role_arn : aws_iam_role.account_logging[0].arn"));
+        assert!(account.contains("depends_on = [aws_iam_role_policy_attachment.account_logging]"));
+        assert!(
+            !account.contains("reset_on_delete ="),
+            "removed in provider 6.x"
+        );
+        let role = resource(&tf, "aws_iam_role", "account_logging");
+        assert!(role.contains("count = var.manage_account_logging_role && var.account_logging_role_arn == null ? 1 : 0"), "{role}");
+        for (ty, name) in [
+            ("aws_api_gateway_stage", "this"),
+            ("aws_api_gateway_method_settings", "all"),
+        ] {
+            let r = resource(&tf, ty, name);
+            assert!(
+                r.contains("depends_on = [aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]"),
+                "{ty}: {r}"
+            );
+        }
+    }
+
+    #[test]
+    fn execution_log_group_is_the_modules_with_retention_and_key() {
+        let tf = main_tf(ApiAuth::ApiKey);
+        let group = resource(&tf, "aws_cloudwatch_log_group", "execution");
+        assert!(
+            group.contains(r#"name = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}""#),
+            "{group}"
+        );
+        assert!(group.contains("retention_in_days = var.log_retention_days"));
+        assert!(group.contains("kms_key_id = var.kms_key_arn"));
+        let settings = resource(&tf, "aws_api_gateway_method_settings", "all");
+        assert!(settings.contains(r#"method_path = "*/*""#));
+        assert!(settings.contains("logging_level = var.execution_logging_level"));
+        assert!(settings.contains("data_trace_enabled = false"));
     }
 }

@@ -214,6 +214,10 @@ fn wiring(config: &Config) -> Vec<Wiring> {
                     "manage_account_logging_role",
                     "var.manage_api_gateway_account_role",
                 ),
+                (
+                    "account_logging_role_arn",
+                    "var.api_gateway_cloudwatch_role_arn",
+                ),
             ],
         ));
     }
@@ -354,7 +358,14 @@ fn variables(config: &Config) -> Vec<Block> {
             burst,
             super::functions::max_body_var("api_", config),
             logging,
-            super::api::account_role_var("manage_api_gateway_account_role"),
+            super::api::account_role_var(
+                "manage_api_gateway_account_role",
+                "api_gateway_cloudwatch_role_arn",
+            ),
+            super::api::account_role_arn_var(
+                "api_gateway_cloudwatch_role_arn",
+                "manage_api_gateway_account_role",
+            ),
         ]);
     }
     if config.components.runbooks {

@@ -176,6 +176,19 @@ resource "aws_cloudwatch_log_group" "access" {
   })
 }
 
+resource "aws_cloudwatch_log_group" "execution" {
+  # checkov:skip=CKV_AWS_338:retention is the log_retention_days variable; execution logs need not be kept a year
+  # The group API Gateway writes execution logs to; it creates it itself (no retention, no
+  # KMS) unless it exists, so it is created here before the stage logs. Name fixed by AWS:
+  # https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-execution-logging.html
+  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags = merge(var.tags, {
+    Name = "${var.name_prefix}-metrics-${var.stage_name}-execution-logs"
+  })
+}
+
 resource "aws_api_gateway_stage" "this" {
   # checkov:skip=CKV_AWS_120:metrics are live data; a response cache would serve stale values
   # checkov:skip=CKV2_AWS_29:WAF is the estate's choice: associate a web ACL with the stage_arn output
@@ -206,7 +219,8 @@ resource "aws_api_gateway_stage" "this" {
   tags = merge(var.tags, {
     Name = "${var.name_prefix}-metrics-${var.stage_name}"
   })
-  depends_on = [aws_api_gateway_account.this]
+  # Logging fails on an account/region without the CloudWatch role setting: set it first.
+  depends_on = [aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]
 }
 
 resource "aws_api_gateway_method_settings" "all" {
@@ -214,6 +228,8 @@ resource "aws_api_gateway_method_settings" "all" {
   rest_api_id = aws_api_gateway_rest_api.this.id
   stage_name  = aws_api_gateway_stage.this.stage_name
   method_path = "*/*"
+  # Execution logging for every method (logging_level ERROR by default, INFO or OFF by
+  # variable); no data trace: it would log request and response bodies.
   settings {
     metrics_enabled        = true
     logging_level          = var.execution_logging_level
@@ -223,6 +239,7 @@ resource "aws_api_gateway_method_settings" "all" {
     caching_enabled        = false
     cache_data_encrypted   = true
   }
+  depends_on = [aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]
 }
 
 resource "aws_api_gateway_api_key" "this" {
@@ -269,7 +286,7 @@ data "aws_iam_policy_document" "assume_apigateway" {
 }
 
 resource "aws_iam_role" "account_logging" {
-  count              = var.manage_account_logging_role ? 1 : 0
+  count              = var.manage_account_logging_role && var.account_logging_role_arn == null ? 1 : 0
   name               = "${var.name_prefix}-apigateway-logging"
   assume_role_policy = data.aws_iam_policy_document.assume_apigateway.json
   tags = merge(var.tags, {
@@ -278,14 +295,17 @@ resource "aws_iam_role" "account_logging" {
 }
 
 resource "aws_iam_role_policy_attachment" "account_logging" {
-  count      = var.manage_account_logging_role ? 1 : 0
+  count      = var.manage_account_logging_role && var.account_logging_role_arn == null ? 1 : 0
   role       = aws_iam_role.account_logging[0].name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 }
 
 resource "aws_api_gateway_account" "this" {
+  # One setting per account and region. reset_on_delete is not set: provider 6.x removed it.
   count               = var.manage_account_logging_role ? 1 : 0
-  cloudwatch_role_arn = aws_iam_role.account_logging[0].arn
+  cloudwatch_role_arn = var.account_logging_role_arn != null ? var.account_logging_role_arn : aws_iam_role.account_logging[0].arn
+  # The role must hold its policy before API Gateway accepts it.
+  depends_on = [aws_iam_role_policy_attachment.account_logging]
 }
 
 data "aws_partition" "current" {}

@@ -43,6 +43,11 @@ output "api_access_log_group_arn" {
   value       = aws_cloudwatch_log_group.access.arn
 }
 
+output "api_execution_log_group_name" {
+  description = "Log group receiving the stage's execution logs (API-Gateway-Execution-Logs_<api id>/<stage>)."
+  value       = aws_cloudwatch_log_group.execution.name
+}
+
 output "api_key_id" {
   description = "ID of the API key (null when auth is \"iam\")."
   value       = one(aws_api_gateway_api_key.this[*].id)
