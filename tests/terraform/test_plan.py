@@ -96,8 +96,18 @@ def test_logs_bucket_is_secure_by_default(after, unknown, config):
     assert sse["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "aws:kms"
     assert unknown["module.storage.aws_s3_bucket_server_side_encryption_configuration.logs"]["rule"][0][
         "apply_server_side_encryption_by_default"][0]["kms_master_key_id"], "bucket key must be the module's KMS key"
-    rule = one(after, "module.storage.aws_s3_bucket_lifecycle_configuration.logs")["rule"][0]
+    rules = {r["id"]: r for r in one(after, "module.storage.aws_s3_bucket_lifecycle_configuration.logs")["rule"]}
+    assert set(rules) == {"expire-logs", "remove-expired-delete-markers"}
+    rule = rules["expire-logs"]
     assert rule["status"] == "Enabled"
+    # Noncurrent versions follow the same variables as current ones (examples/complete: 30 / 365).
+    assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] == 365
+    assert [(t["noncurrent_days"], t["storage_class"]) for t in rule["noncurrent_version_transition"]] == [(30, "STANDARD_IA")]
+    # ExpiredObjectDeleteMarker "cannot be specified with Days or Date" in one expiration
+    # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html): a rule of its own.
+    markers = rules["remove-expired-delete-markers"]
+    assert markers["status"] == "Enabled" and markers["expiration"][0]["expired_object_delete_marker"] is True
+    assert not markers["expiration"][0].get("days") and not markers["expiration"][0].get("date")
     assert rule["transition"][0] == {"days": 30, "storage_class": "STANDARD_IA", "date": None} or (
         rule["transition"][0]["days"] == 30 and rule["transition"][0]["storage_class"] == "STANDARD_IA")
     assert rule["expiration"][0]["days"] == 365
