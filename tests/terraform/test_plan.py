@@ -217,7 +217,8 @@ def test_functions(after, unknown, complete_plan, fn):
     assert group["name"] == f"/aws/lambda/{PREFIX}-{slug}"
     assert group["retention_in_days"] == 90
     assert unknown[f"module.functions.aws_cloudwatch_log_group.{fn}"]["kms_key_id"]
-    assert one(after, f"module.functions.aws_iam_role.{fn}")["name"] == f"{PREFIX}-{slug}"
+    # IAM names are global: the region keeps a second region's stack from colliding.
+    assert one(after, f"module.functions.aws_iam_role.{fn}")["name"] == f"{PREFIX}-{slug}-us-east-1"
 
 
 def test_function_environment(after, unknown):
@@ -309,6 +310,7 @@ def test_api_logging_works_on_a_fresh_account(after, unknown, calls):
     sets it by default, before the stage, and owns the execution log group API Gateway writes to
     (https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-execution-logging.html)."""
     assert "module.api.aws_api_gateway_account.this[0]" in after
+    assert one(after, "module.api.aws_iam_role.account_logging[0]")["name"] == f"{PREFIX}-apigateway-logging-us-east-1"
     assert unknown["module.api.aws_api_gateway_account.this[0]"]["cloudwatch_role_arn"], "the module's role"
     attachment = one(after, "module.api.aws_iam_role_policy_attachment.account_logging[0]")
     assert attachment["policy_arn"].endswith(":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")

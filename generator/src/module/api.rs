@@ -493,9 +493,11 @@ fn account_logging_role() -> Vec<Block> {
         ),
         Block::resource("aws_iam_role", "account_logging")
             .attr("count", Expr::raw(create_role))
-            .attr("name", Expr::str("${var.name_prefix}-apigateway-logging"))
+            .comment("Region in the name: IAM names are global, the account setting is per region.")
+            .attr("name", Expr::str(super::functions::role_name("apigateway-logging")))
             .attr("assume_role_policy", Expr::raw("data.aws_iam_policy_document.assume_apigateway.json"))
-            .attr("tags", tags_with_name("${var.name_prefix}-apigateway-logging")),
+            .attr("tags", tags_with_name("${var.name_prefix}-apigateway-logging"))
+            .block(super::functions::role_name_precondition("apigateway-logging")),
         Block::resource("aws_iam_role_policy_attachment", "account_logging")
             .attr("count", Expr::raw(create_role))
             .attr("role", Expr::raw("aws_iam_role.account_logging[0].name"))
@@ -513,6 +515,7 @@ fn account_logging_role() -> Vec<Block> {
             .comment("The role must hold its policy before API Gateway accepts it.")
             .attr("depends_on", Expr::raw("[aws_iam_role_policy_attachment.account_logging]")),
         Block::data("aws_partition", "current"),
+        Block::data("aws_region", "current"),
     ]
 }
 

@@ -494,10 +494,15 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
         .attr("kms_key_id", Expr::raw("var.kms_key_arn"))
         .attr("tags", tags_with_name(&format!("/aws/lambda/{name}"))),
         Block::resource("aws_iam_role", id)
-            .attr("name", Expr::str(&name))
+            .comment("IAM names are global to the account: the region keeps a second region's stack from")
+            .comment("failing with EntityAlreadyExists. At most 24 + 1 + 16 + 1 + 14 = 56 of IAM's 64")
+            .comment("characters (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html);")
+            .comment("the precondition keeps a longer future region name from failing at apply.")
+            .attr("name", Expr::str(role_name(slug)))
             .attr("description", format!("Runs the {slug} function"))
             .attr("assume_role_policy", Expr::raw("data.aws_iam_policy_document.assume_lambda.json"))
-            .attr("tags", tags_with_name(&name)),
+            .attr("tags", tags_with_name(&name))
+            .block(role_name_precondition(slug)),
         policy,
         Block::resource("aws_iam_role_policy", id)
             .attr("name", Expr::str(format!("{name}-least-privilege")))
@@ -593,9 +598,59 @@ fn outputs(s: &Spec) -> Vec<Block> {
     out
 }
 
+/// `<name_prefix>-<what>-<region>`: IAM role names are global to the account, so the same
+/// `name_prefix` in a second region would collide without the region.
+pub fn role_name(what: &str) -> String {
+    format!("${{var.name_prefix}}-{what}-${{data.aws_region.current.name}}")
+}
+
+/// IAM role names are at most 64 characters
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+pub fn role_name_precondition(what: &str) -> Block {
+    precondition(
+        &format!("length(\"{}\") <= 64", role_name(what)),
+        &format!("The IAM role name <name_prefix>-{what}-<region> exceeds IAM's 64 characters: shorten name_prefix."),
+    )
+}
+
 /// `<name_prefix>/Runbooks` and `/<name_prefix>/runbooks/`, shared with the runbooks module.
 pub fn runbook_locals() -> Block {
     Block::locals()
         .attr("runbook_prefix", Expr::str("/${var.name_prefix}/runbooks/"))
         .attr("metric_namespace", Expr::str("${var.name_prefix}/Runbooks"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_carry_the_region_and_fit_iam() {
+        let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
+        let tf = component(&config)
+            .files()
+            .into_iter()
+            .find(|f| f.path.ends_with("main.tf"))
+            .map(|f| f.contents)
+            .unwrap_or_default();
+        for f in config.functions() {
+            let header = format!("resource \"aws_iam_role\" \"{}\" {{\n", f.ident());
+            let body = &tf[tf.find(&header).expect("role")..];
+            let body = &body[..body.find("\n}\n").unwrap_or(body.len())];
+            let expected = format!(
+                "name = \"${{var.name_prefix}}-{}-${{data.aws_region.current.name}}\"",
+                f.slug()
+            );
+            let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(flat.contains(&expected), "{flat}");
+            assert!(flat.contains("<= 64"), "{flat}");
+        }
+        // Longest name_prefix (24) + longest slug + longest region code today (14): within 64.
+        let longest_slug = Function::ALL
+            .iter()
+            .map(|f| f.slug().len())
+            .max()
+            .unwrap_or(0);
+        assert!(24 + 1 + longest_slug.max("apigateway-logging".len()) + 1 + 14 <= 64);
+    }
 }

@@ -286,12 +286,19 @@ data "aws_iam_policy_document" "assume_apigateway" {
 }
 
 resource "aws_iam_role" "account_logging" {
-  count              = var.manage_account_logging_role && var.account_logging_role_arn == null ? 1 : 0
-  name               = "${var.name_prefix}-apigateway-logging"
+  count = var.manage_account_logging_role && var.account_logging_role_arn == null ? 1 : 0
+  # Region in the name: IAM names are global, the account setting is per region.
+  name               = "${var.name_prefix}-apigateway-logging-${data.aws_region.current.name}"
   assume_role_policy = data.aws_iam_policy_document.assume_apigateway.json
   tags = merge(var.tags, {
     Name = "${var.name_prefix}-apigateway-logging"
   })
+  lifecycle {
+    precondition {
+      condition     = length("${var.name_prefix}-apigateway-logging-${data.aws_region.current.name}") <= 64
+      error_message = "The IAM role name <name_prefix>-apigateway-logging-<region> exceeds IAM's 64 characters: shorten name_prefix."
+    }
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "account_logging" {
@@ -309,3 +316,5 @@ resource "aws_api_gateway_account" "this" {
 }
 
 data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
