@@ -72,24 +72,25 @@ module "alerting" {
 module "functions" {
   source = "./modules/functions"
 
-  name_prefix          = var.name_prefix
-  tags                 = local.tags
-  kms_key_arn          = local.kms_key_arn
-  architecture         = var.lambda_architecture
-  memory_mb            = var.lambda_memory_mb
-  timeout_seconds      = var.lambda_timeout_seconds
-  reserved_concurrency = var.lambda_reserved_concurrency
-  log_retention_days   = var.log_retention_days
-  code                 = local.lambda_code
-  table_name           = module.storage.table_name
-  table_arn            = module.storage.table_arn
-  logs_bucket_arn      = module.storage.logs_bucket_arn
-  logs_prefix          = module.storage.logs_prefix
-  cors_allowed_origins = var.cors_allowed_origins
-  max_body_bytes       = var.api_max_body_bytes
-  topic_arn            = module.alerting.topic_arn
-  runbook_dry_run      = var.runbook_dry_run
-  incident_ttl_days    = var.incident_ttl_days
+  name_prefix                 = var.name_prefix
+  tags                        = local.tags
+  kms_key_arn                 = local.kms_key_arn
+  architecture                = var.lambda_architecture
+  memory_mb                   = var.lambda_memory_mb
+  timeout_seconds             = var.lambda_timeout_seconds
+  reserved_concurrency        = var.lambda_reserved_concurrency
+  log_retention_days          = var.log_retention_days
+  code                        = local.lambda_code
+  table_name                  = module.storage.table_name
+  table_arn                   = module.storage.table_arn
+  logs_bucket_arn             = module.storage.logs_bucket_arn
+  logs_prefix                 = module.storage.logs_prefix
+  metrics_api_timeout_seconds = var.lambda_metrics_api_timeout_seconds
+  cors_allowed_origins        = var.cors_allowed_origins
+  max_body_bytes              = var.api_max_body_bytes
+  topic_arn                   = module.alerting.topic_arn
+  runbook_dry_run             = var.runbook_dry_run
+  incident_ttl_days           = var.incident_ttl_days
 }
 
 module "api" {

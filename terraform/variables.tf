@@ -121,7 +121,7 @@ variable "lambda_memory_mb" {
 }
 
 variable "lambda_timeout_seconds" {
-  description = "Timeout of each function, in seconds."
+  description = "Timeout of the asynchronously invoked functions (log processor, runbook executor), in seconds; metrics-api has its own."
   type        = number
   default     = 30
   validation {
@@ -137,6 +137,16 @@ variable "lambda_reserved_concurrency" {
   validation {
     condition     = alltrue([for k, v in var.lambda_reserved_concurrency : contains(["log-processor", "metrics-api", "runbook-executor"], k) && v >= 0])
     error_message = "lambda_reserved_concurrency keys must be among \"log-processor\", \"metrics-api\", \"runbook-executor\"; values >= 0."
+  }
+}
+
+variable "lambda_metrics_api_timeout_seconds" {
+  description = "Timeout of the metrics-api function, in seconds: at most 29, API Gateway's integration timeout (a slower answer would reach the client as a 504 while the function still runs)."
+  type        = number
+  default     = 20
+  validation {
+    condition     = var.lambda_metrics_api_timeout_seconds >= 1 && var.lambda_metrics_api_timeout_seconds <= 29
+    error_message = "lambda_metrics_api_timeout_seconds must be between 1 and 29 (API Gateway's integration timeout)."
   }
 }
 
@@ -211,12 +221,12 @@ variable "api_throttle_burst_limit" {
 }
 
 variable "api_max_body_bytes" {
-  description = "Largest request body the metrics API accepts (larger gets 413)."
+  description = "Largest request body the metrics API accepts (larger gets 413); at most 4194304, so that the body, base64-encoded, plus the API Gateway event fits Lambda's 6 MB invocation payload."
   type        = number
   default     = 262144
   validation {
-    condition     = var.api_max_body_bytes >= 1024 && var.api_max_body_bytes <= 6291456
-    error_message = "api_max_body_bytes must be between 1024 and 6291456."
+    condition     = var.api_max_body_bytes >= 1024 && var.api_max_body_bytes <= 4194304
+    error_message = "api_max_body_bytes must be between 1024 and 4194304."
   }
 }
 

@@ -212,6 +212,9 @@ def test_functions(after, unknown, complete_plan, fn):
     assert f["filename"] == f"{complete_plan['package']}/{entry['zip']}"
     assert f["source_code_hash"] == entry["source_code_hash"], "source_code_hash must come from the manifest"
     assert f["reserved_concurrent_executions"] == {"log_processor": 50, "metrics_api": 20, "runbook_executor": 5}[fn]
+    # metrics-api answers within API Gateway's 29 s integration timeout
+    # (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
+    assert f["timeout"] == {"log_processor": 30, "metrics_api": 20, "runbook_executor": 30}[fn]
     assert unknown[f"module.functions.aws_lambda_function.{fn}"]["kms_key_arn"], "environment must use the module key"
     group = one(after, f"module.functions.aws_cloudwatch_log_group.{fn}")
     assert group["name"] == f"/aws/lambda/{PREFIX}-{slug}"

@@ -196,6 +196,9 @@ pub struct Defaults {
     pub lambda_memory_mb: u32,
     #[serde(default = "d30")]
     pub lambda_timeout_seconds: u32,
+    /// The metrics-api function's own timeout: at most API Gateway's 29 s integration timeout.
+    #[serde(default = "d20")]
+    pub metrics_api_timeout_seconds: u32,
     #[serde(default = "d30")]
     pub incident_ttl_days: u32,
     #[serde(default)]
@@ -210,12 +213,16 @@ impl Default for Defaults {
             logs_expiration_days: 365,
             lambda_memory_mb: 256,
             lambda_timeout_seconds: 30,
+            metrics_api_timeout_seconds: 20,
             incident_ttl_days: 30,
             runbook_dry_run: false,
         }
     }
 }
 
+fn d20() -> u32 {
+    20
+}
 fn d30() -> u32 {
     30
 }
@@ -225,6 +232,24 @@ fn d256() -> u32 {
 fn d365() -> u32 {
     365
 }
+
+/// API Gateway's default REST integration timeout, in seconds: the metrics-api function must
+/// finish within it or the client gets a 504 while the function keeps running
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html:
+/// "Integration timeout for Regional APIs: 50 milliseconds - 29 seconds for all integration
+/// types"; raising it needs a quota increase and the integration's timeout_milliseconds, which
+/// this module leaves at the default).
+pub const API_INTEGRATION_TIMEOUT_SECONDS: u32 = 29;
+
+/// Largest `max_body_bytes`: 4 MiB. Lambda's synchronous invocation payload is at most 6 MB
+/// (6,291,456 bytes) for the whole event (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html),
+/// and the REST proxy event carries the body inside a JSON envelope (headers twice, as
+/// `headers` and `multiValueHeaders`, query parameters, `requestContext`: tens of KB), base64-
+/// encoded when API Gateway treats it as binary (4/3 the size;
+/// https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html).
+/// 4 MiB * 4/3 = 5.33 MiB leaves ~650 KiB for the envelope and JSON escaping. A larger body
+/// would be refused by Lambda before the function could answer 413.
+pub const MAX_BODY_BYTES_LIMIT: u32 = 4 * 1024 * 1024;
 
 /// Retention values CloudWatch Logs accepts (also used for the Terraform validation).
 pub const LOG_RETENTION_DAYS: &[u32] = &[
@@ -554,10 +579,10 @@ impl Config {
                 "must be 1-64 characters of letters, digits, '-' and '_'",
             ));
         }
-        if api.max_body_bytes < 1024 || api.max_body_bytes > 6 * 1024 * 1024 {
+        if api.max_body_bytes < 1024 || api.max_body_bytes > MAX_BODY_BYTES_LIMIT {
             issues.push(ConfigIssue::new(
                 "api.max_body_bytes",
-                "must be between 1024 and 6291456 (Lambda's payload limit)",
+                format!("must be between 1024 and {MAX_BODY_BYTES_LIMIT} (the body, base64-encoded, plus the event envelope must fit Lambda's 6 MB payload)"),
             ));
         }
     }
@@ -599,6 +624,12 @@ impl Config {
             issues.push(ConfigIssue::new(
                 "defaults.lambda_timeout_seconds",
                 "must be between 1 and 900",
+            ));
+        }
+        if !(1..=API_INTEGRATION_TIMEOUT_SECONDS).contains(&d.metrics_api_timeout_seconds) {
+            issues.push(ConfigIssue::new(
+                "defaults.metrics_api_timeout_seconds",
+                format!("must be between 1 and {API_INTEGRATION_TIMEOUT_SECONDS} (API Gateway's integration timeout)"),
             ));
         }
         if !(1..=3650).contains(&d.incident_ttl_days) {
@@ -900,6 +931,22 @@ period_seconds = 90
         )));
         config.components.alarms = false;
         assert!(config.active_alarms().is_empty());
+    }
+
+    #[test]
+    fn metrics_api_timeout_and_body_limit_fit_api_gateway_and_lambda() {
+        let mut config = parse(include_str!("starter.toml"));
+        assert_eq!(config.defaults.metrics_api_timeout_seconds, 20);
+        config.defaults.metrics_api_timeout_seconds = 30;
+        config.api.max_body_bytes = 6 * 1024 * 1024;
+        let keys: Vec<_> = config.validate().into_iter().map(|i| i.key).collect();
+        assert_eq!(
+            keys,
+            ["api.max_body_bytes", "defaults.metrics_api_timeout_seconds"]
+        );
+        config.defaults.metrics_api_timeout_seconds = 29;
+        config.api.max_body_bytes = MAX_BODY_BYTES_LIMIT;
+        assert_eq!(config.validate(), vec![]);
     }
 
     #[test]

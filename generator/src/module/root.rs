@@ -179,6 +179,10 @@ fn wiring(config: &Config) -> Vec<Wiring> {
     ];
     if fns.contains(&Function::MetricsApi) {
         functions.extend([
+            (
+                "metrics_api_timeout_seconds",
+                "var.lambda_metrics_api_timeout_seconds",
+            ),
             ("cors_allowed_origins", "var.cors_allowed_origins"),
             ("max_body_bytes", "var.api_max_body_bytes"),
         ]);

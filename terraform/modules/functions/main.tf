@@ -269,7 +269,7 @@ resource "aws_lambda_function" "metrics_api" {
   handler                        = "bootstrap"
   architectures                  = [var.architecture]
   memory_size                    = var.memory_mb
-  timeout                        = var.timeout_seconds
+  timeout                        = var.metrics_api_timeout_seconds
   reserved_concurrent_executions = lookup(var.reserved_concurrency, "metrics-api", -1)
   filename                       = var.code["metrics-api"].filename
   source_code_hash               = var.code["metrics-api"].source_code_hash
