@@ -10,7 +10,7 @@ import pytest
 PREFIX = "appmon"  # examples/complete's name_prefix
 FUNCTIONS = ("log_processor", "metrics_api", "runbook_executor")
 ALARMS = ("api-5xx-rate", "api-latency-p99", "log-processor-errors", "metrics-api-errors",
-          "runbook-executor-errors", "dynamodb-throttles")
+          "runbook-executor-errors", "dynamodb-throttles", "dynamodb-index-throttles")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_plan_inventory(plan):
         "aws_api_gateway_method": 5, "aws_api_gateway_integration": 5, "aws_api_gateway_deployment": 1,
         "aws_api_gateway_stage": 1, "aws_api_gateway_method_settings": 1, "aws_api_gateway_usage_plan": 1,
         "aws_api_gateway_api_key": 1, "aws_api_gateway_usage_plan_key": 1, "aws_api_gateway_account": 1,
-        "aws_cloudwatch_metric_alarm": 6, "aws_cloudwatch_dashboard": 1, "aws_ssm_parameter": 6,
+        "aws_cloudwatch_metric_alarm": 7, "aws_cloudwatch_dashboard": 1, "aws_ssm_parameter": 7,
         "aws_sns_topic_subscription": 2,
     }
     for kind, count in expected.items():
@@ -359,9 +359,17 @@ def test_alarms(after, unknown):
     assert latency["dimensions"] == {"ApiName": f"{PREFIX}-metrics", "Stage": "v1"}
     _, errors = alarms[f"{PREFIX}-log-processor-errors"]
     assert errors["metric_name"] == "Errors" and errors["dimensions"] == {"FunctionName": f"{PREFIX}-log-processor"}
+    assert latency["evaluate_low_sample_count_percentiles"] == "evaluate"
     _, throttles = alarms[f"{PREFIX}-dynamodb-throttles"]
     names = sorted(q["metric"][0]["metric_name"] for q in throttles["metric_query"] if q["metric"])
     assert names == ["ReadThrottleEvents", "WriteThrottleEvents"]
+    # The GSI's throttles are a separate series: TableName + GlobalSecondaryIndexName
+    # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html).
+    _, index = alarms[f"{PREFIX}-dynamodb-index-throttles"]
+    metrics = [q["metric"][0] for q in index["metric_query"] if q["metric"]]
+    assert sorted(m["metric_name"] for m in metrics) == ["ReadThrottleEvents", "WriteThrottleEvents"]
+    assert all(m["dimensions"] == {"TableName": f"{PREFIX}-ApplicationMetrics", "GlobalSecondaryIndexName": "TimestampIndex"}
+               for m in metrics), metrics
 
 
 def test_runbook_parameters_in_the_executor_format(after):

@@ -301,6 +301,9 @@ pub enum AlarmKind {
     LambdaErrors,
     /// ReadThrottleEvents + WriteThrottleEvents of the table (metric math).
     DynamodbThrottles,
+    /// ReadThrottleEvents + WriteThrottleEvents of the TimestampIndex GSI (metric math): its
+    /// partition key is the minute, so every service writes the same index partition each minute.
+    DynamodbIndexThrottles,
 }
 
 impl AlarmKind {
@@ -310,6 +313,7 @@ impl AlarmKind {
             AlarmKind::ApiLatency => "api_latency",
             AlarmKind::LambdaErrors => "lambda_errors",
             AlarmKind::DynamodbThrottles => "dynamodb_throttles",
+            AlarmKind::DynamodbIndexThrottles => "dynamodb_index_throttles",
         }
     }
 }
@@ -500,7 +504,7 @@ impl Config {
                 AlarmKind::LambdaErrors => {
                     a.function.is_some_and(|f| self.functions().contains(&f))
                 }
-                AlarmKind::DynamodbThrottles => true,
+                AlarmKind::DynamodbThrottles | AlarmKind::DynamodbIndexThrottles => true,
             })
             .collect()
     }
@@ -926,8 +930,10 @@ period_seconds = 90
         assert_eq!(config.functions(), [Function::LogProcessor]);
         assert!(config.active_alarms().iter().all(|a| matches!(
             (a.kind, a.function),
-            (AlarmKind::DynamodbThrottles, _)
-                | (AlarmKind::LambdaErrors, Some(Function::LogProcessor))
+            (
+                AlarmKind::DynamodbThrottles | AlarmKind::DynamodbIndexThrottles,
+                _
+            ) | (AlarmKind::LambdaErrors, Some(Function::LogProcessor))
         )));
         config.components.alarms = false;
         assert!(config.active_alarms().is_empty());

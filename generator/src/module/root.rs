@@ -257,7 +257,10 @@ fn wiring(config: &Config) -> Vec<Wiring> {
         if alarms.iter().any(|a| a.kind == LambdaErrors) {
             args.push(("function_names", "local.function_names"));
         }
-        if alarms.iter().any(|a| a.kind == DynamodbThrottles) {
+        if alarms
+            .iter()
+            .any(|a| matches!(a.kind, DynamodbThrottles | DynamodbIndexThrottles))
+        {
             args.push(("table_name", "module.storage.table_name"));
         }
         w.push(("alarms", args));

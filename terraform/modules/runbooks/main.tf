@@ -169,6 +169,36 @@ resource "aws_ssm_parameter" "dynamodb_throttles" {
   })
 }
 
+resource "aws_ssm_parameter" "dynamodb_index_throttles" {
+  name        = "${local.prefix}${var.name_prefix}-dynamodb-index-throttles"
+  description = "Runbook of the dynamodb-index-throttles alarm"
+  type        = "SecureString"
+  key_id      = var.kms_key_arn
+  value = jsonencode({
+    alarm      = "${var.name_prefix}-dynamodb-index-throttles"
+    link       = "https://runbooks.example.com/dynamodb-index-throttles"
+    on_failure = "continue"
+    steps = [
+      {
+        type = "record_incident"
+      },
+      {
+        lookback_minutes = 30
+        type             = "gather_context"
+      },
+      {
+        type = "notify"
+      },
+      {
+        type = "put_metric"
+      },
+    ]
+  })
+  tags = merge(var.tags, {
+    Name = "${var.name_prefix}-dynamodb-index-throttles"
+  })
+}
+
 resource "aws_lambda_permission" "sns_invokes_runbook_executor" {
   statement_id  = "AllowSnsInvoke"
   action        = "lambda:InvokeFunction"
