@@ -101,7 +101,9 @@ module "api" {
   kms_key_arn                 = local.kms_key_arn
   function_name               = module.functions.metrics_api_function_name
   function_invoke_arn         = module.functions.metrics_api_invoke_arn
-  auth                        = var.api_auth
+  read_auth                   = var.api_read_auth
+  cors_allowed_origins        = var.cors_allowed_origins
+  write_auth                  = var.api_write_auth
   stage_name                  = var.api_stage_name
   throttle_rate_limit         = var.api_throttle_rate_limit
   throttle_burst_limit        = var.api_throttle_burst_limit

@@ -170,13 +170,23 @@ variable "lambda_s3_code" {
   }
 }
 
-variable "api_auth" {
-  description = "How callers authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
+variable "api_read_auth" {
+  description = "How callers of GET /metrics and GET /health authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
   type        = string
   default     = "api_key"
   validation {
-    condition     = contains(["api_key", "iam"], var.api_auth)
-    error_message = "api_auth must be \"api_key\" or \"iam\"."
+    condition     = contains(["api_key", "iam"], var.api_read_auth)
+    error_message = "api_read_auth must be \"api_key\" or \"iam\"."
+  }
+}
+
+variable "api_write_auth" {
+  description = "How callers of POST /metrics authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
+  type        = string
+  default     = "iam"
+  validation {
+    condition     = contains(["api_key", "iam"], var.api_write_auth)
+    error_message = "api_write_auth must be \"api_key\" or \"iam\"."
   }
 }
 

@@ -67,7 +67,7 @@ def test_plan_inventory(plan):
         "aws_api_gateway_stage": 1, "aws_api_gateway_method_settings": 1, "aws_api_gateway_usage_plan": 1,
         "aws_api_gateway_api_key": 1, "aws_api_gateway_usage_plan_key": 1, "aws_api_gateway_account": 1,
         "aws_cloudwatch_metric_alarm": 7, "aws_cloudwatch_dashboard": 1, "aws_ssm_parameter": 7,
-        "aws_sns_topic_subscription": 2,
+        "aws_sns_topic_subscription": 2, "aws_api_gateway_gateway_response": 2,
     }
     for kind, count in expected.items():
         assert kinds[kind] == count, f"{kind}: planned {kinds[kind]}, expected {count}"
@@ -123,7 +123,7 @@ def test_logs_bucket_is_secure_by_default(after, unknown, config):
                for s in tls for c in s["condition"]), "no TLS-only statement"
 
 
-def test_metrics_table_follows_the_data_contract(after):
+def test_metrics_table_follows_the_data_contract(after, unknown):
     table = one(after, "module.storage.aws_dynamodb_table.metrics")
     assert table["name"] == f"{PREFIX}-ApplicationMetrics"
     assert table["billing_mode"] == "PAY_PER_REQUEST"
@@ -133,6 +133,8 @@ def test_metrics_table_follows_the_data_contract(after):
     assert (gsi["name"], gsi["hash_key"], gsi["range_key"], gsi["projection_type"]) == (
         "TimestampIndex", "Timestamp", "ServiceName", "ALL")
     assert table["server_side_encryption"][0]["enabled"] is True
+    # The module's customer managed key (unknown until apply; checkov on the plan reads it as unset).
+    assert unknown["module.storage.aws_dynamodb_table.metrics"]["server_side_encryption"][0]["kms_key_arn"]
     assert table["point_in_time_recovery"][0]["enabled"] is True
     assert table["ttl"][0] == {"attribute_name": "ExpiresAt", "enabled": True}
 
@@ -277,8 +279,11 @@ def test_rest_api(after, config, calls):
     assert set(methods) == {"GET"}
     proxied = {a.split(".")[-1]: v for a, v in after.items() if ".aws_api_gateway_method." in a}
     assert set(proxied) == {"metrics_get", "metrics_post", "health_get", "metrics_options", "health_options"}
-    for name in ("metrics_get", "metrics_post", "health_get"):
+    # Reads: API key + usage plan; writes: SigV4 (an API key is not authorization:
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
+    for name in ("metrics_get", "health_get"):
         assert proxied[name]["api_key_required"] is True and proxied[name]["authorization"] == "NONE"
+    assert proxied["metrics_post"]["api_key_required"] is False and proxied["metrics_post"]["authorization"] == "AWS_IAM"
     for name in ("metrics_options", "health_options"):
         # Browsers preflight without a key: OPTIONS must be open, or no browser gets past it.
         assert proxied[name]["http_method"] == "OPTIONS"
@@ -328,15 +333,32 @@ def test_api_logging_works_on_a_fresh_account(after, unknown, calls):
     assert settings["logging_level"] == "ERROR" and settings["data_trace_enabled"] is False
 
 
+def test_gateway_responses_carry_cors_headers(after, config):
+    """API Gateway's own 4XX/5XX (missing key, denied, throttled, quota: they fall back to
+    DEFAULT_4XX/5XX, https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html)
+    carry the CORS headers, so a browser sees the status, not an opaque CORS error."""
+    responses = {v["response_type"]: v for a, v in after.items() if ".aws_api_gateway_gateway_response." in a}
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for ty, r in responses.items():
+        params = r["response_parameters"]
+        # examples/complete allows one origin: the gateway names it.
+        assert params["gatewayresponse.header.Access-Control-Allow-Origin"] == "'https://dashboard.example.com'", ty
+        assert params["gatewayresponse.header.Vary"] == "'Origin'"
+        assert "Authorization" in params["gatewayresponse.header.Access-Control-Allow-Headers"], "SigV4 headers"
+    refs = config["api"]["aws_api_gateway_deployment.this"]["triggers"]["references"]
+    assert {"aws_api_gateway_gateway_response.default_4xx.id", "aws_api_gateway_gateway_response.default_5xx.id",
+            "local.cors_gateway_response_headers"} <= set(refs), "a changed gateway response must redeploy the stage"
+
+
 def test_redeployment_trigger_hashes_ids(config):
     triggers = config["api"]["aws_api_gateway_deployment.this"]["triggers"]
     refs = triggers["references"]
-    assert {"var.auth", "var.function_invoke_arn"} <= set(refs), "switching auth or function must redeploy the stage"
+    assert {"var.read_auth", "var.write_auth", "var.function_invoke_arn"} <= set(refs), "switching auth or function must redeploy the stage"
     for route in ("metrics_get", "metrics_post", "metrics_options", "health_get", "health_options"):
         assert f"aws_api_gateway_method.{route}.id" in refs and f"aws_api_gateway_integration.{route}.id" in refs, route
     assert any(r.startswith("aws_api_gateway_integration.") and r.endswith(".id") for r in refs)
     assert any(r.startswith("aws_api_gateway_method.") and r.endswith(".id") for r in refs)
-    whole = [r for r in refs if r.count(".") == 1 and not r.startswith("var.")]
+    whole = [r for r in refs if r.count(".") == 1 and not r.startswith(("var.", "local."))]
     assert all(f"{r}.id" in refs for r in whole), "hash ids, not whole objects (refresh rewrites null maps)"
 
 
@@ -372,8 +394,9 @@ def test_alarms(after, unknown):
                for m in metrics), metrics
 
 
-def test_runbook_parameters_in_the_executor_format(after):
+def test_runbook_parameters_in_the_executor_format(after, unknown):
     params = {v["name"]: v for a, v in after.items() if ".aws_ssm_parameter." in a}
+    assert all(unknown[a]["key_id"] for a in after if ".aws_ssm_parameter." in a), "SecureString under the module's key"
     assert sorted(params) == sorted(f"/{PREFIX}/runbooks/{PREFIX}-{n}" for n in ALARMS)
     for name, p in params.items():
         assert p["type"] == "SecureString"

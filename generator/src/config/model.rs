@@ -111,11 +111,14 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// How callers of a group of routes authenticate at the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApiAuth {
-    #[default]
+    /// `x-api-key` + usage plan: identifies and meters a caller; AWS says keys are not for
+    /// authorization (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
     ApiKey,
+    /// SigV4-signed requests (`AWS_IAM`), authorized by the caller's IAM policy.
     Iam,
 }
 
@@ -131,8 +134,12 @@ impl ApiAuth {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
-    #[serde(default)]
-    pub auth: ApiAuth,
+    /// Reads (`GET /metrics`, `GET /health`): API key + usage plan by default.
+    #[serde(default = "default_read_auth")]
+    pub read_auth: ApiAuth,
+    /// Writes (`POST /metrics`): IAM (SigV4) by default.
+    #[serde(default = "default_write_auth")]
+    pub write_auth: ApiAuth,
     #[serde(default = "default_cors")]
     pub cors_allowed_origins: Vec<String>,
     #[serde(default = "default_rate")]
@@ -149,7 +156,8 @@ pub struct Api {
 impl Default for Api {
     fn default() -> Self {
         Self {
-            auth: ApiAuth::default(),
+            read_auth: default_read_auth(),
+            write_auth: default_write_auth(),
             cors_allowed_origins: default_cors(),
             throttle_rate_limit: default_rate(),
             throttle_burst_limit: default_burst(),
@@ -159,6 +167,12 @@ impl Default for Api {
     }
 }
 
+fn default_read_auth() -> ApiAuth {
+    ApiAuth::ApiKey
+}
+fn default_write_auth() -> ApiAuth {
+    ApiAuth::Iam
+}
 fn default_cors() -> Vec<String> {
     vec!["*".into()]
 }
@@ -847,7 +861,8 @@ mod tests {
         let config = parse("");
         assert_eq!(config, Config::default());
         assert_eq!(config.project.architecture, Architecture::Arm64);
-        assert_eq!(config.api.auth, ApiAuth::ApiKey);
+        assert_eq!(config.api.read_auth, ApiAuth::ApiKey);
+        assert_eq!(config.api.write_auth, ApiAuth::Iam);
         assert_eq!(config.defaults.log_retention_days, 30);
         assert_eq!(config.functions().len(), 3);
     }
@@ -856,7 +871,7 @@ mod tests {
     fn unknown_keys_and_bad_enum_values_are_rejected() {
         let err = toml::from_str::<Config>("[project]\nname_prefx = \"x\"\n").unwrap_err();
         assert!(err.to_string().contains("name_prefx"), "{err}");
-        let err = toml::from_str::<Config>("[api]\nauth = \"cognito\"\n").unwrap_err();
+        let err = toml::from_str::<Config>("[api]\nwrite_auth = \"cognito\"\n").unwrap_err();
         assert!(err.to_string().contains("api_key"), "{err}");
     }
 

@@ -8,6 +8,19 @@ use crate::hcl::{Block, Expr};
 /// Path part and the methods proxied to the function.
 pub const ROUTES: &[(&str, &[&str])] = &[("metrics", &["GET", "POST"]), ("health", &["GET"])];
 
+/// The auth variable guarding a method: writes (`POST`) and reads are set apart, so that writes
+/// can require SigV4 while reads keep an API key. API keys identify and meter callers; AWS says
+/// not to rely on them for authorization
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html),
+/// hence IAM for writes by default.
+fn auth_of(method: &str) -> &'static str {
+    if method == "POST" {
+        "var.write_auth"
+    } else {
+        "var.read_auth"
+    }
+}
+
 pub fn component(config: &Config) -> Component {
     let mut main = vec![Block::resource("aws_api_gateway_rest_api", "this")
         .attr("name", Expr::str("${var.name_prefix}-metrics"))
@@ -39,7 +52,7 @@ pub fn component(config: &Config) -> Component {
         trigger_ids.push(format!("aws_api_gateway_resource.{path}.id"));
         for method in *methods {
             let id = format!("{path}_{}", method.to_lowercase());
-            main.push(proxy_method(path, method, &id));
+            main.push(proxy_method(path, method, &id, auth_of(method)));
             main.push(proxy_integration(path, &id));
             trigger_ids.push(format!("aws_api_gateway_method.{id}.id"));
             trigger_ids.push(format!("aws_api_gateway_integration.{id}.id"));
@@ -49,6 +62,10 @@ pub fn component(config: &Config) -> Component {
         main.push(proxy_integration(path, &id));
         trigger_ids.push(format!("aws_api_gateway_method.{path}_options.id"));
         trigger_ids.push(format!("aws_api_gateway_integration.{path}_options.id"));
+    }
+    main.extend(gateway_responses());
+    for (id, _) in GATEWAY_RESPONSES {
+        trigger_ids.push(format!("aws_api_gateway_gateway_response.{id}.id"));
     }
     main.push(
         Block::resource("aws_lambda_permission", "api_invokes_function")
@@ -61,11 +78,15 @@ pub fn component(config: &Config) -> Component {
                 Expr::str("${aws_api_gateway_rest_api.this.execution_arn}/*/*"),
             ),
     );
-    // In-place changes a deployment snapshots too: the auth mode (methods updated in place) and
+    // In-place changes a deployment snapshots too: the auth modes (methods updated in place) and
     // the function behind every integration.
+    // Gateway responses are updated in place too: their headers (a local built from
+    // configuration, not read back from state, so refresh cannot churn it).
     trigger_ids.extend([
-        "var.auth".to_string(),
+        "var.read_auth".to_string(),
+        "var.write_auth".to_string(),
         "var.function_invoke_arn".to_string(),
+        "local.cors_gateway_response_headers".to_string(),
     ]);
     main.extend(stage(&trigger_ids));
     main.extend(usage_plan());
@@ -127,18 +148,18 @@ pub fn component(config: &Config) -> Component {
         output(
             "api_key_id",
             "one(aws_api_gateway_api_key.this[*].id)",
-            "ID of the API key (null when auth is \"iam\").",
+            "ID of the API key (null when neither read_auth nor write_auth is \"api_key\").",
         ),
         output(
             "api_key_value",
             "one(aws_api_gateway_api_key.this[*].value)",
-            "Value of the API key, sent as x-api-key (null when auth is \"iam\").",
+            "Value of the API key, sent as x-api-key (null when neither read_auth nor write_auth is \"api_key\").",
         )
         .attr("sensitive", true),
         output(
             "api_usage_plan_id",
             "one(aws_api_gateway_usage_plan.this[*].id)",
-            "ID of the usage plan (null when auth is \"iam\").",
+            "ID of the usage plan (null when neither read_auth nor write_auth is \"api_key\").",
         ),
     ]);
 
@@ -157,7 +178,13 @@ fn variables(config: &Config) -> Vec<Block> {
         name_prefix_var(None),
         tags_var(),
         kms_key_var("the access and execution log groups"),
-        auth_var("auth", config.api.auth),
+        super::functions::cors_origins_var(config),
+        auth_var(
+            "read_auth",
+            "GET /metrics and GET /health",
+            config.api.read_auth,
+        ),
+        auth_var("write_auth", "POST /metrics", config.api.write_auth),
         variable(
             "function_name",
             "string",
@@ -258,13 +285,14 @@ pub fn account_role_arn_var(name: &str, manage_var: &str) -> Block {
     ))
 }
 
-/// How callers authenticate: `api_key` (key + usage plan) or `iam` (SigV4). The config's
-/// `api.auth` is the default; a variable, so an estate can switch without regenerating.
-pub fn auth_var(name: &str, default: ApiAuth) -> Block {
+/// How callers of `routes` authenticate: `api_key` (key + usage plan) or `iam` (SigV4). The
+/// config's `api.read_auth` / `api.write_auth` is the default; a variable, so an estate can
+/// switch without regenerating.
+pub fn auth_var(name: &str, routes: &str, default: ApiAuth) -> Block {
     variable(
         name,
         "string",
-        "How callers authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN).",
+        &format!("How callers of {routes} authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."),
     )
     .attr("default", default.as_str())
     .block(validation(
@@ -273,7 +301,46 @@ pub fn auth_var(name: &str, default: ApiAuth) -> Block {
     ))
 }
 
-fn proxy_method(path: &str, method: &str, id: &str) -> Block {
+/// Gateway responses customised with the CORS headers. Every other response type (missing
+/// authentication token, access denied, invalid API key, throttled, quota exceeded, ...) falls
+/// back to DEFAULT_4XX or DEFAULT_5XX when not customised itself ("If the response type is
+/// unspecified, this response defaults to the DEFAULT_4XX type":
+/// https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html),
+/// so these two carry the headers on every response API Gateway makes on its own.
+const GATEWAY_RESPONSES: &[(&str, &str)] = &[
+    ("default_4xx", "DEFAULT_4XX"),
+    ("default_5xx", "DEFAULT_5XX"),
+];
+
+/// Without CORS headers on API Gateway's own errors (403 missing key, 429 throttled, 5XX) a
+/// browser reports an opaque CORS failure instead of the status
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html). The allowed
+/// origin is the configured one when there is one (or "*"); with several, the request's Origin
+/// is echoed with Vary: Origin, as the function does (a gateway error carries no data).
+fn gateway_responses() -> Vec<Block> {
+    let headers = r#"{
+    "gatewayresponse.header.Access-Control-Allow-Origin"  = contains(var.cors_allowed_origins, "*") ? "'*'" : length(var.cors_allowed_origins) == 1 ? "'${var.cors_allowed_origins[0]}'" : "method.request.header.Origin"
+    "gatewayresponse.header.Access-Control-Allow-Headers" = "'Content-Type,X-Api-Key,Idempotency-Key,Authorization,X-Amz-Date,X-Amz-Security-Token,X-Amz-Content-Sha256'"
+    "gatewayresponse.header.Access-Control-Allow-Methods" = "'GET,POST,OPTIONS'"
+    "gatewayresponse.header.Vary"                         = "'Origin'"
+  }"#;
+    let mut blocks =
+        vec![Block::locals().attr("cors_gateway_response_headers", Expr::raw(headers))];
+    for (id, ty) in GATEWAY_RESPONSES {
+        blocks.push(
+            Block::resource("aws_api_gateway_gateway_response", *id)
+                .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+                .attr("response_type", *ty)
+                .attr(
+                    "response_parameters",
+                    Expr::raw("local.cors_gateway_response_headers"),
+                ),
+        );
+    }
+    blocks
+}
+
+fn proxy_method(path: &str, method: &str, id: &str, auth: &str) -> Block {
     Block::resource("aws_api_gateway_method", id)
         .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
         .attr(
@@ -283,9 +350,12 @@ fn proxy_method(path: &str, method: &str, id: &str) -> Block {
         .attr("http_method", method)
         .attr(
             "authorization",
-            Expr::raw("var.auth == \"iam\" ? \"AWS_IAM\" : \"NONE\""),
+            Expr::raw(format!("{auth} == \"iam\" ? \"AWS_IAM\" : \"NONE\"")),
         )
-        .attr("api_key_required", Expr::raw("var.auth == \"api_key\""))
+        .attr(
+            "api_key_required",
+            Expr::raw(format!("{auth} == \"api_key\"")),
+        )
         .attr(
             "request_validator_id",
             Expr::raw("aws_api_gateway_request_validator.parameters.id"),
@@ -446,7 +516,9 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
     ]
 }
 
-const ONLY_WITH_API_KEY: &str = "var.auth == \"api_key\" ? 1 : 0";
+/// The key and usage plan exist when any route takes an API key.
+const ONLY_WITH_API_KEY: &str =
+    "var.read_auth == \"api_key\" || var.write_auth == \"api_key\" ? 1 : 0";
 
 fn usage_plan() -> Vec<Block> {
     vec![
@@ -523,15 +595,20 @@ fn account_logging_role() -> Vec<Block> {
 mod tests {
     use super::*;
 
-    fn main_tf(auth: ApiAuth) -> String {
+    fn main_tf(read: ApiAuth, write: ApiAuth) -> String {
         let mut config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
-        config.api.auth = auth;
+        config.api.read_auth = read;
+        config.api.write_auth = write;
         let files = component(&config).files();
         files
             .into_iter()
             .find(|f| f.path.ends_with("main.tf"))
             .map(|f| f.contents)
             .unwrap_or_default()
+    }
+
+    fn default_main_tf() -> String {
+        main_tf(ApiAuth::ApiKey, ApiAuth::Iam)
     }
 
     /// The body of `resource "<ty>" "<name>" { ... }` in rendered HCL, whitespace collapsed
@@ -548,13 +625,13 @@ mod tests {
 
     #[test]
     fn preflight_is_proxied_to_the_function_without_auth() {
-        for auth in [ApiAuth::ApiKey, ApiAuth::Iam] {
-            let tf = main_tf(auth);
-            assert_eq!(
-                tf,
-                main_tf(ApiAuth::ApiKey),
-                "auth is a variable, not structure"
-            );
+        for (read, write) in [
+            (ApiAuth::ApiKey, ApiAuth::Iam),
+            (ApiAuth::Iam, ApiAuth::Iam),
+            (ApiAuth::ApiKey, ApiAuth::ApiKey),
+        ] {
+            let tf = main_tf(read, write);
+            assert_eq!(tf, default_main_tf(), "auth is a variable, not structure");
             assert!(!tf.contains("MOCK") && !tf.contains("aws_api_gateway_integration_response"));
             for path in ["metrics", "health"] {
                 let id = format!("{path}_options");
@@ -571,7 +648,7 @@ mod tests {
                 let triggers = resource(&tf, "aws_api_gateway_deployment", "this");
                 assert!(triggers.contains(&format!("aws_api_gateway_integration.{id}.id")));
                 assert!(
-                    triggers.contains("var.auth, var.function_invoke_arn"),
+                    triggers.contains("var.read_auth, var.write_auth, var.function_invoke_arn"),
                     "{triggers}"
                 );
             }
@@ -579,12 +656,21 @@ mod tests {
     }
 
     #[test]
-    fn auth_variable_picks_key_or_sigv4_and_defaults_to_the_config() {
-        let tf = main_tf(ApiAuth::ApiKey);
-        for id in ["metrics_get", "metrics_post", "health_get"] {
+    fn writes_and_reads_have_their_own_auth_defaulting_to_the_config() {
+        let tf = default_main_tf();
+        for (id, var) in [
+            ("metrics_get", "var.read_auth"),
+            ("health_get", "var.read_auth"),
+            ("metrics_post", "var.write_auth"),
+        ] {
             let method = resource(&tf, "aws_api_gateway_method", id);
-            assert!(method.contains(r#"authorization = var.auth == "iam" ? "AWS_IAM" : "NONE""#));
-            assert!(method.contains(r#"api_key_required = var.auth == "api_key""#));
+            assert!(
+                method.contains(&format!(
+                    r#"authorization = {var} == "iam" ? "AWS_IAM" : "NONE""#
+                )),
+                "{id}: {method}"
+            );
+            assert!(method.contains(&format!(r#"api_key_required = {var} == "api_key""#)));
         }
         for ty in [
             "aws_api_gateway_api_key",
@@ -592,29 +678,20 @@ mod tests {
             "aws_api_gateway_usage_plan_key",
         ] {
             assert!(
-                resource(&tf, ty, "this").contains(r#"count = var.auth == "api_key" ? 1 : 0"#),
+                resource(&tf, ty, "this").contains(
+                    r#"count = var.read_auth == "api_key" || var.write_auth == "api_key" ? 1 : 0"#
+                ),
                 "{ty}"
             );
         }
-        for auth in [ApiAuth::ApiKey, ApiAuth::Iam] {
-            let mut config: Config =
-                toml::from_str(crate::config::STARTER).expect("starter parses");
-            config.api.auth = auth;
-            let vars = component(&config)
-                .files()
-                .into_iter()
-                .find(|f| f.path.ends_with("variables.tf"));
-            let vars = vars.map(|f| f.contents).unwrap_or_default();
-            let var = vars[vars.find("variable \"auth\"").expect("auth variable")..]
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
-            assert!(
-                var.contains(&format!("default = \"{}\"", auth.as_str())),
-                "{var}"
-            );
-            assert!(var.contains(r#"contains(["api_key", "iam"], var.auth)"#));
-        }
+        let vars = vars_tf();
+        let read = variable(&vars, "read_auth");
+        let write = variable(&vars, "write_auth");
+        assert!(read.contains(r#"default = "api_key""#), "{read}");
+        assert!(write.contains(r#"default = "iam""#), "{write}");
+        assert!(read.contains(r#"contains(["api_key", "iam"], var.read_auth)"#));
+        assert!(write.contains(r#"contains(["api_key", "iam"], var.write_auth)"#));
+        assert!(write.contains("POST /metrics") && read.contains("GET /metrics"));
     }
 
     fn vars_tf() -> String {
@@ -656,7 +733,7 @@ mod tests {
             "{arn}"
         );
 
-        let tf = main_tf(ApiAuth::ApiKey);
+        let tf = default_main_tf();
         let account = resource(&tf, "aws_api_gateway_account", "this");
         assert!(account.contains("count = var.manage_account_logging_role ? 1 : 0"));
         assert!(account.contains("var.account_logging_role_arn != null ? var.account_logging_role_arn : aws_iam_role.account_logging[0].arn"));
@@ -681,7 +758,7 @@ mod tests {
 
     #[test]
     fn execution_log_group_is_the_modules_with_retention_and_key() {
-        let tf = main_tf(ApiAuth::ApiKey);
+        let tf = default_main_tf();
         let group = resource(&tf, "aws_cloudwatch_log_group", "execution");
         assert!(
             group.contains(r#"name = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}""#),
@@ -693,5 +770,29 @@ mod tests {
         assert!(settings.contains(r#"method_path = "*/*""#));
         assert!(settings.contains("logging_level = var.execution_logging_level"));
         assert!(settings.contains("data_trace_enabled = false"));
+    }
+
+    #[test]
+    fn gateway_responses_carry_cors_headers_and_redeploy_the_stage() {
+        let tf = default_main_tf();
+        for (id, ty) in [
+            ("default_4xx", "DEFAULT_4XX"),
+            ("default_5xx", "DEFAULT_5XX"),
+        ] {
+            let r = resource(&tf, "aws_api_gateway_gateway_response", id);
+            assert!(r.contains(&format!(r#"response_type = "{ty}""#)), "{r}");
+            assert!(r.contains("response_parameters = local.cors_gateway_response_headers"));
+        }
+        let flat = tf.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(r#""gatewayresponse.header.Access-Control-Allow-Origin" = contains(var.cors_allowed_origins, "*") ? "'*'" : length(var.cors_allowed_origins) == 1 ? "'${var.cors_allowed_origins[0]}'" : "method.request.header.Origin""#), "{flat}");
+        assert!(flat.contains(r#""gatewayresponse.header.Vary" = "'Origin'""#));
+        let triggers = resource(&tf, "aws_api_gateway_deployment", "this");
+        for t in [
+            "aws_api_gateway_gateway_response.default_4xx.id",
+            "aws_api_gateway_gateway_response.default_5xx.id",
+            "local.cors_gateway_response_headers",
+        ] {
+            assert!(triggers.contains(t), "{t}: {triggers}");
+        }
     }
 }

@@ -18,11 +18,16 @@ pub fn what_it_creates(config: &Config) -> String {
         fns.join(", ")
     ));
     if c.api {
-        let auth = match config.api.auth {
-            ApiAuth::ApiKey => "API key + usage plan (or IAM with `api_auth = \"iam\"`)",
-            ApiAuth::Iam => "IAM (SigV4) authorization (or an API key + usage plan with `api_auth = \"api_key\"`)",
+        let mode = |a: ApiAuth| match a {
+            ApiAuth::ApiKey => "API key + usage plan",
+            ApiAuth::Iam => "IAM (SigV4)",
         };
-        items.push(format!("A **REST API**: `/metrics` GET+POST, `/health` GET (Lambda proxy), an unauthenticated OPTIONS preflight the function answers for every allowed origin, {auth}, a stage with JSON access logs, X-Ray and throttling."));
+        let auth = format!(
+            "reads by {} and writes (`POST /metrics`) by {} (`api_read_auth`, `api_write_auth`: `api_key` or `iam` each)",
+            mode(config.api.read_auth),
+            mode(config.api.write_auth)
+        );
+        items.push(format!("A **REST API**: `/metrics` GET+POST, `/health` GET (Lambda proxy), an unauthenticated OPTIONS preflight the function answers for every allowed origin, {auth}, CORS headers on API Gateway's own 4XX/5XX responses, a stage with JSON access logs, execution logs, X-Ray and throttling."));
     }
     let alarms = config.active_alarms();
     if !alarms.is_empty() {

@@ -208,7 +208,9 @@ fn wiring(config: &Config) -> Vec<Wiring> {
                     "function_invoke_arn",
                     "module.functions.metrics_api_invoke_arn",
                 ),
-                ("auth", "var.api_auth"),
+                ("read_auth", "var.api_read_auth"),
+                ("cors_allowed_origins", "var.cors_allowed_origins"),
+                ("write_auth", "var.api_write_auth"),
                 ("stage_name", "var.api_stage_name"),
                 ("throttle_rate_limit", "var.api_throttle_rate_limit"),
                 ("throttle_burst_limit", "var.api_throttle_burst_limit"),
@@ -358,7 +360,12 @@ fn variables(config: &Config) -> Vec<Block> {
         let api = &config.api;
         let [stage_name, rate, burst, logging] = super::api::stage_vars("api_", api);
         v.extend([
-            super::api::auth_var("api_auth", api.auth),
+            super::api::auth_var(
+                "api_read_auth",
+                "GET /metrics and GET /health",
+                api.read_auth,
+            ),
+            super::api::auth_var("api_write_auth", "POST /metrics", api.write_auth),
             stage_name,
             super::functions::cors_origins_var(config),
             rate,

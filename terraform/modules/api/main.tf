@@ -31,8 +31,8 @@ resource "aws_api_gateway_method" "metrics_get" {
   rest_api_id          = aws_api_gateway_rest_api.this.id
   resource_id          = aws_api_gateway_resource.metrics.id
   http_method          = "GET"
-  authorization        = var.auth == "iam" ? "AWS_IAM" : "NONE"
-  api_key_required     = var.auth == "api_key"
+  authorization        = var.read_auth == "iam" ? "AWS_IAM" : "NONE"
+  api_key_required     = var.read_auth == "api_key"
   request_validator_id = aws_api_gateway_request_validator.parameters.id
 }
 
@@ -50,8 +50,8 @@ resource "aws_api_gateway_method" "metrics_post" {
   rest_api_id          = aws_api_gateway_rest_api.this.id
   resource_id          = aws_api_gateway_resource.metrics.id
   http_method          = "POST"
-  authorization        = var.auth == "iam" ? "AWS_IAM" : "NONE"
-  api_key_required     = var.auth == "api_key"
+  authorization        = var.write_auth == "iam" ? "AWS_IAM" : "NONE"
+  api_key_required     = var.write_auth == "api_key"
   request_validator_id = aws_api_gateway_request_validator.parameters.id
 }
 
@@ -95,8 +95,8 @@ resource "aws_api_gateway_method" "health_get" {
   rest_api_id          = aws_api_gateway_rest_api.this.id
   resource_id          = aws_api_gateway_resource.health.id
   http_method          = "GET"
-  authorization        = var.auth == "iam" ? "AWS_IAM" : "NONE"
-  api_key_required     = var.auth == "api_key"
+  authorization        = var.read_auth == "iam" ? "AWS_IAM" : "NONE"
+  api_key_required     = var.read_auth == "api_key"
   request_validator_id = aws_api_gateway_request_validator.parameters.id
 }
 
@@ -130,6 +130,27 @@ resource "aws_api_gateway_integration" "health_options" {
   uri                     = var.function_invoke_arn
 }
 
+locals {
+  cors_gateway_response_headers = {
+    "gatewayresponse.header.Access-Control-Allow-Origin"  = contains(var.cors_allowed_origins, "*") ? "'*'" : length(var.cors_allowed_origins) == 1 ? "'${var.cors_allowed_origins[0]}'" : "method.request.header.Origin"
+    "gatewayresponse.header.Access-Control-Allow-Headers" = "'Content-Type,X-Api-Key,Idempotency-Key,Authorization,X-Amz-Date,X-Amz-Security-Token,X-Amz-Content-Sha256'"
+    "gatewayresponse.header.Access-Control-Allow-Methods" = "'GET,POST,OPTIONS'"
+    "gatewayresponse.header.Vary"                         = "'Origin'"
+  }
+}
+
+resource "aws_api_gateway_gateway_response" "default_4xx" {
+  rest_api_id         = aws_api_gateway_rest_api.this.id
+  response_type       = "DEFAULT_4XX"
+  response_parameters = local.cors_gateway_response_headers
+}
+
+resource "aws_api_gateway_gateway_response" "default_5xx" {
+  rest_api_id         = aws_api_gateway_rest_api.this.id
+  response_type       = "DEFAULT_5XX"
+  response_parameters = local.cors_gateway_response_headers
+}
+
 resource "aws_lambda_permission" "api_invokes_function" {
   statement_id  = "AllowApiGatewayInvoke"
   action        = "lambda:InvokeFunction"
@@ -157,8 +178,12 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_integration.health_get.id,
       aws_api_gateway_method.health_options.id,
       aws_api_gateway_integration.health_options.id,
-      var.auth,
+      aws_api_gateway_gateway_response.default_4xx.id,
+      aws_api_gateway_gateway_response.default_5xx.id,
+      var.read_auth,
+      var.write_auth,
       var.function_invoke_arn,
+      local.cors_gateway_response_headers,
     ]))
   }
   lifecycle {
@@ -243,7 +268,7 @@ resource "aws_api_gateway_method_settings" "all" {
 }
 
 resource "aws_api_gateway_api_key" "this" {
-  count       = var.auth == "api_key" ? 1 : 0
+  count       = var.read_auth == "api_key" || var.write_auth == "api_key" ? 1 : 0
   name        = "${var.name_prefix}-metrics"
   description = "Key for the metrics API"
   enabled     = true
@@ -253,7 +278,7 @@ resource "aws_api_gateway_api_key" "this" {
 }
 
 resource "aws_api_gateway_usage_plan" "this" {
-  count = var.auth == "api_key" ? 1 : 0
+  count = var.read_auth == "api_key" || var.write_auth == "api_key" ? 1 : 0
   name  = "${var.name_prefix}-metrics"
   api_stages {
     api_id = aws_api_gateway_rest_api.this.id
@@ -269,7 +294,7 @@ resource "aws_api_gateway_usage_plan" "this" {
 }
 
 resource "aws_api_gateway_usage_plan_key" "this" {
-  count         = var.auth == "api_key" ? 1 : 0
+  count         = var.read_auth == "api_key" || var.write_auth == "api_key" ? 1 : 0
   key_id        = aws_api_gateway_api_key.this[0].id
   key_type      = "API_KEY"
   usage_plan_id = aws_api_gateway_usage_plan.this[0].id

@@ -26,13 +26,33 @@ variable "kms_key_arn" {
   }
 }
 
-variable "auth" {
-  description = "How callers authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
+variable "cors_allowed_origins" {
+  description = "Origins the metrics API answers CORS requests and preflights for (\"*\" for any); passed to the function as CORS_ALLOWED_ORIGINS."
+  type        = list(string)
+  default     = ["*"]
+  validation {
+    condition     = length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == "*" || can(regex("^https?://[^/,]+$", o))])
+    error_message = "cors_allowed_origins must be \"*\" or origins like https://app.example.com."
+  }
+}
+
+variable "read_auth" {
+  description = "How callers of GET /metrics and GET /health authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
   type        = string
   default     = "api_key"
   validation {
-    condition     = contains(["api_key", "iam"], var.auth)
-    error_message = "auth must be \"api_key\" or \"iam\"."
+    condition     = contains(["api_key", "iam"], var.read_auth)
+    error_message = "read_auth must be \"api_key\" or \"iam\"."
+  }
+}
+
+variable "write_auth" {
+  description = "How callers of POST /metrics authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
+  type        = string
+  default     = "iam"
+  validation {
+    condition     = contains(["api_key", "iam"], var.write_auth)
+    error_message = "write_auth must be \"api_key\" or \"iam\"."
   }
 }
 
