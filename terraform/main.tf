@@ -72,24 +72,25 @@ module "alerting" {
 module "functions" {
   source = "./modules/functions"
 
-  name_prefix          = var.name_prefix
-  tags                 = local.tags
-  kms_key_arn          = local.kms_key_arn
-  architecture         = var.lambda_architecture
-  memory_mb            = var.lambda_memory_mb
-  timeout_seconds      = var.lambda_timeout_seconds
-  reserved_concurrency = var.lambda_reserved_concurrency
-  log_retention_days   = var.log_retention_days
-  code                 = local.lambda_code
-  table_name           = module.storage.table_name
-  table_arn            = module.storage.table_arn
-  logs_bucket_arn      = module.storage.logs_bucket_arn
-  logs_prefix          = module.storage.logs_prefix
-  cors_allowed_origins = var.cors_allowed_origins
-  max_body_bytes       = var.api_max_body_bytes
-  topic_arn            = module.alerting.topic_arn
-  runbook_dry_run      = var.runbook_dry_run
-  incident_ttl_days    = var.incident_ttl_days
+  name_prefix                 = var.name_prefix
+  tags                        = local.tags
+  kms_key_arn                 = local.kms_key_arn
+  architecture                = var.lambda_architecture
+  memory_mb                   = var.lambda_memory_mb
+  timeout_seconds             = var.lambda_timeout_seconds
+  reserved_concurrency        = var.lambda_reserved_concurrency
+  log_retention_days          = var.log_retention_days
+  code                        = local.lambda_code
+  table_name                  = module.storage.table_name
+  table_arn                   = module.storage.table_arn
+  logs_bucket_arn             = module.storage.logs_bucket_arn
+  logs_prefix                 = module.storage.logs_prefix
+  metrics_api_timeout_seconds = var.lambda_metrics_api_timeout_seconds
+  cors_allowed_origins        = var.cors_allowed_origins
+  max_body_bytes              = var.api_max_body_bytes
+  topic_arn                   = module.alerting.topic_arn
+  runbook_dry_run             = var.runbook_dry_run
+  incident_ttl_days           = var.incident_ttl_days
 }
 
 module "api" {
@@ -100,13 +101,16 @@ module "api" {
   kms_key_arn                 = local.kms_key_arn
   function_name               = module.functions.metrics_api_function_name
   function_invoke_arn         = module.functions.metrics_api_invoke_arn
-  auth                        = var.api_auth
+  read_auth                   = var.api_read_auth
+  cors_allowed_origins        = var.cors_allowed_origins
+  write_auth                  = var.api_write_auth
   stage_name                  = var.api_stage_name
   throttle_rate_limit         = var.api_throttle_rate_limit
   throttle_burst_limit        = var.api_throttle_burst_limit
   execution_logging_level     = var.api_execution_logging_level
   log_retention_days          = var.log_retention_days
   manage_account_logging_role = var.manage_api_gateway_account_role
+  account_logging_role_arn    = var.api_gateway_cloudwatch_role_arn
 }
 
 module "runbooks" {

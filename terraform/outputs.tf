@@ -213,19 +213,24 @@ output "api_access_log_group_arn" {
   value       = module.api.api_access_log_group_arn
 }
 
+output "api_execution_log_group_name" {
+  description = "Log group receiving the stage's execution logs (API-Gateway-Execution-Logs_<api id>/<stage>)."
+  value       = module.api.api_execution_log_group_name
+}
+
 output "api_key_id" {
-  description = "ID of the API key (null when auth is \"iam\")."
+  description = "ID of the API key (null when neither read_auth nor write_auth is \"api_key\")."
   value       = module.api.api_key_id
 }
 
 output "api_key_value" {
-  description = "Value of the API key, sent as x-api-key (null when auth is \"iam\")."
+  description = "Value of the API key, sent as x-api-key (null when neither read_auth nor write_auth is \"api_key\")."
   value       = module.api.api_key_value
   sensitive   = true
 }
 
 output "api_usage_plan_id" {
-  description = "ID of the usage plan (null when auth is \"iam\")."
+  description = "ID of the usage plan (null when neither read_auth nor write_auth is \"api_key\")."
   value       = module.api.api_usage_plan_id
 }
 

@@ -69,7 +69,7 @@ variable "logs_bucket_name" {
 }
 
 variable "logs_transition_days" {
-  description = "Days after which log objects move to STANDARD_IA."
+  description = "Days after which log objects move to STANDARD_IA (a noncurrent version: this many days after it became noncurrent)."
   type        = number
   default     = 30
   validation {
@@ -79,7 +79,7 @@ variable "logs_transition_days" {
 }
 
 variable "logs_expiration_days" {
-  description = "Days after which log objects (and noncurrent versions) are deleted."
+  description = "Days after which log objects are deleted (a noncurrent version: this many days after it became noncurrent). Delete markers left with no version are removed."
   type        = number
   default     = 365
   validation {
@@ -121,7 +121,7 @@ variable "lambda_memory_mb" {
 }
 
 variable "lambda_timeout_seconds" {
-  description = "Timeout of each function, in seconds."
+  description = "Timeout of the asynchronously invoked functions (log processor, runbook executor), in seconds; metrics-api has its own."
   type        = number
   default     = 30
   validation {
@@ -137,6 +137,16 @@ variable "lambda_reserved_concurrency" {
   validation {
     condition     = alltrue([for k, v in var.lambda_reserved_concurrency : contains(["log-processor", "metrics-api", "runbook-executor"], k) && v >= 0])
     error_message = "lambda_reserved_concurrency keys must be among \"log-processor\", \"metrics-api\", \"runbook-executor\"; values >= 0."
+  }
+}
+
+variable "lambda_metrics_api_timeout_seconds" {
+  description = "Timeout of the metrics-api function, in seconds: at most 29, API Gateway's integration timeout (a slower answer would reach the client as a 504 while the function still runs)."
+  type        = number
+  default     = 20
+  validation {
+    condition     = var.lambda_metrics_api_timeout_seconds >= 1 && var.lambda_metrics_api_timeout_seconds <= 29
+    error_message = "lambda_metrics_api_timeout_seconds must be between 1 and 29 (API Gateway's integration timeout)."
   }
 }
 
@@ -160,13 +170,23 @@ variable "lambda_s3_code" {
   }
 }
 
-variable "api_auth" {
-  description = "How callers authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
+variable "api_read_auth" {
+  description = "How callers of GET /metrics and GET /health authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
   type        = string
   default     = "api_key"
   validation {
-    condition     = contains(["api_key", "iam"], var.api_auth)
-    error_message = "api_auth must be \"api_key\" or \"iam\"."
+    condition     = contains(["api_key", "iam"], var.api_read_auth)
+    error_message = "api_read_auth must be \"api_key\" or \"iam\"."
+  }
+}
+
+variable "api_write_auth" {
+  description = "How callers of POST /metrics authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
+  type        = string
+  default     = "iam"
+  validation {
+    condition     = contains(["api_key", "iam"], var.api_write_auth)
+    error_message = "api_write_auth must be \"api_key\" or \"iam\"."
   }
 }
 
@@ -211,12 +231,12 @@ variable "api_throttle_burst_limit" {
 }
 
 variable "api_max_body_bytes" {
-  description = "Largest request body the metrics API accepts (larger gets 413)."
+  description = "Largest request body the metrics API accepts (larger gets 413); at most 4194304, so that the body, base64-encoded, plus the API Gateway event fits Lambda's 6 MB invocation payload."
   type        = number
   default     = 262144
   validation {
-    condition     = var.api_max_body_bytes >= 1024 && var.api_max_body_bytes <= 6291456
-    error_message = "api_max_body_bytes must be between 1024 and 6291456."
+    condition     = var.api_max_body_bytes >= 1024 && var.api_max_body_bytes <= 4194304
+    error_message = "api_max_body_bytes must be between 1024 and 4194304."
   }
 }
 
@@ -231,9 +251,19 @@ variable "api_execution_logging_level" {
 }
 
 variable "manage_api_gateway_account_role" {
-  description = "Create the account-wide API Gateway CloudWatch Logs role (aws_api_gateway_account). Stage logging needs it once per account and region; leave false if the account already has one."
+  description = "Manage API Gateway's CloudWatch Logs role setting (aws_api_gateway_account). It is one setting per AWS account and region, shared by every REST API there; the stage's access and execution logs need it, so the default sets it to a role this module creates (or to api_gateway_cloudwatch_role_arn). Set false when the account already has one in this region: true overwrites it. On terraform destroy, AWS provider 5.x leaves the account setting as it is, still naming the role this module created and destroyed (every REST API in the region then fails to log until someone sets another role); provider 6.x resets it to no role (the same for APIs that relied on it)."
   type        = bool
-  default     = false
+  default     = true
+}
+
+variable "api_gateway_cloudwatch_role_arn" {
+  description = "ARN of an existing IAM role API Gateway may assume to write CloudWatch Logs (e.g. with AmazonAPIGatewayPushToCloudWatchLogs); with manage_api_gateway_account_role = true the account setting is set to it and the module creates no role. null: the module creates the role."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.api_gateway_cloudwatch_role_arn == null || can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/.+$", var.api_gateway_cloudwatch_role_arn))
+    error_message = "api_gateway_cloudwatch_role_arn must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)."
+  }
 }
 
 variable "runbook_dry_run" {
@@ -256,15 +286,16 @@ variable "alarm_thresholds" {
   description = "Threshold of each alarm by short name (5xx rate in percent, latency in ms, errors and throttles as counts per period)."
   type        = map(number)
   default = {
-    api-5xx-rate            = 5
-    api-latency-p99         = 2000
-    log-processor-errors    = 1
-    metrics-api-errors      = 1
-    runbook-executor-errors = 1
-    dynamodb-throttles      = 1
+    api-5xx-rate             = 5
+    api-latency-p99          = 2000
+    log-processor-errors     = 1
+    metrics-api-errors       = 1
+    runbook-executor-errors  = 1
+    dynamodb-throttles       = 1
+    dynamodb-index-throttles = 1
   }
   validation {
-    condition     = alltrue([for k, v in var.alarm_thresholds : contains(["api-5xx-rate", "api-latency-p99", "log-processor-errors", "metrics-api-errors", "runbook-executor-errors", "dynamodb-throttles"], k) && v >= 0])
-    error_message = "alarm_thresholds keys must be among \"api-5xx-rate\", \"api-latency-p99\", \"log-processor-errors\", \"metrics-api-errors\", \"runbook-executor-errors\", \"dynamodb-throttles\"; values >= 0."
+    condition     = alltrue([for k, v in var.alarm_thresholds : contains(["api-5xx-rate", "api-latency-p99", "log-processor-errors", "metrics-api-errors", "runbook-executor-errors", "dynamodb-throttles", "dynamodb-index-throttles"], k) && v >= 0])
+    error_message = "alarm_thresholds keys must be among \"api-5xx-rate\", \"api-latency-p99\", \"log-processor-errors\", \"metrics-api-errors\", \"runbook-executor-errors\", \"dynamodb-throttles\", \"dynamodb-index-throttles\"; values >= 0."
   }
 }

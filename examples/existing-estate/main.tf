@@ -51,8 +51,13 @@ module "monitoring" {
   # The topic already has its own subscribers.
   alarm_emails = []
 
-  # The estate's clients sign requests (SigV4) instead of sending an API key.
-  api_auth = "iam"
+  # The estate's account already has API Gateway's CloudWatch role set in this region
+  # (one setting per account and region): leave it alone.
+  manage_api_gateway_account_role = false
+
+  # The estate's clients sign reads too (SigV4) instead of sending an API key; writes are
+  # SigV4 by default.
+  api_read_auth = "iam"
 }
 
 # The estate's own resources can use the module's outputs, e.g. a WAF association.
@@ -67,6 +72,6 @@ output "api_url" {
 }
 
 output "api_invoke_resource" {
-  description = "Grant execute-api:Invoke on this to the estate's signing clients (api_auth = \"iam\")."
+  description = "Grant execute-api:Invoke on this to the estate's signing clients (api_read_auth and api_write_auth = \"iam\")."
   value       = "${module.monitoring.api_execution_arn}/*"
 }

@@ -142,7 +142,9 @@ pub fn module_readmes(config: &Config, files: &[OutputFile]) -> Vec<OutputFile> 
     }
     let variables: Vec<&Block> = root.variables.iter().collect();
     let outputs: Vec<&Block> = root.outputs.iter().collect();
-    let skips = checkov_skips(files);
+    let mut extra = module::docs::api_account_setting(config);
+    extra.push('\n');
+    extra.push_str(&checkov_skips(files));
     let mut out = vec![OutputFile::new(
         "README.md",
         render(&ReadmeSpec {
@@ -151,7 +153,7 @@ pub fn module_readmes(config: &Config, files: &[OutputFile]) -> Vec<OutputFile> 
             usage: module::docs::usage(),
             variables: &variables,
             outputs: &outputs,
-            extra: &skips,
+            extra: &extra,
         }),
     )];
     for c in &children {

@@ -29,12 +29,12 @@ fn the_starter_config_is_valid() {
 
 #[test]
 fn an_unknown_enum_value_names_file_line_column_key_and_allowed_values() {
-    let text = STARTER.replace("auth                 = \"api_key\"", "auth = \"token\"");
-    let line = line_of(&text, "auth = \"token\"");
+    let text = STARTER.replace("write_auth           = \"iam\"", "write_auth = \"token\"");
+    let line = line_of(&text, "write_auth = \"token\"");
     assert_eq!(
         errors(&text),
         format!(
-            "cfg/monitoring.toml:{line}:8: api.auth: unknown value \"token\" (allowed: api_key, iam)"
+            "cfg/monitoring.toml:{line}:14: api.write_auth: unknown value \"token\" (allowed: api_key, iam)"
         )
     );
 }

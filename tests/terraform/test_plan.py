@@ -3,13 +3,14 @@ every resource the brief names is planned with the settings it asks for."""
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 PREFIX = "appmon"  # examples/complete's name_prefix
 FUNCTIONS = ("log_processor", "metrics_api", "runbook_executor")
 ALARMS = ("api-5xx-rate", "api-latency-p99", "log-processor-errors", "metrics-api-errors",
-          "runbook-executor-errors", "dynamodb-throttles")
+          "runbook-executor-errors", "dynamodb-throttles", "dynamodb-index-throttles")
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +61,13 @@ def test_plan_inventory(plan):
         "aws_s3_bucket_server_side_encryption_configuration": 1, "aws_s3_bucket_lifecycle_configuration": 1,
         "aws_s3_bucket_policy": 1, "aws_s3_bucket_notification": 1, "aws_dynamodb_table": 1,
         "aws_sns_topic": 1, "aws_sns_topic_policy": 1, "aws_lambda_function": 3, "aws_iam_role": 4, "aws_iam_role_policy": 3,
-        "aws_cloudwatch_log_group": 4, "aws_sqs_queue": 2, "aws_lambda_function_event_invoke_config": 2,
+        "aws_cloudwatch_log_group": 5, "aws_sqs_queue": 2, "aws_lambda_function_event_invoke_config": 2,
         "aws_lambda_permission": 3, "aws_api_gateway_rest_api": 1, "aws_api_gateway_resource": 2,
         "aws_api_gateway_method": 5, "aws_api_gateway_integration": 5, "aws_api_gateway_deployment": 1,
         "aws_api_gateway_stage": 1, "aws_api_gateway_method_settings": 1, "aws_api_gateway_usage_plan": 1,
         "aws_api_gateway_api_key": 1, "aws_api_gateway_usage_plan_key": 1, "aws_api_gateway_account": 1,
-        "aws_cloudwatch_metric_alarm": 6, "aws_cloudwatch_dashboard": 1, "aws_ssm_parameter": 6,
-        "aws_sns_topic_subscription": 2,
+        "aws_cloudwatch_metric_alarm": 7, "aws_cloudwatch_dashboard": 1, "aws_ssm_parameter": 7,
+        "aws_sns_topic_subscription": 2, "aws_api_gateway_gateway_response": 2,
     }
     for kind, count in expected.items():
         assert kinds[kind] == count, f"{kind}: planned {kinds[kind]}, expected {count}"
@@ -95,8 +96,18 @@ def test_logs_bucket_is_secure_by_default(after, unknown, config):
     assert sse["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "aws:kms"
     assert unknown["module.storage.aws_s3_bucket_server_side_encryption_configuration.logs"]["rule"][0][
         "apply_server_side_encryption_by_default"][0]["kms_master_key_id"], "bucket key must be the module's KMS key"
-    rule = one(after, "module.storage.aws_s3_bucket_lifecycle_configuration.logs")["rule"][0]
+    rules = {r["id"]: r for r in one(after, "module.storage.aws_s3_bucket_lifecycle_configuration.logs")["rule"]}
+    assert set(rules) == {"expire-logs", "remove-expired-delete-markers"}
+    rule = rules["expire-logs"]
     assert rule["status"] == "Enabled"
+    # Noncurrent versions follow the same variables as current ones (examples/complete: 30 / 365).
+    assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] == 365
+    assert [(t["noncurrent_days"], t["storage_class"]) for t in rule["noncurrent_version_transition"]] == [(30, "STANDARD_IA")]
+    # ExpiredObjectDeleteMarker "cannot be specified with Days or Date" in one expiration
+    # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html): a rule of its own.
+    markers = rules["remove-expired-delete-markers"]
+    assert markers["status"] == "Enabled" and markers["expiration"][0]["expired_object_delete_marker"] is True
+    assert not markers["expiration"][0].get("days") and not markers["expiration"][0].get("date")
     assert rule["transition"][0] == {"days": 30, "storage_class": "STANDARD_IA", "date": None} or (
         rule["transition"][0]["days"] == 30 and rule["transition"][0]["storage_class"] == "STANDARD_IA")
     assert rule["expiration"][0]["days"] == 365
@@ -112,7 +123,7 @@ def test_logs_bucket_is_secure_by_default(after, unknown, config):
                for s in tls for c in s["condition"]), "no TLS-only statement"
 
 
-def test_metrics_table_follows_the_data_contract(after):
+def test_metrics_table_follows_the_data_contract(after, unknown):
     table = one(after, "module.storage.aws_dynamodb_table.metrics")
     assert table["name"] == f"{PREFIX}-ApplicationMetrics"
     assert table["billing_mode"] == "PAY_PER_REQUEST"
@@ -122,6 +133,8 @@ def test_metrics_table_follows_the_data_contract(after):
     assert (gsi["name"], gsi["hash_key"], gsi["range_key"], gsi["projection_type"]) == (
         "TimestampIndex", "Timestamp", "ServiceName", "ALL")
     assert table["server_side_encryption"][0]["enabled"] is True
+    # The module's customer managed key (unknown until apply; checkov on the plan reads it as unset).
+    assert unknown["module.storage.aws_dynamodb_table.metrics"]["server_side_encryption"][0]["kms_key_arn"]
     assert table["point_in_time_recovery"][0]["enabled"] is True
     assert table["ttl"][0] == {"attribute_name": "ExpiresAt", "enabled": True}
 
@@ -155,13 +168,36 @@ def test_topic_policy_admits_cloudwatch_alarms_of_the_account(after, config, cal
                for a in statements["AccountManagesTopic"]["actions"]["constant_value"])
 
 
+FIXTURES = Path(__file__).resolve().parents[2] / "lambdas/runbook-executor/tests/fixtures"
+CLOUDWATCH_FIXTURES = ("sns-alarm-single-metric.json", "sns-alarm-metric-math.json",
+                       "sns-alarm-null-description.json", "sns-ok-transition.json")
+
+
+def test_executor_filter_key_is_in_every_cloudwatch_notification():
+    """The filter keys on what CloudWatch publishes: a JSON body with AlarmArn and no message
+    attributes (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html).
+    A plain-text body (what the executor publishes) is not JSON, so a body policy cannot match it
+    (https://docs.aws.amazon.com/sns/latest/dg/message-filtering.html)."""
+    for name in CLOUDWATCH_FIXTURES:
+        for record in json.loads((FIXTURES / name).read_text())["Records"]:
+            sns = record["Sns"]
+            assert not sns.get("MessageAttributes"), f"{name}: CloudWatch sends no message attributes"
+            assert json.loads(sns["Message"])["AlarmArn"].startswith("arn:"), name
+    for record in json.loads((FIXTURES / "sns-not-json.json").read_text())["Records"]:
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(record["Sns"]["Message"])
+
+
 def test_subscriptions(after):
     subs = {a: v for a, v in after.items() if ".aws_sns_topic_subscription." in a}
     email = [v for v in subs.values() if v["protocol"] == "email"]
     assert [e["endpoint"] for e in email] == ["oncall@example.com"]
     [executor] = [v for v in subs.values() if v["protocol"] == "lambda"]
-    assert json.loads(executor["filter_policy"]) == {"origin": [{"exists": False}]}
-    assert executor["filter_policy_scope"] == "MessageAttributes"
+    # Body-scoped: CloudWatch alarm notifications carry no message attributes, and an attribute
+    # policy never matches an empty attribute set, not even exists:false
+    # (https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html).
+    assert executor["filter_policy_scope"] == "MessageBody"
+    assert json.loads(executor["filter_policy"]) == {"AlarmArn": [{"prefix": "arn:"}]}
     permission = one(after, "module.runbooks.aws_lambda_permission.sns_invokes_runbook_executor")
     assert permission["principal"] == "sns.amazonaws.com"
 
@@ -178,12 +214,16 @@ def test_functions(after, unknown, complete_plan, fn):
     assert f["filename"] == f"{complete_plan['package']}/{entry['zip']}"
     assert f["source_code_hash"] == entry["source_code_hash"], "source_code_hash must come from the manifest"
     assert f["reserved_concurrent_executions"] == {"log_processor": 50, "metrics_api": 20, "runbook_executor": 5}[fn]
+    # metrics-api answers within API Gateway's 29 s integration timeout
+    # (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
+    assert f["timeout"] == {"log_processor": 30, "metrics_api": 20, "runbook_executor": 30}[fn]
     assert unknown[f"module.functions.aws_lambda_function.{fn}"]["kms_key_arn"], "environment must use the module key"
     group = one(after, f"module.functions.aws_cloudwatch_log_group.{fn}")
     assert group["name"] == f"/aws/lambda/{PREFIX}-{slug}"
     assert group["retention_in_days"] == 90
     assert unknown[f"module.functions.aws_cloudwatch_log_group.{fn}"]["kms_key_id"]
-    assert one(after, f"module.functions.aws_iam_role.{fn}")["name"] == f"{PREFIX}-{slug}"
+    # IAM names are global: the region keeps a second region's stack from colliding.
+    assert one(after, f"module.functions.aws_iam_role.{fn}")["name"] == f"{PREFIX}-{slug}-us-east-1"
 
 
 def test_function_environment(after, unknown):
@@ -240,8 +280,11 @@ def test_rest_api(after, config, calls):
     assert set(methods) == {"GET"}
     proxied = {a.split(".")[-1]: v for a, v in after.items() if ".aws_api_gateway_method." in a}
     assert set(proxied) == {"metrics_get", "metrics_post", "health_get", "metrics_options", "health_options"}
-    for name in ("metrics_get", "metrics_post", "health_get"):
+    # Reads: API key + usage plan; writes: SigV4 (an API key is not authorization:
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
+    for name in ("metrics_get", "health_get"):
         assert proxied[name]["api_key_required"] is True and proxied[name]["authorization"] == "NONE"
+    assert proxied["metrics_post"]["api_key_required"] is False and proxied["metrics_post"]["authorization"] == "AWS_IAM"
     for name in ("metrics_options", "health_options"):
         # Browsers preflight without a key: OPTIONS must be open, or no browser gets past it.
         assert proxied[name]["http_method"] == "OPTIONS"
@@ -270,15 +313,53 @@ def test_rest_api(after, config, calls):
     assert one(after, "module.api.aws_cloudwatch_log_group.access")["retention_in_days"] == 90
 
 
+def test_api_logging_works_on_a_fresh_account(after, unknown, calls):
+    """AWS rejects a logging stage until the region's API Gateway CloudWatch role is set
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html): the module
+    sets it by default, before the stage, and owns the execution log group API Gateway writes to
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-execution-logging.html)."""
+    assert "module.api.aws_api_gateway_account.this[0]" in after
+    assert one(after, "module.api.aws_iam_role.account_logging[0]")["name"] == f"{PREFIX}-apigateway-logging-us-east-1"
+    assert unknown["module.api.aws_api_gateway_account.this[0]"]["cloudwatch_role_arn"], "the module's role"
+    attachment = one(after, "module.api.aws_iam_role_policy_attachment.account_logging[0]")
+    assert attachment["policy_arn"].endswith(":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+    group = one(after, "module.api.aws_cloudwatch_log_group.execution")
+    assert group["retention_in_days"] == 90 and unknown["module.api.aws_cloudwatch_log_group.execution"]["kms_key_id"]
+    resources = {r["address"]: r for r in calls["api"]["module"]["resources"]}
+    assert resources["aws_cloudwatch_log_group.execution"]["expressions"]["name"]["references"][:1] == [
+        "aws_api_gateway_rest_api.this.id"]
+    for address in ("aws_api_gateway_stage.this", "aws_api_gateway_method_settings.all"):
+        assert set(resources[address]["depends_on"]) >= {"aws_api_gateway_account.this", "aws_cloudwatch_log_group.execution"}, address
+    settings = one(after, "module.api.aws_api_gateway_method_settings.all")["settings"][0]
+    assert settings["logging_level"] == "ERROR" and settings["data_trace_enabled"] is False
+
+
+def test_gateway_responses_carry_cors_headers(after, config):
+    """API Gateway's own 4XX/5XX (missing key, denied, throttled, quota: they fall back to
+    DEFAULT_4XX/5XX, https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html)
+    carry the CORS headers, so a browser sees the status, not an opaque CORS error."""
+    responses = {v["response_type"]: v for a, v in after.items() if ".aws_api_gateway_gateway_response." in a}
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for ty, r in responses.items():
+        params = r["response_parameters"]
+        # examples/complete allows one origin: the gateway names it.
+        assert params["gatewayresponse.header.Access-Control-Allow-Origin"] == "'https://dashboard.example.com'", ty
+        assert params["gatewayresponse.header.Vary"] == "'Origin'"
+        assert "Authorization" in params["gatewayresponse.header.Access-Control-Allow-Headers"], "SigV4 headers"
+    refs = config["api"]["aws_api_gateway_deployment.this"]["triggers"]["references"]
+    assert {"aws_api_gateway_gateway_response.default_4xx.id", "aws_api_gateway_gateway_response.default_5xx.id",
+            "local.cors_gateway_response_headers"} <= set(refs), "a changed gateway response must redeploy the stage"
+
+
 def test_redeployment_trigger_hashes_ids(config):
     triggers = config["api"]["aws_api_gateway_deployment.this"]["triggers"]
     refs = triggers["references"]
-    assert {"var.auth", "var.function_invoke_arn"} <= set(refs), "switching auth or function must redeploy the stage"
+    assert {"var.read_auth", "var.write_auth", "var.function_invoke_arn"} <= set(refs), "switching auth or function must redeploy the stage"
     for route in ("metrics_get", "metrics_post", "metrics_options", "health_get", "health_options"):
         assert f"aws_api_gateway_method.{route}.id" in refs and f"aws_api_gateway_integration.{route}.id" in refs, route
     assert any(r.startswith("aws_api_gateway_integration.") and r.endswith(".id") for r in refs)
     assert any(r.startswith("aws_api_gateway_method.") and r.endswith(".id") for r in refs)
-    whole = [r for r in refs if r.count(".") == 1 and not r.startswith("var.")]
+    whole = [r for r in refs if r.count(".") == 1 and not r.startswith(("var.", "local."))]
     assert all(f"{r}.id" in refs for r in whole), "hash ids, not whole objects (refresh rewrites null maps)"
 
 
@@ -301,13 +382,22 @@ def test_alarms(after, unknown):
     assert latency["dimensions"] == {"ApiName": f"{PREFIX}-metrics", "Stage": "v1"}
     _, errors = alarms[f"{PREFIX}-log-processor-errors"]
     assert errors["metric_name"] == "Errors" and errors["dimensions"] == {"FunctionName": f"{PREFIX}-log-processor"}
+    assert latency["evaluate_low_sample_count_percentiles"] == "evaluate"
     _, throttles = alarms[f"{PREFIX}-dynamodb-throttles"]
     names = sorted(q["metric"][0]["metric_name"] for q in throttles["metric_query"] if q["metric"])
     assert names == ["ReadThrottleEvents", "WriteThrottleEvents"]
+    # The GSI's throttles are a separate series: TableName + GlobalSecondaryIndexName
+    # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html).
+    _, index = alarms[f"{PREFIX}-dynamodb-index-throttles"]
+    metrics = [q["metric"][0] for q in index["metric_query"] if q["metric"]]
+    assert sorted(m["metric_name"] for m in metrics) == ["ReadThrottleEvents", "WriteThrottleEvents"]
+    assert all(m["dimensions"] == {"TableName": f"{PREFIX}-ApplicationMetrics", "GlobalSecondaryIndexName": "TimestampIndex"}
+               for m in metrics), metrics
 
 
-def test_runbook_parameters_in_the_executor_format(after):
+def test_runbook_parameters_in_the_executor_format(after, unknown):
     params = {v["name"]: v for a, v in after.items() if ".aws_ssm_parameter." in a}
+    assert all(unknown[a]["key_id"] for a in after if ".aws_ssm_parameter." in a), "SecureString under the module's key"
     assert sorted(params) == sorted(f"/{PREFIX}/runbooks/{PREFIX}-{n}" for n in ALARMS)
     for name, p in params.items():
         assert p["type"] == "SecureString"

@@ -73,7 +73,8 @@ def test_knowable_bad_values_are_validated():
     for name in ["name_prefix", "kms_key_arn", "sns_topic_arn", "alarm_emails", "log_retention_days",
                  "logs_transition_days", "lambda_architecture", "lambda_memory_mb", "api_stage_name",
                  "cors_allowed_origins", "alarm_thresholds", "lambda_reserved_concurrency", "lambda_s3_code",
-                 "api_auth", "logs_bucket_name", "tags"]:
+                 "api_read_auth", "api_write_auth", "logs_bucket_name", "tags",
+                 "lambda_metrics_api_timeout_seconds", "api_max_body_bytes"]:
         assert name in validated, f"variable {name} has no validation"
 
 
@@ -88,7 +89,7 @@ def test_every_taggable_resource_is_tagged():
         "aws_api_gateway_method", "aws_api_gateway_integration", "aws_api_gateway_method_response",
         "aws_api_gateway_integration_response", "aws_api_gateway_deployment", "aws_api_gateway_method_settings",
         "aws_api_gateway_usage_plan_key", "aws_api_gateway_account", "aws_iam_role_policy_attachment",
-        "aws_cloudwatch_dashboard", "aws_sns_topic_policy",
+        "aws_cloudwatch_dashboard", "aws_sns_topic_policy", "aws_api_gateway_gateway_response",
     }
     for path in TF_FILES:
         for m in re.finditer(r'^resource "([^"]+)" "([^"]+)" \{\n(.*?)^\}\n', path.read_text(), re.M | re.S):

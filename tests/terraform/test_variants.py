@@ -25,7 +25,7 @@ architecture = "x86_64"
 [components]
 dashboard = false
 [api]
-auth = "iam"
+read_auth = "iam"
 cors_allowed_origins = ["https://a.example.com", "https://b.example.com"]
 [[alarms]]
 name = "latency"
@@ -123,22 +123,22 @@ def test_variant_generates_validates_and_plans(variant, tmp_path):
         assert "aws_api_gateway_rest_api" not in types and "aws_cloudwatch_dashboard" in types
 
 
-def test_api_auth_variable_overrides_the_config(tree, tmp_path):
-    """The committed module (config auth = api_key) switched to IAM at plan time, and a bad value refused."""
+def test_api_read_auth_variable_overrides_the_config(tree, tmp_path):
+    """The committed module (config: reads api_key, writes iam) switched to IAM reads at plan time, and a bad value refused."""
     root = tree / "auth-override"
     root.mkdir()
     package = tmp_path / "package"
     tools.fake_package(package)
     (root / "main.tf").write_text(
         'provider "aws" {\n  region = "us-east-1"\n}\n\n'
-        'variable "api_auth" {\n  type = string\n}\n\n'
+        'variable "api_read_auth" {\n  type = string\n}\n\n'
         f'module "monitoring" {{\n  source             = "../terraform"\n  lambda_package_dir = "{package}"\n'
-        '  api_auth           = var.api_auth\n}\n\n'
+        '  api_read_auth      = var.api_read_auth\n}\n\n'
         'output "api_key_id" {\n  value = module.monitoring.api_key_id\n}\n'
     )
     (root / "offline_override.tf").write_text(tools.OFFLINE_PROVIDER)
     tools.init(root)
-    tools.terraform(["plan", "-input=false", "-no-color", "-lock=false", "-var=api_auth=iam", "-out=iam.tfplan"], root)
+    tools.terraform(["plan", "-input=false", "-no-color", "-lock=false", "-var=api_read_auth=iam", "-out=iam.tfplan"], root)
     plan = json.loads(tools.terraform(["show", "-json", "iam.tfplan"], root).stdout)
     changes = [rc for rc in plan["resource_changes"] if rc["mode"] == "managed"]
     methods = {rc["address"].rsplit(".", 1)[1]: rc["change"]["after"] for rc in changes if rc["type"] == "aws_api_gateway_method"}
@@ -150,8 +150,8 @@ def test_api_auth_variable_overrides_the_config(tree, tmp_path):
     key_id = plan["planned_values"]["outputs"]["api_key_id"]
     assert key_id.get("value") is None, f"no key under IAM auth, got {key_id}"
 
-    bad = tools.terraform(["plan", "-input=false", "-no-color", "-lock=false", "-var=api_auth=oauth"], root, check=False)
-    assert bad.returncode != 0 and 'api_auth must be "api_key" or "iam"' in bad.stderr, bad.stderr
+    bad = tools.terraform(["plan", "-input=false", "-no-color", "-lock=false", "-var=api_read_auth=oauth"], root, check=False)
+    assert bad.returncode != 0 and 'api_read_auth must be "api_key" or "iam"' in bad.stderr, bad.stderr
 
 
 def test_log_expiry_must_follow_the_transition(tree, tmp_path):

@@ -111,11 +111,14 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// How callers of a group of routes authenticate at the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApiAuth {
-    #[default]
+    /// `x-api-key` + usage plan: identifies and meters a caller; AWS says keys are not for
+    /// authorization (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
     ApiKey,
+    /// SigV4-signed requests (`AWS_IAM`), authorized by the caller's IAM policy.
     Iam,
 }
 
@@ -131,8 +134,12 @@ impl ApiAuth {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
-    #[serde(default)]
-    pub auth: ApiAuth,
+    /// Reads (`GET /metrics`, `GET /health`): API key + usage plan by default.
+    #[serde(default = "default_read_auth")]
+    pub read_auth: ApiAuth,
+    /// Writes (`POST /metrics`): IAM (SigV4) by default.
+    #[serde(default = "default_write_auth")]
+    pub write_auth: ApiAuth,
     #[serde(default = "default_cors")]
     pub cors_allowed_origins: Vec<String>,
     #[serde(default = "default_rate")]
@@ -149,7 +156,8 @@ pub struct Api {
 impl Default for Api {
     fn default() -> Self {
         Self {
-            auth: ApiAuth::default(),
+            read_auth: default_read_auth(),
+            write_auth: default_write_auth(),
             cors_allowed_origins: default_cors(),
             throttle_rate_limit: default_rate(),
             throttle_burst_limit: default_burst(),
@@ -159,6 +167,12 @@ impl Default for Api {
     }
 }
 
+fn default_read_auth() -> ApiAuth {
+    ApiAuth::ApiKey
+}
+fn default_write_auth() -> ApiAuth {
+    ApiAuth::Iam
+}
 fn default_cors() -> Vec<String> {
     vec!["*".into()]
 }
@@ -196,6 +210,9 @@ pub struct Defaults {
     pub lambda_memory_mb: u32,
     #[serde(default = "d30")]
     pub lambda_timeout_seconds: u32,
+    /// The metrics-api function's own timeout: at most API Gateway's 29 s integration timeout.
+    #[serde(default = "d20")]
+    pub metrics_api_timeout_seconds: u32,
     #[serde(default = "d30")]
     pub incident_ttl_days: u32,
     #[serde(default)]
@@ -210,12 +227,16 @@ impl Default for Defaults {
             logs_expiration_days: 365,
             lambda_memory_mb: 256,
             lambda_timeout_seconds: 30,
+            metrics_api_timeout_seconds: 20,
             incident_ttl_days: 30,
             runbook_dry_run: false,
         }
     }
 }
 
+fn d20() -> u32 {
+    20
+}
 fn d30() -> u32 {
     30
 }
@@ -225,6 +246,24 @@ fn d256() -> u32 {
 fn d365() -> u32 {
     365
 }
+
+/// API Gateway's default REST integration timeout, in seconds: the metrics-api function must
+/// finish within it or the client gets a 504 while the function keeps running
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html:
+/// "Integration timeout for Regional APIs: 50 milliseconds - 29 seconds for all integration
+/// types"; raising it needs a quota increase and the integration's timeout_milliseconds, which
+/// this module leaves at the default).
+pub const API_INTEGRATION_TIMEOUT_SECONDS: u32 = 29;
+
+/// Largest `max_body_bytes`: 4 MiB. Lambda's synchronous invocation payload is at most 6 MB
+/// (6,291,456 bytes) for the whole event (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html),
+/// and the REST proxy event carries the body inside a JSON envelope (headers twice, as
+/// `headers` and `multiValueHeaders`, query parameters, `requestContext`: tens of KB), base64-
+/// encoded when API Gateway treats it as binary (4/3 the size;
+/// https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html).
+/// 4 MiB * 4/3 = 5.33 MiB leaves ~650 KiB for the envelope and JSON escaping. A larger body
+/// would be refused by Lambda before the function could answer 413.
+pub const MAX_BODY_BYTES_LIMIT: u32 = 4 * 1024 * 1024;
 
 /// Retention values CloudWatch Logs accepts (also used for the Terraform validation).
 pub const LOG_RETENTION_DAYS: &[u32] = &[
@@ -276,6 +315,9 @@ pub enum AlarmKind {
     LambdaErrors,
     /// ReadThrottleEvents + WriteThrottleEvents of the table (metric math).
     DynamodbThrottles,
+    /// ReadThrottleEvents + WriteThrottleEvents of the TimestampIndex GSI (metric math): its
+    /// partition key is the minute, so every service writes the same index partition each minute.
+    DynamodbIndexThrottles,
 }
 
 impl AlarmKind {
@@ -285,6 +327,7 @@ impl AlarmKind {
             AlarmKind::ApiLatency => "api_latency",
             AlarmKind::LambdaErrors => "lambda_errors",
             AlarmKind::DynamodbThrottles => "dynamodb_throttles",
+            AlarmKind::DynamodbIndexThrottles => "dynamodb_index_throttles",
         }
     }
 }
@@ -443,7 +486,7 @@ impl Config {
                 AlarmKind::LambdaErrors => {
                     a.function.is_some_and(|f| self.functions().contains(&f))
                 }
-                AlarmKind::DynamodbThrottles => true,
+                AlarmKind::DynamodbThrottles | AlarmKind::DynamodbIndexThrottles => true,
             })
             .collect()
     }
@@ -522,10 +565,10 @@ impl Config {
                 "must be 1-64 characters of letters, digits, '-' and '_'",
             ));
         }
-        if api.max_body_bytes < 1024 || api.max_body_bytes > 6 * 1024 * 1024 {
+        if api.max_body_bytes < 1024 || api.max_body_bytes > MAX_BODY_BYTES_LIMIT {
             issues.push(ConfigIssue::new(
                 "api.max_body_bytes",
-                "must be between 1024 and 6291456 (Lambda's payload limit)",
+                format!("must be between 1024 and {MAX_BODY_BYTES_LIMIT} (the body, base64-encoded, plus the event envelope must fit Lambda's 6 MB payload)"),
             ));
         }
     }
@@ -567,6 +610,12 @@ impl Config {
             issues.push(ConfigIssue::new(
                 "defaults.lambda_timeout_seconds",
                 "must be between 1 and 900",
+            ));
+        }
+        if !(1..=API_INTEGRATION_TIMEOUT_SECONDS).contains(&d.metrics_api_timeout_seconds) {
+            issues.push(ConfigIssue::new(
+                "defaults.metrics_api_timeout_seconds",
+                format!("must be between 1 and {API_INTEGRATION_TIMEOUT_SECONDS} (API Gateway's integration timeout)"),
             ));
         }
         if !(1..=3650).contains(&d.incident_ttl_days) {
@@ -803,7 +852,8 @@ mod tests {
         let config = parse("");
         assert_eq!(config, Config::default());
         assert_eq!(config.project.architecture, Architecture::Arm64);
-        assert_eq!(config.api.auth, ApiAuth::ApiKey);
+        assert_eq!(config.api.read_auth, ApiAuth::ApiKey);
+        assert_eq!(config.api.write_auth, ApiAuth::Iam);
         assert_eq!(config.defaults.log_retention_days, 30);
         assert_eq!(config.functions().len(), 3);
     }
@@ -812,7 +862,7 @@ mod tests {
     fn unknown_keys_and_bad_enum_values_are_rejected() {
         let err = toml::from_str::<Config>("[project]\nname_prefx = \"x\"\n").unwrap_err();
         assert!(err.to_string().contains("name_prefx"), "{err}");
-        let err = toml::from_str::<Config>("[api]\nauth = \"cognito\"\n").unwrap_err();
+        let err = toml::from_str::<Config>("[api]\nwrite_auth = \"cognito\"\n").unwrap_err();
         assert!(err.to_string().contains("api_key"), "{err}");
     }
 
@@ -886,11 +936,29 @@ period_seconds = 90
         assert_eq!(config.functions(), [Function::LogProcessor]);
         assert!(config.active_alarms().iter().all(|a| matches!(
             (a.kind, a.function),
-            (AlarmKind::DynamodbThrottles, _)
-                | (AlarmKind::LambdaErrors, Some(Function::LogProcessor))
+            (
+                AlarmKind::DynamodbThrottles | AlarmKind::DynamodbIndexThrottles,
+                _
+            ) | (AlarmKind::LambdaErrors, Some(Function::LogProcessor))
         )));
         config.components.alarms = false;
         assert!(config.active_alarms().is_empty());
+    }
+
+    #[test]
+    fn metrics_api_timeout_and_body_limit_fit_api_gateway_and_lambda() {
+        let mut config = parse(include_str!("starter.toml"));
+        assert_eq!(config.defaults.metrics_api_timeout_seconds, 20);
+        config.defaults.metrics_api_timeout_seconds = 30;
+        config.api.max_body_bytes = 6 * 1024 * 1024;
+        let keys: Vec<_> = config.validate().into_iter().map(|i| i.key).collect();
+        assert_eq!(
+            keys,
+            ["api.max_body_bytes", "defaults.metrics_api_timeout_seconds"]
+        );
+        config.defaults.metrics_api_timeout_seconds = 29;
+        config.api.max_body_bytes = MAX_BODY_BYTES_LIMIT;
+        assert_eq!(config.validate(), vec![]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! OK, and its description carries the runbook link and the SSM parameter holding the procedure.
 
 use super::common::*;
+use super::storage::INDEX_NAME;
 use crate::config::model::{Alarm, AlarmKind, Config};
 use crate::hcl::{Block, Expr};
 
@@ -99,7 +100,12 @@ fn variables(config: &Config) -> Vec<Block> {
     if !watched.is_empty() {
         vars.push(function_names_var(&watched));
     }
-    if kinds.contains(&AlarmKind::DynamodbThrottles) {
+    if kinds.iter().any(|k| {
+        matches!(
+            k,
+            AlarmKind::DynamodbThrottles | AlarmKind::DynamodbIndexThrottles
+        )
+    }) {
         vars.push(table_name_var());
     }
     vars
@@ -144,6 +150,9 @@ fn default_description(alarm: &Alarm) -> String {
         AlarmKind::DynamodbThrottles => {
             "The ApplicationMetrics table throttled reads or writes.".into()
         }
+        AlarmKind::DynamodbIndexThrottles => format!(
+            "The {INDEX_NAME} index throttled reads or writes (every service writes the same index partition each minute)."
+        ),
     }
 }
 
@@ -199,7 +208,12 @@ fn alarm(a: &Alarm, runbooks: bool) -> Block {
             .attr("metric_name", "Latency")
             .attr("extended_statistic", a.percentile_or_default())
             .attr("period", period)
-            .attr("dimensions", api_dims()),
+            .attr("dimensions", api_dims())
+            .comment("\"evaluate\", not \"ignore\": CloudWatch counts a p99 period as low-sample below")
+            .comment("10/(1-0.99) = 1000 requests (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html),")
+            .comment("so \"ignore\" would leave the alarm blind on any API under ~17 requests/s. Noise from")
+            .comment("a few slow requests is damped by needing every one of evaluation_periods to breach.")
+            .attr("evaluate_low_sample_count_percentiles", "evaluate"),
         AlarmKind::LambdaErrors => block
             .attr("namespace", "AWS/Lambda")
             .attr("metric_name", "Errors")
@@ -222,6 +236,42 @@ fn alarm(a: &Alarm, runbooks: bool) -> Block {
                     "throttles",
                     "FILL(reads, 0) + FILL(writes, 0)",
                     "Throttled read + write events",
+                ))
+                .block(metric_query(
+                    "reads",
+                    "AWS/DynamoDB",
+                    "ReadThrottleEvents",
+                    "Sum",
+                    period,
+                    dims(),
+                ))
+                .block(metric_query(
+                    "writes",
+                    "AWS/DynamoDB",
+                    "WriteThrottleEvents",
+                    "Sum",
+                    period,
+                    dims(),
+                ))
+        }
+        AlarmKind::DynamodbIndexThrottles => {
+            // DynamoDB publishes a GSI's throttle events under TableName + GlobalSecondaryIndexName;
+            // the TableName-only series (the dynamodb_throttles alarm) does not include them
+            // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html,
+            // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TroubleshootingThrottling-cloudwatch.html).
+            let dims = || {
+                Expr::object([
+                    ("TableName", Expr::raw("var.table_name")),
+                    ("GlobalSecondaryIndexName", Expr::str(INDEX_NAME)),
+                ])
+            };
+            block
+                .comment("TimestampIndex's partition key is the minute: every service writes the same index")
+                .comment("partition each minute, the stack's hot spot.")
+                .block(math_query(
+                    "throttles",
+                    "FILL(reads, 0) + FILL(writes, 0)",
+                    "Throttled index read + write events",
                 ))
                 .block(metric_query(
                     "reads",
@@ -271,4 +321,55 @@ fn metric_query(
                 .attr("period", period)
                 .attr("dimensions", dims),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn main_tf() -> String {
+        let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
+        component(&config)
+            .files()
+            .into_iter()
+            .find(|f| f.path.ends_with("main.tf"))
+            .map(|f| f.contents.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    }
+
+    fn alarm_body(tf: &str, ident: &str) -> String {
+        let header = format!("resource \"aws_cloudwatch_metric_alarm\" \"{ident}\" {{");
+        let body = &tf[tf.find(&header).unwrap_or_else(|| panic!("{ident}"))..];
+        let end = body[1..].find("resource \"").map_or(body.len(), |i| i + 1);
+        body[..end].to_string()
+    }
+
+    #[test]
+    fn percentile_alarm_evaluates_low_sample_periods() {
+        let body = alarm_body(&main_tf(), "api_latency_p99");
+        assert!(
+            body.contains(r#"evaluate_low_sample_count_percentiles = "evaluate""#),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn index_throttle_alarm_reads_the_gsi_series_and_has_a_runbook() {
+        let body = alarm_body(&main_tf(), "dynamodb_index_throttles");
+        assert_eq!(
+            body.matches(r#"GlobalSecondaryIndexName = "TimestampIndex""#)
+                .count(),
+            2,
+            "{body}"
+        );
+        assert!(body.contains("ReadThrottleEvents") && body.contains("WriteThrottleEvents"));
+        assert!(body.contains("Runbook: https://runbooks.example.com/dynamodb-index-throttles."));
+        let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
+        let alarm = config
+            .alarms
+            .iter()
+            .find(|a| a.kind == AlarmKind::DynamodbIndexThrottles)
+            .expect("the starter declares the index throttle alarm");
+        assert!(alarm.runbook.is_some());
+    }
 }

@@ -8,6 +8,19 @@ use crate::hcl::{Block, Expr};
 /// Path part and the methods proxied to the function.
 pub const ROUTES: &[(&str, &[&str])] = &[("metrics", &["GET", "POST"]), ("health", &["GET"])];
 
+/// The auth variable guarding a method: writes (`POST`) and reads are set apart, so that writes
+/// can require SigV4 while reads keep an API key. API keys identify and meter callers; AWS says
+/// not to rely on them for authorization
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html),
+/// hence IAM for writes by default.
+fn auth_of(method: &str) -> &'static str {
+    if method == "POST" {
+        "var.write_auth"
+    } else {
+        "var.read_auth"
+    }
+}
+
 pub fn component(config: &Config) -> Component {
     let mut main = vec![Block::resource("aws_api_gateway_rest_api", "this")
         .attr("name", Expr::str("${var.name_prefix}-metrics"))
@@ -39,7 +52,7 @@ pub fn component(config: &Config) -> Component {
         trigger_ids.push(format!("aws_api_gateway_resource.{path}.id"));
         for method in *methods {
             let id = format!("{path}_{}", method.to_lowercase());
-            main.push(proxy_method(path, method, &id));
+            main.push(proxy_method(path, method, &id, auth_of(method)));
             main.push(proxy_integration(path, &id));
             trigger_ids.push(format!("aws_api_gateway_method.{id}.id"));
             trigger_ids.push(format!("aws_api_gateway_integration.{id}.id"));
@@ -49,6 +62,10 @@ pub fn component(config: &Config) -> Component {
         main.push(proxy_integration(path, &id));
         trigger_ids.push(format!("aws_api_gateway_method.{path}_options.id"));
         trigger_ids.push(format!("aws_api_gateway_integration.{path}_options.id"));
+    }
+    main.extend(gateway_responses());
+    for (id, _) in GATEWAY_RESPONSES {
+        trigger_ids.push(format!("aws_api_gateway_gateway_response.{id}.id"));
     }
     main.push(
         Block::resource("aws_lambda_permission", "api_invokes_function")
@@ -61,11 +78,15 @@ pub fn component(config: &Config) -> Component {
                 Expr::str("${aws_api_gateway_rest_api.this.execution_arn}/*/*"),
             ),
     );
-    // In-place changes a deployment snapshots too: the auth mode (methods updated in place) and
+    // In-place changes a deployment snapshots too: the auth modes (methods updated in place) and
     // the function behind every integration.
+    // Gateway responses are updated in place too: their headers (a local built from
+    // configuration, not read back from state, so refresh cannot churn it).
     trigger_ids.extend([
-        "var.auth".to_string(),
+        "var.read_auth".to_string(),
+        "var.write_auth".to_string(),
         "var.function_invoke_arn".to_string(),
+        "local.cors_gateway_response_headers".to_string(),
     ]);
     main.extend(stage(&trigger_ids));
     main.extend(usage_plan());
@@ -117,23 +138,28 @@ pub fn component(config: &Config) -> Component {
             "aws_cloudwatch_log_group.access.arn",
             "ARN of the access log group.",
         ),
+        output(
+            "api_execution_log_group_name",
+            "aws_cloudwatch_log_group.execution.name",
+            "Log group receiving the stage's execution logs (API-Gateway-Execution-Logs_<api id>/<stage>).",
+        ),
     ];
     outputs.extend([
         output(
             "api_key_id",
             "one(aws_api_gateway_api_key.this[*].id)",
-            "ID of the API key (null when auth is \"iam\").",
+            "ID of the API key (null when neither read_auth nor write_auth is \"api_key\").",
         ),
         output(
             "api_key_value",
             "one(aws_api_gateway_api_key.this[*].value)",
-            "Value of the API key, sent as x-api-key (null when auth is \"iam\").",
+            "Value of the API key, sent as x-api-key (null when neither read_auth nor write_auth is \"api_key\").",
         )
         .attr("sensitive", true),
         output(
             "api_usage_plan_id",
             "one(aws_api_gateway_usage_plan.this[*].id)",
-            "ID of the usage plan (null when auth is \"iam\").",
+            "ID of the usage plan (null when neither read_auth nor write_auth is \"api_key\").",
         ),
     ]);
 
@@ -151,8 +177,14 @@ fn variables(config: &Config) -> Vec<Block> {
     vec![
         name_prefix_var(None),
         tags_var(),
-        kms_key_var("the access log group"),
-        auth_var("auth", config.api.auth),
+        kms_key_var("the access and execution log groups"),
+        super::functions::cors_origins_var(config),
+        auth_var(
+            "read_auth",
+            "GET /metrics and GET /health",
+            config.api.read_auth,
+        ),
+        auth_var("write_auth", "POST /metrics", config.api.write_auth),
         variable(
             "function_name",
             "string",
@@ -172,7 +204,8 @@ fn variables(config: &Config) -> Vec<Block> {
         burst,
         logging,
         log_retention_var(config.defaults.log_retention_days),
-        account_role_var("manage_account_logging_role"),
+        account_role_var("manage_account_logging_role", "account_logging_role_arn"),
+        account_role_arn_var("account_logging_role_arn", "manage_account_logging_role"),
     ]
 }
 
@@ -215,23 +248,51 @@ pub fn stage_vars(prefix: &str, api: &Api) -> [Block; 4] {
     ]
 }
 
+/// What `terraform destroy` does to the account setting, for the variable and the README.
+/// Provider 5.x: "destroying this resource will keep your account settings intact" unless
+/// `reset_on_delete` (5.x only, not set here: 6.x removed it); provider 6.x: "The destroy
+/// operation will now always reset the API Gateway account settings"
+/// (https://registry.terraform.io/providers/hashicorp/aws/latest/docs/guides/version-6-upgrade#resourceaws_api_gateway_account).
+pub const ACCOUNT_SETTING_ON_DESTROY: &str = "On terraform destroy, AWS provider 5.x leaves the account setting as it is, still naming the role this module created and destroyed (every REST API in the region then fails to log until someone sets another role); provider 6.x resets it to no role (the same for APIs that relied on it).";
+
 /// Whether to manage the account-wide API Gateway logging role; the root names it differently.
-pub fn account_role_var(name: &str) -> Block {
+///
+/// Default true: AWS rejects a stage that logs to CloudWatch ("CloudWatch Logs role ARN must be
+/// set in account settings to enable logging") in an account/region where the setting was never
+/// made, and no data source reads it, so the default that cannot fail is to set it
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html: the role ARN
+/// is set "for each AWS Region in which you want to enable CloudWatch Logs").
+pub fn account_role_var(name: &str, role_arn_var: &str) -> Block {
     variable(
         name,
         "bool",
-        "Create the account-wide API Gateway CloudWatch Logs role (aws_api_gateway_account). Stage logging needs it once per account and region; leave false if the account already has one.",
+        &format!("Manage API Gateway's CloudWatch Logs role setting (aws_api_gateway_account). It is one setting per AWS account and region, shared by every REST API there; the stage's access and execution logs need it, so the default sets it to a role this module creates (or to {role_arn_var}). Set false when the account already has one in this region: true overwrites it. {ACCOUNT_SETTING_ON_DESTROY}"),
     )
-    .attr("default", false)
+    .attr("default", true)
 }
 
-/// How callers authenticate: `api_key` (key + usage plan) or `iam` (SigV4). The config's
-/// `api.auth` is the default; a variable, so an estate can switch without regenerating.
-pub fn auth_var(name: &str, default: ApiAuth) -> Block {
+/// An existing role for the account setting instead of the one the module creates.
+pub fn account_role_arn_var(name: &str, manage_var: &str) -> Block {
     variable(
         name,
         "string",
-        "How callers authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN).",
+        &format!("ARN of an existing IAM role API Gateway may assume to write CloudWatch Logs (e.g. with AmazonAPIGatewayPushToCloudWatchLogs); with {manage_var} = true the account setting is set to it and the module creates no role. null: the module creates the role."),
+    )
+    .attr("default", Expr::Null)
+    .block(validation(
+        &format!("var.{name} == null || can(regex(\"^arn:[a-z-]+:iam::[0-9]{{12}}:role/.+$\", var.{name}))"),
+        &format!("{name} must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)."),
+    ))
+}
+
+/// How callers of `routes` authenticate: `api_key` (key + usage plan) or `iam` (SigV4). The
+/// config's `api.read_auth` / `api.write_auth` is the default; a variable, so an estate can
+/// switch without regenerating.
+pub fn auth_var(name: &str, routes: &str, default: ApiAuth) -> Block {
+    variable(
+        name,
+        "string",
+        &format!("How callers of {routes} authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."),
     )
     .attr("default", default.as_str())
     .block(validation(
@@ -240,7 +301,46 @@ pub fn auth_var(name: &str, default: ApiAuth) -> Block {
     ))
 }
 
-fn proxy_method(path: &str, method: &str, id: &str) -> Block {
+/// Gateway responses customised with the CORS headers. Every other response type (missing
+/// authentication token, access denied, invalid API key, throttled, quota exceeded, ...) falls
+/// back to DEFAULT_4XX or DEFAULT_5XX when not customised itself ("If the response type is
+/// unspecified, this response defaults to the DEFAULT_4XX type":
+/// https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html),
+/// so these two carry the headers on every response API Gateway makes on its own.
+const GATEWAY_RESPONSES: &[(&str, &str)] = &[
+    ("default_4xx", "DEFAULT_4XX"),
+    ("default_5xx", "DEFAULT_5XX"),
+];
+
+/// Without CORS headers on API Gateway's own errors (403 missing key, 429 throttled, 5XX) a
+/// browser reports an opaque CORS failure instead of the status
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html). The allowed
+/// origin is the configured one when there is one (or "*"); with several, the request's Origin
+/// is echoed with Vary: Origin, as the function does (a gateway error carries no data).
+fn gateway_responses() -> Vec<Block> {
+    let headers = r#"{
+    "gatewayresponse.header.Access-Control-Allow-Origin"  = contains(var.cors_allowed_origins, "*") ? "'*'" : length(var.cors_allowed_origins) == 1 ? "'${var.cors_allowed_origins[0]}'" : "method.request.header.Origin"
+    "gatewayresponse.header.Access-Control-Allow-Headers" = "'Content-Type,X-Api-Key,Idempotency-Key,Authorization,X-Amz-Date,X-Amz-Security-Token,X-Amz-Content-Sha256'"
+    "gatewayresponse.header.Access-Control-Allow-Methods" = "'GET,POST,OPTIONS'"
+    "gatewayresponse.header.Vary"                         = "'Origin'"
+  }"#;
+    let mut blocks =
+        vec![Block::locals().attr("cors_gateway_response_headers", Expr::raw(headers))];
+    for (id, ty) in GATEWAY_RESPONSES {
+        blocks.push(
+            Block::resource("aws_api_gateway_gateway_response", *id)
+                .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+                .attr("response_type", *ty)
+                .attr(
+                    "response_parameters",
+                    Expr::raw("local.cors_gateway_response_headers"),
+                ),
+        );
+    }
+    blocks
+}
+
+fn proxy_method(path: &str, method: &str, id: &str, auth: &str) -> Block {
     Block::resource("aws_api_gateway_method", id)
         .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
         .attr(
@@ -250,9 +350,12 @@ fn proxy_method(path: &str, method: &str, id: &str) -> Block {
         .attr("http_method", method)
         .attr(
             "authorization",
-            Expr::raw("var.auth == \"iam\" ? \"AWS_IAM\" : \"NONE\""),
+            Expr::raw(format!("{auth} == \"iam\" ? \"AWS_IAM\" : \"NONE\"")),
         )
-        .attr("api_key_required", Expr::raw("var.auth == \"api_key\""))
+        .attr(
+            "api_key_required",
+            Expr::raw(format!("{auth} == \"api_key\"")),
+        )
         .attr(
             "request_validator_id",
             Expr::raw("aws_api_gateway_request_validator.parameters.id"),
@@ -344,6 +447,21 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
         .attr("kms_key_id", Expr::raw("var.kms_key_arn"))
         .attr("tags", tags_with_name("/aws/apigateway/${var.name_prefix}-metrics/access")),
         skip(
+            Block::resource("aws_cloudwatch_log_group", "execution"),
+            "CKV_AWS_338",
+            "retention is the log_retention_days variable; execution logs need not be kept a year",
+        )
+        .comment("The group API Gateway writes execution logs to; it creates it itself (no retention, no")
+        .comment("KMS) unless it exists, so it is created here before the stage logs. Name fixed by AWS:")
+        .comment("https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-execution-logging.html")
+        .attr(
+            "name",
+            Expr::str("API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}"),
+        )
+        .attr("retention_in_days", Expr::raw("var.log_retention_days"))
+        .attr("kms_key_id", Expr::raw("var.kms_key_arn"))
+        .attr("tags", tags_with_name("${var.name_prefix}-metrics-${var.stage_name}-execution-logs")),
+        skip(
             skip(
                 skip(
                     Block::resource("aws_api_gateway_stage", "this"),
@@ -366,7 +484,11 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
                 .attr("format", access_format),
         )
         .attr("tags", tags_with_name("${var.name_prefix}-metrics-${var.stage_name}"))
-        .attr("depends_on", Expr::raw("[aws_api_gateway_account.this]")),
+        .comment("Logging fails on an account/region without the CloudWatch role setting: set it first.")
+        .attr(
+            "depends_on",
+            Expr::raw("[aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]"),
+        ),
         skip(
             Block::resource("aws_api_gateway_method_settings", "all"),
             "CKV_AWS_225",
@@ -375,6 +497,8 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
         .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
         .attr("stage_name", Expr::raw("aws_api_gateway_stage.this.stage_name"))
         .attr("method_path", "*/*")
+        .comment("Execution logging for every method (logging_level ERROR by default, INFO or OFF by")
+        .comment("variable); no data trace: it would log request and response bodies.")
         .block(
             Block::new("settings", Vec::<String>::new())
                 .attr("metrics_enabled", true)
@@ -384,11 +508,17 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
                 .attr("throttling_burst_limit", Expr::raw("var.throttle_burst_limit"))
                 .attr("caching_enabled", false)
                 .attr("cache_data_encrypted", true),
+        )
+        .attr(
+            "depends_on",
+            Expr::raw("[aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]"),
         ),
     ]
 }
 
-const ONLY_WITH_API_KEY: &str = "var.auth == \"api_key\" ? 1 : 0";
+/// The key and usage plan exist when any route takes an API key.
+const ONLY_WITH_API_KEY: &str =
+    "var.read_auth == \"api_key\" || var.write_auth == \"api_key\" ? 1 : 0";
 
 fn usage_plan() -> Vec<Block> {
     vec![
@@ -423,8 +553,10 @@ fn usage_plan() -> Vec<Block> {
     ]
 }
 
-/// API Gateway writes stage logs through one role per account and region (opt-in).
+/// API Gateway writes stage logs through one role per account and region (managed by default).
 fn account_logging_role() -> Vec<Block> {
+    let create_role =
+        "var.manage_account_logging_role && var.account_logging_role_arn == null ? 1 : 0";
     vec![
         Block::data("aws_iam_policy_document", "assume_apigateway").block(
             Block::new("statement", Vec::<String>::new())
@@ -432,21 +564,30 @@ fn account_logging_role() -> Vec<Block> {
                 .block(principals("Service", vec![Expr::str("apigateway.amazonaws.com")])),
         ),
         Block::resource("aws_iam_role", "account_logging")
-            .attr("count", Expr::raw("var.manage_account_logging_role ? 1 : 0"))
-            .attr("name", Expr::str("${var.name_prefix}-apigateway-logging"))
+            .attr("count", Expr::raw(create_role))
+            .comment("Region in the name: IAM names are global, the account setting is per region.")
+            .attr("name", Expr::str(super::functions::role_name("apigateway-logging")))
             .attr("assume_role_policy", Expr::raw("data.aws_iam_policy_document.assume_apigateway.json"))
-            .attr("tags", tags_with_name("${var.name_prefix}-apigateway-logging")),
+            .attr("tags", tags_with_name("${var.name_prefix}-apigateway-logging"))
+            .block(super::functions::role_name_precondition("apigateway-logging")),
         Block::resource("aws_iam_role_policy_attachment", "account_logging")
-            .attr("count", Expr::raw("var.manage_account_logging_role ? 1 : 0"))
+            .attr("count", Expr::raw(create_role))
             .attr("role", Expr::raw("aws_iam_role.account_logging[0].name"))
             .attr(
                 "policy_arn",
                 Expr::str("arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"),
             ),
         Block::resource("aws_api_gateway_account", "this")
+            .comment("One setting per account and region. reset_on_delete is not set: provider 6.x removed it.")
             .attr("count", Expr::raw("var.manage_account_logging_role ? 1 : 0"))
-            .attr("cloudwatch_role_arn", Expr::raw("aws_iam_role.account_logging[0].arn")),
+            .attr(
+                "cloudwatch_role_arn",
+                Expr::raw("var.account_logging_role_arn != null ? var.account_logging_role_arn : aws_iam_role.account_logging[0].arn"),
+            )
+            .comment("The role must hold its policy before API Gateway accepts it.")
+            .attr("depends_on", Expr::raw("[aws_iam_role_policy_attachment.account_logging]")),
         Block::data("aws_partition", "current"),
+        Block::data("aws_region", "current"),
     ]
 }
 
@@ -454,15 +595,20 @@ fn account_logging_role() -> Vec<Block> {
 mod tests {
     use super::*;
 
-    fn main_tf(auth: ApiAuth) -> String {
+    fn main_tf(read: ApiAuth, write: ApiAuth) -> String {
         let mut config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
-        config.api.auth = auth;
+        config.api.read_auth = read;
+        config.api.write_auth = write;
         let files = component(&config).files();
         files
             .into_iter()
             .find(|f| f.path.ends_with("main.tf"))
             .map(|f| f.contents)
             .unwrap_or_default()
+    }
+
+    fn default_main_tf() -> String {
+        main_tf(ApiAuth::ApiKey, ApiAuth::Iam)
     }
 
     /// The body of `resource "<ty>" "<name>" { ... }` in rendered HCL, whitespace collapsed
@@ -479,13 +625,13 @@ mod tests {
 
     #[test]
     fn preflight_is_proxied_to_the_function_without_auth() {
-        for auth in [ApiAuth::ApiKey, ApiAuth::Iam] {
-            let tf = main_tf(auth);
-            assert_eq!(
-                tf,
-                main_tf(ApiAuth::ApiKey),
-                "auth is a variable, not structure"
-            );
+        for (read, write) in [
+            (ApiAuth::ApiKey, ApiAuth::Iam),
+            (ApiAuth::Iam, ApiAuth::Iam),
+            (ApiAuth::ApiKey, ApiAuth::ApiKey),
+        ] {
+            let tf = main_tf(read, write);
+            assert_eq!(tf, default_main_tf(), "auth is a variable, not structure");
             assert!(!tf.contains("MOCK") && !tf.contains("aws_api_gateway_integration_response"));
             for path in ["metrics", "health"] {
                 let id = format!("{path}_options");
@@ -502,7 +648,7 @@ mod tests {
                 let triggers = resource(&tf, "aws_api_gateway_deployment", "this");
                 assert!(triggers.contains(&format!("aws_api_gateway_integration.{id}.id")));
                 assert!(
-                    triggers.contains("var.auth, var.function_invoke_arn"),
+                    triggers.contains("var.read_auth, var.write_auth, var.function_invoke_arn"),
                     "{triggers}"
                 );
             }
@@ -510,12 +656,21 @@ mod tests {
     }
 
     #[test]
-    fn auth_variable_picks_key_or_sigv4_and_defaults_to_the_config() {
-        let tf = main_tf(ApiAuth::ApiKey);
-        for id in ["metrics_get", "metrics_post", "health_get"] {
+    fn writes_and_reads_have_their_own_auth_defaulting_to_the_config() {
+        let tf = default_main_tf();
+        for (id, var) in [
+            ("metrics_get", "var.read_auth"),
+            ("health_get", "var.read_auth"),
+            ("metrics_post", "var.write_auth"),
+        ] {
             let method = resource(&tf, "aws_api_gateway_method", id);
-            assert!(method.contains(r#"authorization = var.auth == "iam" ? "AWS_IAM" : "NONE""#));
-            assert!(method.contains(r#"api_key_required = var.auth == "api_key""#));
+            assert!(
+                method.contains(&format!(
+                    r#"authorization = {var} == "iam" ? "AWS_IAM" : "NONE""#
+                )),
+                "{id}: {method}"
+            );
+            assert!(method.contains(&format!(r#"api_key_required = {var} == "api_key""#)));
         }
         for ty in [
             "aws_api_gateway_api_key",
@@ -523,28 +678,121 @@ mod tests {
             "aws_api_gateway_usage_plan_key",
         ] {
             assert!(
-                resource(&tf, ty, "this").contains(r#"count = var.auth == "api_key" ? 1 : 0"#),
+                resource(&tf, ty, "this").contains(
+                    r#"count = var.read_auth == "api_key" || var.write_auth == "api_key" ? 1 : 0"#
+                ),
                 "{ty}"
             );
         }
-        for auth in [ApiAuth::ApiKey, ApiAuth::Iam] {
-            let mut config: Config =
-                toml::from_str(crate::config::STARTER).expect("starter parses");
-            config.api.auth = auth;
-            let vars = component(&config)
-                .files()
-                .into_iter()
-                .find(|f| f.path.ends_with("variables.tf"));
-            let vars = vars.map(|f| f.contents).unwrap_or_default();
-            let var = vars[vars.find("variable \"auth\"").expect("auth variable")..]
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
+        let vars = vars_tf();
+        let read = variable(&vars, "read_auth");
+        let write = variable(&vars, "write_auth");
+        assert!(read.contains(r#"default = "api_key""#), "{read}");
+        assert!(write.contains(r#"default = "iam""#), "{write}");
+        assert!(read.contains(r#"contains(["api_key", "iam"], var.read_auth)"#));
+        assert!(write.contains(r#"contains(["api_key", "iam"], var.write_auth)"#));
+        assert!(write.contains("POST /metrics") && read.contains("GET /metrics"));
+    }
+
+    fn vars_tf() -> String {
+        let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
+        component(&config)
+            .files()
+            .into_iter()
+            .find(|f| f.path.ends_with("variables.tf"))
+            .map(|f| f.contents)
+            .unwrap_or_default()
+    }
+
+    fn variable(tf: &str, name: &str) -> String {
+        let header = format!("variable \"{name}\" {{\n");
+        let body = &tf[tf.find(&header).unwrap_or_else(|| panic!("{name} missing"))..];
+        let body = &body[..body.find("\n}\n").unwrap_or(body.len())];
+        body.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn account_logging_setting_is_managed_by_default_and_precedes_the_stage() {
+        let vars = vars_tf();
+        let manage = variable(&vars, "manage_account_logging_role");
+        assert!(manage.contains("default = true"), "{manage}");
+        for words in [
+            "account and region",
+            "provider 5.x",
+            "provider 6.x",
+            "destroy",
+        ] {
             assert!(
-                var.contains(&format!("default = \"{}\"", auth.as_str())),
-                "{var}"
+                manage.contains(words),
+                "description lacks {words:?}: {manage}"
             );
-            assert!(var.contains(r#"contains(["api_key", "iam"], var.auth)"#));
+        }
+        let arn = variable(&vars, "account_logging_role_arn");
+        assert!(
+            arn.contains("default = null") && arn.contains(":role/"),
+            "{arn}"
+        );
+
+        let tf = default_main_tf();
+        let account = resource(&tf, "aws_api_gateway_account", "this");
+        assert!(account.contains("count = var.manage_account_logging_role ? 1 : 0"));
+        assert!(account.contains("var.account_logging_role_arn != null ? var.account_logging_role_arn : aws_iam_role.account_logging[0].arn"));
+        assert!(account.contains("depends_on = [aws_iam_role_policy_attachment.account_logging]"));
+        assert!(
+            !account.contains("reset_on_delete ="),
+            "removed in provider 6.x"
+        );
+        let role = resource(&tf, "aws_iam_role", "account_logging");
+        assert!(role.contains("count = var.manage_account_logging_role && var.account_logging_role_arn == null ? 1 : 0"), "{role}");
+        for (ty, name) in [
+            ("aws_api_gateway_stage", "this"),
+            ("aws_api_gateway_method_settings", "all"),
+        ] {
+            let r = resource(&tf, ty, name);
+            assert!(
+                r.contains("depends_on = [aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]"),
+                "{ty}: {r}"
+            );
+        }
+    }
+
+    #[test]
+    fn execution_log_group_is_the_modules_with_retention_and_key() {
+        let tf = default_main_tf();
+        let group = resource(&tf, "aws_cloudwatch_log_group", "execution");
+        assert!(
+            group.contains(r#"name = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}""#),
+            "{group}"
+        );
+        assert!(group.contains("retention_in_days = var.log_retention_days"));
+        assert!(group.contains("kms_key_id = var.kms_key_arn"));
+        let settings = resource(&tf, "aws_api_gateway_method_settings", "all");
+        assert!(settings.contains(r#"method_path = "*/*""#));
+        assert!(settings.contains("logging_level = var.execution_logging_level"));
+        assert!(settings.contains("data_trace_enabled = false"));
+    }
+
+    #[test]
+    fn gateway_responses_carry_cors_headers_and_redeploy_the_stage() {
+        let tf = default_main_tf();
+        for (id, ty) in [
+            ("default_4xx", "DEFAULT_4XX"),
+            ("default_5xx", "DEFAULT_5XX"),
+        ] {
+            let r = resource(&tf, "aws_api_gateway_gateway_response", id);
+            assert!(r.contains(&format!(r#"response_type = "{ty}""#)), "{r}");
+            assert!(r.contains("response_parameters = local.cors_gateway_response_headers"));
+        }
+        let flat = tf.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(r#""gatewayresponse.header.Access-Control-Allow-Origin" = contains(var.cors_allowed_origins, "*") ? "'*'" : length(var.cors_allowed_origins) == 1 ? "'${var.cors_allowed_origins[0]}'" : "method.request.header.Origin""#), "{flat}");
+        assert!(flat.contains(r#""gatewayresponse.header.Vary" = "'Origin'""#));
+        let triggers = resource(&tf, "aws_api_gateway_deployment", "this");
+        for t in [
+            "aws_api_gateway_gateway_response.default_4xx.id",
+            "aws_api_gateway_gateway_response.default_5xx.id",
+            "local.cors_gateway_response_headers",
+        ] {
+            assert!(triggers.contains(t), "{t}: {triggers}");
         }
     }
 }

@@ -18,11 +18,16 @@ pub fn what_it_creates(config: &Config) -> String {
         fns.join(", ")
     ));
     if c.api {
-        let auth = match config.api.auth {
-            ApiAuth::ApiKey => "API key + usage plan (or IAM with `api_auth = \"iam\"`)",
-            ApiAuth::Iam => "IAM (SigV4) authorization (or an API key + usage plan with `api_auth = \"api_key\"`)",
+        let mode = |a: ApiAuth| match a {
+            ApiAuth::ApiKey => "API key + usage plan",
+            ApiAuth::Iam => "IAM (SigV4)",
         };
-        items.push(format!("A **REST API**: `/metrics` GET+POST, `/health` GET (Lambda proxy), an unauthenticated OPTIONS preflight the function answers for every allowed origin, {auth}, a stage with JSON access logs, X-Ray and throttling."));
+        let auth = format!(
+            "reads by {} and writes (`POST /metrics`) by {} (`api_read_auth`, `api_write_auth`: `api_key` or `iam` each)",
+            mode(config.api.read_auth),
+            mode(config.api.write_auth)
+        );
+        items.push(format!("A **REST API**: `/metrics` GET+POST, `/health` GET (Lambda proxy), an unauthenticated OPTIONS preflight the function answers for every allowed origin, {auth}, CORS headers on API Gateway's own 4XX/5XX responses, a stage with JSON access logs, execution logs, X-Ray and throttling."));
     }
     let alarms = config.active_alarms();
     if !alarms.is_empty() {
@@ -64,4 +69,27 @@ pub fn usage() -> &'static str {
   # sns_topic_arn = aws_sns_topic.oncall.arn
   # kms_key_arn   = aws_kms_key.platform.arn
 }"#
+}
+
+/// Markdown: the API Gateway account setting the module manages by default (empty without API).
+pub fn api_account_setting(config: &Config) -> String {
+    if !config.components.api {
+        return String::new();
+    }
+    format!(
+        "## API Gateway account setting (account-wide, per region)\n\n\
+         API Gateway writes a stage's access and execution logs to CloudWatch through one IAM role \
+         per AWS account **and region**, shared by every REST API there (`aws_api_gateway_account`). \
+         AWS refuses a logging stage until that role is set, so by default \
+         (`manage_api_gateway_account_role = true`) the module creates the role \
+         (AmazonAPIGatewayPushToCloudWatchLogs) and sets it, before the stage. In an account and \
+         region that already has the setting, pass `manage_api_gateway_account_role = false` (the \
+         existing role stays in use), or hand your role to `api_gateway_cloudwatch_role_arn` to have \
+         the module set that one; with the default, the module overwrites the existing setting.\n\n\
+         {}\n\n\
+         The execution log group `API-Gateway-Execution-Logs_<api id>/<stage>` is the module's \
+         (retention and KMS key like the other groups), created before the stage so that API Gateway \
+         does not create it without either.\n",
+        super::api::ACCOUNT_SETTING_ON_DESTROY
+    )
 }

@@ -99,7 +99,24 @@ pub fn sizing_vars(prefix: &str, config: &Config) -> Vec<Block> {
     let memory = format!("{prefix}memory_mb");
     let timeout = format!("{prefix}timeout_seconds");
     let reserved = format!("{prefix}reserved_concurrency");
-    vec![
+    let api_timeout = format!("{prefix}metrics_api_timeout_seconds");
+    let limit = crate::config::model::API_INTEGRATION_TIMEOUT_SECONDS;
+    let api_timeout_var = config
+        .functions()
+        .contains(&Function::MetricsApi)
+        .then(|| {
+            variable(
+                &api_timeout,
+                "number",
+                &format!("Timeout of the metrics-api function, in seconds: at most {limit}, API Gateway's integration timeout (a slower answer would reach the client as a 504 while the function still runs)."),
+            )
+            .attr("default", d.metrics_api_timeout_seconds)
+            .block(validation(
+                &format!("var.{api_timeout} >= 1 && var.{api_timeout} <= {limit}"),
+                &format!("{api_timeout} must be between 1 and {limit} (API Gateway's integration timeout)."),
+            ))
+        });
+    let mut vars = vec![
         variable(
             &architecture,
             "string",
@@ -116,12 +133,20 @@ pub fn sizing_vars(prefix: &str, config: &Config) -> Vec<Block> {
                 &format!("var.{memory} >= 128 && var.{memory} <= 10240"),
                 &format!("{memory} must be between 128 and 10240."),
             )),
-        variable(&timeout, "number", "Timeout of each function, in seconds.")
-            .attr("default", d.lambda_timeout_seconds)
-            .block(validation(
-                &format!("var.{timeout} >= 1 && var.{timeout} <= 900"),
-                &format!("{timeout} must be between 1 and 900."),
-            )),
+        variable(
+            &timeout,
+            "number",
+            if config.functions().contains(&Function::MetricsApi) {
+                "Timeout of the asynchronously invoked functions (log processor, runbook executor), in seconds; metrics-api has its own."
+            } else {
+                "Timeout of each function, in seconds."
+            },
+        )
+        .attr("default", d.lambda_timeout_seconds)
+        .block(validation(
+            &format!("var.{timeout} >= 1 && var.{timeout} <= 900"),
+            &format!("{timeout} must be between 1 and 900."),
+        )),
         variable(
             &reserved,
             "map(number)",
@@ -132,7 +157,9 @@ pub fn sizing_vars(prefix: &str, config: &Config) -> Vec<Block> {
             &format!("alltrue([for k, v in var.{reserved} : contains([{names}], k) && v >= 0])"),
             &format!("{reserved} keys must be among {names}; values >= 0."),
         )),
-    ]
+    ];
+    vars.extend(api_timeout_var);
+    vars
 }
 
 /// `cors_allowed_origins` of the metrics API, declared again by the root module under the same name.
@@ -155,15 +182,18 @@ pub fn cors_origins_var(config: &Config) -> Block {
 /// `{prefix}max_body_bytes` of the metrics API; the root module declares it as `api_max_body_bytes`.
 pub fn max_body_var(prefix: &str, config: &Config) -> Block {
     let name = format!("{prefix}max_body_bytes");
+    // The bound's reasoning (Lambda's 6 MB payload holds the whole event, base64 inflates 4/3)
+    // is on MAX_BODY_BYTES_LIMIT.
+    let limit = crate::config::model::MAX_BODY_BYTES_LIMIT;
     variable(
         &name,
         "number",
-        "Largest request body the metrics API accepts (larger gets 413).",
+        &format!("Largest request body the metrics API accepts (larger gets 413); at most {limit}, so that the body, base64-encoded, plus the API Gateway event fits Lambda's 6 MB invocation payload."),
     )
     .attr("default", config.api.max_body_bytes)
     .block(validation(
-        &format!("var.{name} >= 1024 && var.{name} <= 6291456"),
-        &format!("{name} must be between 1024 and 6291456."),
+        &format!("var.{name} >= 1024 && var.{name} <= {limit}"),
+        &format!("{name} must be between 1024 and {limit}."),
     ))
 }
 
@@ -456,7 +486,14 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
         .attr("handler", "bootstrap")
         .attr("architectures", Expr::raw("[var.architecture]"))
         .attr("memory_size", Expr::raw("var.memory_mb"))
-        .attr("timeout", Expr::raw("var.timeout_seconds"))
+        .attr(
+            "timeout",
+            Expr::raw(if s.f == Function::MetricsApi {
+                "var.metrics_api_timeout_seconds"
+            } else {
+                "var.timeout_seconds"
+            }),
+        )
         .attr(
             "reserved_concurrent_executions",
             Expr::raw(format!("lookup(var.reserved_concurrency, \"{slug}\", -1)")),
@@ -496,10 +533,15 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
         .attr("kms_key_id", Expr::raw("var.kms_key_arn"))
         .attr("tags", tags_with_name(&format!("/aws/lambda/{name}"))),
         Block::resource("aws_iam_role", id)
-            .attr("name", Expr::str(&name))
+            .comment("IAM names are global to the account: the region keeps a second region's stack from")
+            .comment("failing with EntityAlreadyExists. At most 24 + 1 + 16 + 1 + 14 = 56 of IAM's 64")
+            .comment("characters (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html);")
+            .comment("the precondition keeps a longer future region name from failing at apply.")
+            .attr("name", Expr::str(role_name(slug)))
             .attr("description", format!("Runs the {slug} function"))
             .attr("assume_role_policy", Expr::raw("data.aws_iam_policy_document.assume_lambda.json"))
-            .attr("tags", tags_with_name(&name)),
+            .attr("tags", tags_with_name(&name))
+            .block(role_name_precondition(slug)),
         policy,
         Block::resource("aws_iam_role_policy", id)
             .attr("name", Expr::str(format!("{name}-least-privilege")))
@@ -593,6 +635,21 @@ fn outputs(s: &Spec) -> Vec<Block> {
         ));
     }
     out
+}
+
+/// `<name_prefix>-<what>-<region>`: IAM role names are global to the account, so the same
+/// `name_prefix` in a second region would collide without the region.
+pub fn role_name(what: &str) -> String {
+    format!("${{var.name_prefix}}-{what}-${{data.aws_region.current.name}}")
+}
+
+/// IAM role names are at most 64 characters
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+pub fn role_name_precondition(what: &str) -> Block {
+    precondition(
+        &format!("length(\"{}\") <= 64", role_name(what)),
+        &format!("The IAM role name <name_prefix>-{what}-<region> exceeds IAM's 64 characters: shorten name_prefix."),
+    )
 }
 
 /// `<name_prefix>/Runbooks` and `/<name_prefix>/runbooks/`, shared with the runbooks module.
@@ -752,5 +809,67 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
                 issues[0]
             );
         }
+    }
+
+    #[test]
+    fn role_names_carry_the_region_and_fit_iam() {
+        let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
+        let tf = component(&config)
+            .files()
+            .into_iter()
+            .find(|f| f.path.ends_with("main.tf"))
+            .map(|f| f.contents)
+            .unwrap_or_default();
+        for f in config.functions() {
+            let header = format!("resource \"aws_iam_role\" \"{}\" {{\n", f.ident());
+            let body = &tf[tf.find(&header).expect("role")..];
+            let body = &body[..body.find("\n}\n").unwrap_or(body.len())];
+            let expected = format!(
+                "name = \"${{var.name_prefix}}-{}-${{data.aws_region.current.name}}\"",
+                f.slug()
+            );
+            let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(flat.contains(&expected), "{flat}");
+            assert!(flat.contains("<= 64"), "{flat}");
+        }
+        // Longest name_prefix (24) + longest slug + longest region code today (14): within 64.
+        let longest_slug = Function::ALL
+            .iter()
+            .map(|f| f.slug().len())
+            .max()
+            .unwrap_or(0);
+        assert!(24 + 1 + longest_slug.max("apigateway-logging".len()) + 1 + 14 <= 64);
+    }
+
+    #[test]
+    fn metrics_api_has_its_own_timeout_within_api_gateways_and_a_body_limit_within_lambdas() {
+        let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
+        let files = component(&config).files();
+        let text = |name: &str| {
+            files
+                .iter()
+                .find(|f| f.path.ends_with(name))
+                .map(|f| f.contents.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default()
+        };
+        let (main, vars) = (text("main.tf"), text("variables.tf"));
+        let function = |id: &str| {
+            let header = format!("resource \"aws_lambda_function\" \"{id}\" {{");
+            let body = &main[main.find(&header).expect("function")..];
+            body[..body.find("tracing_config").unwrap_or(body.len())].to_string()
+        };
+        assert!(function("metrics_api").contains("timeout = var.metrics_api_timeout_seconds"));
+        assert!(function("log_processor").contains("timeout = var.timeout_seconds"));
+        assert!(function("runbook_executor").contains("timeout = var.timeout_seconds"));
+        assert!(
+            vars.contains(
+                "var.metrics_api_timeout_seconds >= 1 && var.metrics_api_timeout_seconds <= 29"
+            ),
+            "{vars}"
+        );
+        assert!(vars.contains("var.max_body_bytes >= 1024 && var.max_body_bytes <= 4194304"));
+        // 4 MiB base64-encoded (4/3) leaves room for the event envelope in Lambda's 6 MB.
+        let limit = crate::config::model::MAX_BODY_BYTES_LIMIT as u64;
+        assert!(limit * 4 / 3 + 512 * 1024 < 6 * 1024 * 1024);
     }
 }

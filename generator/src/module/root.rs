@@ -179,6 +179,10 @@ fn wiring(config: &Config) -> Vec<Wiring> {
     ];
     if fns.contains(&Function::MetricsApi) {
         functions.extend([
+            (
+                "metrics_api_timeout_seconds",
+                "var.lambda_metrics_api_timeout_seconds",
+            ),
             ("cors_allowed_origins", "var.cors_allowed_origins"),
             ("max_body_bytes", "var.api_max_body_bytes"),
         ]);
@@ -204,7 +208,9 @@ fn wiring(config: &Config) -> Vec<Wiring> {
                     "function_invoke_arn",
                     "module.functions.metrics_api_invoke_arn",
                 ),
-                ("auth", "var.api_auth"),
+                ("read_auth", "var.api_read_auth"),
+                ("cors_allowed_origins", "var.cors_allowed_origins"),
+                ("write_auth", "var.api_write_auth"),
                 ("stage_name", "var.api_stage_name"),
                 ("throttle_rate_limit", "var.api_throttle_rate_limit"),
                 ("throttle_burst_limit", "var.api_throttle_burst_limit"),
@@ -213,6 +219,10 @@ fn wiring(config: &Config) -> Vec<Wiring> {
                 (
                     "manage_account_logging_role",
                     "var.manage_api_gateway_account_role",
+                ),
+                (
+                    "account_logging_role_arn",
+                    "var.api_gateway_cloudwatch_role_arn",
                 ),
             ],
         ));
@@ -249,7 +259,10 @@ fn wiring(config: &Config) -> Vec<Wiring> {
         if alarms.iter().any(|a| a.kind == LambdaErrors) {
             args.push(("function_names", "local.function_names"));
         }
-        if alarms.iter().any(|a| a.kind == DynamodbThrottles) {
+        if alarms
+            .iter()
+            .any(|a| matches!(a.kind, DynamodbThrottles | DynamodbIndexThrottles))
+        {
             args.push(("table_name", "module.storage.table_name"));
         }
         w.push(("alarms", args));
@@ -347,14 +360,26 @@ fn variables(config: &Config) -> Vec<Block> {
         let api = &config.api;
         let [stage_name, rate, burst, logging] = super::api::stage_vars("api_", api);
         v.extend([
-            super::api::auth_var("api_auth", api.auth),
+            super::api::auth_var(
+                "api_read_auth",
+                "GET /metrics and GET /health",
+                api.read_auth,
+            ),
+            super::api::auth_var("api_write_auth", "POST /metrics", api.write_auth),
             stage_name,
             super::functions::cors_origins_var(config),
             rate,
             burst,
             super::functions::max_body_var("api_", config),
             logging,
-            super::api::account_role_var("manage_api_gateway_account_role"),
+            super::api::account_role_var(
+                "manage_api_gateway_account_role",
+                "api_gateway_cloudwatch_role_arn",
+            ),
+            super::api::account_role_arn_var(
+                "api_gateway_cloudwatch_role_arn",
+                "manage_api_gateway_account_role",
+            ),
         ]);
     }
     if config.components.runbooks {

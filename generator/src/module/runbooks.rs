@@ -6,9 +6,38 @@ use super::common::*;
 use crate::config::model::{Alarm, Config};
 use crate::hcl::{Block, Expr};
 
-/// The executor marks its own notifications with this message attribute; the subscription
-/// filter drops them, so the executor can never trigger itself.
-pub const ORIGIN_ATTRIBUTE: &str = "origin";
+/// The key of CloudWatch's alarm notification JSON the executor's subscription filters on.
+/// Metric and composite alarm notifications both carry it (the alarm's ARN); the executor's own
+/// notifications are plain text and carry none.
+pub const ALARM_ARN_KEY: &str = "AlarmArn";
+
+/// The executor's subscription filter: scope and policy.
+///
+/// Scope `MessageBody`, not `MessageAttributes`: CloudWatch publishes alarm notifications with no
+/// message attributes, and an attribute-scoped policy never matches an empty attribute set, not
+/// even `{"origin": [{"exists": false}]}` (SNS "Key matching":
+/// https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html). A body-scoped policy is
+/// evaluated against the JSON payload (SNS "Filter policy scope":
+/// https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering-scope.html, and "Message
+/// filtering": body policies "assume that the message payload is a well-formed JSON object",
+/// https://docs.aws.amazon.com/sns/latest/dg/message-filtering.html), so:
+/// - a CloudWatch alarm notification (JSON with `"AlarmArn": "arn:aws:cloudwatch:..."`, metric
+///   and composite alarms alike: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html)
+///   matches the `prefix` rule (https://docs.aws.amazon.com/sns/latest/dg/string-value-matching.html);
+/// - the executor's own enriched notification (a plain-text body, `origin` attribute) is not JSON
+///   and has no `AlarmArn`: it is never delivered back, so the executor cannot trigger itself.
+///   The handler's own loop guard (it ignores messages with the `origin` attribute) stays.
+pub const FILTER_POLICY_SCOPE: &str = "MessageBody";
+
+pub fn filter_policy() -> Expr {
+    Expr::call(
+        "jsonencode",
+        [Expr::object([(
+            ALARM_ARN_KEY,
+            Expr::list([Expr::object([("prefix", Expr::str("arn:"))])]),
+        )])],
+    )
+}
 
 pub fn component(config: &Config) -> Component {
     let alarms: Vec<&Alarm> = config
@@ -137,18 +166,56 @@ fn subscription() -> Vec<Block> {
             .attr("topic_arn", Expr::raw("var.topic_arn"))
             .attr("protocol", "lambda")
             .attr("endpoint", Expr::raw("var.runbook_executor_function_arn"))
-            .comment("The executor's own notifications carry an \"origin\" attribute: never deliver those back.")
-            .attr("filter_policy_scope", "MessageAttributes")
-            .attr(
-                "filter_policy",
-                Expr::call(
-                    "jsonencode",
-                    [Expr::object([(
-                        ORIGIN_ATTRIBUTE,
-                        Expr::list([Expr::object([("exists", false)])]),
-                    )])],
-                ),
-            )
+            .comment("Every CloudWatch alarm notification (JSON body with AlarmArn; no message attributes),")
+            .comment("never the executor's own plain-text notifications. SNS docs: body-scoped policies")
+            .comment("https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering-scope.html;")
+            .comment("an attribute policy never matches CloudWatch's empty attribute set")
+            .comment("https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html")
+            .attr("filter_policy_scope", FILTER_POLICY_SCOPE)
+            .attr("filter_policy", filter_policy())
             .attr("depends_on", Expr::raw("[aws_lambda_permission.sns_invokes_runbook_executor]")),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn starter() -> Config {
+        toml::from_str(crate::config::STARTER).expect("starter parses")
+    }
+
+    fn main_tf(config: &Config) -> String {
+        component(config)
+            .files()
+            .into_iter()
+            .find(|f| f.path.ends_with("main.tf"))
+            .map(|f| f.contents)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn executor_subscription_filters_the_alarm_json_body() {
+        let tf = main_tf(&starter());
+        let start = tf
+            .find("resource \"aws_sns_topic_subscription\" \"runbook_executor\"")
+            .expect("subscription");
+        let sub = &tf[start..];
+        let sub = &sub[..sub.find("\n}\n").unwrap_or(sub.len())];
+        let flat = sub.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains(r#"filter_policy_scope = "MessageBody""#),
+            "{flat}"
+        );
+        assert!(
+            flat.contains(r#"filter_policy = jsonencode({ AlarmArn = [ { prefix = "arn:" }, ] })"#),
+            "{flat}"
+        );
+        assert!(
+            !flat.contains("exists"),
+            "no attribute-existence rule: {flat}"
+        );
+        // Same subscription whichever topic the root hands in (created or the caller's): no count.
+        assert!(flat.contains("topic_arn = var.topic_arn") && !flat.contains("count"));
+    }
 }

@@ -55,7 +55,7 @@ pub fn lifecycle_vars(d: &Defaults) -> [Block; 4] {
         variable(
             "logs_transition_days",
             "number",
-            "Days after which log objects move to STANDARD_IA.",
+            "Days after which log objects move to STANDARD_IA (a noncurrent version: this many days after it became noncurrent).",
         )
         .attr("default", d.logs_transition_days)
         .block(validation(
@@ -65,7 +65,7 @@ pub fn lifecycle_vars(d: &Defaults) -> [Block; 4] {
         variable(
             "logs_expiration_days",
             "number",
-            "Days after which log objects (and noncurrent versions) are deleted.",
+            "Days after which log objects are deleted (a noncurrent version: this many days after it became noncurrent). Delete markers left with no version are removed.",
         )
         .attr("default", d.logs_expiration_days)
         .block(validation(
@@ -190,6 +190,10 @@ fn bucket() -> Vec<Block> {
             ),
         Block::resource("aws_s3_bucket_lifecycle_configuration", "logs")
             .attr("bucket", bucket_ref())
+            .comment("Current and noncurrent versions follow the same two variables: STANDARD_IA after")
+            .comment("logs_transition_days (30 at least for either: https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html),")
+            .comment("deleted after logs_expiration_days (noncurrent: days since they became noncurrent,")
+            .comment("https://docs.aws.amazon.com/AmazonS3/latest/API/API_NoncurrentVersionExpiration.html).")
             .block(
                 Block::new("rule", Vec::<String>::new())
                     .attr("id", "expire-logs")
@@ -205,12 +209,31 @@ fn bucket() -> Vec<Block> {
                             .attr("days", Expr::raw("var.logs_expiration_days")),
                     )
                     .block(
+                        Block::new("noncurrent_version_transition", Vec::<String>::new())
+                            .attr("noncurrent_days", Expr::raw("var.logs_transition_days"))
+                            .attr("storage_class", "STANDARD_IA"),
+                    )
+                    .block(
                         Block::new("noncurrent_version_expiration", Vec::<String>::new())
-                            .attr("noncurrent_days", Expr::raw("var.logs_transition_days")),
+                            .attr("noncurrent_days", Expr::raw("var.logs_expiration_days")),
                     )
                     .block(
                         Block::new("abort_incomplete_multipart_upload", Vec::<String>::new())
                             .attr("days_after_initiation", 7),
+                    ),
+            )
+            .comment("A rule of its own: ExpiredObjectDeleteMarker \"cannot be specified with Days or Date")
+            .comment("in a Lifecycle Expiration Policy\" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html).")
+            .comment("It removes a delete marker as soon as it is the only version left, instead of waiting")
+            .comment("for the Days rule's age (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html).")
+            .block(
+                Block::new("rule", Vec::<String>::new())
+                    .attr("id", "remove-expired-delete-markers")
+                    .attr("status", "Enabled")
+                    .block(Block::new("filter", Vec::<String>::new()))
+                    .block(
+                        Block::new("expiration", Vec::<String>::new())
+                            .attr("expired_object_delete_marker", true),
                     ),
             )
             // A precondition, not a validation: a validation naming another variable needs
@@ -302,4 +325,43 @@ fn table() -> Vec<Block> {
             "tags",
             tags_with_name(&format!("${{var.name_prefix}}-{TABLE_SUFFIX}")),
         )]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifecycle_matches_the_variable_names_and_removes_delete_markers() {
+        let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
+        let tf = component(&config)
+            .files()
+            .into_iter()
+            .find(|f| f.path.ends_with("main.tf"))
+            .map(|f| f.contents)
+            .unwrap_or_default();
+        let start = tf
+            .find("resource \"aws_s3_bucket_lifecycle_configuration\" \"logs\"")
+            .expect("lifecycle");
+        let body = &tf[start..];
+        let body = &body[..body.find("\n}\n").unwrap_or(body.len())];
+        let flat = body
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            flat.contains(
+                "noncurrent_version_expiration { noncurrent_days = var.logs_expiration_days }"
+            ),
+            "{flat}"
+        );
+        assert!(flat.contains("noncurrent_version_transition { noncurrent_days = var.logs_transition_days storage_class = \"STANDARD_IA\" }"), "{flat}");
+        assert!(flat.contains("expiration { days = var.logs_expiration_days }"));
+        // Its own rule: S3 refuses ExpiredObjectDeleteMarker beside Days in one expiration.
+        assert!(flat.contains(r#"rule { id = "remove-expired-delete-markers" status = "Enabled" filter {} expiration { expired_object_delete_marker = true } }"#), "{flat}");
+    }
 }

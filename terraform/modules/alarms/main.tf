@@ -66,6 +66,11 @@ resource "aws_cloudwatch_metric_alarm" "api_latency_p99" {
     ApiName = var.api_name
     Stage   = var.api_stage_name
   }
+  # "evaluate", not "ignore": CloudWatch counts a p99 period as low-sample below
+  # 10/(1-0.99) = 1000 requests (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html),
+  # so "ignore" would leave the alarm blind on any API under ~17 requests/s. Noise from
+  # a few slow requests is damped by needing every one of evaluation_periods to breach.
+  evaluate_low_sample_count_percentiles = "evaluate"
   tags = merge(var.tags, {
     Name = "${var.name_prefix}-api-latency-p99"
   })
@@ -177,5 +182,55 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_throttles" {
   }
   tags = merge(var.tags, {
     Name = "${var.name_prefix}-dynamodb-throttles"
+  })
+}
+
+resource "aws_cloudwatch_metric_alarm" "dynamodb_index_throttles" {
+  alarm_name          = "${var.name_prefix}-dynamodb-index-throttles"
+  alarm_description   = "The TimestampIndex index throttled reads or writes (every service writes the same index partition each minute). Runbook: https://runbooks.example.com/dynamodb-index-throttles. Procedure: SSM parameter /${var.name_prefix}/runbooks/${var.name_prefix}-dynamodb-index-throttles."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = lookup(var.alarm_thresholds, "dynamodb-index-throttles", 1)
+  evaluation_periods  = 5
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.topic_arn]
+  ok_actions          = [var.topic_arn]
+  # TimestampIndex's partition key is the minute: every service writes the same index
+  # partition each minute, the stack's hot spot.
+  metric_query {
+    id          = "throttles"
+    expression  = "FILL(reads, 0) + FILL(writes, 0)"
+    label       = "Throttled index read + write events"
+    return_data = true
+  }
+  metric_query {
+    id          = "reads"
+    return_data = false
+    metric {
+      namespace   = "AWS/DynamoDB"
+      metric_name = "ReadThrottleEvents"
+      stat        = "Sum"
+      period      = 60
+      dimensions = {
+        TableName                = var.table_name
+        GlobalSecondaryIndexName = "TimestampIndex"
+      }
+    }
+  }
+  metric_query {
+    id          = "writes"
+    return_data = false
+    metric {
+      namespace   = "AWS/DynamoDB"
+      metric_name = "WriteThrottleEvents"
+      stat        = "Sum"
+      period      = 60
+      dimensions = {
+        TableName                = var.table_name
+        GlobalSecondaryIndexName = "TimestampIndex"
+      }
+    }
+  }
+  tags = merge(var.tags, {
+    Name = "${var.name_prefix}-dynamodb-index-throttles"
   })
 }

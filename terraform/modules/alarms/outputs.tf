@@ -1,23 +1,25 @@
 output "alarm_arns" {
   description = "ARNs of the alarms by short name."
   value = {
-    api-5xx-rate            = aws_cloudwatch_metric_alarm.api_5xx_rate.arn
-    api-latency-p99         = aws_cloudwatch_metric_alarm.api_latency_p99.arn
-    log-processor-errors    = aws_cloudwatch_metric_alarm.log_processor_errors.arn
-    metrics-api-errors      = aws_cloudwatch_metric_alarm.metrics_api_errors.arn
-    runbook-executor-errors = aws_cloudwatch_metric_alarm.runbook_executor_errors.arn
-    dynamodb-throttles      = aws_cloudwatch_metric_alarm.dynamodb_throttles.arn
+    api-5xx-rate             = aws_cloudwatch_metric_alarm.api_5xx_rate.arn
+    api-latency-p99          = aws_cloudwatch_metric_alarm.api_latency_p99.arn
+    log-processor-errors     = aws_cloudwatch_metric_alarm.log_processor_errors.arn
+    metrics-api-errors       = aws_cloudwatch_metric_alarm.metrics_api_errors.arn
+    runbook-executor-errors  = aws_cloudwatch_metric_alarm.runbook_executor_errors.arn
+    dynamodb-throttles       = aws_cloudwatch_metric_alarm.dynamodb_throttles.arn
+    dynamodb-index-throttles = aws_cloudwatch_metric_alarm.dynamodb_index_throttles.arn
   }
 }
 
 output "alarm_names" {
   description = "Full names of the alarms by short name."
   value = {
-    api-5xx-rate            = aws_cloudwatch_metric_alarm.api_5xx_rate.alarm_name
-    api-latency-p99         = aws_cloudwatch_metric_alarm.api_latency_p99.alarm_name
-    log-processor-errors    = aws_cloudwatch_metric_alarm.log_processor_errors.alarm_name
-    metrics-api-errors      = aws_cloudwatch_metric_alarm.metrics_api_errors.alarm_name
-    runbook-executor-errors = aws_cloudwatch_metric_alarm.runbook_executor_errors.alarm_name
-    dynamodb-throttles      = aws_cloudwatch_metric_alarm.dynamodb_throttles.alarm_name
+    api-5xx-rate             = aws_cloudwatch_metric_alarm.api_5xx_rate.alarm_name
+    api-latency-p99          = aws_cloudwatch_metric_alarm.api_latency_p99.alarm_name
+    log-processor-errors     = aws_cloudwatch_metric_alarm.log_processor_errors.alarm_name
+    metrics-api-errors       = aws_cloudwatch_metric_alarm.metrics_api_errors.alarm_name
+    runbook-executor-errors  = aws_cloudwatch_metric_alarm.runbook_executor_errors.alarm_name
+    dynamodb-throttles       = aws_cloudwatch_metric_alarm.dynamodb_throttles.alarm_name
+    dynamodb-index-throttles = aws_cloudwatch_metric_alarm.dynamodb_index_throttles.alarm_name
   }
 }

@@ -30,16 +30,17 @@ variable "alarm_thresholds" {
   description = "Threshold of each alarm by short name (5xx rate in percent, latency in ms, errors and throttles as counts per period)."
   type        = map(number)
   default = {
-    api-5xx-rate            = 5
-    api-latency-p99         = 2000
-    log-processor-errors    = 1
-    metrics-api-errors      = 1
-    runbook-executor-errors = 1
-    dynamodb-throttles      = 1
+    api-5xx-rate             = 5
+    api-latency-p99          = 2000
+    log-processor-errors     = 1
+    metrics-api-errors       = 1
+    runbook-executor-errors  = 1
+    dynamodb-throttles       = 1
+    dynamodb-index-throttles = 1
   }
   validation {
-    condition     = alltrue([for k, v in var.alarm_thresholds : contains(["api-5xx-rate", "api-latency-p99", "log-processor-errors", "metrics-api-errors", "runbook-executor-errors", "dynamodb-throttles"], k) && v >= 0])
-    error_message = "alarm_thresholds keys must be among \"api-5xx-rate\", \"api-latency-p99\", \"log-processor-errors\", \"metrics-api-errors\", \"runbook-executor-errors\", \"dynamodb-throttles\"; values >= 0."
+    condition     = alltrue([for k, v in var.alarm_thresholds : contains(["api-5xx-rate", "api-latency-p99", "log-processor-errors", "metrics-api-errors", "runbook-executor-errors", "dynamodb-throttles", "dynamodb-index-throttles"], k) && v >= 0])
+    error_message = "alarm_thresholds keys must be among \"api-5xx-rate\", \"api-latency-p99\", \"log-processor-errors\", \"metrics-api-errors\", \"runbook-executor-errors\", \"dynamodb-throttles\", \"dynamodb-index-throttles\"; values >= 0."
   }
 }
 

@@ -31,8 +31,8 @@ resource "aws_api_gateway_method" "metrics_get" {
   rest_api_id          = aws_api_gateway_rest_api.this.id
   resource_id          = aws_api_gateway_resource.metrics.id
   http_method          = "GET"
-  authorization        = var.auth == "iam" ? "AWS_IAM" : "NONE"
-  api_key_required     = var.auth == "api_key"
+  authorization        = var.read_auth == "iam" ? "AWS_IAM" : "NONE"
+  api_key_required     = var.read_auth == "api_key"
   request_validator_id = aws_api_gateway_request_validator.parameters.id
 }
 
@@ -50,8 +50,8 @@ resource "aws_api_gateway_method" "metrics_post" {
   rest_api_id          = aws_api_gateway_rest_api.this.id
   resource_id          = aws_api_gateway_resource.metrics.id
   http_method          = "POST"
-  authorization        = var.auth == "iam" ? "AWS_IAM" : "NONE"
-  api_key_required     = var.auth == "api_key"
+  authorization        = var.write_auth == "iam" ? "AWS_IAM" : "NONE"
+  api_key_required     = var.write_auth == "api_key"
   request_validator_id = aws_api_gateway_request_validator.parameters.id
 }
 
@@ -95,8 +95,8 @@ resource "aws_api_gateway_method" "health_get" {
   rest_api_id          = aws_api_gateway_rest_api.this.id
   resource_id          = aws_api_gateway_resource.health.id
   http_method          = "GET"
-  authorization        = var.auth == "iam" ? "AWS_IAM" : "NONE"
-  api_key_required     = var.auth == "api_key"
+  authorization        = var.read_auth == "iam" ? "AWS_IAM" : "NONE"
+  api_key_required     = var.read_auth == "api_key"
   request_validator_id = aws_api_gateway_request_validator.parameters.id
 }
 
@@ -130,6 +130,27 @@ resource "aws_api_gateway_integration" "health_options" {
   uri                     = var.function_invoke_arn
 }
 
+locals {
+  cors_gateway_response_headers = {
+    "gatewayresponse.header.Access-Control-Allow-Origin"  = contains(var.cors_allowed_origins, "*") ? "'*'" : length(var.cors_allowed_origins) == 1 ? "'${var.cors_allowed_origins[0]}'" : "method.request.header.Origin"
+    "gatewayresponse.header.Access-Control-Allow-Headers" = "'Content-Type,X-Api-Key,Idempotency-Key,Authorization,X-Amz-Date,X-Amz-Security-Token,X-Amz-Content-Sha256'"
+    "gatewayresponse.header.Access-Control-Allow-Methods" = "'GET,POST,OPTIONS'"
+    "gatewayresponse.header.Vary"                         = "'Origin'"
+  }
+}
+
+resource "aws_api_gateway_gateway_response" "default_4xx" {
+  rest_api_id         = aws_api_gateway_rest_api.this.id
+  response_type       = "DEFAULT_4XX"
+  response_parameters = local.cors_gateway_response_headers
+}
+
+resource "aws_api_gateway_gateway_response" "default_5xx" {
+  rest_api_id         = aws_api_gateway_rest_api.this.id
+  response_type       = "DEFAULT_5XX"
+  response_parameters = local.cors_gateway_response_headers
+}
+
 resource "aws_lambda_permission" "api_invokes_function" {
   statement_id  = "AllowApiGatewayInvoke"
   action        = "lambda:InvokeFunction"
@@ -157,8 +178,12 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_integration.health_get.id,
       aws_api_gateway_method.health_options.id,
       aws_api_gateway_integration.health_options.id,
-      var.auth,
+      aws_api_gateway_gateway_response.default_4xx.id,
+      aws_api_gateway_gateway_response.default_5xx.id,
+      var.read_auth,
+      var.write_auth,
       var.function_invoke_arn,
+      local.cors_gateway_response_headers,
     ]))
   }
   lifecycle {
@@ -173,6 +198,19 @@ resource "aws_cloudwatch_log_group" "access" {
   kms_key_id        = var.kms_key_arn
   tags = merge(var.tags, {
     Name = "/aws/apigateway/${var.name_prefix}-metrics/access"
+  })
+}
+
+resource "aws_cloudwatch_log_group" "execution" {
+  # checkov:skip=CKV_AWS_338:retention is the log_retention_days variable; execution logs need not be kept a year
+  # The group API Gateway writes execution logs to; it creates it itself (no retention, no
+  # KMS) unless it exists, so it is created here before the stage logs. Name fixed by AWS:
+  # https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-execution-logging.html
+  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags = merge(var.tags, {
+    Name = "${var.name_prefix}-metrics-${var.stage_name}-execution-logs"
   })
 }
 
@@ -206,7 +244,8 @@ resource "aws_api_gateway_stage" "this" {
   tags = merge(var.tags, {
     Name = "${var.name_prefix}-metrics-${var.stage_name}"
   })
-  depends_on = [aws_api_gateway_account.this]
+  # Logging fails on an account/region without the CloudWatch role setting: set it first.
+  depends_on = [aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]
 }
 
 resource "aws_api_gateway_method_settings" "all" {
@@ -214,6 +253,8 @@ resource "aws_api_gateway_method_settings" "all" {
   rest_api_id = aws_api_gateway_rest_api.this.id
   stage_name  = aws_api_gateway_stage.this.stage_name
   method_path = "*/*"
+  # Execution logging for every method (logging_level ERROR by default, INFO or OFF by
+  # variable); no data trace: it would log request and response bodies.
   settings {
     metrics_enabled        = true
     logging_level          = var.execution_logging_level
@@ -223,10 +264,11 @@ resource "aws_api_gateway_method_settings" "all" {
     caching_enabled        = false
     cache_data_encrypted   = true
   }
+  depends_on = [aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]
 }
 
 resource "aws_api_gateway_api_key" "this" {
-  count       = var.auth == "api_key" ? 1 : 0
+  count       = var.read_auth == "api_key" || var.write_auth == "api_key" ? 1 : 0
   name        = "${var.name_prefix}-metrics"
   description = "Key for the metrics API"
   enabled     = true
@@ -236,7 +278,7 @@ resource "aws_api_gateway_api_key" "this" {
 }
 
 resource "aws_api_gateway_usage_plan" "this" {
-  count = var.auth == "api_key" ? 1 : 0
+  count = var.read_auth == "api_key" || var.write_auth == "api_key" ? 1 : 0
   name  = "${var.name_prefix}-metrics"
   api_stages {
     api_id = aws_api_gateway_rest_api.this.id
@@ -252,7 +294,7 @@ resource "aws_api_gateway_usage_plan" "this" {
 }
 
 resource "aws_api_gateway_usage_plan_key" "this" {
-  count         = var.auth == "api_key" ? 1 : 0
+  count         = var.read_auth == "api_key" || var.write_auth == "api_key" ? 1 : 0
   key_id        = aws_api_gateway_api_key.this[0].id
   key_type      = "API_KEY"
   usage_plan_id = aws_api_gateway_usage_plan.this[0].id
@@ -269,23 +311,35 @@ data "aws_iam_policy_document" "assume_apigateway" {
 }
 
 resource "aws_iam_role" "account_logging" {
-  count              = var.manage_account_logging_role ? 1 : 0
-  name               = "${var.name_prefix}-apigateway-logging"
+  count = var.manage_account_logging_role && var.account_logging_role_arn == null ? 1 : 0
+  # Region in the name: IAM names are global, the account setting is per region.
+  name               = "${var.name_prefix}-apigateway-logging-${data.aws_region.current.name}"
   assume_role_policy = data.aws_iam_policy_document.assume_apigateway.json
   tags = merge(var.tags, {
     Name = "${var.name_prefix}-apigateway-logging"
   })
+  lifecycle {
+    precondition {
+      condition     = length("${var.name_prefix}-apigateway-logging-${data.aws_region.current.name}") <= 64
+      error_message = "The IAM role name <name_prefix>-apigateway-logging-<region> exceeds IAM's 64 characters: shorten name_prefix."
+    }
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "account_logging" {
-  count      = var.manage_account_logging_role ? 1 : 0
+  count      = var.manage_account_logging_role && var.account_logging_role_arn == null ? 1 : 0
   role       = aws_iam_role.account_logging[0].name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 }
 
 resource "aws_api_gateway_account" "this" {
+  # One setting per account and region. reset_on_delete is not set: provider 6.x removed it.
   count               = var.manage_account_logging_role ? 1 : 0
-  cloudwatch_role_arn = aws_iam_role.account_logging[0].arn
+  cloudwatch_role_arn = var.account_logging_role_arn != null ? var.account_logging_role_arn : aws_iam_role.account_logging[0].arn
+  # The role must hold its policy before API Gateway accepts it.
+  depends_on = [aws_iam_role_policy_attachment.account_logging]
 }
 
 data "aws_partition" "current" {}
+
+data "aws_region" "current" {}

@@ -43,18 +43,23 @@ output "api_access_log_group_arn" {
   value       = aws_cloudwatch_log_group.access.arn
 }
 
+output "api_execution_log_group_name" {
+  description = "Log group receiving the stage's execution logs (API-Gateway-Execution-Logs_<api id>/<stage>)."
+  value       = aws_cloudwatch_log_group.execution.name
+}
+
 output "api_key_id" {
-  description = "ID of the API key (null when auth is \"iam\")."
+  description = "ID of the API key (null when neither read_auth nor write_auth is \"api_key\")."
   value       = one(aws_api_gateway_api_key.this[*].id)
 }
 
 output "api_key_value" {
-  description = "Value of the API key, sent as x-api-key (null when auth is \"iam\")."
+  description = "Value of the API key, sent as x-api-key (null when neither read_auth nor write_auth is \"api_key\")."
   value       = one(aws_api_gateway_api_key.this[*].value)
   sensitive   = true
 }
 
 output "api_usage_plan_id" {
-  description = "ID of the usage plan (null when auth is \"iam\")."
+  description = "ID of the usage plan (null when neither read_auth nor write_auth is \"api_key\")."
   value       = one(aws_api_gateway_usage_plan.this[*].id)
 }

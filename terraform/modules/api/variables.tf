@@ -18,7 +18,7 @@ variable "tags" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of the customer managed KMS key that encrypts the access log group."
+  description = "ARN of the customer managed KMS key that encrypts the access and execution log groups."
   type        = string
   validation {
     condition     = can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
@@ -26,13 +26,33 @@ variable "kms_key_arn" {
   }
 }
 
-variable "auth" {
-  description = "How callers authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
+variable "cors_allowed_origins" {
+  description = "Origins the metrics API answers CORS requests and preflights for (\"*\" for any); passed to the function as CORS_ALLOWED_ORIGINS."
+  type        = list(string)
+  default     = ["*"]
+  validation {
+    condition     = length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == "*" || can(regex("^https?://[^/,]+$", o))])
+    error_message = "cors_allowed_origins must be \"*\" or origins like https://app.example.com."
+  }
+}
+
+variable "read_auth" {
+  description = "How callers of GET /metrics and GET /health authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
   type        = string
   default     = "api_key"
   validation {
-    condition     = contains(["api_key", "iam"], var.auth)
-    error_message = "auth must be \"api_key\" or \"iam\"."
+    condition     = contains(["api_key", "iam"], var.read_auth)
+    error_message = "read_auth must be \"api_key\" or \"iam\"."
+  }
+}
+
+variable "write_auth" {
+  description = "How callers of POST /metrics authenticate: \"api_key\" (x-api-key header, API key + usage plan) or \"iam\" (SigV4-signed requests; grant execute-api:Invoke on the API's execution ARN)."
+  type        = string
+  default     = "iam"
+  validation {
+    condition     = contains(["api_key", "iam"], var.write_auth)
+    error_message = "write_auth must be \"api_key\" or \"iam\"."
   }
 }
 
@@ -105,7 +125,17 @@ variable "log_retention_days" {
 }
 
 variable "manage_account_logging_role" {
-  description = "Create the account-wide API Gateway CloudWatch Logs role (aws_api_gateway_account). Stage logging needs it once per account and region; leave false if the account already has one."
+  description = "Manage API Gateway's CloudWatch Logs role setting (aws_api_gateway_account). It is one setting per AWS account and region, shared by every REST API there; the stage's access and execution logs need it, so the default sets it to a role this module creates (or to account_logging_role_arn). Set false when the account already has one in this region: true overwrites it. On terraform destroy, AWS provider 5.x leaves the account setting as it is, still naming the role this module created and destroyed (every REST API in the region then fails to log until someone sets another role); provider 6.x resets it to no role (the same for APIs that relied on it)."
   type        = bool
-  default     = false
+  default     = true
+}
+
+variable "account_logging_role_arn" {
+  description = "ARN of an existing IAM role API Gateway may assume to write CloudWatch Logs (e.g. with AmazonAPIGatewayPushToCloudWatchLogs); with manage_account_logging_role = true the account setting is set to it and the module creates no role. null: the module creates the role."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.account_logging_role_arn == null || can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/.+$", var.account_logging_role_arn))
+    error_message = "account_logging_role_arn must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)."
+  }
 }

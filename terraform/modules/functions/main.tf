@@ -37,12 +37,22 @@ resource "aws_cloudwatch_log_group" "log_processor" {
 }
 
 resource "aws_iam_role" "log_processor" {
-  name               = "${var.name_prefix}-log-processor"
+  # IAM names are global to the account: the region keeps a second region's stack from
+  # failing with EntityAlreadyExists. At most 24 + 1 + 16 + 1 + 14 = 56 of IAM's 64
+  # characters (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html);
+  # the precondition keeps a longer future region name from failing at apply.
+  name               = "${var.name_prefix}-log-processor-${data.aws_region.current.name}"
   description        = "Runs the log-processor function"
   assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
   tags = merge(var.tags, {
     Name = "${var.name_prefix}-log-processor"
   })
+  lifecycle {
+    precondition {
+      condition     = length("${var.name_prefix}-log-processor-${data.aws_region.current.name}") <= 64
+      error_message = "The IAM role name <name_prefix>-log-processor-<region> exceeds IAM's 64 characters: shorten name_prefix."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "log_processor" {
@@ -175,12 +185,22 @@ resource "aws_cloudwatch_log_group" "metrics_api" {
 }
 
 resource "aws_iam_role" "metrics_api" {
-  name               = "${var.name_prefix}-metrics-api"
+  # IAM names are global to the account: the region keeps a second region's stack from
+  # failing with EntityAlreadyExists. At most 24 + 1 + 16 + 1 + 14 = 56 of IAM's 64
+  # characters (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html);
+  # the precondition keeps a longer future region name from failing at apply.
+  name               = "${var.name_prefix}-metrics-api-${data.aws_region.current.name}"
   description        = "Runs the metrics-api function"
   assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
   tags = merge(var.tags, {
     Name = "${var.name_prefix}-metrics-api"
   })
+  lifecycle {
+    precondition {
+      condition     = length("${var.name_prefix}-metrics-api-${data.aws_region.current.name}") <= 64
+      error_message = "The IAM role name <name_prefix>-metrics-api-<region> exceeds IAM's 64 characters: shorten name_prefix."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "metrics_api" {
@@ -243,7 +263,7 @@ resource "aws_lambda_function" "metrics_api" {
   handler                        = "bootstrap"
   architectures                  = [var.architecture]
   memory_size                    = var.memory_mb
-  timeout                        = var.timeout_seconds
+  timeout                        = var.metrics_api_timeout_seconds
   reserved_concurrent_executions = lookup(var.reserved_concurrency, "metrics-api", -1)
   filename                       = var.code["metrics-api"].filename
   source_code_hash               = var.code["metrics-api"].source_code_hash
@@ -285,12 +305,22 @@ resource "aws_cloudwatch_log_group" "runbook_executor" {
 }
 
 resource "aws_iam_role" "runbook_executor" {
-  name               = "${var.name_prefix}-runbook-executor"
+  # IAM names are global to the account: the region keeps a second region's stack from
+  # failing with EntityAlreadyExists. At most 24 + 1 + 16 + 1 + 14 = 56 of IAM's 64
+  # characters (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html);
+  # the precondition keeps a longer future region name from failing at apply.
+  name               = "${var.name_prefix}-runbook-executor-${data.aws_region.current.name}"
   description        = "Runs the runbook-executor function"
   assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
   tags = merge(var.tags, {
     Name = "${var.name_prefix}-runbook-executor"
   })
+  lifecycle {
+    precondition {
+      condition     = length("${var.name_prefix}-runbook-executor-${data.aws_region.current.name}") <= 64
+      error_message = "The IAM role name <name_prefix>-runbook-executor-<region> exceeds IAM's 64 characters: shorten name_prefix."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "runbook_executor" {

@@ -47,7 +47,7 @@ variable "memory_mb" {
 }
 
 variable "timeout_seconds" {
-  description = "Timeout of each function, in seconds."
+  description = "Timeout of the asynchronously invoked functions (log processor, runbook executor), in seconds; metrics-api has its own."
   type        = number
   default     = 30
   validation {
@@ -63,6 +63,16 @@ variable "reserved_concurrency" {
   validation {
     condition     = alltrue([for k, v in var.reserved_concurrency : contains(["log-processor", "metrics-api", "runbook-executor"], k) && v >= 0])
     error_message = "reserved_concurrency keys must be among \"log-processor\", \"metrics-api\", \"runbook-executor\"; values >= 0."
+  }
+}
+
+variable "metrics_api_timeout_seconds" {
+  description = "Timeout of the metrics-api function, in seconds: at most 29, API Gateway's integration timeout (a slower answer would reach the client as a 504 while the function still runs)."
+  type        = number
+  default     = 20
+  validation {
+    condition     = var.metrics_api_timeout_seconds >= 1 && var.metrics_api_timeout_seconds <= 29
+    error_message = "metrics_api_timeout_seconds must be between 1 and 29 (API Gateway's integration timeout)."
   }
 }
 
@@ -144,12 +154,12 @@ variable "cors_allowed_origins" {
 }
 
 variable "max_body_bytes" {
-  description = "Largest request body the metrics API accepts (larger gets 413)."
+  description = "Largest request body the metrics API accepts (larger gets 413); at most 4194304, so that the body, base64-encoded, plus the API Gateway event fits Lambda's 6 MB invocation payload."
   type        = number
   default     = 262144
   validation {
-    condition     = var.max_body_bytes >= 1024 && var.max_body_bytes <= 6291456
-    error_message = "max_body_bytes must be between 1024 and 6291456."
+    condition     = var.max_body_bytes >= 1024 && var.max_body_bytes <= 4194304
+    error_message = "max_body_bytes must be between 1024 and 4194304."
   }
 }
 

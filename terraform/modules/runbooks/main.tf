@@ -169,6 +169,36 @@ resource "aws_ssm_parameter" "dynamodb_throttles" {
   })
 }
 
+resource "aws_ssm_parameter" "dynamodb_index_throttles" {
+  name        = "${local.prefix}${var.name_prefix}-dynamodb-index-throttles"
+  description = "Runbook of the dynamodb-index-throttles alarm"
+  type        = "SecureString"
+  key_id      = var.kms_key_arn
+  value = jsonencode({
+    alarm      = "${var.name_prefix}-dynamodb-index-throttles"
+    link       = "https://runbooks.example.com/dynamodb-index-throttles"
+    on_failure = "continue"
+    steps = [
+      {
+        type = "record_incident"
+      },
+      {
+        lookback_minutes = 30
+        type             = "gather_context"
+      },
+      {
+        type = "notify"
+      },
+      {
+        type = "put_metric"
+      },
+    ]
+  })
+  tags = merge(var.tags, {
+    Name = "${var.name_prefix}-dynamodb-index-throttles"
+  })
+}
+
 resource "aws_lambda_permission" "sns_invokes_runbook_executor" {
   statement_id  = "AllowSnsInvoke"
   action        = "lambda:InvokeFunction"
@@ -181,12 +211,16 @@ resource "aws_sns_topic_subscription" "runbook_executor" {
   topic_arn = var.topic_arn
   protocol  = "lambda"
   endpoint  = var.runbook_executor_function_arn
-  # The executor's own notifications carry an "origin" attribute: never deliver those back.
-  filter_policy_scope = "MessageAttributes"
+  # Every CloudWatch alarm notification (JSON body with AlarmArn; no message attributes),
+  # never the executor's own plain-text notifications. SNS docs: body-scoped policies
+  # https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering-scope.html;
+  # an attribute policy never matches CloudWatch's empty attribute set
+  # https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html
+  filter_policy_scope = "MessageBody"
   filter_policy = jsonencode({
-    origin = [
+    AlarmArn = [
       {
-        exists = false
+        prefix = "arn:"
       },
     ]
   })

@@ -6,24 +6,26 @@ output "runbook_parameter_prefix" {
 output "runbook_parameter_names" {
   description = "SSM parameter names of the runbooks by alarm short name."
   value = {
-    api-5xx-rate            = aws_ssm_parameter.api_5xx_rate.name
-    api-latency-p99         = aws_ssm_parameter.api_latency_p99.name
-    log-processor-errors    = aws_ssm_parameter.log_processor_errors.name
-    metrics-api-errors      = aws_ssm_parameter.metrics_api_errors.name
-    runbook-executor-errors = aws_ssm_parameter.runbook_executor_errors.name
-    dynamodb-throttles      = aws_ssm_parameter.dynamodb_throttles.name
+    api-5xx-rate             = aws_ssm_parameter.api_5xx_rate.name
+    api-latency-p99          = aws_ssm_parameter.api_latency_p99.name
+    log-processor-errors     = aws_ssm_parameter.log_processor_errors.name
+    metrics-api-errors       = aws_ssm_parameter.metrics_api_errors.name
+    runbook-executor-errors  = aws_ssm_parameter.runbook_executor_errors.name
+    dynamodb-throttles       = aws_ssm_parameter.dynamodb_throttles.name
+    dynamodb-index-throttles = aws_ssm_parameter.dynamodb_index_throttles.name
   }
 }
 
 output "runbook_parameter_arns" {
   description = "SSM parameter ARNs of the runbooks by alarm short name."
   value = {
-    api-5xx-rate            = aws_ssm_parameter.api_5xx_rate.arn
-    api-latency-p99         = aws_ssm_parameter.api_latency_p99.arn
-    log-processor-errors    = aws_ssm_parameter.log_processor_errors.arn
-    metrics-api-errors      = aws_ssm_parameter.metrics_api_errors.arn
-    runbook-executor-errors = aws_ssm_parameter.runbook_executor_errors.arn
-    dynamodb-throttles      = aws_ssm_parameter.dynamodb_throttles.arn
+    api-5xx-rate             = aws_ssm_parameter.api_5xx_rate.arn
+    api-latency-p99          = aws_ssm_parameter.api_latency_p99.arn
+    log-processor-errors     = aws_ssm_parameter.log_processor_errors.arn
+    metrics-api-errors       = aws_ssm_parameter.metrics_api_errors.arn
+    runbook-executor-errors  = aws_ssm_parameter.runbook_executor_errors.arn
+    dynamodb-throttles       = aws_ssm_parameter.dynamodb_throttles.arn
+    dynamodb-index-throttles = aws_ssm_parameter.dynamodb_index_throttles.arn
   }
 }
 

@@ -46,6 +46,10 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
 
 resource "aws_s3_bucket_lifecycle_configuration" "logs" {
   bucket = aws_s3_bucket.logs.id
+  # Current and noncurrent versions follow the same two variables: STANDARD_IA after
+  # logs_transition_days (30 at least for either: https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html),
+  # deleted after logs_expiration_days (noncurrent: days since they became noncurrent,
+  # https://docs.aws.amazon.com/AmazonS3/latest/API/API_NoncurrentVersionExpiration.html).
   rule {
     id     = "expire-logs"
     status = "Enabled"
@@ -57,11 +61,27 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
     expiration {
       days = var.logs_expiration_days
     }
-    noncurrent_version_expiration {
+    noncurrent_version_transition {
       noncurrent_days = var.logs_transition_days
+      storage_class   = "STANDARD_IA"
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = var.logs_expiration_days
     }
     abort_incomplete_multipart_upload {
       days_after_initiation = 7
+    }
+  }
+  # A rule of its own: ExpiredObjectDeleteMarker "cannot be specified with Days or Date
+  # in a Lifecycle Expiration Policy" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html).
+  # It removes a delete marker as soon as it is the only version left, instead of waiting
+  # for the Days rule's age (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html).
+  rule {
+    id     = "remove-expired-delete-markers"
+    status = "Enabled"
+    filter {}
+    expiration {
+      expired_object_delete_marker = true
     }
   }
   lifecycle {

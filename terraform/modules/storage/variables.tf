@@ -47,7 +47,7 @@ variable "logs_prefix" {
 }
 
 variable "logs_transition_days" {
-  description = "Days after which log objects move to STANDARD_IA."
+  description = "Days after which log objects move to STANDARD_IA (a noncurrent version: this many days after it became noncurrent)."
   type        = number
   default     = 30
   validation {
@@ -57,7 +57,7 @@ variable "logs_transition_days" {
 }
 
 variable "logs_expiration_days" {
-  description = "Days after which log objects (and noncurrent versions) are deleted."
+  description = "Days after which log objects are deleted (a noncurrent version: this many days after it became noncurrent). Delete markers left with no version are removed."
   type        = number
   default     = 365
   validation {
