@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import checks, package
+from . import checks, local_iam, package
 from .moto_server import MotoServer
 from .runtime_api import LambdaFunction
 from .steps import note
@@ -43,17 +43,25 @@ class Env:
         self.stack: checks.Stack | None = None
         self.data: dict = {}
         self.running: list[LambdaFunction] = []
+        self.identities: dict[str, local_iam.FunctionIdentity] = {}  # function key -> its local user
 
     def aws(self, service: str):
         return self.moto.client(service)
 
+    def identity(self, key: str) -> local_iam.FunctionIdentity:
+        """The local IAM user holding the deployed role's statements (made once per function)."""
+        if key not in self.identities:
+            self.identities[key] = local_iam.function_user(self.moto, self.stack.functions[key]["FunctionName"])
+        return self.identities[key]
+
     def start_function(self, key: str, endpoint: str | None = None) -> LambdaFunction:
-        """The real bootstrap from the zip, with the environment the module gave the deployed function.
-        `endpoint` overrides where its SDK calls go (default: moto)."""
+        """The real bootstrap from the zip, with the environment the module gave the deployed function,
+        signing as the local user derived from its role. `endpoint` overrides where its SDK calls go
+        (default: moto)."""
         cfg = self.stack.functions[key]
         bootstrap = package.extract_bootstrap(self.packages[key], self.workdir / "task")
         fn_env = dict(cfg.get("Environment", {}).get("Variables", {}))
-        fn_env.update(self.moto.aws_env())
+        fn_env.update(self.moto.aws_env(self.identity(key).creds))
         if endpoint:
             fn_env["AWS_ENDPOINT_URL"] = endpoint
         fn_env.setdefault("RUST_LOG", "info")
@@ -77,7 +85,9 @@ class Env:
         from .tf import copy_config
 
         config = copy_config(TF_ROOT, "local", self.workdir / "config")
-        self.tf = Terraform(config, self.workdir / "tf-data", self.moto.aws_env(), self.workdir / "terraform.log")
+        admin = self.moto.admin  # examples/local's provider takes its key from these variables
+        tf_env = {**self.moto.aws_env(), "TF_VAR_access_key": admin.key_id, "TF_VAR_secret_key": admin.secret}
+        self.tf = Terraform(config, self.workdir / "tf-data", tf_env, self.workdir / "terraform.log")
         self.tf.var_args = tf_vars(config, self.moto.endpoint, self.package_dir)
         self.tf.init()
         self.tf.apply()
@@ -87,6 +97,18 @@ class Env:
         """Read the deployed stack back (step 3); returns the problems found."""
         self.stack, problems = checks.check_all(self.aws, self.packages)
         return problems
+
+    def access_denials(self) -> list[str]:
+        """Lines of the running functions' logs where a call was refused: a call outside the
+        function's policy fails the run even when the function only logs it."""
+        found = []
+        for fn in self.running:
+            try:
+                lines = fn.log_path.read_text(errors="replace").splitlines()
+            except OSError:
+                continue
+            found += [f"{fn.name}: {line.strip()[:300]}" for line in lines if local_iam.is_access_denied(line)]
+        return found
 
     def stop(self) -> None:
         for fn in self.running:
