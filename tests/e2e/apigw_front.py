@@ -61,6 +61,28 @@ def routes_from_moto(apigw, api_id: str) -> list[Route]:
     return routes
 
 
+def method_auth(routes: list[Route], method: str, path: str) -> MethodAuth:
+    for route in routes:
+        if route.match(path) is not None:
+            return route.auth.get(method) or route.auth.get("ANY") or MethodAuth()
+    return MethodAuth()
+
+
+def client_headers(routes: list[Route], base_url: str, method: str, path_q: str, body: bytes | None,
+                   headers: dict, api_key: str | None, creds) -> dict:
+    """What a client of the deployed API sends: the API key where the method requires one, a SigV4
+    signature (service execute-api) with `creds` where the method is AWS_IAM."""
+    from .gateway_auth import sign
+
+    auth = method_auth(routes, method, path_q.split("?", 1)[0])
+    out = dict(headers)
+    if auth.api_key_required and api_key:
+        out["x-api-key"] = api_key
+    if auth.authorization == "AWS_IAM":
+        out = sign(method, base_url + path_q, creds, body, out)
+    return out
+
+
 def gateway_response_headers(apigw, api_id: str) -> dict[str, list[tuple[str, str]]]:
     """Headers of the API's gateway responses by type (e.g. CORS on DEFAULT_4XX), as deployed.
     https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html"""
@@ -112,6 +134,14 @@ class ApiFront:
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/{stage}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def method_auth(self, method: str, path: str) -> MethodAuth:
+        """How the deployed API guards `method path` (path below the stage, e.g. /metrics)."""
+        return method_auth(self.routes, method, path)
+
+    def client_headers(self, method: str, path_q: str, body: bytes | None, headers: dict,
+                       api_key: str | None, creds) -> dict:
+        return client_headers(self.routes, self.url, method, path_q, body, headers, api_key, creds)
 
     def handle(self, method: str, raw_path: str, headers, body, source_ip):
         self.requests += 1

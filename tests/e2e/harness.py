@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import checks, local_iam, package
-from .moto_server import MotoServer
+from . import checks, gateway_auth, local_iam, package
+from .apigw_front import ApiFront, gateway_response_headers, routes_from_moto
+from .moto_server import ACCOUNT_ID, REGION, Creds, MotoServer
 from .runtime_api import LambdaFunction
 from .steps import note
 from .tf import Terraform, declared_variables
@@ -53,6 +54,35 @@ class Env:
         if key not in self.identities:
             self.identities[key] = local_iam.function_user(self.moto, self.stack.functions[key]["FunctionName"])
         return self.identities[key]
+
+    def enforce_functions(self) -> tuple[list[str], list[str]]:
+        """Make each function's local user from its applied role and prove that calls outside the
+        role are refused. Returns (notes, problems)."""
+        notes, problems = [], []
+        for key in sorted(self.stack.functions):
+            ident = self.identity(key)
+            refused, bad = local_iam.probe_outside(self.moto, ident, self.stack.table)
+            problems += bad
+            notes.append(f"{key}: {len(ident.role_actions)} actions of role {ident.role} -> user "
+                         f"{ident.creds['UserName']}; refused {', '.join(refused) or 'nothing probed'}")
+            notes += [f"  {n}" for n in ident.notes]
+        return notes, problems
+
+    def api_caller(self) -> Creds:
+        """A user allowed to invoke the stage's methods (execute-api:Invoke), for IAM-authorised calls."""
+        if "api_caller" not in self.data:
+            arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{self.stack.api_id}/{self.stack.stage}/*"
+            self.data["api_caller"] = local_iam.make_user(self.moto, local_iam.LOCAL_USER_PREFIX + "api-caller", {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": arn}]})
+        return self.data["api_caller"]
+
+    def api_front(self, fn: LambdaFunction, port: int = 0) -> ApiFront:
+        """The HTTP front for the deployed API: routes, method auth, keys and gateway responses from moto."""
+        apigw = self.aws("apigateway")
+        return ApiFront(fn, routes_from_moto(apigw, self.stack.api_id), self.stack.stage, self.stack.api_id,
+                        port=port, gateway=gateway_auth.from_moto(self.moto, self.stack.api_id, self.stack.stage),
+                        response_headers=gateway_response_headers(apigw, self.stack.api_id))
 
     def start_function(self, key: str, endpoint: str | None = None) -> LambdaFunction:
         """The real bootstrap from the zip, with the environment the module gave the deployed function,

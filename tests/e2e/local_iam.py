@@ -98,3 +98,38 @@ def delete_local_users(moto: MotoServer) -> None:
         for p in iam.list_user_policies(UserName=name)["PolicyNames"]:
             iam.delete_user_policy(UserName=name, PolicyName=p)
         iam.delete_user(UserName=name)
+
+
+def _refused(call) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        call()
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        return e.response["ResponseMetadata"].get("HTTPStatusCode") == 403 or "AccessDenied" in (err.get("Code") or "")
+    return False
+
+
+def probe_outside(moto: MotoServer, ident: FunctionIdentity, table: str) -> tuple[list[str], list[str]]:
+    """Calls the function's role does not grant, made with its local key: each must be refused.
+    Only harmless calls (a read, a delete of a key that does not exist). Returns (refused, problems)."""
+    import fnmatch
+
+    ddb, iam = moto.client("dynamodb", ident.creds), moto.client("iam", ident.creds)
+    probes = {
+        "dynamodb:Scan": lambda: ddb.scan(TableName=table, Limit=1),
+        "dynamodb:DeleteItem": lambda: ddb.delete_item(
+            TableName=table, Key={"ServiceName": {"S": "#probe#absent"}, "Timestamp": {"S": "1970-01-01T00:00:00Z"}}),
+        "iam:ListUsers": lambda: iam.list_users(),
+    }
+    refused, problems = [], []
+    for action, call in probes.items():
+        if any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in ident.role_actions):
+            continue  # granted by the role: not a probe of something outside it
+        if _refused(call):
+            refused.append(action.split(":", 1)[1])
+        else:
+            problems.append(f"{ident.function}: {action} is not in role {ident.role} but moto allowed it "
+                            f"to {ident.creds['UserName']}")
+    return refused, problems
