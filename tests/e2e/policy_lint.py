@@ -1,7 +1,7 @@
 """Every policy document of the applied stack through `parliament` (PyPI, offline).
 
-Gathered from the deployed resources, not from the Terraform source: each role's trust policy,
-inline and attached policies (AWS-managed ones included: the role grants what they say), the KMS
+Gathered from the deployed resources, not from the Terraform source: each role's inline and
+attached policies (AWS-managed ones included: the role grants what they say), the KMS
 key policies, the SNS topic policies, the S3 bucket policies, SQS queue policies and the Lambda
 functions' resource policies. parliament checks identity and resource policies alike (a statement
 with a Principal is a resource-policy statement), with its community auditors on.
@@ -23,7 +23,36 @@ SEVERITIES = ["MUTE", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 
 # (issue, regex over the policy's name as `gather` spells it) -> why the finding is accepted.
 # Keep in step with docs/security.md, "Policy lint (parliament)".
-ACCEPTED: dict[tuple[str, str], str] = {}
+KMS = r"^kms key \S+ key policy$"
+TOPIC = r"^topic \S+ policy$"
+BUCKET = r"^bucket \S+ policy$"
+ACCEPTED: dict[tuple[str, str], str] = {
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", KMS):
+        "AccountAdministers (kms:* for the account root) is AWS's default key policy statement: it lets the "
+        "account's IAM policies govern the key; without it the key cannot be managed at all "
+        "(https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html)",
+    ("RESOURCE_STAR", KMS):
+        "in a key policy Resource \"*\" means this key; a key policy cannot name another resource "
+        "(https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html)",
+    ("UNKNOWN_CONDITION_FOR_ACTION", KMS):
+        "CloudWatchLogsEncryptLogGroups is CloudWatch Logs' documented key policy statement: kms:Describe* under "
+        "kms:EncryptionContext:aws:logs:arn never matches (no encryption context) and so grants nothing "
+        "(https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html)",
+    ("MISMATCHED_TYPE", KMS):
+        "ArnLike on kms:EncryptionContext:aws:logs:arn is what CloudWatch Logs documents for log-group "
+        "encryption (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html)",
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", TOPIC):
+        "AccountManagesTopic gives the owning account sns:SetTopicAttributes (among the topic's own actions), as "
+        "SNS's default topic policy does; only the account's IAM policies can use it "
+        "(https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html)",
+    ("MISMATCHED_TYPE", BUCKET):
+        "DenyOutdatedTls compares s3:TlsVersion with \"1.2\": Terraform's aws_iam_policy_document renders every "
+        "condition value as a JSON string and IAM reads numeric strings for Numeric operators, as in S3's own "
+        "example (https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html)",
+    ("UNKNOWN_CONDITION_FOR_ACTION", BUCKET):
+        "the TLS Deny covers s3:* as S3's example does; parliament's catalogue lacks s3:TlsVersion for a few "
+        "actions (InitiateReplication, PutAccessPointPublicAccessBlock), which DenyInsecureTransport still covers",
+}
 
 
 @dataclass(frozen=True)
@@ -60,13 +89,19 @@ def gather(aws) -> list[Document]:
     iam = aws("iam")
     for role in iam.list_roles()["Roles"]:
         name = role["RoleName"]
-        docs.append(Document(f"role {name} trust policy", _json(role["AssumeRolePolicyDocument"])))
+        # Not the trust policy: parliament demands a Resource in every statement, which a trust
+        # policy never has (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html);
+        # the terraform tests check the trust policies' principals.
         for key, doc in local_iam.role_documents(iam, name).items():
             docs.append(Document(f"role {name} {key}", doc))
     kms = aws("kms")
     for k in kms.list_keys()["Keys"]:
         meta = kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]
-        if meta.get("KeyManager") == "CUSTOMER" and meta.get("KeyState") != "PendingDeletion":
+        aliases = [a["AliasName"] for a in kms.list_aliases(KeyId=k["KeyId"]).get("Aliases", [])]
+        # moto makes AWS-managed keys (alias/aws/dynamodb, ...) with KeyManager CUSTOMER and its
+        # own default policy: not the module's.
+        aws_managed = meta.get("KeyManager") == "AWS" or (aliases and all(a.startswith("alias/aws/") for a in aliases))
+        if not aws_managed and meta.get("KeyState") != "PendingDeletion":
             docs.append(Document(f"kms key {k['KeyId']} key policy",
                                  _json(kms.get_key_policy(KeyId=k["KeyId"], PolicyName="default")["Policy"])))
     sns = aws("sns")
@@ -115,8 +150,10 @@ def lint(docs: list[Document]) -> list[Finding]:
             if is_finding_filtered(f, MIN_SEVERITY):
                 continue
             loc = {k: v for k, v in (f.location or {}).items() if k not in ("line", "column", "filepath")}
-            out.append(Finding(d.name, f.issue, f.severity, str(f.detail or ""), json.dumps(loc, sort_keys=True)
-                               if loc else ""))
+            finding = Finding(d.name, f.issue, f.severity, str(f.detail or ""),
+                              json.dumps(loc, sort_keys=True) if loc else "")
+            if finding not in out:  # parliament repeats a finding per expanded action
+                out.append(finding)
     return out
 
 
@@ -127,9 +164,11 @@ def accepted_reason(f: Finding) -> str | None:
     return None
 
 
-def check(aws) -> tuple[list[Document], list[Finding], list[Finding]]:
-    """(documents, accepted findings, findings that fail)."""
+def check(aws, save_to=None) -> tuple[list[Document], list[Finding], list[Finding]]:
+    """(documents, accepted findings, findings that fail); the documents are written to `save_to`."""
     docs = gather(aws)
+    if save_to is not None:
+        save_to.write_text(json.dumps({d.name: d.policy for d in docs}, indent=2, sort_keys=True))
     findings = lint(docs)
     ok = [f for f in findings if accepted_reason(f)]
     return docs, ok, [f for f in findings if not accepted_reason(f)]

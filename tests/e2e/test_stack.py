@@ -77,7 +77,7 @@ def test_step_3_resources(env):
 def test_step_3_policy_lint(env):
     assert env.stack, "step 3 failed"
     with step("3b", "every policy document of the stack passes parliament"):
-        docs, accepted, failing = policy_lint.check(env.aws)
+        docs, accepted, failing = policy_lint.check(env.aws, save_to=env.workdir / "policies.json")
         kinds = sorted({d.name.split(" ", 1)[0] for d in docs})
         note(f"{len(docs)} documents ({', '.join(kinds)}); {len(accepted)} accepted findings "
              "(docs/security.md, Policy lint)")
