@@ -124,3 +124,54 @@ def test_local_statement_scopes():
     assert st["Resource"] == ["*"] and notes == ["Resource->*"]
     st, notes = iam_map.local_statement({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"})
     assert st["Resource"] == ["arn:aws:s3:::b/*"] and notes == []
+
+
+def test_gateway_auth_reads_keys_methods_and_callers_from_moto(moto):
+    """The front's view of a deployed API: method auth, the stage's usage-plan keys, SigV4 callers."""
+    from urllib.parse import urlsplit
+
+    from . import gateway_auth
+    from .apigw_front import routes_from_moto
+
+    apigw = moto.client("apigateway")
+    api = apigw.create_rest_api(name="api")["id"]
+    root = next(r["id"] for r in apigw.get_resources(restApiId=api)["items"] if r["path"] == "/")
+    res = apigw.create_resource(restApiId=api, parentId=root, pathPart="metrics")["id"]
+    for method, kw in (("GET", {"authorizationType": "NONE", "apiKeyRequired": True}),
+                       ("POST", {"authorizationType": "AWS_IAM"})):
+        apigw.put_method(restApiId=api, resourceId=res, httpMethod=method, **kw)
+        apigw.put_integration(restApiId=api, resourceId=res, httpMethod=method, type="MOCK")
+    apigw.create_deployment(restApiId=api, stageName="v1")
+    plan = apigw.create_usage_plan(name="p", apiStages=[{"apiId": api, "stage": "v1"}])["id"]
+    other = apigw.create_usage_plan(name="elsewhere")["id"]  # attached to no stage of this API
+    key = apigw.create_api_key(name="k", enabled=True, value="a" * 30)
+    stray = apigw.create_api_key(name="stray", enabled=True, value="b" * 30)
+    disabled = apigw.create_api_key(name="off", enabled=False, value="c" * 30)
+    apigw.create_usage_plan_key(usagePlanId=plan, keyId=key["id"], keyType="API_KEY")
+    apigw.create_usage_plan_key(usagePlanId=plan, keyId=disabled["id"], keyType="API_KEY")
+    apigw.create_usage_plan_key(usagePlanId=other, keyId=stray["id"], keyType="API_KEY")
+
+    routes = {r.resource: r for r in routes_from_moto(apigw, api)}
+    assert routes["/metrics"].auth["GET"] == gateway_auth.MethodAuth(True, "NONE")
+    assert routes["/metrics"].auth["POST"] == gateway_auth.MethodAuth(False, "AWS_IAM")
+    gw = gateway_auth.from_moto(moto, api, "v1")
+    assert gw.api_keys == {"a" * 30}, "only enabled keys of a plan on this stage"
+
+    caller = local_iam.make_user(moto, "local-caller", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": f"arn:aws:execute-api:*:*:{api}/v1/*"}]})
+    nobody = local_iam.make_user(moto, "local-nobody", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]})
+    url = "http://127.0.0.1:1/v1/metrics"
+
+    def post(creds, body=b"{}"):
+        hdrs = gateway_auth.sign("POST", url, creds, body, {"Content-Type": "application/json"})
+        hdrs["Host"] = urlsplit(url).netloc
+        return gw.check(routes["/metrics"].auth["POST"], "POST", "/metrics", "/v1/metrics", list(hdrs.items()), body)
+
+    denied, who = post(caller)
+    assert denied is None and who.user_arn.endswith(":user/local-caller") and who.access_key == caller.key_id
+    denied, _ = post(nobody)
+    assert denied.response_type == "ACCESS_DENIED" and "execute-api:Invoke" in denied.body["Message"]
+    moto.client("iam").update_access_key(UserName="local-caller", AccessKeyId=caller.key_id, Status="Inactive")
+    denied, _ = post(caller)
+    assert denied.body == gateway_auth.MSG_UNKNOWN_KEY, "an inactive key is refused"
