@@ -239,7 +239,7 @@ def write_examples(front: ApiFront, key: str, caller: Creds, py: str) -> list[st
 def banner(env: Env, front: ApiFront, caller: Creds, took: float) -> None:
     key, url = env.stack.api_key, front.url
     post = front.method_auth("POST", "/metrics")
-    get = front.method_auth("GET", "/metrics")
+    reads = front.method_auth("GET", "/metrics")
     alarm = next((a["AlarmName"] for a in env.stack.alarms if "log-processor" in a["AlarmName"]),
                  env.stack.alarms[0]["AlarmName"] if env.stack.alarms else "NAME")
     py = os.path.relpath(sys.executable, Path.cwd()) if sys.executable.startswith(str(REPO)) else sys.executable
@@ -249,9 +249,16 @@ def banner(env: Env, front: ApiFront, caller: Creds, took: float) -> None:
         return " + ".join(([] if a.authorization == "NONE" else [f"{a.authorization} (SigV4, execute-api)"])
                           + (["API key"] if a.api_key_required else [])) or "none"
     writes = "\n  ".join(write_examples(front, key, caller, py))
+
+    def get(path: str) -> str:  # the key where the deployed GET requires it (IAM reads: sign as for POST)
+        a = front.method_auth("GET", path.split("?", 1)[0])
+        if a.authorization == "AWS_IAM":
+            return (f"curl -s --aws-sigv4 'aws:amz:us-east-1:execute-api' --user '{caller.key_id}:{caller.secret}'"
+                    + (f" -H 'x-api-key: {key}'" if a.api_key_required else "") + f" '{url}{path}'")
+        return "curl -s " + (f"-H 'x-api-key: {key}' " if a.api_key_required else "") + f"'{url}{path}'"
     print(f"""
 [{TAG}] ready in {took:.0f} s
-  Metrics API  {url}   (GET /metrics: {guard(get)}; POST /metrics: {guard(post)}, enforced as API Gateway does)
+  Metrics API  {url}   (GET /metrics: {guard(reads)}; POST /metrics: {guard(post)}, enforced as API Gateway does)
   API key      {key}   (send as x-api-key)
   API caller   {caller.key_id} / {caller.secret}   (user {caller['UserName']}: execute-api:Invoke on the stage)
   AWS endpoint {env.moto.endpoint}   (moto, IAM enforced; administrator {admin.key_id} / {admin.secret})
@@ -259,11 +266,11 @@ def banner(env: Env, front: ApiFront, caller: Creds, took: float) -> None:
   Work dir     {WORKDIR}   (moto, terraform and function logs; keys in {STATE.name})
 
 Try, in another terminal:
-  curl -s {url}/health
+  {get("/health")}
   {py} scripts/local.py upload --sample
   {py} scripts/local.py upload path/to/app.log --service checkout
-  curl -s -H 'x-api-key: {key}' '{url}/metrics?service=checkout&stat=count,avg,p99&period=300'
-  curl -s -H 'x-api-key: {key}' '{url}/metrics?stat=count,sum&period=3600'
+  {get("/metrics?service=checkout&stat=count,avg,p99&period=300")}
+  {get("/metrics?stat=count,sum&period=3600")}
   {writes}
   {py} scripts/local.py alarm {alarm}
 
