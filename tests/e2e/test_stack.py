@@ -1,6 +1,7 @@
 """`just e2e`: the whole stack on a private moto server, one line per step.
 
-  1 moto   2 terraform apply of examples/local   3 resources as specified
+  1 moto (IAM enforced)   2 terraform apply of examples/local   3 resources as specified, function users
+  3b parliament on every policy document
   4 logs -> log-processor (real bootstrap, S3 events, one delivered twice)
   5 metrics API over HTTP vs. values computed here   6 alarm -> runbook-executor (twice)
   7 plan shows no changes, destroy leaves nothing
