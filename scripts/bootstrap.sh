@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine of this kind, idempotently:
 #   - the Rust targets (x86_64 and aarch64 Linux) and the clippy/rustfmt components,
-#   - pinned Python tools in .tools/venv (cargo-lambda, ziglang, just, moto, boto3, pytest),
+#   - pinned Python tools in .tools/venv (cargo-lambda, ziglang, just, moto, boto3, pytest, parliament),
 #   - with `--with-checkov`, checkov in its own venv .tools/checkov (only the tests need it).
 # Re-running is cheap: a stamp holding the requirements' hash skips work already done.
 set -euo pipefail

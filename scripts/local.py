@@ -5,6 +5,11 @@
     python scripts/local.py upload FILE      # put a log file into the bucket (service from --service)
     python scripts/local.py upload --sample  # the e2e sample logs (JSON lines, EMF, combined gzip)
     python scripts/local.py alarm [NAME]     # move an alarm to ALARM (or --state OK)
+    python scripts/local.py post SERVICE METRIC=VALUE ...   # POST /metrics, signed as the API requires
+
+moto enforces IAM as in `just e2e`: Terraform and these commands use an administrator made first,
+each function runs as a user holding its deployed role's statements, and the HTTP front checks API
+keys and SigV4 per method as API Gateway would.
 
 What AWS would do on its own is relayed here: a new object in the logs bucket becomes the S3 event
 the real log-processor binary receives; an alarm state change becomes the SNS notification the
@@ -28,9 +33,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from e2e import events, flows, procs, samples, sns_filter  # noqa: E402
-from e2e.apigw_front import ApiFront, routes_from_moto  # noqa: E402
+from e2e.apigw_front import ApiFront, client_headers, routes_from_moto  # noqa: E402
 from e2e.harness import Env  # noqa: E402
-from e2e.moto_server import MotoServer  # noqa: E402
+from e2e.moto_server import Creds, MotoServer  # noqa: E402
 from e2e.runtime_api import InvocationError  # noqa: E402
 from e2e.steps import note, step  # noqa: E402
 
@@ -167,6 +172,9 @@ def serve(args) -> int:
         with step(3, "read the stack back", TAG):
             for p in env.discover():
                 note(f"warning: {p}", TAG)
+            notes, problems = env.enforce_functions()  # each function's user from its applied role
+            for line in notes + [f"warning: {p}" for p in problems]:
+                note(line, TAG)
         s3 = env.aws("s3")
         # moto gap (see tests/e2e/flows.py): the TLS-only bucket policy blocks every object
         # request; lift it while the stack runs, put it back before exit.
@@ -176,17 +184,21 @@ def serve(args) -> int:
             log_fn = env.start_function("log-processor")
             api_fn = env.start_function("metrics-api")
             rb_fn = env.start_function("runbook-executor")
-            routes = routes_from_moto(env.aws("apigateway"), env.stack.api_id)
             port = args.api_port if args.api_port and port_free(args.api_port) else 0
-            front = ApiFront(api_fn, routes, env.stack.stage, env.stack.api_id, port=port)
+            front = env.api_front(api_fn, port=port)  # API keys and SigV4 as deployed
+            caller = env.api_caller()
             tap = flows.subscribe_queue(env.aws("sqs"), env.aws("sns"), env.stack.topic_arn)
             relays = Relays(env, log_fn, rb_fn, tap)
             threading.Thread(target=relays.run, daemon=True).start()
+        # Local-emulator keys only (moto's users die with it); the client commands sign with them.
         STATE.write_text(json.dumps({"moto": env.moto.endpoint, "bucket": env.stack.bucket,
                                      "prefix": env.stack.logs_prefix, "api_url": front.url,
+                                     "api_id": env.stack.api_id, "stage": env.stack.stage,
                                      "api_key": env.stack.api_key, "pid": os.getpid(),
+                                     "admin": env.moto.admin, "api_caller": caller,
                                      "alarms": [a["AlarmName"] for a in env.stack.alarms]}, indent=2))
-        banner(env, front, time.monotonic() - started)
+        STATE.chmod(0o600)
+        banner(env, front, caller, time.monotonic() - started)
         while not stopping.wait(0.5):
             pass
         print(flush=True)
@@ -224,27 +236,58 @@ def port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def banner(env: Env, front: ApiFront, took: float) -> None:
+def write_examples(front: ApiFront, key: str, caller: Creds, py: str) -> list[str]:
+    """How to POST, as the deployed method requires (IAM: SigV4; else the API key)."""
+    auth = front.method_auth("POST", "/metrics")
+    body = "{\\\"service\\\":\\\"checkout\\\",\\\"timestamp\\\":\\\"$(date -u +%FT%TZ)\\\",\\\"metrics\\\":{\\\"queue_depth\\\":7}}"
+    lines = [f"{py} scripts/local.py post checkout queue_depth=7"]
+    if auth.authorization == "AWS_IAM":
+        lines.append(f"curl -s -X POST --aws-sigv4 'aws:amz:us-east-1:execute-api' --user "
+                     f"'{caller.key_id}:{caller.secret}' \\\n       -H 'Content-Type: application/json'"
+                     + (f" -H 'x-api-key: {key}'" if auth.api_key_required else "")
+                     + f" -d \"{body}\" {front.url}/metrics")
+    else:
+        lines.append(f"curl -s -X POST -H 'x-api-key: {key}' -H 'Content-Type: application/json' \\\n"
+                     f"       -d \"{body}\" {front.url}/metrics")
+    return lines
+
+
+def banner(env: Env, front: ApiFront, caller: Creds, took: float) -> None:
     key, url = env.stack.api_key, front.url
+    post = front.method_auth("POST", "/metrics")
+    reads = front.method_auth("GET", "/metrics")
     alarm = next((a["AlarmName"] for a in env.stack.alarms if "log-processor" in a["AlarmName"]),
                  env.stack.alarms[0]["AlarmName"] if env.stack.alarms else "NAME")
     py = os.path.relpath(sys.executable, Path.cwd()) if sys.executable.startswith(str(REPO)) else sys.executable
+    admin = env.moto.admin
+
+    def guard(a) -> str:
+        return " + ".join(([] if a.authorization == "NONE" else [f"{a.authorization} (SigV4, execute-api)"])
+                          + (["API key"] if a.api_key_required else [])) or "none"
+    writes = "\n  ".join(write_examples(front, key, caller, py))
+
+    def get(path: str) -> str:  # the key where the deployed GET requires it (IAM reads: sign as for POST)
+        a = front.method_auth("GET", path.split("?", 1)[0])
+        if a.authorization == "AWS_IAM":
+            return (f"curl -s --aws-sigv4 'aws:amz:us-east-1:execute-api' --user '{caller.key_id}:{caller.secret}'"
+                    + (f" -H 'x-api-key: {key}'" if a.api_key_required else "") + f" '{url}{path}'")
+        return "curl -s " + (f"-H 'x-api-key: {key}' " if a.api_key_required else "") + f"'{url}{path}'"
     print(f"""
 [{TAG}] ready in {took:.0f} s
-  Metrics API  {url}
-  API key      {key}   (send as x-api-key; enforcing it is API Gateway's job, not emulated here)
-  AWS endpoint {env.moto.endpoint}   (moto; dummy credentials)
+  Metrics API  {url}   (GET /metrics: {guard(reads)}; POST /metrics: {guard(post)}, enforced as API Gateway does)
+  API key      {key}   (send as x-api-key)
+  API caller   {caller.key_id} / {caller.secret}   (user {caller['UserName']}: execute-api:Invoke on the stage)
+  AWS endpoint {env.moto.endpoint}   (moto, IAM enforced; administrator {admin.key_id} / {admin.secret})
   Logs bucket  {env.stack.bucket}
-  Work dir     {WORKDIR}   (moto, terraform and function logs)
+  Work dir     {WORKDIR}   (moto, terraform and function logs; keys in {STATE.name})
 
 Try, in another terminal:
-  curl -s {url}/health
+  {get("/health")}
   {py} scripts/local.py upload --sample
   {py} scripts/local.py upload path/to/app.log --service checkout
-  curl -s -H 'x-api-key: {key}' '{url}/metrics?service=checkout&stat=count,avg,p99&period=300'
-  curl -s -H 'x-api-key: {key}' '{url}/metrics?stat=count,sum&period=3600'
-  curl -s -X POST -H 'x-api-key: {key}' -H 'Content-Type: application/json' \\
-       -d "{{\\"service\\":\\"checkout\\",\\"timestamp\\":\\"$(date -u +%FT%TZ)\\",\\"metrics\\":{{\\"queue_depth\\":7}}}}" {url}/metrics
+  {get("/metrics?service=checkout&stat=count,avg,p99&period=300")}
+  {get("/metrics?stat=count,sum&period=3600")}
+  {writes}
   {py} scripts/local.py alarm {alarm}
 
 Ctrl-C stops everything.
@@ -260,9 +303,35 @@ def load_state() -> dict:
 
 
 def client(state: dict, service: str):
+    """boto3 client for the running moto, signed as the administrator `just local` made."""
     moto = MotoServer.__new__(MotoServer)
     moto.endpoint = state["moto"]
+    moto.admin = Creds(state["admin"])
     return moto.client(service)
+
+
+def post(args) -> int:
+    """POST /metrics as the deployed method requires: SigV4 with the local API caller's key for
+    AWS_IAM, the API key where one is required."""
+    state = load_state()
+    metrics = {}
+    for kv in args.metrics:
+        name, _, value = kv.partition("=")
+        try:
+            metrics[name] = float(value)
+        except ValueError:
+            raise SystemExit(f"post: {kv!r} is not METRIC=NUMBER")
+    ts = args.timestamp or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    body = json.dumps({"service": args.service, "timestamp": ts, "metrics": metrics}).encode()
+    routes = routes_from_moto(client(state, "apigateway"), state["api_id"])
+    headers = {"Content-Type": "application/json"}
+    if args.idempotency_key:
+        headers["Idempotency-Key"] = args.idempotency_key
+    headers = client_headers(routes, state["api_url"], "POST", "/metrics", body, headers, state["api_key"],
+                             Creds(state["api_caller"]))
+    status, _, data = flows.http("POST", state["api_url"] + "/metrics", body, headers)
+    say(f"POST /metrics -> {status} {data.decode(errors='replace')[:300]}")
+    return 0 if status < 300 else 1
 
 
 def upload(args) -> int:
@@ -312,11 +381,18 @@ def main() -> int:
     al.add_argument("name", nargs="?")
     al.add_argument("--state", default="ALARM", choices=["ALARM", "OK", "INSUFFICIENT_DATA"])
     al.add_argument("--reason")
+    po = sub.add_parser("post", help="POST data points to the metrics API (signed when the method is AWS_IAM)")
+    po.add_argument("service")
+    po.add_argument("metrics", nargs="+", metavar="METRIC=VALUE")
+    po.add_argument("--timestamp", help="RFC 3339 UTC (default: now)")
+    po.add_argument("--idempotency-key")
     args = ap.parse_args()
     if args.cmd == "upload":
         return upload(args)
     if args.cmd == "alarm":
         return alarm(args)
+    if args.cmd == "post":
+        return post(args)
     return serve(args)
 
 

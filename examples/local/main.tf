@@ -2,6 +2,9 @@
 #
 #   python -m moto.server -H 127.0.0.1 -p 5000    # with MOTO_IAM_LOAD_MANAGED_POLICIES=true
 #   terraform apply -var endpoint=http://127.0.0.1:5000
+#
+# Against a moto that enforces IAM (INITIAL_NO_AUTH_ACTION_COUNT, as `just e2e` and `just local`
+# run it) hand the administrator's key: TF_VAR_access_key / TF_VAR_secret_key.
 
 terraform {
   required_version = ">= 1.5"
@@ -15,8 +18,8 @@ terraform {
 
 provider "aws" {
   region                      = "us-east-1"
-  access_key                  = "testing"
-  secret_key                  = "testing"
+  access_key                  = var.access_key
+  secret_key                  = var.secret_key
   skip_credentials_validation = true
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true

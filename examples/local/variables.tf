@@ -9,6 +9,20 @@ variable "endpoint" {
   }
 }
 
+variable "access_key" {
+  description = "Access key id Terraform signs with. moto accepts any key unless it enforces IAM; then it must be a key of a user allowed to create the stack (the harness makes an administrator first)."
+  type        = string
+  default     = "testing"
+  sensitive   = true
+}
+
+variable "secret_key" {
+  description = "Secret of access_key."
+  type        = string
+  default     = "testing"
+  sensitive   = true
+}
+
 variable "name_prefix" {
   description = "Prefix of every resource name."
   type        = string

@@ -1,9 +1,12 @@
 """A local HTTP front that does what API Gateway (REST, Lambda proxy) does for the metrics API.
 
 Routes come from the API as deployed in moto (resources, methods, integrations), so the front also
-proves the module's routing. It turns each HTTP request into a REST v1 proxy event, invokes the real
-function through the Runtime API emulator, and maps the proxy response back to HTTP.
-Not emulated (documented in docs/e2e.md): API keys/usage plans, throttling, IAM auth, access logs.
+proves the module's routing. Before a method reaches its integration the front checks what API
+Gateway checks, per method as deployed (`apiKeyRequired`, `authorizationType`): API keys of the
+stage's usage plans and SigV4 for AWS_IAM methods (`gateway_auth.py`). It turns each HTTP request
+into a REST v1 proxy event, invokes the real function through the Runtime API emulator, and maps
+the proxy response back to HTTP.
+Not emulated (documented in docs/e2e.md): usage-plan throttling and quotas, access logs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import events
+from .gateway_auth import GatewayAuth, MethodAuth
 from .runtime_api import InvocationError, LambdaFunction
 
 
@@ -23,6 +27,7 @@ from .runtime_api import InvocationError, LambdaFunction
 class Route:
     resource: str  # e.g. /metrics or /items/{id}
     methods: dict = field(default_factory=dict)  # method -> "lambda" | {"mock": {header: value}}
+    auth: dict = field(default_factory=dict)  # method -> MethodAuth (absent: none required)
 
     def match(self, path: str) -> dict | None:
         parts = []
@@ -42,6 +47,8 @@ def routes_from_moto(apigw, api_id: str) -> list[Route]:
     for res in apigw.get_resources(restApiId=api_id, limit=500)["items"]:
         route = Route(res["path"])
         for method in res.get("resourceMethods", {}) or {}:
+            m = apigw.get_method(restApiId=api_id, resourceId=res["id"], httpMethod=method)
+            route.auth[method] = MethodAuth(bool(m.get("apiKeyRequired")), m.get("authorizationType") or "NONE")
             integ = apigw.get_integration(restApiId=api_id, resourceId=res["id"], httpMethod=method)
             if integ.get("type") == "MOCK":
                 params = (integ.get("integrationResponses", {}).get("200", {}) or {}).get("responseParameters", {}) or {}
@@ -54,10 +61,52 @@ def routes_from_moto(apigw, api_id: str) -> list[Route]:
     return routes
 
 
+def method_auth(routes: list[Route], method: str, path: str) -> MethodAuth:
+    for route in routes:
+        if route.match(path) is not None:
+            return route.auth.get(method) or route.auth.get("ANY") or MethodAuth()
+    return MethodAuth()
+
+
+def client_headers(routes: list[Route], base_url: str, method: str, path_q: str, body: bytes | None,
+                   headers: dict, api_key: str | None, creds) -> dict:
+    """What a client of the deployed API sends: the API key where the method requires one, a SigV4
+    signature (service execute-api) with `creds` where the method is AWS_IAM."""
+    from .gateway_auth import sign
+
+    auth = method_auth(routes, method, path_q.split("?", 1)[0])
+    out = dict(headers)
+    if auth.api_key_required and api_key:
+        out["x-api-key"] = api_key
+    if auth.authorization == "AWS_IAM":
+        out = sign(method, base_url + path_q, creds, body, out)
+    return out
+
+
+def gateway_response_headers(apigw, api_id: str) -> dict[str, list[tuple[str, str]]]:
+    """Headers of the API's gateway responses by type (e.g. CORS on DEFAULT_4XX), as deployed.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html"""
+    out = {}
+    try:
+        items = apigw.get_gateway_responses(restApiId=api_id, limit=500).get("items", [])
+    except Exception:  # moto without gateway responses: API Gateway's defaults carry no headers
+        return out
+    for gr in items:
+        params = gr.get("responseParameters") or {}
+        out[gr["responseType"]] = [(k.removeprefix("gatewayresponse.header."), v.strip("'"))
+                                   for k, v in params.items() if k.startswith("gatewayresponse.header.")]
+    return out
+
+
 class ApiFront:
-    def __init__(self, fn: LambdaFunction, routes: list[Route], stage: str, api_id: str, port: int = 0):
+    def __init__(self, fn: LambdaFunction, routes: list[Route], stage: str, api_id: str, port: int = 0,
+                 gateway: GatewayAuth | None = None, response_headers: dict | None = None):
         self.fn, self.routes, self.stage, self.api_id = fn, routes, stage, api_id
+        # Without a GatewayAuth no key and no caller is known: protected methods are refused.
+        self.gateway = gateway or GatewayAuth(api_id, stage)
+        self.response_headers = response_headers or {}
         self.requests = 0
+        self.denied: list[str] = []  # "METHOD path -> status type", what the gateway refused
         front = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -86,6 +135,14 @@ class ApiFront:
         self.url = f"http://127.0.0.1:{self.port}/{stage}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
+    def method_auth(self, method: str, path: str) -> MethodAuth:
+        """How the deployed API guards `method path` (path below the stage, e.g. /metrics)."""
+        return method_auth(self.routes, method, path)
+
+    def client_headers(self, method: str, path_q: str, body: bytes | None, headers: dict,
+                       api_key: str | None, creds) -> dict:
+        return client_headers(self.routes, self.url, method, path_q, body, headers, api_key, creds)
+
     def handle(self, method: str, raw_path: str, headers, body, source_ip):
         self.requests += 1
         prefix = f"/{self.stage}"
@@ -100,11 +157,22 @@ class ApiFront:
             target = route.methods.get(method) or route.methods.get("ANY")
             if target is None:
                 break
+            auth = route.auth.get(method) or route.auth.get("ANY") or MethodAuth()
+            refused, caller = self.gateway.check(auth, method, path, raw_path, headers, body)
+            if refused:
+                self.denied.append(f"{method} {path} -> {refused.status} {refused.response_type}")
+                extra = self.response_headers.get(refused.response_type, self.response_headers.get("DEFAULT_4XX", []))
+                status, hdrs, data = _json(refused.status, refused.body)
+                return status, hdrs + [("x-amzn-ErrorType", _error_type(refused.response_type))] + list(extra), data
             if isinstance(target, dict):  # MOCK integration (CORS preflight)
                 return 200, list(target["mock"].items()) + [("Content-Type", "application/json")], b""
-            api_key = dict((k.lower(), v) for k, v in headers).get("x-api-key")
+            api_key = dict((k.lower(), v) for k, v in headers).get("x-api-key") if auth.api_key_required else None
             event = events.apigw_v1_event(method, path_q or "/", headers, body, route.resource,
                                           params or None, self.stage, self.api_id, source_ip, api_key)
+            if caller:  # what API Gateway puts in the context of an IAM-authorised call
+                event["requestContext"]["identity"].update({
+                    "accessKey": caller.access_key, "accountId": self.gateway.account, "caller": caller.user_id,
+                    "user": caller.user_id, "userArn": caller.user_arn})
             try:
                 out = self.fn.invoke(event)
             except InvocationError as e:
@@ -117,6 +185,13 @@ class ApiFront:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _error_type(response_type: str) -> str:
+    """x-amzn-ErrorType API Gateway sets on its own 403s."""
+    return {"INVALID_API_KEY": "ForbiddenException", "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
+            "ACCESS_DENIED": "AccessDeniedException", "UNRECOGNIZED_CLIENT": "UnrecognizedClientException",
+            "INCOMPLETE_SIGNATURE": "IncompleteSignatureException"}.get(response_type, "InvalidSignatureException")
 
 
 def _json(status: int, doc: dict):

@@ -1,7 +1,9 @@
 """A recording pass-through between a function and moto: which AWS operations did it call?
 
 Lets the e2e check contracts that are invisible in results, e.g. that the metrics API never
-Scans. moto does not verify SigV4 signatures, so forwarding signed requests unchanged is fine.
+Scans. moto verifies SigV4 signatures when it enforces IAM, and the signature covers the Host
+header, so requests are forwarded byte for byte with the Host the client signed (moto routes by
+the credential scope, not by Host).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class RecordingProxy:
                 with proxy._lock:
                     proxy.calls.append(target)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-                headers["Host"] = up.netloc
+                headers["Host"] = self.headers.get("Host") or up.netloc  # signed: keep it
                 conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
                 try:
                     conn.request(self.command, self.path, body=body, headers=headers)

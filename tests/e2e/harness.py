@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import checks, package
-from .moto_server import MotoServer
+from . import checks, gateway_auth, local_iam, package
+from .apigw_front import ApiFront, gateway_response_headers, routes_from_moto
+from .moto_server import ACCOUNT_ID, REGION, Creds, MotoServer
 from .runtime_api import LambdaFunction
 from .steps import note
 from .tf import Terraform, declared_variables
@@ -43,17 +44,54 @@ class Env:
         self.stack: checks.Stack | None = None
         self.data: dict = {}
         self.running: list[LambdaFunction] = []
+        self.identities: dict[str, local_iam.FunctionIdentity] = {}  # function key -> its local user
 
     def aws(self, service: str):
         return self.moto.client(service)
 
+    def identity(self, key: str) -> local_iam.FunctionIdentity:
+        """The local IAM user holding the deployed role's statements (made once per function)."""
+        if key not in self.identities:
+            self.identities[key] = local_iam.function_user(self.moto, self.stack.functions[key]["FunctionName"])
+        return self.identities[key]
+
+    def enforce_functions(self) -> tuple[list[str], list[str]]:
+        """Make each function's local user from its applied role and prove that calls outside the
+        role are refused. Returns (notes, problems)."""
+        notes, problems = [], []
+        for key in sorted(self.stack.functions):
+            ident = self.identity(key)
+            refused, bad = local_iam.probe_outside(self.moto, ident, self.stack.table)
+            problems += bad
+            notes.append(f"{key}: {len(ident.role_actions)} actions of role {ident.role} -> user "
+                         f"{ident.creds['UserName']}; refused {', '.join(refused) or 'nothing probed'}")
+            notes += [f"  {n}" for n in ident.notes]
+        return notes, problems
+
+    def api_caller(self) -> Creds:
+        """A user allowed to invoke the stage's methods (execute-api:Invoke), for IAM-authorised calls."""
+        if "api_caller" not in self.data:
+            arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{self.stack.api_id}/{self.stack.stage}/*"
+            self.data["api_caller"] = local_iam.make_user(self.moto, local_iam.LOCAL_USER_PREFIX + "api-caller", {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": arn}]})
+        return self.data["api_caller"]
+
+    def api_front(self, fn: LambdaFunction, port: int = 0) -> ApiFront:
+        """The HTTP front for the deployed API: routes, method auth, keys and gateway responses from moto."""
+        apigw = self.aws("apigateway")
+        return ApiFront(fn, routes_from_moto(apigw, self.stack.api_id), self.stack.stage, self.stack.api_id,
+                        port=port, gateway=gateway_auth.from_moto(self.moto, self.stack.api_id, self.stack.stage),
+                        response_headers=gateway_response_headers(apigw, self.stack.api_id))
+
     def start_function(self, key: str, endpoint: str | None = None) -> LambdaFunction:
-        """The real bootstrap from the zip, with the environment the module gave the deployed function.
-        `endpoint` overrides where its SDK calls go (default: moto)."""
+        """The real bootstrap from the zip, with the environment the module gave the deployed function,
+        signing as the local user derived from its role. `endpoint` overrides where its SDK calls go
+        (default: moto)."""
         cfg = self.stack.functions[key]
         bootstrap = package.extract_bootstrap(self.packages[key], self.workdir / "task")
         fn_env = dict(cfg.get("Environment", {}).get("Variables", {}))
-        fn_env.update(self.moto.aws_env())
+        fn_env.update(self.moto.aws_env(self.identity(key).creds))
         if endpoint:
             fn_env["AWS_ENDPOINT_URL"] = endpoint
         fn_env.setdefault("RUST_LOG", "info")
@@ -77,7 +115,9 @@ class Env:
         from .tf import copy_config
 
         config = copy_config(TF_ROOT, "local", self.workdir / "config")
-        self.tf = Terraform(config, self.workdir / "tf-data", self.moto.aws_env(), self.workdir / "terraform.log")
+        admin = self.moto.admin  # examples/local's provider takes its key from these variables
+        tf_env = {**self.moto.aws_env(), "TF_VAR_access_key": admin.key_id, "TF_VAR_secret_key": admin.secret}
+        self.tf = Terraform(config, self.workdir / "tf-data", tf_env, self.workdir / "terraform.log")
         self.tf.var_args = tf_vars(config, self.moto.endpoint, self.package_dir)
         self.tf.init()
         self.tf.apply()
@@ -87,6 +127,18 @@ class Env:
         """Read the deployed stack back (step 3); returns the problems found."""
         self.stack, problems = checks.check_all(self.aws, self.packages)
         return problems
+
+    def access_denials(self) -> list[str]:
+        """Lines of the running functions' logs where a call was refused: a call outside the
+        function's policy fails the run even when the function only logs it."""
+        found = []
+        for fn in self.running:
+            try:
+                lines = fn.log_path.read_text(errors="replace").splitlines()
+            except OSError:
+                continue
+            found += [f"{fn.name}: {line.strip()[:300]}" for line in lines if local_iam.is_access_denied(line)]
+        return found
 
     def stop(self) -> None:
         for fn in self.running:

@@ -3,23 +3,43 @@
 import json
 import urllib.error
 import urllib.request
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from .apigw_front import ApiFront, Route
+from .gateway_auth import GatewayAuth, MethodAuth, sign
 from .runtime_api import LambdaFunction
 
 BOOT = Path(__file__).parent / "fixtures" / "py_bootstrap.py"
+WRITER = {"AccessKeyId": "AKIAWRITER0000000001", "SecretAccessKey": "s3cr3t/writer+key0000000000000000000000"}
+READER = {"AccessKeyId": "AKIAREADER0000000002", "SecretAccessKey": "s3cr3t/reader+key0000000000000000000000"}
+USERS = {  # user name -> (ARN, id, policy documents)
+    "writer": ("arn:aws:iam::123456789012:user/writer", "AIDAWRITER", [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:*:*:abc123/v1/POST/*"}]}]),
+    "reader": ("arn:aws:iam::123456789012:user/reader", "AIDAREADER", [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": "*"}]}]),
+}
+KEYS = {WRITER["AccessKeyId"]: (WRITER["SecretAccessKey"], "writer"),
+        READER["AccessKeyId"]: (READER["SecretAccessKey"], "reader")}
+
+
+def gateway(**kw) -> GatewayAuth:
+    return GatewayAuth("abc123", "v1", {"k1"}, secret_of=KEYS.get,
+                       user_info=lambda name, key_id: USERS[name][:2] if name in USERS else None,
+                       policies=lambda name: USERS[name][2], **kw)
 
 
 @pytest.fixture
 def front(tmp_path):
     with LambdaFunction("api-fn", BOOT, {}, tmp_path) as fn:
         routes = [Route("/metrics", {"GET": "lambda", "POST": "lambda",
-                                     "OPTIONS": {"mock": {"Access-Control-Allow-Origin": "*"}}}),
+                                     "OPTIONS": {"mock": {"Access-Control-Allow-Origin": "*"}}},
+                        auth={"GET": MethodAuth(api_key_required=True), "POST": MethodAuth(authorization="AWS_IAM")}),
                   Route("/items/{id}", {"GET": "lambda"}), Route("/teapot", {"GET": "lambda"})]
-        f = ApiFront(fn, routes, "v1", "abc123")
+        f = ApiFront(fn, routes, "v1", "abc123", gateway=gateway(),
+                     response_headers={"DEFAULT_4XX": [("Access-Control-Allow-Origin", "*")]})
         yield f
         f.close()
 
@@ -49,16 +69,25 @@ def test_get_with_repeated_query_params(front):
     assert rc["path"] == "/v1/metrics" and rc["requestTimeEpoch"] > 1_600_000_000_000
 
 
+def signed(url, creds=WRITER, body=b'{"x": 1}', headers=None, method="POST"):
+    return sign(method, url, creds, body, headers or {"Content-Type": "application/json"})
+
+
 def test_post_body_and_path_parameters(front):
-    _, _, body = call(front.url + "/metrics", "POST", b'{"x": 1}', {"Content-Type": "application/json"})
+    url = front.url + "/metrics"
+    _, _, body = call(url, "POST", b'{"x": 1}', signed(url))
     ev = json.loads(body)
     assert ev["body"] == '{"x": 1}' and ev["headers"]["Content-Type"] == "application/json"
+    ident = ev["requestContext"]["identity"]
+    assert (ident["accessKey"], ident["userArn"], ident["caller"]) == (WRITER["AccessKeyId"], USERS["writer"][0],
+                                                                       "AIDAWRITER")
     _, _, body = call(front.url + "/items/42")
     assert json.loads(body)["pathParameters"] == {"id": "42"}
 
 
 def test_binary_body_is_base64(front):
-    _, _, body = call(front.url + "/metrics", "POST", b"\xff\xfe")
+    url = front.url + "/metrics"
+    _, _, body = call(url, "POST", b"\xff\xfe", signed(url, body=b"\xff\xfe", headers={}))
     ev = json.loads(body)
     assert ev["isBase64Encoded"] is True and ev["body"] == "//4="
 
@@ -69,3 +98,72 @@ def test_status_from_function_and_gateway_answers(front):
     assert call(front.url + "/teapot", "DELETE")[0] == 403
     status, headers, _ = call(front.url + "/metrics", "OPTIONS")
     assert status == 200 and headers["Access-Control-Allow-Origin"] == "*"
+
+
+def refused(status_headers_body, status, message):
+    st, headers, body = status_headers_body
+    doc = json.loads(body)
+    assert st == status and (doc.get("message") or doc.get("Message", "")).startswith(message), (st, doc)
+    assert headers["Access-Control-Allow-Origin"] == "*"  # the API's DEFAULT_4XX gateway response headers
+    return doc
+
+
+def test_api_key_required_per_method(front):
+    url = front.url + "/metrics?service=a"
+    refused(call(url), 403, "Forbidden")
+    refused(call(url, headers={"x-api-key": "not-a-key"}), 403, "Forbidden")
+    assert call(url, headers={"x-api-key": "k1"})[0] == 200
+    assert call(front.url + "/teapot")[0] == 418  # no key needed where the method requires none
+
+
+def test_iam_method_refuses_unsigned_and_badly_signed(front):
+    url = front.url + "/metrics"
+    refused(call(url, "POST", b"{}", {"x-api-key": "k1"}), 403, "Missing Authentication Token")
+    h = signed(url)
+    refused(call(url, "POST", b'{"x": 2}', h), 403, "The request signature we calculated does not match")
+    wrong = {**WRITER, "SecretAccessKey": "guessed" * 5}
+    refused(call(url, "POST", b'{"x": 1}', signed(url, wrong)), 403, "The request signature we calculated")
+    unknown = {**WRITER, "AccessKeyId": "AKIAUNKNOWN000000000"}
+    refused(call(url, "POST", b'{"x": 1}', signed(url, unknown)), 403, "The security token included")
+    # A signed header changed after signing (the signature covers it).
+    h = signed(url, headers={"Content-Type": "application/json", "X-Custom": "a"})
+    refused(call(url, "POST", b'{"x": 1}', {**h, "X-Custom": "b"}), 403, "The request signature")
+    # A lying x-amz-content-sha256 does not make another body pass.
+    h = signed(url, body=b"{}", headers={"x-amz-content-sha256": "0" * 64})
+    refused(call(url, "POST", b'{"x": 3}', h), 403, "The request signature")
+    # Signed for another service.
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    req = AWSRequest(method="POST", url=url, data=b"{}")
+    SigV4Auth(Credentials(WRITER["AccessKeyId"], WRITER["SecretAccessKey"]), "lambda", "us-east-1").add_auth(req)
+    refused(call(url, "POST", b"{}", dict(req.headers.items())), 403, "Credential should be scoped")
+
+
+def test_iam_method_needs_invoke_permission(front):
+    url = front.url + "/metrics"
+    doc = refused(call(url, "POST", b'{"x": 1}', signed(url, READER)), 403, "User: arn:aws:iam::123456789012:user/reader")
+    assert "execute-api:Invoke" in doc["Message"] and "abc123/v1/POST/metrics" in doc["Message"]
+    assert call(url, "POST", b'{"x": 1}', signed(url))[0] == 200
+
+
+def test_signature_expires_after_five_minutes(tmp_path):
+    later = datetime.now(timezone.utc) + timedelta(minutes=6)
+    with LambdaFunction("api-fn", BOOT, {}, tmp_path) as fn:
+        f = ApiFront(fn, [Route("/metrics", {"POST": "lambda"}, auth={"POST": MethodAuth(authorization="AWS_IAM")})],
+                     "v1", "abc123", gateway=gateway(now=lambda: later))
+        try:
+            url = f.url + "/metrics"
+            st, _, body = call(url, "POST", b"{}", signed(url, body=b"{}"))
+            assert st == 403 and json.loads(body)["message"].startswith("Signature expired"), body
+        finally:
+            f.close()
+
+
+def test_without_gateway_data_protected_methods_are_refused(tmp_path):
+    with LambdaFunction("api-fn", BOOT, {}, tmp_path) as fn:
+        f = ApiFront(fn, [Route("/m", {"GET": "lambda"}, auth={"GET": MethodAuth(api_key_required=True)})], "v1", "x")
+        try:
+            assert call(f.url + "/m", headers={"x-api-key": "anything"})[0] == 403
+        finally:
+            f.close()

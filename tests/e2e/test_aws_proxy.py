@@ -38,7 +38,8 @@ def test_forwards_and_records():
         with urllib.request.urlopen(req) as r:
             assert r.status == 201 and r.headers["x-amzn-RequestId"] == "r1"
             echoed = json.loads(r.read())
-        assert echoed == {"path": "/", "body": '{"TableName":"t"}', "host": up.removeprefix("http://"),
+        # The Host the client sent (and signed) reaches upstream unchanged.
+        assert echoed == {"path": "/", "body": '{"TableName":"t"}', "host": proxy.url.removeprefix("http://"),
                           "target": "DynamoDB_20120810.Query"}
         mark = proxy.mark()
         with urllib.request.urlopen(proxy.url + "/bucket/key?versionId=1") as r:

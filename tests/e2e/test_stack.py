@@ -1,6 +1,7 @@
 """`just e2e`: the whole stack on a private moto server, one line per step.
 
-  1 moto   2 terraform apply of examples/local   3 resources as specified
+  1 moto (IAM enforced)   2 terraform apply of examples/local   3 resources as specified, function users
+  3b parliament on every policy document
   4 logs -> log-processor (real bootstrap, S3 events, one delivered twice)
   5 metrics API over HTTP vs. values computed here   6 alarm -> runbook-executor (twice)
   7 plan shows no changes, destroy leaves nothing
@@ -20,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from . import checks, events, flows, package, procs, samples, sns_filter
-from .apigw_front import ApiFront, routes_from_moto
+from . import checks, events, flows, package, policy_lint, procs, samples, sns_filter
 from .aws_proxy import RecordingProxy
 from .harness import REPO, Env
 from .runtime_api import InvocationError
@@ -68,6 +68,22 @@ def test_step_3_resources(env):
     with step(3, "resources as specified"):
         problems = env.discover()
         assert not problems, f"{len(problems)} problems:\n  " + "\n  ".join(problems)
+        # Each function runs as a user holding its applied role (iam_map); outside it, refused.
+        notes, problems = env.enforce_functions()
+        for line in notes:
+            note(line)
+        assert not problems, "\n".join(problems)
+
+
+def test_step_3_policy_lint(env):
+    assert env.stack, "step 3 failed"
+    with step("3b", "every policy document of the stack passes parliament"):
+        docs, accepted, failing = policy_lint.check(env.aws, save_to=env.workdir / "policies.json")
+        kinds = sorted({d.name.split(" ", 1)[0] for d in docs})
+        note(f"{len(docs)} documents ({', '.join(kinds)}); {len(accepted)} accepted findings "
+             "(docs/security.md, Policy lint)")
+        assert not failing, (f"{len(failing)} parliament findings not accepted in tests/e2e/policy_lint.py "
+                             "ACCEPTED / docs/security.md:\n" + "\n".join(str(f)[:400] for f in failing))
 
 
 def test_step_4_logs(env):
@@ -99,6 +115,8 @@ def test_step_4_logs(env):
             bad_rec = flows.upload(s3, env.stack.bucket, [broken], env.stack.notification_id)
             with pytest.raises(InvocationError, match="broken"):
                 fn.invoke(events.s3_event(bad_rec))
+        denied = env.access_denials()
+        assert not denied, "calls refused by IAM:\n" + "\n".join(denied)
         env.data["ingested"] = True
 
 
@@ -110,9 +128,9 @@ def test_step_5_api(env):
         recorder = RecordingProxy(env.moto.endpoint)
         env.data["recorder"] = recorder
         fn = env.start_function("metrics-api", endpoint=recorder.url)
-        apigw = env.aws("apigateway")
-        front = ApiFront(fn, routes_from_moto(apigw, env.stack.api_id), env.stack.stage, env.stack.api_id)
+        front = env.api_front(fn)  # enforces the deployed methods' API key / IAM auth
         env.data["front"] = front
+        caller = env.api_caller()  # execute-api:Invoke on the stage, for AWS_IAM methods
         hdr = {"x-api-key": env.stack.api_key, "Origin": "https://example.com"}
         status, _, body = flows.http("GET", front.url + "/health", headers=hdr)
         assert status == 200, f"/health -> {status} {body!r}"
@@ -137,9 +155,11 @@ def test_step_5_api(env):
         # POST one data point with an Idempotency-Key, retry it, read it back.
         ts = base + timedelta(minutes=5, seconds=7)
         point = json.dumps({"service": "e2e-post", "timestamp": flows.iso(ts), "metrics": {"queue_depth": 42.5}})
-        post_hdr = {**hdr, "Content-Type": "application/json", "Idempotency-Key": "e2e-post-1"}
-        for attempt in (1, 2):
-            status, headers, body = flows.http("POST", front.url + "/metrics", point.encode(), post_hdr)
+        post_hdr = {"Origin": "https://example.com", "Content-Type": "application/json", "Idempotency-Key": "e2e-post-1"}
+        post_auth = front.method_auth("POST", "/metrics")
+        for attempt in (1, 2):  # signed afresh each time, as an SDK does
+            signed = front.client_headers("POST", "/metrics", point.encode(), post_hdr, env.stack.api_key, caller)
+            status, headers, body = flows.http("POST", front.url + "/metrics", point.encode(), signed)
             assert status == 202, f"POST attempt {attempt} -> {status} {body!r}"
         assert json.loads(body).get("duplicate") is True, f"retried POST not reported as duplicate: {body!r}"
         doc = flows.get_json(f"{front.url}/metrics?service=e2e-post&{q}", hdr)
@@ -157,10 +177,49 @@ def test_step_5_api(env):
             f"CORS preflight -> {status} {headers}"
         scans = [c for c in recorder.calls if c.endswith(".Scan")]
         assert not scans, f"the metrics API scanned the table {len(scans)} time(s)"
+        # The gateway's auth, as deployed: a read without the key, a write without credentials,
+        # a write signed badly or by a caller without execute-api:Invoke are all refused.
+        refusals = gateway_refusals(env, front, point.encode(), post_hdr)
+        denied = env.access_denials()
+        assert not denied, "calls refused by IAM:\n" + "\n".join(denied)
         note(f"{len(truth.services())} services × {len(truth.metrics())} metrics matched; "
-             f"{pages} pages; POST + idempotent retry read back; API at {front.url}")
+             f"{pages} pages; POST ({post_auth.authorization}{', API key' if post_auth.api_key_required else ''}) "
+             f"+ idempotent retry read back; API at {front.url}")
+        note(f"gateway refused: {'; '.join(refusals)}")
         note(f"DynamoDB calls for 1 h: one service {flows.op_counts(one_service)}; "
              f"all services {flows.op_counts(all_services)}; no Scan in {len(recorder.calls)} calls")
+
+
+def gateway_refusals(env, front, body: bytes, post_hdr: dict) -> list[str]:
+    """Requests API Gateway refuses before the function, per the deployed method auth."""
+    from .gateway_auth import sign
+
+    out = []
+    get_auth = front.method_auth("GET", "/metrics")
+    if get_auth.api_key_required:
+        status, _, text = flows.http("GET", front.url + "/metrics?service=web")
+        assert (status, json.loads(text)) == (403, {"message": "Forbidden"}), f"GET without key -> {status} {text!r}"
+        status, _, text = flows.http("GET", front.url + "/metrics?service=web", headers={"x-api-key": "not-a-key"})
+        assert status == 403, f"GET with an unknown key -> {status} {text!r}"
+        out.append("GET without/with a wrong API key 403 Forbidden")
+    post_auth = front.method_auth("POST", "/metrics")
+    assert post_auth.authorization == "AWS_IAM" or post_auth.api_key_required, f"POST /metrics unguarded: {post_auth}"
+    status, _, text = flows.http("POST", front.url + "/metrics", body, post_hdr)
+    want = "Missing Authentication Token" if post_auth.authorization == "AWS_IAM" else "Forbidden"
+    assert (status, json.loads(text).get("message")) == (403, want), f"unsigned POST -> {status} {text!r}"
+    out.append(f"unsigned POST 403 {want}")
+    if post_auth.authorization == "AWS_IAM":
+        url = front.url + "/metrics"
+        tampered = sign("POST", url, env.api_caller(), body, {**post_hdr, "x-api-key": env.stack.api_key})
+        status, _, text = flows.http("POST", url, body + b" ", tampered)
+        assert status == 403 and b"signature we calculated does not match" in text, f"tampered -> {status} {text!r}"
+        outsider = env.identity("metrics-api").creds  # a real key, but no execute-api:Invoke
+        status, _, text = flows.http("POST", url, body, sign("POST", url, outsider, body,
+                                                             {**post_hdr, "x-api-key": env.stack.api_key}))
+        assert status == 403 and b"not authorized to perform: execute-api:Invoke" in text, \
+            f"POST by a user without execute-api:Invoke -> {status} {text!r}"
+        out.append("tampered body 403 signature mismatch; caller without execute-api:Invoke 403")
+    return out
 
 
 def pick_alarms(alarms: list[dict]) -> list[dict]:
@@ -254,3 +313,5 @@ def test_step_7_replan_and_destroy(env):
         env.tf.destroy()
         left = checks.leftovers(env.aws)
         assert not left, "left behind after destroy: " + "; ".join(left)
+        denied = env.access_denials()  # every function's log, step 6's included
+        assert not denied, "calls refused by IAM:\n" + "\n".join(denied)

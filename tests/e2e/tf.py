@@ -44,7 +44,9 @@ class Terraform:
             raise TerraformError(INSTALL_HINT)
         self.dir = config_dir
         self.log_path = log_path
-        self.env = dict(os.environ)
+        from .moto_server import scrub_env
+
+        self.env = scrub_env(dict(os.environ))  # only the credentials handed in
         self.env.update(env)
         self.env.update({
             "TF_CLI_CONFIG_FILE": "/dev/null",
