@@ -318,12 +318,16 @@ const GATEWAY_RESPONSES: &[(&str, &str)] = &[
 /// origin is the configured one when there is one (or "*"); with several, the request's Origin
 /// is echoed with Vary: Origin, as the function does (a gateway error carries no data).
 fn gateway_responses() -> Vec<Block> {
-    let headers = r#"{
-    "gatewayresponse.header.Access-Control-Allow-Origin"  = contains(var.cors_allowed_origins, "*") ? "'*'" : length(var.cors_allowed_origins) == 1 ? "'${var.cors_allowed_origins[0]}'" : "method.request.header.Origin"
-    "gatewayresponse.header.Access-Control-Allow-Headers" = "'Content-Type,X-Api-Key,Idempotency-Key,Authorization,X-Amz-Date,X-Amz-Security-Token,X-Amz-Content-Sha256'"
-    "gatewayresponse.header.Access-Control-Allow-Methods" = "'GET,POST,OPTIONS'"
+    let headers = format!(
+        r#"{{
+    "gatewayresponse.header.Access-Control-Allow-Origin"  = contains(var.cors_allowed_origins, "*") ? "'*'" : length(var.cors_allowed_origins) == 1 ? "'${{var.cors_allowed_origins[0]}}'" : "method.request.header.Origin"
+    "gatewayresponse.header.Access-Control-Allow-Headers" = "'{}'"
+    "gatewayresponse.header.Access-Control-Allow-Methods" = "'{}'"
     "gatewayresponse.header.Vary"                         = "'Origin'"
-  }"#;
+  }}"#,
+        contract::http::CORS_ALLOW_HEADERS,
+        contract::http::CORS_ALLOW_METHODS
+    );
     let mut blocks =
         vec![Block::locals().attr("cors_gateway_response_headers", Expr::raw(headers))];
     for (id, ty) in GATEWAY_RESPONSES {

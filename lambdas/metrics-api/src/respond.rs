@@ -8,9 +8,7 @@ use crate::error::ApiError;
 use crate::request::PayloadVersion;
 
 /// Request headers a browser may send (API key, idempotency, SigV4 for IAM auth).
-pub const CORS_ALLOW_HEADERS: &str =
-    "Content-Type,X-Api-Key,Idempotency-Key,Authorization,X-Amz-Date,X-Amz-Security-Token";
-pub const CORS_ALLOW_METHODS: &str = "GET,POST,OPTIONS";
+pub use contract::http::{CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS};
 const CORS_MAX_AGE_SECONDS: &str = "600";
 
 #[derive(Debug, Clone, PartialEq)]
