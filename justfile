@@ -20,13 +20,13 @@ export LAMBDA_PACKAGE_DIR := root / "dist/e2e/lambda"
 default:
     @just --list --unsorted
 
-# Build and package the three functions (arm64, release) and write the Terraform module.
-build arch="arm64" profile="release": tools
+# Build and package the three functions (arm64, release), smoke-test the zips, write the Terraform module.
+build arch="arm64" profile="release": tools && (smoke "dist/lambda")
     {{gen}} package --arch {{arch}} --profile {{profile}} --out dist/lambda
     {{gen}} terraform
 
-# Run every test: lint, unit, generated-code check, Terraform + checkov, packaging, end to end.
-test: tools-all lint unit generated terraform-tests packaging-tests e2e
+# Run every test: lint, unit, generated-code check, Terraform + checkov, packaging, arm64 smoke, end to end.
+test: tools-all lint unit generated terraform-tests packaging-tests smoke-arm64 e2e
     @echo "just test: all suites passed"
 
 # cargo fmt --check, clippy -D warnings, terraform fmt -check.
@@ -55,6 +55,18 @@ package-e2e: tools
 # Reproducible zips and the GLIBC bound, on the e2e packages.
 packaging-tests: package-e2e
     {{python}} -m pytest -q tests/packaging
+
+# Run the zips in DIR (arm64 under qemu): start, first poll, one invocation, log-processor vs host build.
+smoke dir="dist/lambda": package-e2e
+    if grep -q '"architecture": "arm64"' "{{dir}}/manifest.json" && [[ "$(uname -m)" != aarch64 ]]; then scripts/bootstrap.sh --with-qemu; fi
+    {{python}} tests/packaging/smoke.py "{{dir}}"
+
+# Package the arm64 build of the `e2e` profile into dist/e2e-arm64/lambda (smoke-tested, never deployed).
+package-e2e-arm64: tools
+    {{gen}} package --arch arm64 --profile e2e --out dist/e2e-arm64/lambda
+
+# The smoke test on the arm64 e2e packages: CI covers the deployed architecture without a release build.
+smoke-arm64: package-e2e-arm64 (smoke "dist/e2e-arm64/lambda")
 
 # The whole stack on a local moto server: apply, ingest, query, alarm, re-plan, destroy.
 e2e: package-e2e

@@ -2,16 +2,20 @@
 # Installs what the project needs on a fresh machine of this kind, idempotently:
 #   - the Rust targets (x86_64 and aarch64 Linux) and the clippy/rustfmt components,
 #   - pinned Python tools in .tools/venv (cargo-lambda, ziglang, just, moto, boto3, pytest, parliament),
-#   - with `--with-checkov`, checkov in its own venv .tools/checkov (only the tests need it).
+#   - with `--with-checkov`, checkov in its own venv .tools/checkov (only the tests need it),
+#   - with `--with-qemu`, Debian's qemu-user and libc6-arm64-cross (apt), which run the arm64
+#     bootstraps on this x86_64 machine for the packaging smoke test.
 # Re-running is cheap: a stamp holding the requirements' hash skips work already done.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
 with_checkov=false
+with_qemu=false
 for arg in "$@"; do
   case "$arg" in
     --with-checkov) with_checkov=true ;;
+    --with-qemu) with_qemu=true ;;
     *) echo "bootstrap: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -58,9 +62,41 @@ rust() {
   done
 }
 
+# qemu-aarch64 and the aarch64 glibc it loads with `-L /usr/aarch64-linux-gnu`, from apt when
+# missing. Non-interactive (CI runs as root with no stdin); `apt-get update` only if the install fails.
+qemu() {
+  local missing=()
+  command -v qemu-aarch64 >/dev/null 2>&1 || missing+=(qemu-user)
+  [[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]] || missing+=(libc6-arm64-cross)
+  if ((${#missing[@]} == 0)); then return 0; fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "missing ${missing[*]} and apt-get is not available: install qemu-aarch64 (qemu-user)"
+    say "  and an aarch64 glibc under /usr/aarch64-linux-gnu yourself to run the arm64 smoke test"
+    exit 1
+  fi
+  local sudo=()
+  if [[ "$(id -u)" != 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || { say "installing ${missing[*]} needs root (or sudo)"; exit 1; }
+    sudo=(sudo -n)
+  fi
+  local install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q
+                 --no-install-recommends "${missing[@]}")
+  say "installing ${missing[*]} (one-off, from apt)"
+  local started=$SECONDS
+  if ! "${install[@]}" </dev/null >&2; then
+    say "  install failed; running apt-get update and retrying"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null >&2
+    "${install[@]}" </dev/null >&2
+  fi
+  say "  done in $((SECONDS - started)) s"
+}
+
 mkdir -p "$tools"
 rust
 venv venv tools/requirements.txt
 if $with_checkov; then
   venv checkov tools/requirements-checkov.txt
+fi
+if $with_qemu; then
+  qemu
 fi

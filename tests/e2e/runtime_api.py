@@ -143,7 +143,10 @@ class LambdaFunction:
 
     def __init__(self, name: str, bootstrap: Path, env: dict[str, str], workdir: Path,
                  memory_mb: int = 256, timeout_s: float = 30.0, region: str = "us-east-1",
-                 account_id: str = "123456789012"):
+                 account_id: str = "123456789012", launcher: tuple[str, ...] = (),
+                 ready_timeout_s: float = 20.0):
+        """`launcher` prefixes the command, e.g. `("qemu-aarch64", "-L", "/usr/aarch64-linux-gnu")`
+        to run an arm64 bootstrap on an x86_64 host."""
         self.name = name
         self.bootstrap = bootstrap
         self.timeout_s = timeout_s
@@ -164,9 +167,9 @@ class LambdaFunction:
             "_HANDLER": "bootstrap",
             "LAMBDA_TASK_ROOT": str(bootstrap.parent),
         })
-        self.proc = procs.spawn([str(bootstrap)], full_env, self.log_path, cwd=bootstrap.parent)
+        self.proc = procs.spawn([*launcher, str(bootstrap)], full_env, self.log_path, cwd=bootstrap.parent)
         try:
-            self.cold_start_s = self.api.wait_ready(20.0, lambda: self.proc.poll() is None)
+            self.cold_start_s = self.api.wait_ready(ready_timeout_s, lambda: self.proc.poll() is None)
             self._check_alive("starting")
         except BaseException:
             self.stop()
