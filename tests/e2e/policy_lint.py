@@ -26,7 +26,10 @@ SEVERITIES = ["MUTE", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 KMS = r"^kms key \S+ key policy$"
 TOPIC = r"^topic \S+ policy$"
 BUCKET = r"^bucket \S+ policy$"
+APIGW_LOGGING = r"^role \S+-apigateway-logging-\S+ arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs$"
 ACCEPTED: dict[tuple[str, str], str] = {
+    ("RESOURCE_STAR", APIGW_LOGGING):
+        "AmazonAPIGatewayPushToCloudWatchLogs is the AWS-managed policy API Gateway documents for its account-wide CloudWatch Logs role: the one role writes the execution and access logs of every REST API in the region, whose log groups the module cannot know, hence Resource \"*\" (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html)",
     ("PERMISSIONS_MANAGEMENT_ACTIONS", KMS):
         "AccountAdministers (kms:* for the account root) is AWS's default key policy statement: it lets the "
         "account's IAM policies govern the key; without it the key cannot be managed at all "
