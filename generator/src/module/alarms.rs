@@ -229,66 +229,29 @@ fn alarm(a: &Alarm, runbooks: bool) -> Block {
                     )),
                 )]),
             ),
-        AlarmKind::DynamodbThrottles => {
-            let dims = || Expr::object([("TableName", Expr::raw("var.table_name"))]);
-            block
-                .block(math_query(
-                    "throttles",
-                    "FILL(reads, 0) + FILL(writes, 0)",
-                    "Throttled read + write events",
-                ))
-                .block(metric_query(
-                    "reads",
-                    "AWS/DynamoDB",
-                    "ReadThrottleEvents",
-                    "Sum",
-                    period,
-                    dims(),
-                ))
-                .block(metric_query(
-                    "writes",
-                    "AWS/DynamoDB",
-                    "WriteThrottleEvents",
-                    "Sum",
-                    period,
-                    dims(),
-                ))
-        }
+        AlarmKind::DynamodbThrottles => throttle_queries(
+            block,
+            "Throttled read + write events",
+            Expr::object([("TableName", Expr::raw("var.table_name"))]),
+            period,
+        ),
         AlarmKind::DynamodbIndexThrottles => {
             // DynamoDB publishes a GSI's throttle events under TableName + GlobalSecondaryIndexName;
             // the TableName-only series (the dynamodb_throttles alarm) does not include them
             // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html,
             // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TroubleshootingThrottling-cloudwatch.html).
-            let dims = || {
+            let block = block
+                .comment("TimestampIndex's partition key is the minute: every service writes the same index")
+                .comment("partition each minute, the stack's hot spot.");
+            throttle_queries(
+                block,
+                "Throttled index read + write events",
                 Expr::object([
                     ("TableName", Expr::raw("var.table_name")),
                     ("GlobalSecondaryIndexName", Expr::str(INDEX_NAME)),
-                ])
-            };
-            block
-                .comment("TimestampIndex's partition key is the minute: every service writes the same index")
-                .comment("partition each minute, the stack's hot spot.")
-                .block(math_query(
-                    "throttles",
-                    "FILL(reads, 0) + FILL(writes, 0)",
-                    "Throttled index read + write events",
-                ))
-                .block(metric_query(
-                    "reads",
-                    "AWS/DynamoDB",
-                    "ReadThrottleEvents",
-                    "Sum",
-                    period,
-                    dims(),
-                ))
-                .block(metric_query(
-                    "writes",
-                    "AWS/DynamoDB",
-                    "WriteThrottleEvents",
-                    "Sum",
-                    period,
-                    dims(),
-                ))
+                ]),
+                period,
+            )
         }
     };
     block.attr("tags", tags_with_name(&full_name(a)))
@@ -321,6 +284,21 @@ fn metric_query(
                 .attr("period", period)
                 .attr("dimensions", dims),
         )
+}
+
+/// `throttles` = read + write throttle events (missing periods as 0) of the series `dims` names.
+fn throttle_queries(block: Block, label: &str, dims: Expr, period: u32) -> Block {
+    let query = |id: &str, metric: &str| {
+        metric_query(id, "AWS/DynamoDB", metric, "Sum", period, dims.clone())
+    };
+    block
+        .block(math_query(
+            "throttles",
+            "FILL(reads, 0) + FILL(writes, 0)",
+            label,
+        ))
+        .block(query("reads", "ReadThrottleEvents"))
+        .block(query("writes", "WriteThrottleEvents"))
 }
 
 #[cfg(test)]
