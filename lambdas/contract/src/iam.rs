@@ -8,13 +8,14 @@
 //!   [`Operation::key_actions`]);
 //! - the compile-time check [`assert_clients!`]: a function reaches AWS only through typed clients
 //!   (each implements [`AwsClient`] and lists the operations its methods perform), and the set of
-//!   operations of the function's clients must equal the set the grants name. A client method whose
-//!   operation is not granted does not compile, and neither does a grant that no client needs.
+//!   operations of the function's clients must equal the set the grants name. A client that
+//!   performs an operation the grants do not name does not compile, and neither does a grant that
+//!   no client needs.
 //!
 //! [`Operation::api_action`] is the `service:Operation` name of the request itself, which is what
 //! moto's IAM enforcement checks (for example `dynamodb:TransactWriteItems`, where AWS checks
 //! `dynamodb:PutItem` for each Put inside the transaction). `gen contract` prints this table as
-//! JSON for the local test harness, so the mapping exists once.
+//! JSON; the local harness's IAM table (`tests/e2e/iam_map.py`) is tested against it.
 
 use serde::{Deserialize, Serialize};
 
