@@ -77,6 +77,14 @@ def check(ok: bool, what: str) -> None:
         raise SmokeFailure(what)
 
 
+def contract_const(name: str) -> str:
+    """A string constant of the contract crate's `http` module (the one place the CORS lists live)."""
+    text = (ROOT / "lambdas/contract/src/http.rs").read_text()
+    m = re.search(rf'pub const {name}: &str =\s*"([^"]*)";', text)
+    check(m is not None, f"{name} in lambdas/contract/src/http.rs")
+    return m.group(1)
+
+
 def module_env_names() -> dict[str, list[str]]:
     """Variable names of each aws_lambda_function's `environment` block in the module."""
     text = MODULE.read_text()
@@ -134,9 +142,8 @@ def metrics_api_case() -> tuple[dict, dict]:
         "headers": {
             "Content-Type": "application/json",
             "Access-Control-Allow-Origin": ORIGIN,
-            "Access-Control-Allow-Methods": "GET,POST,OPTIONS",
-            "Access-Control-Allow-Headers":
-                "Content-Type,X-Api-Key,Idempotency-Key,Authorization,X-Amz-Date,X-Amz-Security-Token",
+            "Access-Control-Allow-Methods": contract_const("CORS_ALLOW_METHODS"),
+            "Access-Control-Allow-Headers": contract_const("CORS_ALLOW_HEADERS"),
             "Access-Control-Max-Age": "600",
             "Vary": "Origin",
         },
