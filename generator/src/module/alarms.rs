@@ -308,11 +308,10 @@ mod tests {
     fn main_tf() -> String {
         let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
         component(&config)
-            .files()
-            .into_iter()
-            .find(|f| f.path.ends_with("main.tf"))
-            .map(|f| f.contents.split_whitespace().collect::<Vec<_>>().join(" "))
-            .unwrap_or_default()
+            .file("main.tf")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn alarm_body(tf: &str, ident: &str) -> String {

@@ -603,12 +603,7 @@ mod tests {
         let mut config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
         config.api.read_auth = read;
         config.api.write_auth = write;
-        let files = component(&config).files();
-        files
-            .into_iter()
-            .find(|f| f.path.ends_with("main.tf"))
-            .map(|f| f.contents)
-            .unwrap_or_default()
+        component(&config).file("main.tf")
     }
 
     fn default_main_tf() -> String {
@@ -700,12 +695,7 @@ mod tests {
 
     fn vars_tf() -> String {
         let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
-        component(&config)
-            .files()
-            .into_iter()
-            .find(|f| f.path.ends_with("variables.tf"))
-            .map(|f| f.contents)
-            .unwrap_or_default()
+        component(&config).file("variables.tf")
     }
 
     fn variable(tf: &str, name: &str) -> String {

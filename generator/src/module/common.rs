@@ -21,6 +21,16 @@ pub struct Component {
 }
 
 impl Component {
+    /// The text of one of the component's files (`main.tf`, `variables.tf`, ...), for tests.
+    #[cfg(test)]
+    pub fn file(&self, name: &str) -> String {
+        self.files()
+            .into_iter()
+            .find(|f| f.path.ends_with(name))
+            .map(|f| f.contents)
+            .unwrap_or_else(|| panic!("module {:?} writes no {name}", self.dir))
+    }
+
     pub fn files(&self) -> Vec<OutputFile> {
         let base = if self.dir.is_empty() {
             PathBuf::new()

@@ -674,12 +674,7 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
 "#;
 
     fn main_tf(config: &Config) -> String {
-        component(config)
-            .files()
-            .into_iter()
-            .find(|f| f.path.ends_with("main.tf"))
-            .map(|f| f.contents)
-            .expect("main.tf")
+        component(config).file("main.tf")
     }
 
     /// The quoted `service:Action` strings of `data "aws_iam_policy_document" "<id>"`.
@@ -781,12 +776,7 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
             pass.contains("values   = [\"ssm.amazonaws.com\"]"),
             "{pass}"
         );
-        let vars = component(&config)
-            .files()
-            .into_iter()
-            .find(|f| f.path.ends_with("variables.tf"))
-            .expect("variables.tf")
-            .contents;
+        let vars = component(&config).file("variables.tf");
         assert!(vars.contains("default     = [\"arn:aws:iam::123456789012:role/restarter\"]"));
     }
 
@@ -814,12 +804,7 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
     #[test]
     fn role_names_carry_the_region_and_fit_iam() {
         let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
-        let tf = component(&config)
-            .files()
-            .into_iter()
-            .find(|f| f.path.ends_with("main.tf"))
-            .map(|f| f.contents)
-            .unwrap_or_default();
+        let tf = component(&config).file("main.tf");
         for f in config.functions() {
             let header = format!("resource \"aws_iam_role\" \"{}\" {{\n", f.ident());
             let body = &tf[tf.find(&header).expect("role")..];
@@ -844,13 +829,13 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
     #[test]
     fn metrics_api_has_its_own_timeout_within_api_gateways_and_a_body_limit_within_lambdas() {
         let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
-        let files = component(&config).files();
+        let component = component(&config);
         let text = |name: &str| {
-            files
-                .iter()
-                .find(|f| f.path.ends_with(name))
-                .map(|f| f.contents.split_whitespace().collect::<Vec<_>>().join(" "))
-                .unwrap_or_default()
+            component
+                .file(name)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         let (main, vars) = (text("main.tf"), text("variables.tf"));
         let function = |id: &str| {

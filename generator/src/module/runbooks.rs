@@ -186,12 +186,7 @@ mod tests {
     }
 
     fn main_tf(config: &Config) -> String {
-        component(config)
-            .files()
-            .into_iter()
-            .find(|f| f.path.ends_with("main.tf"))
-            .map(|f| f.contents)
-            .unwrap_or_default()
+        component(config).file("main.tf")
     }
 
     #[test]

@@ -334,12 +334,7 @@ mod tests {
     #[test]
     fn lifecycle_matches_the_variable_names_and_removes_delete_markers() {
         let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
-        let tf = component(&config)
-            .files()
-            .into_iter()
-            .find(|f| f.path.ends_with("main.tf"))
-            .map(|f| f.contents)
-            .unwrap_or_default();
+        let tf = component(&config).file("main.tf");
         let start = tf
             .find("resource \"aws_s3_bucket_lifecycle_configuration\" \"logs\"")
             .expect("lifecycle");
