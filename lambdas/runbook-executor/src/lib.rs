@@ -4,7 +4,7 @@
 //! * [`runbook`] — the runbook model, loading from SSM, validation, notify-only fallback.
 //! * [`steps`] — step execution (claims, dry run, `on_failure`), one module per step kind.
 //! * [`idempotency`] — per-(message, step) claims against SNS redelivery.
-//! * [`notify_text`] — the human-readable notification (pure).
+//! * [`steps::notify::text`] — the human-readable notification (pure).
 //! * [`handler`] — one invocation, record by record; [`aws`] — the traits over the SDK clients.
 
 pub mod alarm;
@@ -12,7 +12,6 @@ pub mod aws;
 pub mod config;
 pub mod handler;
 pub mod idempotency;
-pub mod notify_text;
 pub mod ports;
 pub mod runbook;
 pub mod steps;

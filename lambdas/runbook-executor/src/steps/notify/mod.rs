@@ -1,13 +1,17 @@
 //! `notify`: publishes the enriched, human-readable message to the topic.
 //!
 //! The publisher marks the message with the `origin` attribute so that neither the topic's
-//! subscription filter nor this function treats it as a new alarm (no self-loop).
+//! subscription filter nor this function treats it as a new alarm (no self-loop). The text itself
+//! is [`text`], a pure formatter under this step (it reads the step reports and the gathered
+//! context; nothing outside `steps` depends on it, so the two no longer import each other).
+
+pub mod text;
 
 use super::gather_context::GatheredContext;
 use super::{Done, Run, Settings, StepReport};
-use crate::notify_text::{render, Message};
 use crate::ports::BoxFuture;
 use crate::runbook::Step;
+use text::{render, Message};
 
 pub trait Publisher: Send + Sync {
     /// Publishes with MessageAttribute `origin` = `runbook-executor`; returns the SNS message id.
