@@ -35,8 +35,8 @@ pub const UPDATED_AT: &str = "UpdatedAt";
 /// A malformed sketch or item.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
-    #[error("malformed sketch: {0}")]
-    Sketch(&'static str),
+    #[error(transparent)]
+    Sketch(#[from] crate::sketch::DecodeError),
     #[error("attribute {attribute} is missing")]
     Missing { attribute: String },
     #[error("attribute {attribute} has the wrong type (expected {expected})")]

@@ -21,7 +21,11 @@
 //! and per bucket (ascending index) the index (zig-zag varint for the first, varint delta ≥ 1 after
 //! it) and the count (varint ≥ 1). Decoding rejects anything else.
 
-use crate::codec::CodecError;
+/// Bytes that are not a sketch's encoding; the reason is fixed text. The DynamoDB codec wraps it
+/// (`CodecError::Sketch`), naming the attribute it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed sketch: {0}")]
+pub struct DecodeError(pub &'static str);
 
 /// Guaranteed relative accuracy of every quantile estimate.
 pub const RELATIVE_ACCURACY: f64 = 0.01;
@@ -288,21 +292,21 @@ impl Sketch {
     }
 
     /// Decodes [`Sketch::encode`] output; rejects malformed, non-canonical or out-of-range bytes.
-    pub fn decode(bytes: &[u8]) -> Result<Sketch, CodecError> {
+    pub fn decode(bytes: &[u8]) -> Result<Sketch, DecodeError> {
         let mut r = Reader { bytes, pos: 0 };
         match r.byte()? {
             FORMAT_VERSION => {}
-            _ => return Err(CodecError::Sketch("unknown format version")),
+            _ => return Err(DecodeError("unknown format version")),
         }
         let zero = r.varint()?;
         let positive = decode_store(&mut r)?;
         let negative = decode_store(&mut r)?;
         if r.pos != bytes.len() {
-            return Err(CodecError::Sketch("trailing bytes"));
+            return Err(DecodeError("trailing bytes"));
         }
         zero.checked_add(positive.total)
             .and_then(|t| t.checked_add(negative.total))
-            .ok_or(CodecError::Sketch("total count overflows"))?;
+            .ok_or(DecodeError("total count overflows"))?;
         Ok(Sketch {
             positive,
             negative,
@@ -311,10 +315,10 @@ impl Sketch {
     }
 }
 
-fn decode_store(r: &mut Reader<'_>) -> Result<Buckets, CodecError> {
+fn decode_store(r: &mut Reader<'_>) -> Result<Buckets, DecodeError> {
     let n = r.varint()?;
     if n > (MAX_INDEX - MIN_INDEX + 1) as u64 {
-        return Err(CodecError::Sketch("more buckets than indexes"));
+        return Err(DecodeError("more buckets than indexes"));
     }
     let mut entries = Vec::with_capacity(n.min(4096) as usize);
     let mut prev: Option<i64> = None;
@@ -325,21 +329,21 @@ fn decode_store(r: &mut Reader<'_>) -> Result<Buckets, CodecError> {
             Some(p) => {
                 let delta = r.varint()?;
                 if delta == 0 {
-                    return Err(CodecError::Sketch("bucket indexes not strictly ascending"));
+                    return Err(DecodeError("bucket indexes not strictly ascending"));
                 }
                 p.saturating_add(i64::try_from(delta).unwrap_or(i64::MAX))
             }
         };
         if !(i64::from(MIN_INDEX)..=i64::from(MAX_INDEX)).contains(&index) {
-            return Err(CodecError::Sketch("bucket index out of range"));
+            return Err(DecodeError("bucket index out of range"));
         }
         let count = r.varint()?;
         if count == 0 {
-            return Err(CodecError::Sketch("empty bucket"));
+            return Err(DecodeError("empty bucket"));
         }
         total = total
             .checked_add(count)
-            .ok_or(CodecError::Sketch("total count overflows"))?;
+            .ok_or(DecodeError("total count overflows"))?;
         entries.push((index as i32, count));
         prev = Some(index);
     }
@@ -377,32 +381,29 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn byte(&mut self) -> Result<u8, CodecError> {
-        let b = *self
-            .bytes
-            .get(self.pos)
-            .ok_or(CodecError::Sketch("truncated"))?;
+    fn byte(&mut self) -> Result<u8, DecodeError> {
+        let b = *self.bytes.get(self.pos).ok_or(DecodeError("truncated"))?;
         self.pos += 1;
         Ok(b)
     }
 
     /// LEB128 u64; rejects overlong and overflowing encodings so each value has one encoding.
-    fn varint(&mut self) -> Result<u64, CodecError> {
+    fn varint(&mut self) -> Result<u64, DecodeError> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
             if shift == 63 && b > 1 {
-                return Err(CodecError::Sketch("varint overflows 64 bits"));
+                return Err(DecodeError("varint overflows 64 bits"));
             }
             v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
                 if b == 0 && shift > 0 {
-                    return Err(CodecError::Sketch("overlong varint"));
+                    return Err(DecodeError("overlong varint"));
                 }
                 return Ok(v);
             }
         }
-        Err(CodecError::Sketch("varint overflows 64 bits"))
+        Err(DecodeError("varint overflows 64 bits"))
     }
 }
 

@@ -163,7 +163,7 @@ fn decode_rejects_malformed() {
     ];
     for (bytes, want) in cases {
         match Sketch::decode(&bytes) {
-            Err(CodecError::Sketch(msg)) => assert_eq!(msg, want, "{bytes:?}"),
+            Err(DecodeError(msg)) => assert_eq!(msg, want, "{bytes:?}"),
             other => panic!("{bytes:?}: expected {want}, got {other:?}"),
         }
     }
