@@ -5,8 +5,10 @@
 //! - [`iam`]: every AWS operation each function performs, declared once. The generator writes each
 //!   function's IAM policy from it; each function reaches AWS only through typed clients whose
 //!   operations are checked against it at compile time ([`assert_clients!`]).
+//! - [`env`]: the environment variables the module sets on each function, named once.
 //! - [`http`]: the CORS headers the function and API Gateway's own responses both send.
 
+pub mod env;
 pub mod http;
 pub mod iam;
 

@@ -1,4 +1,4 @@
-//! Offline mode: `log-processor --file PATH [--key KEY] [--reference-time RFC3339]`.
+//! Offline mode: `log-processor --file PATH [--key KEY] [--logs-prefix PREFIX] [--reference-time RFC3339]`.
 //! Same pipeline as the Lambda, no AWS access. Aggregates go to stdout as JSON lines,
 //! the line counts (one JSON object) to stderr.
 
@@ -10,12 +10,17 @@ pub struct FileArgs {
     pub path: PathBuf,
     /// Supplies the service for lines without one, as an S3 key would (`logs/<service>/...`).
     pub key: Option<String>,
+    /// The stack's `logs_prefix`, under which `key` names a service; default `logs/`.
+    pub logs_prefix: String,
     /// Centre of the accepted time window; default: the file's modification time.
     pub reference_ms: Option<i64>,
 }
 
+/// The module's default `logs_prefix`, for `--file` runs that do not name one.
+pub const DEFAULT_LOGS_PREFIX: &str = "logs/";
+
 pub const USAGE: &str =
-    "usage: log-processor --file PATH [--key logs/<service>/name.log] [--reference-time RFC3339]\n\
+    "usage: log-processor --file PATH [--key logs/<service>/name.log] [--logs-prefix logs/] [--reference-time RFC3339]\n\
      (without arguments it runs as an AWS Lambda function)";
 
 /// `Ok(None)`: no arguments, run as a Lambda function.
@@ -24,6 +29,7 @@ pub fn parse_args(args: &[String]) -> Result<Option<FileArgs>, String> {
         return Ok(None);
     }
     let (mut path, mut key, mut reference_ms) = (None, None, None);
+    let mut logs_prefix = DEFAULT_LOGS_PREFIX.to_owned();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -34,6 +40,7 @@ pub fn parse_args(args: &[String]) -> Result<Option<FileArgs>, String> {
         match flag.as_str() {
             "--file" => path = Some(PathBuf::from(value()?)),
             "--key" => key = Some(value()?),
+            "--logs-prefix" => logs_prefix = value()?,
             "--reference-time" => {
                 let v = value()?;
                 let ms = crate::timeparse::parse_rfc3339(v.as_bytes()).ok_or_else(|| {
@@ -49,6 +56,7 @@ pub fn parse_args(args: &[String]) -> Result<Option<FileArgs>, String> {
     Ok(Some(FileArgs {
         path,
         key,
+        logs_prefix,
         reference_ms,
     }))
 }
@@ -64,7 +72,8 @@ pub fn run(args: &FileArgs) -> Result<(), String> {
             .map(|t| chrono::DateTime::<chrono::Utc>::from(t).timestamp_millis())
             .map_err(|e| format!("{name}: {e}"))?,
     };
-    let outcome = process_read(file, args.key.as_deref(), Window::around(reference_ms))
+    let window = Window::around(reference_ms);
+    let outcome = process_read(file, args.key.as_deref(), &args.logs_prefix, window)
         .map_err(|e| format!("{name}: {e}"))?;
     crate::output::write_rows(&outcome.batch, std::io::stdout().lock())
         .map_err(|e| format!("stdout: {e}"))?;
@@ -102,6 +111,7 @@ mod tests {
             Ok(Some(FileArgs {
                 path: "x.log".into(),
                 key: Some("logs/api/x.log".into()),
+                logs_prefix: "logs/".into(),
                 reference_ms: Some(1_795_975_200_000)
             }))
         );

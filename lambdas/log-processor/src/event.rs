@@ -95,9 +95,10 @@ pub fn plan_records(records: &[S3EventRecord]) -> Result<Planned, EventError> {
     Ok(out)
 }
 
-/// The service named by a key of the form `logs/<service>/...`, if any (not yet validated).
-pub fn service_from_key(key: &str) -> Option<&str> {
-    let rest = key.strip_prefix("logs/")?;
+/// The service named by a key of the form `<logs_prefix><service>/...`, if any (not yet
+/// validated). `logs_prefix` is the module's `logs_prefix` (`LOGS_PREFIX`), e.g. `logs/`.
+pub fn service_from_key<'k>(logs_prefix: &str, key: &'k str) -> Option<&'k str> {
+    let rest = key.strip_prefix(logs_prefix)?;
     let (service, tail) = rest.split_once('/')?;
     (!service.is_empty() && !tail.is_empty()).then_some(service)
 }
@@ -124,14 +125,24 @@ mod tests {
 
     #[test]
     fn service_prefix() {
+        let service = |key| service_from_key("logs/", key);
+        assert_eq!(service("logs/checkout/2026/x.log"), Some("checkout"));
+        assert_eq!(service("logs/checkout/x"), Some("checkout"));
+        assert_eq!(service("logs/checkout"), None);
+        assert_eq!(service("logs//x.log"), None);
+        assert_eq!(service("other/checkout/x.log"), None);
+    }
+
+    /// The module's `logs_prefix` decides, not a hard-coded `logs/` (the bug: under
+    /// `app-logs/` no key named a service).
+    #[test]
+    fn service_under_another_prefix() {
         assert_eq!(
-            service_from_key("logs/checkout/2026/x.log"),
+            service_from_key("app-logs/", "app-logs/checkout/2026/x.log"),
             Some("checkout")
         );
-        assert_eq!(service_from_key("logs/checkout/x"), Some("checkout"));
-        assert_eq!(service_from_key("logs/checkout"), None);
-        assert_eq!(service_from_key("logs//x.log"), None);
-        assert_eq!(service_from_key("other/checkout/x.log"), None);
+        assert_eq!(service_from_key("app-logs/", "logs/checkout/x.log"), None);
+        assert_eq!(service_from_key("app-logs/", "app-logs/x.log"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod cli;
+pub mod config;
 pub mod event;
 pub mod handler;
 pub mod lines;

@@ -1,6 +1,6 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use log_processor::config::Config;
 use log_processor::handler::{handle, Deps};
-use metrics_core::MetricWriter;
 use serde_json::Value;
 use std::process::ExitCode;
 
@@ -9,7 +9,11 @@ fn main() -> ExitCode {
     // Display, not Debug: this is what the Lambda init error log and the CLI user see.
     let result = match log_processor::cli::parse_args(&args) {
         Ok(Some(file_args)) => log_processor::cli::run(&file_args).map_err(Error::from),
-        Ok(None) => lambda(),
+        Ok(None) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::from)
+            .and_then(|rt| rt.block_on(lambda())),
         Err(usage) => {
             eprintln!("{usage}");
             return ExitCode::from(2);
@@ -24,22 +28,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn lambda() -> Result<(), Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(async {
-            metrics_core::aws::init_tracing();
-            let table = metrics_core::aws::required_env("METRICS_TABLE")?;
-            let config = metrics_core::aws::sdk_config().await;
-            let deps = Deps {
-                s3: log_processor::s3::LogObjects::new(&config),
-                store: MetricWriter::new(metrics_core::aws::dynamodb_client(&config), table),
-            };
-            lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-                let deps = deps.clone();
-                async move { handle(&deps, event.payload).await }
-            }))
-            .await
-        })
+/// The shape of all three functions: configuration and clients built once per execution
+/// environment, borrowed by every invocation.
+async fn lambda() -> Result<(), Error> {
+    metrics_core::aws::init_tracing();
+    let config = Config::from_env().inspect_err(
+        |e| tracing::error!(error = %e, variable = e.name(), "invalid configuration"),
+    )?;
+    let sdk = metrics_core::aws::sdk_config().await;
+    let deps = Deps::new(&sdk, &config);
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle(deps, event.payload).await
+    }))
+    .await
 }

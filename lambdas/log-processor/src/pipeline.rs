@@ -58,9 +58,9 @@ pub struct Processor {
 }
 
 impl Processor {
-    pub fn new(key: Option<&str>, window: Window) -> Processor {
+    pub fn new(key: Option<&str>, logs_prefix: &str, window: Window) -> Processor {
         let mut acc = Accumulator::new();
-        let key_service = match key.and_then(service_from_key) {
+        let key_service = match key.and_then(|k| service_from_key(logs_prefix, k)) {
             None => Err(Reason::NoService),
             Some(name) => acc.service_id(name),
         };
@@ -149,10 +149,10 @@ pub struct ObjectPipeline {
 }
 
 impl ObjectPipeline {
-    /// `key` supplies the service for lines without one (`logs/<service>/...`).
-    pub fn new(key: Option<&str>, window: Window) -> Self {
+    /// `key` supplies the service for lines without one (`<logs_prefix><service>/...`).
+    pub fn new(key: Option<&str>, logs_prefix: &str, window: Window) -> Self {
         ObjectPipeline {
-            decoder: Decoder::new(Processor::new(key, window)),
+            decoder: Decoder::new(Processor::new(key, logs_prefix, window)),
         }
     }
 
@@ -177,9 +177,10 @@ impl ObjectPipeline {
 pub fn process_read(
     mut r: impl std::io::Read,
     key: Option<&str>,
+    logs_prefix: &str,
     window: Window,
 ) -> std::io::Result<Outcome> {
-    let mut p = ObjectPipeline::new(key, window);
+    let mut p = ObjectPipeline::new(key, logs_prefix, window);
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = match r.read(&mut buf) {
@@ -203,7 +204,11 @@ mod tests {
     const REF: i64 = 1_795_975_500_000; // 2026-11-29T18:05:00Z
 
     fn run(key: Option<&str>, chunks: &[&[u8]]) -> Outcome {
-        let mut p = ObjectPipeline::new(key, Window::around(REF));
+        run_under("logs/", key, chunks)
+    }
+
+    fn run_under(logs_prefix: &str, key: Option<&str>, chunks: &[&[u8]]) -> Outcome {
+        let mut p = ObjectPipeline::new(key, logs_prefix, Window::around(REF));
         for c in chunks {
             p.push(c).unwrap();
         }
@@ -248,6 +253,21 @@ mod tests {
         let o = run(Some("logs/api/x.log"), &[text.as_bytes()]);
         let services: Vec<_> = o.batch.0.keys().map(|k| k.service.as_str()).collect();
         assert_eq!(services, ["api", "db"]);
+    }
+
+    /// With the module's `logs_prefix = "app-logs/"`, a line without a `service` field takes the
+    /// service from the key under that prefix (it was rejected as `no_service` while `logs/`
+    /// was hard-coded).
+    #[test]
+    fn the_key_names_the_service_under_a_non_default_prefix() {
+        let text = line_at(REF);
+        let o = run_under("app-logs/", Some("app-logs/api/x.log"), &[text.as_bytes()]);
+        assert_eq!((o.stats.accepted, o.stats.rejected.total()), (1, 0));
+        let services: Vec<_> = o.batch.0.keys().map(|k| k.service.as_str()).collect();
+        assert_eq!(services, ["api"]);
+        // The default prefix does not apply when the stack uses another.
+        let o = run_under("app-logs/", Some("logs/api/x.log"), &[text.as_bytes()]);
+        assert_eq!(o.stats.rejected.get(Reason::NoService), 1);
     }
 
     #[test]

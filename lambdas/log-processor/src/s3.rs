@@ -71,6 +71,17 @@ pub enum ObjectError {
     },
 }
 
+impl ObjectError {
+    /// The stable `errorType` of this failure kind (see `handler::HandlerError`).
+    pub const fn error_type(&self) -> &'static str {
+        match self {
+            ObjectError::Read { .. } => "LogObjectReadFailed",
+            ObjectError::Corrupt { .. } => "LogObjectCorrupt",
+            ObjectError::Store { .. } => "StoreWriteFailed",
+        }
+    }
+}
+
 /// What one object contributed; logged as one JSON line and returned by the handler.
 #[derive(Debug, Serialize)]
 pub struct ObjectReport {
@@ -95,9 +106,10 @@ pub struct ObjectReport {
 pub async fn process_object(
     s3: &LogObjects,
     store: &MetricWriter,
+    logs_prefix: &str,
     obj: &ObjectRef,
 ) -> Result<ObjectReport, ObjectError> {
-    let outcome = read_object(s3, obj).await?;
+    let outcome = read_object(s3, logs_prefix, obj).await?;
     let source = source_id(obj);
     let applied = store
         .apply(Some(&source), &outcome.batch)
@@ -110,8 +122,12 @@ pub async fn process_object(
     Ok(report(obj, source, &outcome, &applied))
 }
 
-/// Streams the object into the pipeline.
-pub async fn read_object(s3: &LogObjects, obj: &ObjectRef) -> Result<Outcome, ObjectError> {
+/// Streams the object into the pipeline. `logs_prefix`: see [`crate::event::service_from_key`].
+pub async fn read_object(
+    s3: &LogObjects,
+    logs_prefix: &str,
+    obj: &ObjectRef,
+) -> Result<Outcome, ObjectError> {
     let read_err = |message: String| ObjectError::Read {
         bucket: obj.bucket.clone(),
         key: obj.key.clone(),
@@ -125,7 +141,8 @@ pub async fn read_object(s3: &LogObjects, obj: &ObjectRef) -> Result<Outcome, Ob
         .last_modified()
         .and_then(|t| t.to_millis().ok())
         .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
-    let mut pipeline = ObjectPipeline::new(Some(&obj.key), Window::around(reference_ms));
+    let mut pipeline =
+        ObjectPipeline::new(Some(&obj.key), logs_prefix, Window::around(reference_ms));
     let mut body = resp.body;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {

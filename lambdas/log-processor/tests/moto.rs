@@ -322,6 +322,7 @@ async fn retry_after_a_crash_part_way_equals_one_clean_run() {
     let obj = object_ref(&records[0]);
     let outcome = log_processor::s3::read_object(
         &log_processor::s3::LogObjects::from_client(aws.s3.clone()),
+        "logs/",
         &obj,
     )
     .await
@@ -385,8 +386,10 @@ async fn unreadable_objects_fail_the_invocation_naming_the_key() {
         s3_event(&[good.clone(), corrupt.clone(), missing.clone()]),
     )
     .await
-    .unwrap_err()
-    .to_string();
+    .unwrap_err();
+    // One unreadable, one corrupt: no single kind.
+    assert_eq!(err.error_type(), "ObjectsFailed");
+    let err = err.to_string();
     assert!(err.starts_with("2 of 3 objects failed"), "{err}");
     assert!(
         err.contains("s3://app-logs/logs/worker/broken file.gz: corrupt gzip"),
@@ -453,8 +456,9 @@ async fn the_event_pins_the_object_version() {
         .await;
     let err = log_processor::handler::handle(&deps, s3_event(&[e1]))
         .await
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+    assert_eq!(err.error_type(), "LogObjectReadFailed");
+    let err = err.to_string();
     assert!(
         err.contains("s3://app-logs/logs/worker/y.log: cannot read object"),
         "{err}"

@@ -14,7 +14,7 @@ fn sample(name: &str, key: &str) -> Outcome {
     let reference = chrono::DateTime::parse_from_rfc3339("2026-11-29T18:10:00Z")
         .unwrap()
         .timestamp_millis();
-    process_read(file, Some(key), Window::around(reference)).unwrap()
+    process_read(file, Some(key), "logs/", Window::around(reference)).unwrap()
 }
 
 /// (count, sum, min, max) of one metric in one group.

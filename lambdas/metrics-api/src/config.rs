@@ -1,49 +1,93 @@
-//! Function configuration from the environment the Terraform module sets.
+//! Settings from the function's environment (set by the Terraform module; the names are
+//! `contract::env`'s).
+
+use contract::env;
+use metrics_core::env::{ConfigError, Env};
 
 use crate::ingest::DEFAULT_MAX_BODY_BYTES;
 use crate::respond::Cors;
 
+/// Lambda's synchronous invocation payload limit: no body can be larger.
+pub const MAX_BODY_BYTES_CEILING: usize = 6 * 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// `METRICS_TABLE`.
+    pub table: String,
     pub cors: Cors,
     pub max_body_bytes: usize,
 }
 
 impl Config {
-    /// `CORS_ALLOWED_ORIGINS` (comma list or `*`; unset: `*`, since auth is an
-    /// API key header, not a cookie) and `MAX_BODY_BYTES` (default 256 KiB).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let cors = Cors::parse(&get("CORS_ALLOWED_ORIGINS").unwrap_or_else(|| "*".to_owned()));
-        let max_body_bytes = match get("MAX_BODY_BYTES").filter(|v| !v.trim().is_empty()) {
-            None => DEFAULT_MAX_BODY_BYTES,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| format!("MAX_BODY_BYTES must be a positive integer, got {v:?}"))?,
-        };
-        Ok(Self {
-            cors,
-            max_body_bytes,
-        })
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Config::read(&metrics_core::env::process())
     }
 
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+    /// `METRICS_TABLE` (required), `CORS_ALLOWED_ORIGINS` (comma list or `*`; unset: `*`, since
+    /// auth is an API key header, not a cookie) and `MAX_BODY_BYTES` (default 256 KiB), over any
+    /// variable lookup (tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Config::read(&Env::new(get))
+    }
+
+    fn read(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: env.required(env::METRICS_TABLE)?,
+            cors: Cors::parse(
+                &env.optional(env::CORS_ALLOWED_ORIGINS)?
+                    .unwrap_or_else(|| "*".to_owned()),
+            ),
+            max_body_bytes: env.parse(
+                env::MAX_BODY_BYTES,
+                DEFAULT_MAX_BODY_BYTES,
+                1..=MAX_BODY_BYTES_CEILING,
+            )?,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use metrics_core::env::Recorded;
+
+    const TABLE: (&str, &str) = ("METRICS_TABLE", "ApplicationMetrics");
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(Recorded::new(vars).lookup())
+    }
 
     #[test]
     fn defaults_and_validation() {
-        let c = Config::from_lookup(|_| None).unwrap();
+        let c = config(&[TABLE]).unwrap();
         assert_eq!((c.cors, c.max_body_bytes), (Cors::Any, 262_144));
-        let c = Config::from_lookup(|k| (k == "MAX_BODY_BYTES").then(|| "1024".into())).unwrap();
+        assert_eq!(c.table, "ApplicationMetrics");
+        let c = config(&[TABLE, ("MAX_BODY_BYTES", "1024")]).unwrap();
         assert_eq!(c.max_body_bytes, 1024);
-        assert!(Config::from_lookup(|k| (k == "MAX_BODY_BYTES").then(|| "lots".into())).is_err());
+        for bad in ["lots", "0"] {
+            let e = config(&[TABLE, ("MAX_BODY_BYTES", bad)]).unwrap_err();
+            assert_eq!(e.name(), "MAX_BODY_BYTES", "{e}");
+        }
+        assert_eq!(
+            config(&[]).unwrap_err(),
+            ConfigError::Missing {
+                name: "METRICS_TABLE".into()
+            }
+        );
+    }
+
+    /// Reads exactly the variables the module sets on this function (`LOG_LEVEL` is read by
+    /// `metrics_core::aws::init_tracing`); the generator writes the same list.
+    #[test]
+    fn reads_the_variables_the_module_sets() {
+        let vars = Recorded::new(&[TABLE]);
+        Config::from_lookup(vars.lookup()).unwrap();
+        let mut expected: Vec<&str> = env::keys(contract::Function::MetricsApi)
+            .iter()
+            .copied()
+            .filter(|k| *k != env::LOG_LEVEL)
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(vars.read(), expected);
     }
 }

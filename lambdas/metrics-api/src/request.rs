@@ -49,6 +49,22 @@ impl Request {
 #[error("not an API Gateway proxy event: {0}")]
 pub struct EventError(String);
 
+impl EventError {
+    /// The stable `errorType` Lambda reports for it (every HTTP outcome, a 503 included, is a
+    /// response, so this is the function's only failure kind).
+    pub const ERROR_TYPE: &'static str = "InvalidEvent";
+}
+
+/// What Lambda reports as `errorType`: a fixed name, not the Rust type's.
+impl From<EventError> for lambda_runtime::Diagnostic {
+    fn from(e: EventError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: EventError::ERROR_TYPE.to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
 /// Reads the payload version without committing to either shape.
 pub fn payload_version(event: &Value) -> Option<PayloadVersion> {
     if event.get("version").and_then(Value::as_str) == Some("2.0") {
@@ -290,6 +306,19 @@ fn decode_body(body: Option<String>, base64: bool) -> Result<Vec<u8>, ApiError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_non_http_event_fails_with_a_stable_error_type() {
+        let e = parse_event(serde_json::json!({"Records": []})).unwrap_err();
+        let d = lambda_runtime::Diagnostic::from(e);
+        assert_eq!(d.error_type, "InvalidEvent");
+        assert!(
+            d.error_message
+                .starts_with("not an API Gateway proxy event"),
+            "{}",
+            d.error_message
+        );
+    }
 
     #[test]
     fn raw_query_string_is_form_decoded_and_repeats_joined() {

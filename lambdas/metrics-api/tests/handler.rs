@@ -8,7 +8,6 @@ use aws_lambda_events::apigw::{
     ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
     ApiGatewayV2httpResponse,
 };
-use metrics_api::config::Config;
 use metrics_api::request::{parse_event, PayloadVersion};
 use serde_json::{json, Value};
 use support::{call, fixture, offline_app, v1, v2};
@@ -97,11 +96,10 @@ async fn events_that_are_not_http_requests_fail_the_invocation() {
 
 #[tokio::test]
 async fn preflight_echoes_a_listed_origin_in_both_payload_shapes() {
-    let config = Config::from_lookup(|k| {
-        (k == "CORS_ALLOWED_ORIGINS")
-            .then(|| "https://other.example, https://dashboard.example.com".into())
-    })
-    .unwrap();
+    let config = support::config(&[(
+        "CORS_ALLOWED_ORIGINS",
+        "https://other.example, https://dashboard.example.com",
+    )]);
     let app = support::app_at("http://127.0.0.1:9", config).await;
 
     let out = app
@@ -267,7 +265,7 @@ async fn bad_bodies_are_400s_and_oversized_ones_413() {
         .assert_error(400, "invalid_parameter", Some("Idempotency-Key"));
     }
 
-    let small = Config::from_lookup(|k| (k == "MAX_BODY_BYTES").then(|| "64".into())).unwrap();
+    let small = support::config(&[("MAX_BODY_BYTES", "64")]);
     let app = support::app_at("http://127.0.0.1:9", small).await;
     // The committed fixtures' bodies are over 64 bytes, text and base64 alike.
     for name in [

@@ -5,7 +5,6 @@
 mod support;
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use metrics_api::config::Config;
 use metrics_api::App;
 use metrics_core::aggregate::GroupKey;
 use metrics_core::codec::{encode_group, StoredGroup};
@@ -21,7 +20,7 @@ const T0: i64 = 1_795_975_200; // 2026-11-29T18:00:00Z
 async fn setup() -> (Moto, App) {
     let moto = Moto::start();
     create_table(&moto.endpoint).await;
-    let app = support::app_at(&moto.endpoint, Config::from_lookup(|_| None).unwrap()).await;
+    let app = support::app_at(&moto.endpoint, support::config(&[])).await;
     (moto, app)
 }
 
@@ -422,7 +421,7 @@ async fn idempotent_retries_count_once() {
 async fn errors_answer_without_writing_anything() {
     let moto = Moto::start();
     create_table(&moto.endpoint).await;
-    let small = Config::from_lookup(|k| (k == "MAX_BODY_BYTES").then(|| "300".into())).unwrap();
+    let small = support::config(&[("MAX_BODY_BYTES", "300")]);
     let app = support::app_at(&moto.endpoint, small).await;
     let ok = |metrics: Value| {
         json!({"service": "checkout", "timestamp": "2026-11-29T18:05:00Z", "metrics": metrics})

@@ -1,4 +1,4 @@
-//! AWS SDK set-up shared by the functions, tracing, and environment helpers.
+//! AWS SDK set-up shared by the functions, and their one logging path.
 //!
 //! One TLS stack: the SDK's HTTP client is aws-smithy-http-client with rustls + ring (no aws-lc-sys).
 //! Region comes from `AWS_REGION` and the endpoint from `AWS_ENDPOINT_URL` (both read by
@@ -8,16 +8,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use aws_smithy_http_client::tls;
 
-/// A required environment variable is missing or empty.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error(
-        "environment variable {name} is not set (the Terraform module sets it on the function)"
-    )]
-    Missing { name: String },
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid { name: String, reason: String },
-}
+pub use crate::env::ConfigError;
 
 /// The HTTP client every SDK client uses: rustls with the ring crypto provider.
 pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
@@ -61,56 +52,59 @@ pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
 }
 
-/// The value of a required environment variable.
-pub fn required_env(name: &str) -> Result<String, ConfigError> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => Ok(v),
-        Ok(_) | Err(std::env::VarError::NotPresent) => Err(ConfigError::Missing {
-            name: name.to_owned(),
-        }),
-        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::Invalid {
-            name: name.to_owned(),
-            reason: "not valid UTF-8".to_owned(),
-        }),
+/// The filter directive: `RUST_LOG` (any tracing directive, an override for debugging), else
+/// `LOG_LEVEL` (the module's `log_level` variable), else `info`. A `LOG_LEVEL` outside
+/// `contract::env::LOG_LEVELS` is reported and `info` used: logging still works.
+fn filter_directive(rust_log: Option<&str>, log_level: Option<&str>) -> (String, Option<String>) {
+    if let Some(directive) = rust_log.filter(|s| !s.trim().is_empty()) {
+        return (directive.to_owned(), None);
+    }
+    match log_level.map(|l| l.trim().to_ascii_lowercase()) {
+        None => ("info".to_owned(), None),
+        Some(l) if l.is_empty() => ("info".to_owned(), None),
+        Some(l) if contract::env::LOG_LEVELS.contains(&l.as_str()) => (l, None),
+        Some(l) => (
+            "info".to_owned(),
+            Some(format!(
+                "{} {l:?} is not one of {:?}; logging at info",
+                contract::env::LOG_LEVEL,
+                contract::env::LOG_LEVELS
+            )),
+        ),
     }
 }
 
-/// Maps Lambda's `AWS_LAMBDA_LOG_LEVEL` values (TRACE…FATAL) to a tracing filter directive.
-fn lambda_level(level: &str) -> &'static str {
-    match level.trim().to_ascii_lowercase().as_str() {
-        "trace" => "trace",
-        "debug" => "debug",
-        "warn" | "warning" => "warn",
-        "error" | "fatal" => "error",
-        _ => "info",
-    }
-}
-
-/// The filter directive: `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else `info`.
-fn filter_directive(rust_log: Option<&str>, lambda_log_level: Option<&str>) -> String {
-    match (rust_log.filter(|s| !s.trim().is_empty()), lambda_log_level) {
-        (Some(directive), _) => directive.to_owned(),
-        (None, Some(level)) => lambda_level(level).to_owned(),
-        (None, None) => "info".to_owned(),
-    }
-}
-
-/// JSON lines on stdout (what CloudWatch Logs indexes), no ANSI colours. Safe to call twice.
+/// The one log path of every function: JSON lines on stdout (what CloudWatch Logs indexes), the
+/// event's fields at the top level beside `timestamp`, `level` and `message` (so Logs Insights
+/// filters on them directly), no ANSI colours. Level from [`filter_directive`]. Safe to call twice.
 pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let directive = filter_directive(
+    let (directive, problem) = filter_directive(
         std::env::var("RUST_LOG").ok().as_deref(),
-        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+        std::env::var(contract::env::LOG_LEVEL).ok().as_deref(),
     );
-    let filter = EnvFilter::try_new(&directive).unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let _ = tracing::subscriber::set_global_default(json_subscriber(&directive, std::io::stdout));
+    if let Some(problem) = problem {
+        tracing::warn!("{problem}");
+    }
+}
+
+/// The functions' log format over any writer (stdout in [`init_tracing`], a buffer in tests):
+/// one JSON object per event, filtered by a tracing directive (`info` if it does not parse).
+pub fn json_subscriber<W>(directive: &str, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(directive).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
         .json()
+        .flatten_event(true)
         .with_env_filter(filter)
         .with_ansi(false)
         .with_current_span(false)
         .with_target(true)
-        .with_writer(std::io::stdout)
-        .try_init();
+        .with_writer(writer)
+        .finish()
 }
 
 #[cfg(test)]
@@ -119,24 +113,18 @@ mod tests {
 
     #[test]
     fn log_level_precedence() {
+        let directive = |rust_log, level| filter_directive(rust_log, level).0;
         assert_eq!(
-            filter_directive(Some("debug,hyper=warn"), Some("ERROR")),
+            directive(Some("debug,hyper=warn"), Some("error")),
             "debug,hyper=warn"
         );
-        assert_eq!(filter_directive(Some(" "), Some("WARN")), "warn");
-        assert_eq!(filter_directive(None, Some("FATAL")), "error");
-        assert_eq!(filter_directive(None, Some("bogus")), "info");
-        assert_eq!(filter_directive(None, None), "info");
-    }
-
-    #[test]
-    fn missing_env_is_a_clear_error() {
-        let e = required_env("METRICS_CORE_SURELY_UNSET_VARIABLE").unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("METRICS_CORE_SURELY_UNSET_VARIABLE is not set"),
-            "{e}"
-        );
+        assert_eq!(directive(Some(" "), Some("WARN")), "warn");
+        assert_eq!(directive(None, Some("debug")), "debug");
+        assert_eq!(directive(None, Some("")), "info");
+        assert_eq!(directive(None, None), "info");
+        let (directive, problem) = filter_directive(None, Some("loud"));
+        assert_eq!(directive, "info");
+        assert!(problem.unwrap().contains("LOG_LEVEL \"loud\""));
     }
 
     #[tokio::test]

@@ -7,12 +7,14 @@
 //! * [`codec`] — the DynamoDB item layout of table `ApplicationMetrics`.
 //! * [`store`] — exactly-once merges into the table and the queries the API needs (never a Scan).
 //! * [`clients`] — the typed clients functions hold: [`MetricWriter`], [`MetricReader`], [`TableProbe`].
-//! * [`aws`] — SDK configuration (one rustls+ring TLS stack), tracing and environment helpers.
+//! * [`aws`] — SDK configuration (one rustls+ring TLS stack) and the one logging path (`init_tracing`).
+//! * [`env`] — the typed reader every function's configuration goes through ([`env::Env`]).
 
 pub mod aggregate;
 pub mod aws;
 pub mod clients;
 pub mod codec;
+pub mod env;
 pub mod minute;
 pub mod service;
 pub mod sketch;
@@ -22,5 +24,5 @@ pub use aggregate::{Aggregate, Batch, GroupKey, MinuteMetrics, Stat};
 pub use clients::{MetricReader, MetricWriter, TableProbe};
 pub use codec::{CodecError, StoredGroup};
 pub use minute::Minute;
-pub use sketch::Sketch;
+pub use sketch::{DecodeError, Sketch};
 pub use store::{ApplyReport, MetricStore, StoreError};

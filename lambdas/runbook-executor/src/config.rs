@@ -1,6 +1,7 @@
 //! Settings from the function's environment (set by the Terraform module; names are a contract).
 
-use metrics_core::aws::ConfigError;
+use contract::env;
+use metrics_core::env::{ConfigError, Env};
 
 use crate::steps::Settings;
 
@@ -18,51 +19,29 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
+        Config::read(&metrics_core::env::process())
     }
 
     /// Same as [`Config::from_env`] over any variable lookup (tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let required =
-            |name: &str| get(name).ok_or_else(|| ConfigError::Missing { name: name.into() });
-        let invalid = |name: &str, reason: String| ConfigError::Invalid {
-            name: name.into(),
-            reason,
-        };
+        Config::read(&Env::new(get))
+    }
 
-        let dry_run = match get("DRY_RUN").as_deref().map(str::trim) {
-            None => false,
-            Some(v) if v.eq_ignore_ascii_case("true") => true,
-            Some(v) if v.eq_ignore_ascii_case("false") => false,
-            Some(v) => {
-                return Err(invalid(
-                    "DRY_RUN",
-                    format!("expected true or false, got {v:?}"),
-                ))
-            }
-        };
-        let incident_ttl_days = match get("INCIDENT_TTL_DAYS") {
-            None => DEFAULT_INCIDENT_TTL_DAYS,
-            Some(v) => match v.trim().parse::<u32>() {
-                Ok(d) if (1..=3650).contains(&d) => d,
-                _ => {
-                    return Err(invalid(
-                        "INCIDENT_TTL_DAYS",
-                        format!("expected whole days 1..=3650, got {v:?}"),
-                    ))
-                }
-            },
-        };
+    fn read(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Config, ConfigError> {
         Ok(Config {
-            table: required("METRICS_TABLE")?,
-            runbook_prefix: required("RUNBOOK_PARAMETER_PREFIX")?,
+            table: env.required(env::METRICS_TABLE)?,
+            runbook_prefix: env.required(env::RUNBOOK_PARAMETER_PREFIX)?,
             settings: Settings {
-                topic_arn: required("TOPIC_ARN")?,
-                dry_run,
-                metric_namespace: get("METRIC_NAMESPACE")
+                topic_arn: env.required(env::TOPIC_ARN)?,
+                dry_run: env.flag(env::DRY_RUN, false)?,
+                metric_namespace: env
+                    .optional(env::METRIC_NAMESPACE)?
                     .unwrap_or_else(|| DEFAULT_METRIC_NAMESPACE.into()),
-                incident_ttl_days,
+                incident_ttl_days: env.parse(
+                    env::INCIDENT_TTL_DAYS,
+                    DEFAULT_INCIDENT_TTL_DAYS,
+                    1..=3650,
+                )?,
             },
         })
     }
@@ -118,5 +97,20 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("INCIDENT_TTL_DAYS"));
+    }
+
+    /// Reads exactly the variables the module sets on this function (`LOG_LEVEL` is read by
+    /// `metrics_core::aws::init_tracing`); the generator writes the same list.
+    #[test]
+    fn reads_the_variables_the_module_sets() {
+        let vars = metrics_core::env::Recorded::new(&BASE);
+        Config::from_lookup(vars.lookup()).unwrap();
+        let mut expected: Vec<&str> = env::keys(contract::Function::RunbookExecutor)
+            .iter()
+            .copied()
+            .filter(|k| *k != env::LOG_LEVEL)
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(vars.read(), expected);
     }
 }

@@ -63,18 +63,59 @@ impl Summary {
     }
 }
 
+/// Failure of an invocation. Lambda retries it, then sends the event to the on-failure queue
+/// with the `errorType` of [`HandlerError::error_type`].
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error("event has no \"Records\" array: not an SNS event")]
     NotSns,
+    /// Idempotency claims could not be written for some records: the invocation fails so that
+    /// Lambda retries it (steps already claimed do not run again). The message names the records.
+    #[error("{0}")]
+    Aborted(String),
 }
 
-/// What the handler needs besides the event.
+impl HandlerError {
+    /// The stable `errorType` of each failure kind (never a Rust type name).
+    pub const fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::NotSns => "InvalidEvent",
+            HandlerError::Aborted(_) => "IdempotencyStoreFailed",
+        }
+    }
+}
+
+/// What Lambda reports (and the on-failure destination receives) as `errorType`.
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.error_type().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// What the handler needs besides the event: built once per execution environment and borrowed
+/// by every invocation.
 pub struct Deps<'a> {
     pub ports: Ports<'a>,
     pub runbooks: &'a dyn RunbookSource,
     pub runbook_prefix: &'a str,
     pub settings: &'a Settings,
+}
+
+/// One invocation as Lambda sees it: [`handle`], and an error when a record was aborted.
+pub async fn invoke(
+    event: &Value,
+    deps: &Deps<'_>,
+    now: DateTime<Utc>,
+) -> Result<Summary, HandlerError> {
+    let summary = handle(event, deps, now).await?;
+    if let Some(failure) = summary.failure() {
+        tracing::error!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "{failure}");
+        return Err(HandlerError::Aborted(failure));
+    }
+    Ok(summary)
 }
 
 fn ignored(message_id: Option<String>, reason: String, dry_run: bool) -> RecordSummary {
@@ -253,6 +294,31 @@ mod tests {
         assert!(
             failure.contains("m1: idempotency claim failed"),
             "{failure}"
+        );
+        // As Lambda reports it.
+        let settings = settings();
+        let deps = Deps {
+            ports: memory.ports(),
+            runbooks: &memory,
+            runbook_prefix: "/rb/",
+            settings: &settings,
+        };
+        let event = json!({"Records": [record("m1", ALARM, json!({}))]});
+        let e = invoke(&event, &deps, Utc::now()).await.unwrap_err();
+        let d = lambda_runtime::Diagnostic::from(e);
+        assert_eq!(d.error_type, "IdempotencyStoreFailed");
+        assert!(d.error_message.contains("m1: idempotency claim failed"));
+    }
+
+    #[test]
+    fn error_types_are_stable_names() {
+        let d = lambda_runtime::Diagnostic::from(HandlerError::NotSns);
+        assert_eq!(d.error_type, "InvalidEvent");
+        assert!(d.error_message.contains("not an SNS event"));
+        let d = lambda_runtime::Diagnostic::from(HandlerError::Aborted("x".into()));
+        assert_eq!(
+            (d.error_type.as_str(), d.error_message.as_str()),
+            ("IdempotencyStoreFailed", "x")
         );
     }
 

@@ -33,6 +33,7 @@ impl Aws {
         Deps {
             s3: log_processor::s3::LogObjects::from_client(self.s3.clone()),
             store: metrics_core::MetricWriter::new(self.ddb.clone(), table),
+            logs_prefix: "logs/".into(),
         }
     }
 

@@ -176,6 +176,18 @@ pub async fn call(app: &App, event: Value) -> Reply {
     Reply::from_event(&out)
 }
 
+/// The function's configuration from these variables plus `METRICS_TABLE` (the test table).
+pub fn config(vars: &[(&str, &str)]) -> Config {
+    Config::from_lookup(|k| match k {
+        "METRICS_TABLE" => Some(TABLE.to_owned()),
+        _ => vars
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string()),
+    })
+    .expect("valid configuration")
+}
+
 pub async fn app_at(endpoint: &str, config: Config) -> App {
     let client = dynamo::client(endpoint).await;
     App::new(metrics_api::TableClients::new(client, TABLE), config)
@@ -184,7 +196,7 @@ pub async fn app_at(endpoint: &str, config: Config) -> App {
 /// An app whose table endpoint refuses connections: for paths that must
 /// answer without the store, and for the 503 health answer.
 pub async fn offline_app() -> App {
-    app_at("http://127.0.0.1:9", Config::from_lookup(|_| None).unwrap()).await
+    app_at("http://127.0.0.1:9", config(&[])).await
 }
 
 /// The table as the Terraform module defines it: keys, inverted GSI.

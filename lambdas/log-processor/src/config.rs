@@ -1,0 +1,103 @@
+//! Settings from the function's environment (set by the Terraform module; the names are
+//! `contract::env`'s).
+
+use contract::env;
+use metrics_core::env::{invalid, ConfigError, Env};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `METRICS_TABLE`: where the per-minute aggregates go.
+    pub table: String,
+    /// `LOGS_PREFIX`: the key prefix of the log objects (the module's `logs_prefix`, e.g.
+    /// `logs/`); a key `<prefix><service>/...` names the service of lines that carry none.
+    /// Required, not defaulted: the module always sets it, and a default of `logs/` is how a
+    /// stack with another prefix came to reject every line without a `service` field.
+    pub logs_prefix: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::read(&metrics_core::env::process())
+    }
+
+    /// Same as [`Config::from_env`] over any variable lookup (tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::read(&Env::new(get))
+    }
+
+    fn read(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Config, ConfigError> {
+        let logs_prefix = env.required(env::LOGS_PREFIX)?;
+        if !logs_prefix.ends_with('/') || logs_prefix.starts_with('/') {
+            return Err(invalid(
+                env::LOGS_PREFIX,
+                format!("expected a key prefix ending in '/', like \"logs/\", got {logs_prefix:?}"),
+            ));
+        }
+        Ok(Config {
+            table: env.required(env::METRICS_TABLE)?,
+            logs_prefix,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics_core::env::Recorded;
+
+    const BASE: [(&str, &str); 2] = [
+        ("METRICS_TABLE", "ApplicationMetrics"),
+        ("LOGS_PREFIX", "app-logs/"),
+    ];
+
+    #[test]
+    fn reads_table_and_prefix() {
+        let vars = Recorded::new(&BASE);
+        let c = Config::from_lookup(vars.lookup()).unwrap();
+        assert_eq!(
+            c,
+            Config {
+                table: "ApplicationMetrics".into(),
+                logs_prefix: "app-logs/".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for missing in BASE.map(|(k, _)| k) {
+            let vars: Vec<_> = BASE
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let e = Config::from_lookup(Recorded::new(&vars).lookup()).unwrap_err();
+            assert_eq!(
+                e,
+                ConfigError::Missing {
+                    name: missing.into()
+                }
+            );
+        }
+        for bad in ["logs", "/logs/"] {
+            let vars = Recorded::new(&[BASE[0], ("LOGS_PREFIX", bad)]);
+            let e = Config::from_lookup(vars.lookup()).unwrap_err();
+            assert_eq!(e.name(), "LOGS_PREFIX", "{bad}: {e}");
+        }
+    }
+
+    /// Reads exactly the variables the module sets on this function (`LOG_LEVEL` is read by
+    /// `metrics_core::aws::init_tracing`); the generator writes the same list.
+    #[test]
+    fn reads_the_variables_the_module_sets() {
+        let vars = Recorded::new(&BASE);
+        Config::from_lookup(vars.lookup()).unwrap();
+        let mut expected: Vec<&str> = env::keys(contract::Function::LogProcessor)
+            .iter()
+            .copied()
+            .filter(|k| *k != env::LOG_LEVEL)
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(vars.read(), expected);
+    }
+}
