@@ -79,6 +79,7 @@ module "functions" {
   memory_mb                   = var.lambda_memory_mb
   timeout_seconds             = var.lambda_timeout_seconds
   reserved_concurrency        = var.lambda_reserved_concurrency
+  log_level                   = var.lambda_log_level
   log_retention_days          = var.log_retention_days
   code                        = local.lambda_code
   table_name                  = module.storage.table_name

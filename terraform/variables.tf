@@ -150,6 +150,16 @@ variable "lambda_metrics_api_timeout_seconds" {
   }
 }
 
+variable "lambda_log_level" {
+  description = "Level of the functions' structured JSON logs (trace, debug, info, warn, error); passed to each function as LOG_LEVEL."
+  type        = string
+  default     = "info"
+  validation {
+    condition     = contains(["trace", "debug", "info", "warn", "error"], var.lambda_log_level)
+    error_message = "lambda_log_level must be one of trace, debug, info, warn, error."
+  }
+}
+
 variable "lambda_package_dir" {
   description = "Folder holding manifest.json and the zips written by `gen package`; null means dist/lambda beside the module."
   type        = string

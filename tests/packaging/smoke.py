@@ -56,6 +56,8 @@ ENV_VALUES = {
     "DRY_RUN": "false",
     "METRIC_NAMESPACE": "smoke/Runbooks",
     "INCIDENT_TTL_DAYS": "30",
+    "LOGS_PREFIX": "logs/",
+    "LOG_LEVEL": "info",
 }
 
 # log-processor --file: each sample with the key its README gives (the service comes from it).

@@ -230,9 +230,9 @@ def test_function_environment(after, unknown):
     """Values known at plan; the executor's (it holds the topic ARN) are checked in test_submodules."""
     env = {fn: after[f"module.functions.aws_lambda_function.{fn}"]["environment"][0].get("variables") for fn in FUNCTIONS}
     table = f"{PREFIX}-ApplicationMetrics"
-    assert env["log_processor"] == {"METRICS_TABLE": table}
+    assert env["log_processor"] == {"METRICS_TABLE": table, "LOGS_PREFIX": "logs/", "LOG_LEVEL": "info"}
     assert env["metrics_api"] == {"METRICS_TABLE": table, "CORS_ALLOWED_ORIGINS": "https://dashboard.example.com",
-                                  "MAX_BODY_BYTES": "262144"}
+                                  "MAX_BODY_BYTES": "262144", "LOG_LEVEL": "info"}
     assert unknown["module.functions.aws_lambda_function.runbook_executor"]["environment"][0]["variables"]
 
 

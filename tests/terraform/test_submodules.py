@@ -14,6 +14,8 @@ KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555
 TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/solo-ApplicationMetrics"
 TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:solo-alarms"
 
+LOGS_PREFIX = "app-logs/"
+
 PROVIDER = tools.OFFLINE_PROVIDER.replace('provider "aws" {', 'provider "aws" {\n  region = "us-east-1"')
 
 
@@ -50,6 +52,8 @@ def functions_plan(tmp_path_factory):
     variables = {
         "name_prefix": "solo", "kms_key_arn": KEY, "code": code, "table_name": "solo-ApplicationMetrics",
         "table_arn": TABLE, "logs_bucket_arn": "arn:aws:s3:::solo-logs", "topic_arn": TOPIC,
+        # Not the defaults: both must reach the functions' environment.
+        "logs_prefix": LOGS_PREFIX, "log_level": "debug",
         "automation_documents": ["AWS-RestartEC2Instance"],
         "automation_assume_role_arns": [f"arn:aws:iam::{ACCOUNT}:role/restarter"],
     }
@@ -67,7 +71,7 @@ def as_list(v):
 
 def test_log_processor_policy_is_exact(functions_plan):
     p = policy(functions_plan, "log_processor")
-    assert as_list(p["ReadLogObjects"]["Resource"]) == ["arn:aws:s3:::solo-logs/logs/*"]
+    assert as_list(p["ReadLogObjects"]["Resource"]) == [f"arn:aws:s3:::solo-logs/{LOGS_PREFIX}*"]
     assert as_list(p["MergeMetricItems"]["Resource"]) == [TABLE]
     assert as_list(p["UseStackKey"]["Resource"]) == [KEY]
     assert as_list(p["WriteOwnLogs"]["Resource"]) == [
@@ -100,7 +104,16 @@ def test_runbook_executor_environment(functions_plan):
     fn = next(rc for rc in functions_plan["resource_changes"] if rc["address"] == "aws_lambda_function.runbook_executor")
     assert fn["change"]["after"]["environment"][0]["variables"] == {
         "METRICS_TABLE": "solo-ApplicationMetrics", "TOPIC_ARN": TOPIC, "RUNBOOK_PARAMETER_PREFIX": "/solo/runbooks/",
-        "DRY_RUN": "false", "METRIC_NAMESPACE": "solo/Runbooks", "INCIDENT_TTL_DAYS": "30"}
+        "DRY_RUN": "false", "METRIC_NAMESPACE": "solo/Runbooks", "INCIDENT_TTL_DAYS": "30", "LOG_LEVEL": "debug"}
+
+
+def test_log_processor_environment_carries_a_non_default_logs_prefix(functions_plan):
+    """The prefix the module reads objects under is the one the processor derives services under
+    (it used to hard-code logs/, rejecting every line without a service field under app-logs/)."""
+    fn = next(rc for rc in functions_plan["resource_changes"] if rc["address"] == "aws_lambda_function.log_processor")
+    assert fn["change"]["after"]["environment"][0]["variables"] == {
+        "METRICS_TABLE": "solo-ApplicationMetrics", "LOGS_PREFIX": LOGS_PREFIX, "LOG_LEVEL": "debug"}
+
 
 
 def test_dashboard_widgets(tmp_path):

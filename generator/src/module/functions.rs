@@ -5,6 +5,7 @@
 use super::common::*;
 use crate::config::model::{Config, Defaults, Function, Step, AUTOMATION_ASSUME_ROLE};
 use crate::hcl::{Block, Expr};
+use contract::env;
 use contract::iam::{Condition, Grant, Resource};
 
 /// Everything a function's definition varies in.
@@ -13,6 +14,7 @@ struct Spec {
     description: &'static str,
     /// Invoked asynchronously: retries and failures go to an on-failure destination.
     asynchronous: bool,
+    /// Exactly `contract::env::keys(f)`, in that order (tested), with their values.
     environment: Vec<(&'static str, Expr)>,
 }
 
@@ -62,16 +64,21 @@ fn spec(f: Function) -> Spec {
             f,
             description: "Turns log objects written to the logs bucket into per-minute metrics",
             asynchronous: true,
-            environment: vec![("METRICS_TABLE", Expr::raw("var.table_name"))],
+            environment: vec![
+                (env::METRICS_TABLE, Expr::raw("var.table_name")),
+                (env::LOGS_PREFIX, Expr::raw("var.logs_prefix")),
+                (env::LOG_LEVEL, Expr::raw("var.log_level")),
+            ],
         },
         Function::MetricsApi => Spec {
             f,
             description: "Serves and accepts metrics behind the REST API",
             asynchronous: false,
             environment: vec![
-                ("METRICS_TABLE", Expr::raw("var.table_name")),
-                ("CORS_ALLOWED_ORIGINS", Expr::raw("join(\",\", var.cors_allowed_origins)")),
-                ("MAX_BODY_BYTES", Expr::raw("tostring(var.max_body_bytes)")),
+                (env::METRICS_TABLE, Expr::raw("var.table_name")),
+                (env::CORS_ALLOWED_ORIGINS, Expr::raw("join(\",\", var.cors_allowed_origins)")),
+                (env::MAX_BODY_BYTES, Expr::raw("tostring(var.max_body_bytes)")),
+                (env::LOG_LEVEL, Expr::raw("var.log_level")),
             ],
         },
         Function::RunbookExecutor => Spec {
@@ -79,12 +86,13 @@ fn spec(f: Function) -> Spec {
             description: "Runs the alarm's runbook from SSM Parameter Store when an alarm notification arrives",
             asynchronous: true,
             environment: vec![
-                ("METRICS_TABLE", Expr::raw("var.table_name")),
-                ("TOPIC_ARN", Expr::raw("var.topic_arn")),
-                ("RUNBOOK_PARAMETER_PREFIX", Expr::raw("local.runbook_prefix")),
-                ("DRY_RUN", Expr::raw("tostring(var.runbook_dry_run)")),
-                ("METRIC_NAMESPACE", Expr::raw("local.metric_namespace")),
-                ("INCIDENT_TTL_DAYS", Expr::raw("tostring(var.incident_ttl_days)")),
+                (env::METRICS_TABLE, Expr::raw("var.table_name")),
+                (env::TOPIC_ARN, Expr::raw("var.topic_arn")),
+                (env::RUNBOOK_PARAMETER_PREFIX, Expr::raw("local.runbook_prefix")),
+                (env::DRY_RUN, Expr::raw("tostring(var.runbook_dry_run)")),
+                (env::METRIC_NAMESPACE, Expr::raw("local.metric_namespace")),
+                (env::INCIDENT_TTL_DAYS, Expr::raw("tostring(var.incident_ttl_days)")),
+                (env::LOG_LEVEL, Expr::raw("var.log_level")),
             ],
         },
     }
@@ -162,6 +170,27 @@ pub fn sizing_vars(prefix: &str, config: &Config) -> Vec<Block> {
     vars
 }
 
+/// `{prefix}log_level` of every function (`LOG_LEVEL`); the root module declares it as
+/// `lambda_log_level`.
+pub fn log_level_var(prefix: &str) -> Block {
+    let name = format!("{prefix}log_level");
+    let levels = env::LOG_LEVELS.map(|l| format!("\"{l}\"")).join(", ");
+    variable(
+        &name,
+        "string",
+        &format!(
+            "Level of the functions' structured JSON logs ({}); passed to each function as {}.",
+            env::LOG_LEVELS.join(", "),
+            env::LOG_LEVEL
+        ),
+    )
+    .attr("default", "info")
+    .block(validation(
+        &format!("contains([{levels}], var.{name})"),
+        &format!("{name} must be one of {}.", env::LOG_LEVELS.join(", ")),
+    ))
+}
+
 /// `cors_allowed_origins` of the metrics API, declared again by the root module under the same name.
 pub fn cors_origins_var(config: &Config) -> Block {
     variable(
@@ -230,6 +259,7 @@ fn variables(config: &Config) -> Vec<Block> {
     ];
     vars.extend(sizing_vars("", config));
     vars.extend([
+        log_level_var(""),
         log_retention_var(d.log_retention_days),
         variable(
             "code",
@@ -250,7 +280,7 @@ fn variables(config: &Config) -> Vec<Block> {
         variable(
             "logs_prefix",
             "string",
-            "Key prefix the log processor may read.",
+            "Key prefix the log processor may read; passed to it as LOGS_PREFIX (a key <prefix><service>/... names the service of lines without one).",
         )
         .attr("default", "logs/")
         .block(validation(
@@ -748,6 +778,70 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
             expected.retain(|a| !written.contains(a));
             assert!(expected.is_empty(), "{}: missing: {expected:?}", f.slug());
         }
+    }
+
+    /// The variables each function's `environment` block sets are exactly `contract::env::keys`
+    /// for it, in that order; each function's `Config::from_lookup` is tested to read exactly
+    /// those (minus `LOG_LEVEL`, which `metrics_core::aws::init_tracing` reads). So every key a
+    /// function reads is one the module sets on it, and the module sets nothing unread.
+    #[test]
+    fn each_function_gets_exactly_the_environment_its_config_reads() {
+        let config: Config = toml::from_str(WITH_AUTOMATION).expect("config");
+        let tf = main_tf(&config);
+        for f in Function::ALL {
+            let s = spec(f);
+            let keys: Vec<&str> = s.environment.iter().map(|(k, _)| *k).collect();
+            assert_eq!(keys, env::keys(f), "{}", f.slug());
+            // And that is what main.tf holds.
+            let header = format!("resource \"aws_lambda_function\" \"{}\" {{\n", f.ident());
+            let body = &tf[tf.find(&header).expect("function")..];
+            let block = &body[body.find("environment {").expect("environment")..];
+            let block = &block[..block.find("\n  }\n").expect("end of environment")];
+            let written: Vec<&str> = block
+                .lines()
+                .filter_map(|l| l.trim().split_once(" = ").map(|(k, _)| k.trim()))
+                .filter(|k| k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+                .collect();
+            assert_eq!(written, env::keys(f), "{}: {block}", f.slug());
+        }
+    }
+
+    /// The log processor learns the stack's logs prefix (it used to assume `logs/`), and every
+    /// function the log level.
+    #[test]
+    fn the_log_processor_gets_the_logs_prefix_and_every_function_the_log_level() {
+        let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
+        let component = component(&config);
+        let flat = |name: &str| {
+            component
+                .file(name)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let main = flat("main.tf");
+        for f in config.functions() {
+            let header = format!("resource \"aws_lambda_function\" \"{}\" {{", f.ident());
+            let body = &main[main.find(&header).expect("function")..];
+            let env_block = &body[body.find("environment {").expect("environment")..];
+            let env_block = &env_block[..env_block.find('}').expect("end")];
+            assert!(
+                env_block.contains("LOG_LEVEL = var.log_level"),
+                "{env_block}"
+            );
+            assert_eq!(
+                env_block.contains("LOGS_PREFIX = var.logs_prefix"),
+                f == Function::LogProcessor,
+                "{env_block}"
+            );
+        }
+        assert!(
+            flat("variables.tf").contains(
+                r#"contains(["trace", "debug", "info", "warn", "error"], var.log_level)"#
+            ),
+            "{}",
+            flat("variables.tf")
+        );
     }
 
     #[test]

@@ -170,6 +170,7 @@ fn wiring(config: &Config) -> Vec<Wiring> {
         ("memory_mb", "var.lambda_memory_mb"),
         ("timeout_seconds", "var.lambda_timeout_seconds"),
         ("reserved_concurrency", "var.lambda_reserved_concurrency"),
+        ("log_level", "var.lambda_log_level"),
         ("log_retention_days", "var.log_retention_days"),
         ("code", "local.lambda_code"),
         ("table_name", "module.storage.table_name"),
@@ -339,6 +340,7 @@ fn variables(config: &Config) -> Vec<Block> {
     ];
     v.extend(super::functions::sizing_vars("lambda_", config));
     v.extend([
+        super::functions::log_level_var("lambda_"),
         variable(
             "lambda_package_dir",
             "string",

@@ -137,6 +137,8 @@ resource "aws_lambda_function" "log_processor" {
   environment {
     variables = {
       METRICS_TABLE = var.table_name
+      LOGS_PREFIX   = var.logs_prefix
+      LOG_LEVEL     = var.log_level
     }
   }
   tags = merge(var.tags, {
@@ -279,6 +281,7 @@ resource "aws_lambda_function" "metrics_api" {
       METRICS_TABLE        = var.table_name
       CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
       MAX_BODY_BYTES       = tostring(var.max_body_bytes)
+      LOG_LEVEL            = var.log_level
     }
   }
   tags = merge(var.tags, {
@@ -465,6 +468,7 @@ resource "aws_lambda_function" "runbook_executor" {
       DRY_RUN                  = tostring(var.runbook_dry_run)
       METRIC_NAMESPACE         = local.metric_namespace
       INCIDENT_TTL_DAYS        = tostring(var.incident_ttl_days)
+      LOG_LEVEL                = var.log_level
     }
   }
   tags = merge(var.tags, {

@@ -76,6 +76,16 @@ variable "metrics_api_timeout_seconds" {
   }
 }
 
+variable "log_level" {
+  description = "Level of the functions' structured JSON logs (trace, debug, info, warn, error); passed to each function as LOG_LEVEL."
+  type        = string
+  default     = "info"
+  validation {
+    condition     = contains(["trace", "debug", "info", "warn", "error"], var.log_level)
+    error_message = "log_level must be one of trace, debug, info, warn, error."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the module's CloudWatch log groups, in days."
   type        = number
@@ -134,7 +144,7 @@ variable "logs_bucket_arn" {
 }
 
 variable "logs_prefix" {
-  description = "Key prefix the log processor may read."
+  description = "Key prefix the log processor may read; passed to it as LOGS_PREFIX (a key <prefix><service>/... names the service of lines without one)."
   type        = string
   default     = "logs/"
   validation {
