@@ -1,12 +1,15 @@
 //! Normalises the two proxy payloads API Gateway can hand a function into one
 //! `Request`: REST API (payload 1.0) and HTTP API / Function URL (payload
-//! 2.0, which `cargo lambda watch` speaks). The reply must use the shape of
-//! the payload that came in, so the version travels with the request.
+//! 2.0, which `cargo lambda watch` speaks), both parsed with `aws_lambda_events`'
+//! types. The reply must use the shape of the payload that came in, so the
+//! version travels with the request.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
+use aws_lambda_events::http::HeaderMap;
+use aws_lambda_events::query_map::QueryMap;
 use base64::Engine as _;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -76,22 +79,23 @@ pub fn payload_version(event: &Value) -> Option<PayloadVersion> {
     }
 }
 
-/// Parses an event. The outer `Result` fails for events that are not HTTP
-/// requests; the inner one fails for HTTP requests with an undecodable body
-/// (a 400 the caller still answers in the right payload shape).
+/// Parses an event with `aws_lambda_events`' own payload types (REST: `ApiGatewayProxyRequest`,
+/// HTTP API / Function URL: `ApiGatewayV2httpRequest`). The outer `Result` fails for events that
+/// are not HTTP requests; the inner one fails for HTTP requests with an undecodable body (a 400
+/// the caller still answers in the right payload shape).
 pub fn parse_event(
     event: Value,
 ) -> Result<(PayloadVersion, Result<Request, ApiError>), EventError> {
     match payload_version(&event) {
         Some(PayloadVersion::V1) => {
-            let e: V1Event =
+            let e: ApiGatewayProxyRequest =
                 serde_json::from_value(event).map_err(|e| EventError(e.to_string()))?;
-            Ok((PayloadVersion::V1, e.into_request()))
+            Ok((PayloadVersion::V1, v1_request(e)))
         }
         Some(PayloadVersion::V2) => {
-            let e: V2Event =
+            let e: ApiGatewayV2httpRequest =
                 serde_json::from_value(event).map_err(|e| EventError(e.to_string()))?;
-            Ok((PayloadVersion::V2, e.into_request()))
+            Ok((PayloadVersion::V2, v2_request(e)))
         }
         None => Err(EventError(
             "neither `version: \"2.0\"` nor `httpMethod` present".to_owned(),
@@ -99,132 +103,77 @@ pub fn parse_event(
     }
 }
 
-/// The payload 1.0 fields this function reads (AWS sends many more).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct V1Event {
-    http_method: String,
-    #[serde(default)]
-    path: Option<String>,
-    #[serde(default)]
-    headers: Option<HashMap<String, Option<String>>>,
-    #[serde(default)]
-    multi_value_headers: Option<HashMap<String, Option<Vec<String>>>>,
-    #[serde(default)]
-    query_string_parameters: Option<HashMap<String, Option<String>>>,
-    #[serde(default)]
-    multi_value_query_string_parameters: Option<HashMap<String, Option<Vec<String>>>>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    is_base64_encoded: Option<bool>,
+fn v1_request(e: ApiGatewayProxyRequest) -> Result<Request, ApiError> {
+    // The multi-value maps hold every value; the single-value ones only the last, so prefer
+    // the former when the gateway sent them.
+    let headers = if e.multi_value_headers.is_empty() {
+        join_headers(&e.headers)
+    } else {
+        join_headers(&e.multi_value_headers)
+    };
+    let query = if e.multi_value_query_string_parameters.is_empty() {
+        join_query(&e.query_string_parameters)
+    } else {
+        join_query(&e.multi_value_query_string_parameters)
+    };
+    Ok(Request {
+        version: PayloadVersion::V1,
+        method: e.http_method.as_str().to_ascii_uppercase(),
+        path: normalise_path(e.path.as_deref().unwrap_or("/")),
+        query,
+        headers,
+        body: decode_body(e.body, e.is_base64_encoded)?,
+    })
 }
 
-impl V1Event {
-    fn into_request(self) -> Result<Request, ApiError> {
-        // The multi-value maps hold every value; the single-value ones only
-        // the last, so prefer the former when the gateway sent them.
-        let headers = match self.multi_value_headers {
-            Some(m) if !m.is_empty() => join_multi(m, true),
-            _ => join_single(self.headers.unwrap_or_default(), true),
-        };
-        let query = match self.multi_value_query_string_parameters {
-            Some(m) if !m.is_empty() => join_multi(m, false),
-            _ => join_single(self.query_string_parameters.unwrap_or_default(), false),
-        };
-        Ok(Request {
-            version: PayloadVersion::V1,
-            method: self.http_method.to_ascii_uppercase(),
-            path: normalise_path(self.path.as_deref().unwrap_or("/")),
-            query,
-            headers,
-            body: decode_body(self.body, self.is_base64_encoded.unwrap_or(false))?,
-        })
-    }
-}
-
-/// The payload 2.0 fields this function reads.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct V2Event {
-    #[serde(default)]
-    raw_path: Option<String>,
-    #[serde(default)]
-    raw_query_string: Option<String>,
-    #[serde(default)]
-    headers: Option<HashMap<String, Option<String>>>,
-    #[serde(default)]
-    query_string_parameters: Option<HashMap<String, Option<String>>>,
-    request_context: V2Context,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    is_base64_encoded: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct V2Context {
-    http: V2Http,
-    #[serde(default)]
-    stage: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct V2Http {
-    method: String,
-    #[serde(default)]
-    path: Option<String>,
-}
-
-impl V2Event {
-    fn into_request(self) -> Result<Request, ApiError> {
-        let raw = self
-            .raw_path
-            .or(self.request_context.http.path)
-            .unwrap_or_else(|| "/".to_owned());
-        // An HTTP API on a named stage puts the stage in the path; `$default`
-        // (and Function URLs) do not.
-        let path = match self.request_context.stage.as_deref() {
-            Some(stage) if stage != "$default" && !stage.is_empty() => {
-                let prefix = format!("/{stage}");
-                match raw.strip_prefix(&prefix) {
-                    Some(rest) if rest.is_empty() || rest.starts_with('/') => rest.to_owned(),
-                    _ => raw,
-                }
+fn v2_request(e: ApiGatewayV2httpRequest) -> Result<Request, ApiError> {
+    let context = e.request_context;
+    let raw = e
+        .raw_path
+        .or(context.http.path)
+        .unwrap_or_else(|| "/".to_owned());
+    // An HTTP API on a named stage puts the stage in the path; `$default` (and Function URLs)
+    // do not.
+    let path = match context.stage.as_deref() {
+        Some(stage) if stage != "$default" && !stage.is_empty() => {
+            let prefix = format!("/{stage}");
+            match raw.strip_prefix(&prefix) {
+                Some(rest) if rest.is_empty() || rest.starts_with('/') => rest.to_owned(),
+                _ => raw,
             }
-            _ => raw,
-        };
-        let query = match self.query_string_parameters {
-            Some(q) if !q.is_empty() => join_single(q, false),
-            _ => parse_query_string(self.raw_query_string.as_deref().unwrap_or("")),
-        };
-        Ok(Request {
-            version: PayloadVersion::V2,
-            method: self.request_context.http.method.to_ascii_uppercase(),
-            path: normalise_path(&path),
-            query,
-            headers: join_single(self.headers.unwrap_or_default(), true),
-            body: decode_body(self.body, self.is_base64_encoded.unwrap_or(false))?,
-        })
-    }
+        }
+        _ => raw,
+    };
+    let query = if e.query_string_parameters.is_empty() {
+        parse_query_string(e.raw_query_string.as_deref().unwrap_or(""))
+    } else {
+        join_query(&e.query_string_parameters)
+    };
+    Ok(Request {
+        version: PayloadVersion::V2,
+        method: context.http.method.as_str().to_ascii_uppercase(),
+        path: normalise_path(&path),
+        query,
+        headers: join_headers(&e.headers),
+        body: decode_body(e.body, e.is_base64_encoded)?,
+    })
 }
 
-fn join_single(map: HashMap<String, Option<String>>, lower: bool) -> BTreeMap<String, String> {
+/// Header names come lower-cased from `HeaderMap`; repeated headers are joined with commas.
+fn join_headers(map: &HeaderMap) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for (k, v) in map {
-        let k = if lower { k.to_ascii_lowercase() } else { k };
-        append(&mut out, k, v.unwrap_or_default());
+    for (name, value) in map {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        append(&mut out, name.as_str().to_owned(), value);
     }
     out
 }
 
-fn join_multi(map: HashMap<String, Option<Vec<String>>>, lower: bool) -> BTreeMap<String, String> {
+/// Repeated parameters joined with commas, in the order they came.
+fn join_query(map: &QueryMap) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for (k, vs) in map {
-        let k = if lower { k.to_ascii_lowercase() } else { k };
-        for v in vs.unwrap_or_default() {
-            append(&mut out, k.clone(), v);
-        }
+    for (k, v) in map.iter() {
+        append(&mut out, k.to_owned(), v.to_owned());
     }
     out
 }
@@ -306,6 +255,76 @@ fn decode_body(body: Option<String>, base64: bool) -> Result<Vec<u8>, ApiError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture(name: &str) -> Value {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
+    }
+
+    fn parsed(name: &str) -> Request {
+        let (_, request) = parse_event(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        request.unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// The payloads `aws_lambda_events` ships (copied under tests/fixtures/aws_lambda_events).
+    #[test]
+    fn the_crates_own_fixtures_parse() {
+        let r = parsed("aws_lambda_events/example-apigw-request.json");
+        assert_eq!(
+            (r.version, r.method.as_str(), r.path.as_str()),
+            (PayloadVersion::V1, "POST", "/hello/world")
+        );
+        assert_eq!(r.query["name"], "me");
+        assert!(r.header("accept").is_some());
+        let r = parsed("aws_lambda_events/example-apigw-request-multi-value-parameters.json");
+        assert_eq!(
+            r.query["name"], "me,me2",
+            "every value of the multi-value map"
+        );
+        let r = parsed("aws_lambda_events/example-apigw-console-test-request.json");
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/myPath"));
+        let r = parsed("aws_lambda_events/example-apigw-v2-request-no-authorizer.json");
+        assert_eq!(
+            (r.version, r.method.as_str(), r.path.as_str()),
+            (PayloadVersion::V2, "GET", "/")
+        );
+        let r = parsed("aws_lambda_events/example-apigw-v2-request-multi-value-parameters.json");
+        assert_eq!(
+            (r.path.as_str(), r.query["Parameter1"].as_str()),
+            ("/my/path", "value1,value2")
+        );
+    }
+
+    /// The repository's own captured payloads (REST stage, HTTP API stage, base64 body).
+    #[test]
+    fn the_repos_fixtures_parse() {
+        let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        names.sort();
+        assert!(names.len() >= 8, "{names:?}");
+        for name in &names {
+            let r = parsed(name);
+            let want = if name.starts_with("v2-") {
+                PayloadVersion::V2
+            } else {
+                PayloadVersion::V1
+            };
+            assert_eq!(r.version, want, "{name}");
+            assert!(
+                r.path == "/health" || r.path == "/metrics",
+                "{name}: {}",
+                r.path
+            );
+        }
+        let r = parsed("v2-get-health-stage.json");
+        assert_eq!(r.path, "/health", "the stage is not part of the route");
+        let r = parsed("v1-post-metrics-base64.json");
+        assert!(r.body.starts_with(b"{"), "base64 body decoded");
+    }
 
     #[test]
     fn a_non_http_event_fails_with_a_stable_error_type() {
