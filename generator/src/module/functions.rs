@@ -397,7 +397,8 @@ pub fn automation_assume_roles(config: &Config) -> Vec<String> {
             Step::StartAutomation { parameters, .. } => parameters.get(AUTOMATION_ASSUME_ROLE),
             _ => None,
         })
-        .flat_map(|v| v.to_list())
+        .flatten()
+        .cloned()
         .collect();
     roles.sort();
     roles.dedup();

@@ -16,6 +16,7 @@ mod runbooks;
 mod storage;
 
 pub use common::Component;
+pub use runbooks::runbook_json;
 
 use crate::config::model::Config;
 use crate::output::OutputFile;

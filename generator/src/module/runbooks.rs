@@ -6,10 +6,10 @@ use super::common::*;
 use crate::config::model::{Alarm, Config};
 use crate::hcl::{Block, Expr};
 
-/// The key of CloudWatch's alarm notification JSON the executor's subscription filters on.
-/// Metric and composite alarm notifications both carry it (the alarm's ARN); the executor's own
-/// notifications are plain text and carry none.
-pub const ALARM_ARN_KEY: &str = "AlarmArn";
+/// The key of CloudWatch's alarm notification JSON the executor's subscription filters on (and
+/// the executor parses). Metric and composite alarm notifications both carry it (the alarm's
+/// ARN); the executor's own notifications are plain text and carry none.
+use contract::sns::{ALARM_ARN_FIELD as ALARM_ARN_KEY, ALARM_ARN_PREFIX};
 
 /// The executor's subscription filter: scope and policy.
 ///
@@ -34,7 +34,7 @@ pub fn filter_policy() -> Expr {
         "jsonencode",
         [Expr::object([(
             ALARM_ARN_KEY,
-            Expr::list([Expr::object([("prefix", Expr::str("arn:"))])]),
+            Expr::list([Expr::object([("prefix", Expr::str(ALARM_ARN_PREFIX))])]),
         )])],
     )
 }
@@ -45,7 +45,10 @@ pub fn component(config: &Config) -> Component {
         .into_iter()
         .filter(|a| a.runbook.is_some())
         .collect();
-    let mut main = vec![Block::locals().attr("prefix", Expr::str("/${var.name_prefix}/runbooks/"))];
+    let mut main = vec![Block::locals().attr(
+        "prefix",
+        Expr::str(contract::runbook::parameter_prefix("${var.name_prefix}")),
+    )];
     main.extend(alarms.iter().map(|a| parameter(a)));
     main.extend(subscription());
     let by_name = |attr: &str| {
@@ -103,24 +106,23 @@ pub fn component(config: &Config) -> Component {
     }
 }
 
-/// The runbook exactly as the executor reads it:
-/// `{"alarm", "link", "service"?, "on_failure", "steps": [{"type": ...}, ...]}`.
+/// The runbook document for the alarm named `alarm_name`, exactly as the executor parses it
+/// (the contract's type, serialized).
+pub fn runbook_json(alarm: &Alarm, alarm_name: &str) -> Option<serde_json::Value> {
+    let document = alarm.runbook.as_ref()?.document(alarm_name);
+    Some(serde_json::to_value(document).expect("a runbook always serializes to JSON"))
+}
+
+/// [`runbook_json`] as HCL, with the alarm's full name left to Terraform (it has the prefix).
 pub fn runbook_value(alarm: &Alarm) -> Option<Expr> {
-    let runbook = alarm.runbook.as_ref()?;
-    let mut fields = vec![
-        ("alarm".to_string(), Expr::str(full_name(alarm))),
-        ("link".to_string(), Expr::literal_str(&runbook.link)),
-    ];
-    if let Some(service) = &runbook.service {
-        fields.push(("service".into(), Expr::literal_str(service)));
-    }
-    fields.push(("on_failure".into(), Expr::str(runbook.on_failure.as_str())));
-    let steps = runbook
-        .steps
-        .iter()
-        .map(|s| json_expr(&serde_json::to_value(s).unwrap_or_default()));
-    fields.push(("steps".into(), Expr::List(steps.collect())));
-    Some(Expr::call("jsonencode", [Expr::Object(fields)]))
+    let serde_json::Value::Object(fields) = runbook_json(alarm, "")? else {
+        unreachable!("a runbook serializes to an object")
+    };
+    let fields = fields.iter().map(|(k, v)| match k.as_str() {
+        "alarm" => (k.clone(), Expr::str(full_name(alarm))),
+        _ => (k.clone(), json_expr(v)),
+    });
+    Some(Expr::call("jsonencode", [Expr::Object(fields.collect())]))
 }
 
 /// JSON data as an HCL expression (literal strings: no interpolation from config text).

@@ -4,10 +4,10 @@ use super::common::*;
 use crate::config::model::{Config, Defaults};
 use crate::hcl::{Block, Expr};
 
-/// The data contract's table and index names (the Lambdas depend on them).
-pub const TABLE_SUFFIX: &str = "ApplicationMetrics";
-pub const INDEX_NAME: &str = "TimestampIndex";
-pub const TTL_ATTRIBUTE: &str = "ExpiresAt";
+/// The data contract's table, key and index names (the functions use the same ones).
+pub use contract::table::{
+    PARTITION_KEY, SORT_KEY, TABLE_SUFFIX, TIMESTAMP_INDEX as INDEX_NAME, TTL_ATTRIBUTE,
+};
 
 pub fn component(config: &Config) -> Component {
     Component {
@@ -294,20 +294,20 @@ fn table() -> Vec<Block> {
             Expr::str(format!("${{var.name_prefix}}-{TABLE_SUFFIX}")),
         )
         .attr("billing_mode", "PAY_PER_REQUEST")
-        .attr("hash_key", "ServiceName")
-        .attr("range_key", "Timestamp")
+        .attr("hash_key", PARTITION_KEY)
+        .attr("range_key", SORT_KEY)
         .attr(
             "deletion_protection_enabled",
             Expr::raw("var.table_deletion_protection"),
         )
-        .block(attribute("ServiceName"))
-        .block(attribute("Timestamp"))
+        .block(attribute(PARTITION_KEY))
+        .block(attribute(SORT_KEY))
         .comment("Keys inverted: \"every service in minute T\" is one Query.")
         .block(
             Block::new("global_secondary_index", Vec::<String>::new())
                 .attr("name", INDEX_NAME)
-                .attr("hash_key", "Timestamp")
-                .attr("range_key", "ServiceName")
+                .attr("hash_key", SORT_KEY)
+                .attr("range_key", PARTITION_KEY)
                 .attr("projection_type", "ALL"),
         )
         .block(

@@ -14,7 +14,8 @@ pub mod aws;
 pub mod clients;
 pub mod codec;
 pub mod minute;
-pub mod service;
+/// Name rules, defined in the contract crate the generator shares.
+pub use contract::names as service;
 pub mod sketch;
 pub mod store;
 
