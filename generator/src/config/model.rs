@@ -64,11 +64,15 @@ fn default_name_prefix() -> String {
     "appmon".into()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// The functions' CPU architecture: in `monitoring.toml` and for `gen package --arch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Architecture {
+    /// AWS Graviton (the default: cheaper per GB-second).
     #[default]
     Arm64,
+    /// Intel/AMD; also what the local end-to-end tests run, since they execute the binaries here.
+    #[value(name = "x86_64", alias = "x86-64")]
     X86_64,
 }
 
