@@ -16,16 +16,16 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
             .attr("source", "./modules/kms")
             .attr("count", Expr::raw("var.kms_key_arn == null ? 1 : 0"))
             .blank()
-            .attr("name_prefix", Expr::raw("var.name_prefix"))
-            .attr("tags", Expr::raw("local.tags")),
+            .attr("name_prefix", Expr::reference("var.name_prefix"))
+            .attr("tags", Expr::reference("local.tags")),
     );
     for (name, args) in &wiring {
         let mut block = Block::module(*name)
             .attr("source", format!("./modules/{name}"))
             .blank()
-            .attr("name_prefix", Expr::raw("var.name_prefix"));
+            .attr("name_prefix", Expr::reference("var.name_prefix"));
         if *name != "dashboard" {
-            block = block.attr("tags", Expr::raw("local.tags"));
+            block = block.attr("tags", Expr::reference("local.tags"));
         }
         for (k, v) in args {
             block = block.attr(*k, Expr::raw(*v));
@@ -39,9 +39,9 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
             "local.kms_key_arn",
             "ARN of the KMS key encrypting the stack (created or handed in).",
         ),
-        output(
+        output_expr(
             "kms_key_alias_name",
-            "one(module.kms[*].alias_name)",
+            Expr::call("one", [Expr::reference("module.kms[*].alias_name")]),
             "Alias of the KMS key the module created (null when kms_key_arn is handed in).",
         ),
     ];
@@ -53,7 +53,10 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
             let description = out.body.attr("description").cloned().unwrap_or(Expr::Null);
             let mut block = Block::output(name.clone())
                 .attr("description", description)
-                .attr("value", Expr::raw(format!("module.{}.{name}", child.dir)));
+                .attr(
+                    "value",
+                    Expr::reference(&format!("module.{}.{name}", child.dir)),
+                );
             if let Some(sensitive) = out.body.attr("sensitive") {
                 block = block.attr("sensitive", sensitive.clone());
             }
@@ -99,10 +102,10 @@ fn locals(config: &Config) -> Block {
                 [
                     Expr::object([
                         ("Stack", Expr::str("application-monitoring")),
-                        ("NamePrefix", Expr::raw("var.name_prefix")),
+                        ("NamePrefix", Expr::reference("var.name_prefix")),
                         ("ManagedBy", Expr::str("terraform")),
                     ]),
-                    Expr::raw("var.tags"),
+                    Expr::reference("var.tags"),
                 ],
             ),
         )
@@ -130,7 +133,7 @@ fn locals(config: &Config) -> Block {
             Expr::object(functions.iter().map(|f| {
                 (
                     f.slug(),
-                    Expr::raw(format!("module.functions.{}_function_name", f.ident())),
+                    Expr::reference(&format!("module.functions.{}_function_name", f.ident())),
                 )
             })),
         )
@@ -306,7 +309,7 @@ fn variables(config: &Config) -> Vec<Block> {
         )
         .attr("default", Expr::Null)
         .block(validation(
-            "var.kms_key_arn == null || can(regex(\"^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$\", var.kms_key_arn))",
+            Expr::raw("var.kms_key_arn == null || can(regex(\"^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$\", var.kms_key_arn))"),
             "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>).",
         )),
         variable(
@@ -316,7 +319,7 @@ fn variables(config: &Config) -> Vec<Block> {
         )
         .attr("default", Expr::Null)
         .block(validation(
-            "var.sns_topic_arn == null || can(regex(\"^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$\", var.sns_topic_arn))",
+            Expr::raw("var.sns_topic_arn == null || can(regex(\"^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$\", var.sns_topic_arn))"),
             "sns_topic_arn must be an SNS topic ARN.",
         )),
         variable(
@@ -326,7 +329,7 @@ fn variables(config: &Config) -> Vec<Block> {
         )
         .attr("default", Expr::list(config.notifications.emails.iter().map(Expr::str)))
         .block(validation(
-            "alltrue([for e in var.alarm_emails : can(regex(\"^[^@\\\\s]+@[^@\\\\s]+\\\\.[^@\\\\s]+$\", e))])",
+            Expr::raw("alltrue([for e in var.alarm_emails : can(regex(\"^[^@\\\\s]+@[^@\\\\s]+\\\\.[^@\\\\s]+$\", e))])"),
             "alarm_emails must all be email addresses.",
         )),
         log_retention_var(d.log_retention_days),
@@ -345,14 +348,18 @@ fn variables(config: &Config) -> Vec<Block> {
             "Folder holding manifest.json and the zips written by `gen package`; null means dist/lambda beside the module.",
         )
         .attr("default", Expr::Null),
-        variable(
+        variable_typed(
             "lambda_s3_code",
-            "map(object({\n    bucket  = string\n    key     = string\n    version = optional(string)\n  }))",
+            map_of_object_type(&[
+                ("bucket", "string"),
+                ("key", "string"),
+                ("version", "optional(string)"),
+            ]),
             &format!("Functions ({names}) whose code comes from an S3 object instead of the packaged zips."),
         )
         .attr("default", Expr::object(Vec::<(String, Expr)>::new()))
         .block(validation(
-            &format!("alltrue([for k in keys(var.lambda_s3_code) : contains([{names}], k)])"),
+            Expr::raw(format!("alltrue([for k in keys(var.lambda_s3_code) : contains([{names}], k)])")),
             &format!("lambda_s3_code keys must be among {names}."),
         )),
     ]);
