@@ -3,7 +3,7 @@
 
 use super::common::*;
 use crate::config::model::{Config, Function};
-use crate::hcl::{Block, Expr};
+use crate::hcl::{Block, Expr, Part};
 
 /// Sub-module name, and the arguments it receives from the root.
 type Wiring = (&'static str, Vec<(&'static str, &'static str)>);
@@ -74,25 +74,51 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
 
 fn locals(config: &Config) -> Block {
     let functions = config.functions();
-    let names = function_slugs(config);
-    let code = format!(
-        r#"{{
-    for name in [{names}] : name => contains(keys(var.lambda_s3_code), name) ? {{
-      filename          = null
-      source_code_hash  = null
-      s3_bucket         = var.lambda_s3_code[name].bucket
-      s3_key            = var.lambda_s3_code[name].key
-      s3_object_version = var.lambda_s3_code[name].version
-      architecture      = null
-      }} : {{
-      filename          = "${{local.package_dir}}/${{local.manifest.functions[name].zip}}"
-      source_code_hash  = local.manifest.functions[name].source_code_hash
-      s3_bucket         = null
-      s3_key            = null
-      s3_object_version = null
-      architecture      = local.manifest.functions[name].architecture
-    }}
-  }}"#
+    let names = function_slug_list(config);
+    let s3 = |field: &str| {
+        Expr::var("lambda_s3_code")
+            .index(Expr::ident("name"))
+            .attr(field)
+    };
+    let packaged = |field: &str| {
+        Expr::local("manifest")
+            .attr("functions")
+            .index(Expr::ident("name"))
+            .attr(field)
+    };
+    let from_s3 = Expr::object([
+        ("filename", Expr::Null),
+        ("source_code_hash", Expr::Null),
+        ("s3_bucket", s3("bucket")),
+        ("s3_key", s3("key")),
+        ("s3_object_version", s3("version")),
+        ("architecture", Expr::Null),
+    ]);
+    let from_package = Expr::object([
+        (
+            "filename",
+            Expr::template_parts([
+                Part::Interp(Expr::local("package_dir")),
+                Part::Lit("/".into()),
+                Part::Interp(packaged("zip")),
+            ]),
+        ),
+        ("source_code_hash", packaged("source_code_hash")),
+        ("s3_bucket", Expr::Null),
+        ("s3_key", Expr::Null),
+        ("s3_object_version", Expr::Null),
+        ("architecture", packaged("architecture")),
+    ]);
+    let s3_code = || Expr::var("lambda_s3_code");
+    let code = Expr::for_object(
+        "name",
+        names.clone(),
+        Expr::ident("name"),
+        Expr::cond(
+            contains(keys(s3_code()), Expr::ident("name")),
+            from_s3,
+            from_package,
+        ),
     );
     Block::locals()
         .attr(
@@ -111,23 +137,41 @@ fn locals(config: &Config) -> Block {
         )
         .attr(
             "kms_key_arn",
-            Expr::raw("var.kms_key_arn != null ? var.kms_key_arn : module.kms[0].key_arn"),
+            Expr::cond(
+                Expr::var("kms_key_arn").ne(Expr::Null),
+                Expr::var("kms_key_arn"),
+                Expr::reference("module.kms[0].key_arn"),
+            ),
         )
         .blank()
-        .comment("Lambda code: the zips `gen package` wrote (manifest.json beside them) unless an S3")
+        .comment(
+            "Lambda code: the zips `gen package` wrote (manifest.json beside them) unless an S3",
+        )
         .comment("object is given. source_code_hash comes from the manifest, so an unchanged build")
         .comment("plans no change.")
         .attr(
             "package_dir",
-            Expr::raw("var.lambda_package_dir != null ? var.lambda_package_dir : \"${path.module}/../dist/lambda\""),
+            Expr::cond(
+                Expr::var("lambda_package_dir").ne(Expr::Null),
+                Expr::var("lambda_package_dir"),
+                Expr::template("${path.module}/../dist/lambda"),
+            ),
         )
         .attr(
             "manifest",
-            Expr::raw(format!(
-                "length(setsubtract([{names}], keys(var.lambda_s3_code))) > 0 ? jsondecode(file(\"${{local.package_dir}}/manifest.json\")) : null"
-            )),
+            Expr::cond(
+                length(Expr::call("setsubtract", [names, keys(s3_code())])).gt(0),
+                Expr::call(
+                    "jsondecode",
+                    [Expr::call(
+                        "file",
+                        [Expr::template("${local.package_dir}/manifest.json")],
+                    )],
+                ),
+                Expr::Null,
+            ),
         )
-        .attr("lambda_code", Expr::raw(code))
+        .attr("lambda_code", code)
         .attr(
             "function_names",
             Expr::object(functions.iter().map(|f| {
