@@ -169,8 +169,11 @@ fn alarm(a: &Alarm, runbooks: bool) -> Block {
         .attr("threshold", threshold)
         .attr("evaluation_periods", a.evaluation_periods)
         .attr("treat_missing_data", "notBreaching")
-        .attr("alarm_actions", Expr::raw("[var.topic_arn]"))
-        .attr("ok_actions", Expr::raw("[var.topic_arn]"));
+        .attr(
+            "alarm_actions",
+            Expr::list([Expr::reference("var.topic_arn")]),
+        )
+        .attr("ok_actions", Expr::list([Expr::reference("var.topic_arn")]));
     let period = a.period_seconds;
     let api_dims = || {
         Expr::object([

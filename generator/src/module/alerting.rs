@@ -12,10 +12,14 @@ pub fn component(config: &Config) -> Component {
         main: vec![
             Block::locals().attr(
                 "topic_arn",
-                Expr::raw("var.topic_arn != null ? var.topic_arn : aws_sns_topic.alarms[0].arn"),
+                Expr::cond(
+                    Expr::var("topic_arn").ne(Expr::Null),
+                    Expr::var("topic_arn"),
+                    Expr::reference("aws_sns_topic.alarms[0].arn"),
+                ),
             ),
             Block::resource("aws_sns_topic", "alarms")
-                .attr("count", Expr::raw("var.topic_arn == null ? 1 : 0"))
+                .attr("count", Expr::cond(Expr::var("topic_arn").eq(Expr::Null), 1, 0))
                 .attr("name", Expr::template("${var.name_prefix}-alarms"))
                 .comment("A customer key: CloudWatch alarms cannot publish to a topic under alias/aws/sns.")
                 .attr("kms_master_key_id", Expr::reference("var.kms_key_arn"))
@@ -26,7 +30,7 @@ pub fn component(config: &Config) -> Component {
                 )),
             topic_policy_document(),
             Block::resource("aws_sns_topic_policy", "alarms")
-                .attr("count", Expr::raw("var.topic_arn == null ? 1 : 0"))
+                .attr("count", Expr::cond(Expr::var("topic_arn").eq(Expr::Null), 1, 0))
                 .attr("arn", Expr::reference("aws_sns_topic.alarms[0].arn"))
                 .attr("policy", Expr::reference("data.aws_iam_policy_document.topic[0].json")),
             Block::resource("aws_sns_topic_subscription", "email")
@@ -104,7 +108,10 @@ fn topic_policy_document() -> Block {
     let lit = |s: &str| Part::Lit(s.to_owned());
     let (partition, region, account) = (part(1), part(3), part(4));
     Block::data("aws_iam_policy_document", "topic")
-        .attr("count", Expr::raw("var.topic_arn == null ? 1 : 0"))
+        .attr(
+            "count",
+            Expr::cond(Expr::var("topic_arn").eq(Expr::Null), 1, 0),
+        )
         .block(
             statement(
                 "CloudWatchAlarmsPublish",

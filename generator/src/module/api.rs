@@ -3,7 +3,7 @@
 
 use super::common::*;
 use crate::config::model::{Api, ApiAuth, Config};
-use crate::hcl::{Block, Expr};
+use crate::hcl::{Block, Expr, Part};
 
 /// Path part and the methods proxied to the function.
 pub const ROUTES: &[(&str, &[&str])] = &[("metrics", &["GET", "POST"]), ("health", &["GET"])];
@@ -327,18 +327,36 @@ const GATEWAY_RESPONSES: &[(&str, &str)] = &[
 /// origin is the configured one when there is one (or "*"); with several, the request's Origin
 /// is echoed with Vary: Origin, as the function does (a gateway error carries no data).
 fn gateway_responses() -> Vec<Block> {
-    let headers = format!(
-        r#"{{
-    "gatewayresponse.header.Access-Control-Allow-Origin"  = contains(var.cors_allowed_origins, "*") ? "'*'" : length(var.cors_allowed_origins) == 1 ? "'${{var.cors_allowed_origins[0]}}'" : "method.request.header.Origin"
-    "gatewayresponse.header.Access-Control-Allow-Headers" = "'{}'"
-    "gatewayresponse.header.Access-Control-Allow-Methods" = "'{}'"
-    "gatewayresponse.header.Vary"                         = "'Origin'"
-  }}"#,
-        contract::http::CORS_ALLOW_HEADERS,
-        contract::http::CORS_ALLOW_METHODS
-    );
-    let mut blocks =
-        vec![Block::locals().attr("cors_gateway_response_headers", Expr::raw(headers))];
+    let origins = || Expr::var("cors_allowed_origins");
+    let quoted = |s: &str| Expr::str(format!("'{s}'"));
+    let headers = Expr::object([
+        (
+            "gatewayresponse.header.Access-Control-Allow-Origin",
+            Expr::cond(
+                contains(origins(), "*"),
+                quoted("*"),
+                Expr::cond(
+                    length(origins()).eq(1),
+                    Expr::template_parts([
+                        Part::Lit("'".into()),
+                        Part::Interp(origins().index(0)),
+                        Part::Lit("'".into()),
+                    ]),
+                    "method.request.header.Origin",
+                ),
+            ),
+        ),
+        (
+            "gatewayresponse.header.Access-Control-Allow-Headers",
+            quoted(contract::http::CORS_ALLOW_HEADERS),
+        ),
+        (
+            "gatewayresponse.header.Access-Control-Allow-Methods",
+            quoted(contract::http::CORS_ALLOW_METHODS),
+        ),
+        ("gatewayresponse.header.Vary", quoted("Origin")),
+    ]);
+    let mut blocks = vec![Block::locals().attr("cors_gateway_response_headers", headers)];
     for (id, ty) in GATEWAY_RESPONSES {
         blocks.push(
             Block::resource("aws_api_gateway_gateway_response", *id)
@@ -369,12 +387,9 @@ fn proxy_method(path: &str, method: &str, id: &str, auth: &str) -> Block {
         .attr("http_method", method)
         .attr(
             "authorization",
-            Expr::raw(format!("{auth} == \"iam\" ? \"AWS_IAM\" : \"NONE\"")),
+            Expr::cond(Expr::reference(auth).eq("iam"), "AWS_IAM", "NONE"),
         )
-        .attr(
-            "api_key_required",
-            Expr::raw(format!("{auth} == \"api_key\"")),
-        )
+        .attr("api_key_required", Expr::reference(auth).eq("api_key"))
         .attr(
             "request_validator_id",
             Expr::reference("aws_api_gateway_request_validator.parameters.id"),
@@ -444,7 +459,7 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
             .map(|(k, v)| (k, Expr::str(v))),
         )],
     );
-    let triggers = Expr::list(trigger_ids.iter().map(|t| Expr::raw(t.clone())));
+    let triggers = Expr::list(trigger_ids.iter().map(|t| Expr::reference(t)));
     vec![
         Block::resource("aws_api_gateway_deployment", "this")
             .attr("rest_api_id", Expr::reference("aws_api_gateway_rest_api.this.id"))
@@ -509,7 +524,7 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
         .comment("Logging fails on an account/region without the CloudWatch role setting: set it first.")
         .attr(
             "depends_on",
-            Expr::raw("[aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]"),
+            Expr::list([Expr::reference("aws_api_gateway_account.this"), Expr::reference("aws_cloudwatch_log_group.execution")]),
         ),
         skip(
             Block::resource("aws_api_gateway_method_settings", "all"),
@@ -533,7 +548,7 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
         )
         .attr(
             "depends_on",
-            Expr::raw("[aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]"),
+            Expr::list([Expr::reference("aws_api_gateway_account.this"), Expr::reference("aws_cloudwatch_log_group.execution")]),
         ),
     ]
 }
@@ -616,13 +631,17 @@ fn account_logging_role() -> Vec<Block> {
             ),
         Block::resource("aws_api_gateway_account", "this")
             .comment("One setting per account and region. reset_on_delete is not set: provider 6.x removed it.")
-            .attr("count", Expr::raw("var.manage_account_logging_role ? 1 : 0"))
+            .attr("count", Expr::cond(Expr::var("manage_account_logging_role"), 1, 0))
             .attr(
                 "cloudwatch_role_arn",
-                Expr::raw("var.account_logging_role_arn != null ? var.account_logging_role_arn : aws_iam_role.account_logging[0].arn"),
+                Expr::cond(
+                    Expr::var("account_logging_role_arn").ne(Expr::Null),
+                    Expr::var("account_logging_role_arn"),
+                    Expr::reference("aws_iam_role.account_logging[0].arn"),
+                ),
             )
             .comment("The role must hold its policy before API Gateway accepts it.")
-            .attr("depends_on", Expr::raw("[aws_iam_role_policy_attachment.account_logging]")),
+            .attr("depends_on", Expr::list([Expr::reference("aws_iam_role_policy_attachment.account_logging")])),
         Block::data("aws_partition", "current"),
         Block::data("aws_region", "current"),
     ]

@@ -491,7 +491,7 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
         .attr("role", Expr::reference(&format!("aws_iam_role.{id}.arn")))
         .attr("runtime", "provided.al2023")
         .attr("handler", "bootstrap")
-        .attr("architectures", Expr::raw("[var.architecture]"))
+        .attr("architectures", Expr::list([Expr::reference("var.architecture")]))
         .attr("memory_size", Expr::reference("var.memory_mb"))
         .attr(
             "timeout",

@@ -28,7 +28,7 @@ pub fn component() -> Component {
         outputs: vec![
             // depends_on: users of the key must wait until its policy admits their service.
             output("key_arn", "aws_kms_key.this.arn", "ARN of the KMS key.")
-                .attr("depends_on", Expr::raw("[aws_kms_key_policy.this]")),
+                .attr("depends_on", Expr::list([Expr::reference("aws_kms_key_policy.this")])),
             output("key_id", "aws_kms_key.this.key_id", "ID of the KMS key."),
             output("alias_name", "aws_kms_alias.this.name", "Alias of the KMS key."),
         ],

@@ -14,7 +14,10 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
     main.push(
         Block::module("kms")
             .attr("source", "./modules/kms")
-            .attr("count", Expr::raw("var.kms_key_arn == null ? 1 : 0"))
+            .attr(
+                "count",
+                Expr::cond(Expr::var("kms_key_arn").eq(Expr::Null), 1, 0),
+            )
             .blank()
             .attr("name_prefix", Expr::reference("var.name_prefix"))
             .attr("tags", Expr::reference("local.tags")),

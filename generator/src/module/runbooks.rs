@@ -178,7 +178,7 @@ fn subscription() -> Vec<Block> {
             .comment("https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html")
             .attr("filter_policy_scope", FILTER_POLICY_SCOPE)
             .attr("filter_policy", filter_policy())
-            .attr("depends_on", Expr::raw("[aws_lambda_permission.sns_invokes_runbook_executor]")),
+            .attr("depends_on", Expr::list([Expr::reference("aws_lambda_permission.sns_invokes_runbook_executor")])),
     ]
 }
 

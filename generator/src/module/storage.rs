@@ -249,7 +249,7 @@ fn bucket() -> Vec<Block> {
             .attr("bucket", bucket_ref())
             .attr("policy", Expr::reference("data.aws_iam_policy_document.logs_tls_only.json"))
             .comment("The public access block must exist first, or S3 may reject the policy call.")
-            .attr("depends_on", Expr::raw("[aws_s3_bucket_public_access_block.logs]")),
+            .attr("depends_on", Expr::list([Expr::reference("aws_s3_bucket_public_access_block.logs")])),
         deny_insecure,
     ]
 }
@@ -283,7 +283,9 @@ fn notification() -> Vec<Block> {
             )
             .attr(
                 "depends_on",
-                Expr::raw("[aws_lambda_permission.s3_invokes_log_processor]"),
+                Expr::list([Expr::reference(
+                    "aws_lambda_permission.s3_invokes_log_processor",
+                )]),
             ),
     ]
 }
