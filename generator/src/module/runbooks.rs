@@ -4,7 +4,7 @@
 use super::alarms::full_name;
 use super::common::*;
 use crate::config::model::{Alarm, Config};
-use crate::hcl::{Block, Expr};
+use crate::hcl::{Block, Expr, Part};
 
 /// The key of CloudWatch's alarm notification JSON the executor's subscription filters on (and
 /// the executor parses). Metric and composite alarm notifications both carry it (the alarm's
@@ -45,17 +45,16 @@ pub fn component(config: &Config) -> Component {
         .into_iter()
         .filter(|a| a.runbook.is_some())
         .collect();
-    let mut main = vec![Block::locals().attr(
-        "prefix",
-        Expr::str(contract::runbook::parameter_prefix("${var.name_prefix}")),
-    )];
+    // The executor's RUNBOOK_PARAMETER_PREFIX is the same contract function of the prefix.
+    let prefix = contract::runbook::parameter_prefix("${var.name_prefix}");
+    let mut main = vec![Block::locals().attr("prefix", Expr::template(&prefix))];
     main.extend(alarms.iter().map(|a| parameter(a)));
     main.extend(subscription());
     let by_name = |attr: &str| {
         Expr::object(alarms.iter().map(|a| {
             (
                 a.name.clone(),
-                Expr::raw(format!(
+                Expr::reference(&format!(
                     "aws_ssm_parameter.{}.{attr}",
                     super::alarms::ident(&a.name)
                 )),
@@ -119,7 +118,7 @@ pub fn runbook_value(alarm: &Alarm) -> Option<Expr> {
         unreachable!("a runbook serializes to an object")
     };
     let fields = fields.iter().map(|(k, v)| match k.as_str() {
-        "alarm" => (k.clone(), Expr::str(full_name(alarm))),
+        "alarm" => (k.clone(), full_name(alarm)),
         _ => (k.clone(), json_expr(v)),
     });
     Some(Expr::call("jsonencode", [Expr::Object(fields.collect())]))
@@ -132,7 +131,7 @@ fn json_expr(value: &serde_json::Value) -> Expr {
         Value::Null => Expr::Null,
         Value::Bool(b) => Expr::Bool(*b),
         Value::Number(n) => Expr::num(n),
-        Value::String(s) => Expr::literal_str(s),
+        Value::String(s) => Expr::str(s),
         Value::Array(items) => Expr::List(items.iter().map(json_expr).collect()),
         Value::Object(map) => {
             Expr::Object(map.iter().map(|(k, v)| (k.clone(), json_expr(v))).collect())
@@ -144,16 +143,20 @@ fn parameter(alarm: &Alarm) -> Block {
     Block::resource("aws_ssm_parameter", super::alarms::ident(&alarm.name))
         .attr(
             "name",
-            Expr::str(format!("${{local.prefix}}{}", full_name(alarm))),
+            Expr::template_parts([
+                Part::Interp(Expr::local("prefix")),
+                Part::Interp(Expr::var("name_prefix")),
+                Part::Lit(format!("-{}", alarm.name)),
+            ]),
         )
         .attr(
             "description",
-            Expr::literal_str(format!("Runbook of the {} alarm", alarm.name)),
+            Expr::str(format!("Runbook of the {} alarm", alarm.name)),
         )
         .attr("type", "SecureString")
-        .attr("key_id", Expr::raw("var.kms_key_arn"))
+        .attr("key_id", Expr::reference("var.kms_key_arn"))
         .attr("value", runbook_value(alarm).unwrap_or(Expr::Null))
-        .attr("tags", tags_with_name(&full_name(alarm)))
+        .attr("tags", tags_with_name(full_name(alarm)))
 }
 
 fn subscription() -> Vec<Block> {
@@ -161,13 +164,13 @@ fn subscription() -> Vec<Block> {
         Block::resource("aws_lambda_permission", "sns_invokes_runbook_executor")
             .attr("statement_id", "AllowSnsInvoke")
             .attr("action", "lambda:InvokeFunction")
-            .attr("function_name", Expr::raw("var.runbook_executor_function_arn"))
+            .attr("function_name", Expr::reference("var.runbook_executor_function_arn"))
             .attr("principal", "sns.amazonaws.com")
-            .attr("source_arn", Expr::raw("var.topic_arn")),
+            .attr("source_arn", Expr::reference("var.topic_arn")),
         Block::resource("aws_sns_topic_subscription", "runbook_executor")
-            .attr("topic_arn", Expr::raw("var.topic_arn"))
+            .attr("topic_arn", Expr::reference("var.topic_arn"))
             .attr("protocol", "lambda")
-            .attr("endpoint", Expr::raw("var.runbook_executor_function_arn"))
+            .attr("endpoint", Expr::reference("var.runbook_executor_function_arn"))
             .comment("Every CloudWatch alarm notification (JSON body with AlarmArn; no message attributes),")
             .comment("never the executor's own plain-text notifications. SNS docs: body-scoped policies")
             .comment("https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering-scope.html;")
@@ -175,7 +178,7 @@ fn subscription() -> Vec<Block> {
             .comment("https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html")
             .attr("filter_policy_scope", FILTER_POLICY_SCOPE)
             .attr("filter_policy", filter_policy())
-            .attr("depends_on", Expr::raw("[aws_lambda_permission.sns_invokes_runbook_executor]")),
+            .attr("depends_on", Expr::list([Expr::reference("aws_lambda_permission.sns_invokes_runbook_executor")])),
     ]
 }
 
