@@ -96,9 +96,7 @@ pub fn outputs_table(blocks: &[&Block]) -> String {
 
 fn description(b: &Block) -> String {
     match b.body.attr("description") {
-        // Descriptions are written as literal strings: show `${` rather than its escape.
-        Some(Expr::Str(s)) => s.replace("$${", "${").replace("%%{", "%{"),
-        Some(Expr::Heredoc { text, .. }) => text.clone(),
+        Some(Expr::Str(s)) => s.clone(),
         Some(other) => expr_inline(other),
         None => String::new(),
     }

@@ -130,3 +130,41 @@ fn a_missing_file_is_an_io_error_naming_the_file() {
         .to_string()
         .starts_with("/nonexistent/monitoring.toml: cannot read"));
 }
+
+/// The starter's first runbook with `steps` replaced.
+fn with_first_runbook_steps(steps: &str) -> String {
+    let old = "steps = [{ type = \"record_incident\" }, { type = \"gather_context\", lookback_minutes = 30 }, { type = \"notify\" }, { type = \"put_metric\" }]";
+    assert!(STARTER.contains(old));
+    STARTER.replacen(old, &format!("steps = [{steps}]"), 1)
+}
+
+#[test]
+fn a_runbook_the_executor_would_reject_is_rejected_where_it_is_written() {
+    // The executor runs at most 20 steps; `gen` used to accept more, and the alarm then fell
+    // back to notify-only when it fired.
+    let text = with_first_runbook_steps(&vec!["{ type = \"notify\" }"; 21].join(", "));
+    let line = line_of(&text, "steps = [{ type = \"notify\" }");
+    let report = errors(&text);
+    assert!(
+        report.starts_with(&format!(
+            "cfg/monitoring.toml:{line}:1: alarms[0].runbook.steps: must have 1 to 20 entries, has 21"
+        )),
+        "{report}"
+    );
+
+    // At most 50 Automation parameters (StartAutomationExecution's limit).
+    let params: Vec<String> = (0..51).map(|i| format!("P{i} = \"v\"")).collect();
+    let text = with_first_runbook_steps(&format!(
+        "{{ type = \"start_automation\", document = \"AWS-RestartEC2Instance\", parameters = {{ {} }} }}",
+        params.join(", ")
+    ));
+    let report = errors(&text);
+    assert!(
+        report.contains("alarms[0].runbook.steps[0].parameters: has 51 entries, at most 50"),
+        "{report}"
+    );
+
+    // At the limits, it is accepted.
+    let text = with_first_runbook_steps(&vec!["{ type = \"notify\" }"; 20].join(", "));
+    parse_config(Path::new("cfg/monitoring.toml"), &text).expect("20 steps are allowed");
+}

@@ -37,30 +37,6 @@ fn attributes_align_in_runs_broken_by_blank_lines_comments_blocks_and_multiline_
 }
 
 #[test]
-fn heredocs_plain_and_indented_take_part_in_alignment() {
-    let doc = Document::new().block(
-        Block::resource("aws_ssm_parameter", "p")
-            .attr("name", "n")
-            .attr("long_attribute", Expr::heredoc("EOT", "{\n  \"a\": 1\n}\n"))
-            .attr("v", 1)
-            .attr(
-                "plain",
-                Expr::Heredoc {
-                    marker: "EOF".into(),
-                    text: "  keeps   spacing\nline ${var.x}\n".into(),
-                    indent: false,
-                },
-            )
-            .attr("z", 2)
-            .block(nested("inner").attr(
-                "script",
-                Expr::heredoc("SCRIPT", "set -e\nif true; then\n  echo hi\nfi"),
-            )),
-    );
-    assert_fmt_clean(&doc.render());
-}
-
-#[test]
 fn jsonencode_policies_nested_objects_and_lists() {
     let statement = |effect: &str, actions: &[&str], resource: Expr| {
         Expr::object([
@@ -176,13 +152,13 @@ fn strings_escapes_templates_and_keys_that_need_quotes() {
             Block::resource("x", "y")
                 .attr("quotes", "say \"hi\" \\ back\\slash")
                 .attr("newlines", "a\nb\tc\r")
-                .attr("interp", "${var.name_prefix}-${join(\",\", var.list)}")
-                .attr("only_interp", "${var.name_prefix}")
-                .attr("directive", "%{ if var.x }yes%{ else }no%{ endif }")
                 .attr(
-                    "literal",
-                    Expr::literal_str("${not.interpolated} %{nor.this}"),
+                    "interp",
+                    Expr::template("${var.name_prefix}-${join(\",\", var.list)}"),
                 )
+                .attr("only_interp", Expr::template("${var.name_prefix}"))
+                .attr("not_a_directive", "%{ if var.x }yes%{ else }no%{ endif }")
+                .attr("literal", "${not.interpolated} %{nor.this}")
                 .attr("unicode", "naïve – ✓")
                 .attr(
                     "keys",
@@ -199,7 +175,7 @@ fn strings_escapes_templates_and_keys_that_need_quotes() {
         )
         .block(
             Block::variable("v")
-                .attr("type", "string")
+                .attr("type", Expr::ident("string"))
                 .attr("default", Expr::Null),
         )
         .block(Block::new("weird", ["label with \"quotes\"", "and-more"]).attr("a", 1));

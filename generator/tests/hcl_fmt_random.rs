@@ -4,7 +4,7 @@
 
 mod common;
 
-use monitoring_gen::hcl::{Block, Document, Expr};
+use monitoring_gen::hcl::{Block, Document, Expr, Part};
 
 /// xorshift64*: deterministic, no dependency, good enough to pick shapes.
 struct Rng(u64);
@@ -45,6 +45,13 @@ const STRINGS: &[&str] = &[
     "",
     "ünïcödé ✓",
 ];
+const REFS: &[&str] = &[
+    "var.x",
+    "aws_lambda_function.fn.arn",
+    "module.kms[0].key_arn",
+    "module.kms[*].alias_name",
+];
+
 const RAWS: &[&str] = &[
     "var.x",
     "aws_lambda_function.fn.arn",
@@ -58,27 +65,51 @@ const RAWS: &[&str] = &[
 
 fn expr(rng: &mut Rng, depth: u32) -> Expr {
     let leaf = depth >= 4 || rng.below(3) == 0;
-    match if leaf { rng.below(5) } else { 5 + rng.below(4) } {
+    match if leaf { rng.below(6) } else { 6 + rng.below(6) } {
         0 => Expr::Null,
         1 => Expr::from(rng.below(2) == 0),
         2 => Expr::num(rng.below(100_000)),
         3 => Expr::str(rng.pick(STRINGS)),
         4 => Expr::raw(rng.pick(RAWS)),
-        5 => Expr::List((0..rng.below(5)).map(|_| expr(rng, depth + 1)).collect()),
-        6 => Expr::Object(
+        5 => Expr::reference(rng.pick(REFS)),
+        6 => Expr::List((0..rng.below(5)).map(|_| expr(rng, depth + 1)).collect()),
+        7 => Expr::Object(
             (0..rng.below(5))
                 .map(|_| (rng.pick(KEYS).to_owned(), expr(rng, depth + 1)))
                 .collect(),
         ),
-        7 => {
+        8 => {
             let name = rng.pick(&["jsonencode", "merge", "concat", "lookup", "tolist"]);
             Expr::call(name, (0..rng.below(4)).map(|_| expr(rng, depth + 1)))
         }
-        _ => Expr::Heredoc {
-            marker: "EOT".into(),
-            text: "line one\n  indented ${var.x}\n".into(),
-            indent: rng.below(2) == 0,
-        },
+        9 => Expr::cond(
+            Expr::var("on").eq(expr(rng, depth + 1)),
+            expr(rng, depth + 1),
+            expr(rng, depth + 1),
+        ),
+        10 => {
+            // Values in brackets: terraform fmt writes `=> -1` as `=> - 1`, which we do not copy.
+            let value = |rng: &mut Rng| Expr::list([expr(rng, depth + 1)]);
+            let f = if rng.below(2) == 0 {
+                Expr::for_list("k, v", Expr::var("m"), value(rng))
+            } else {
+                Expr::for_object("k, v", Expr::var("m"), Expr::ident("k"), value(rng))
+            };
+            if rng.below(2) == 0 {
+                f.filter(Expr::ident("v").ne(Expr::Null)).into()
+            } else {
+                f.into()
+            }
+        }
+        _ => Expr::template_parts([
+            Part::Lit(rng.pick(STRINGS).to_owned()),
+            // Interpolations hold scalars: a reference or a call on one.
+            Part::Interp(if rng.below(2) == 0 {
+                Expr::reference(rng.pick(REFS))
+            } else {
+                Expr::call("upper", [Expr::reference(rng.pick(REFS))])
+            }),
+        ]),
     }
 }
 

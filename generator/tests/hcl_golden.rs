@@ -11,29 +11,23 @@ fn strings_escape_quotes_backslashes_and_control_characters() {
 }
 
 #[test]
-fn interpolations_pass_through_and_literal_strings_escape_them() {
+fn templates_interpolate_and_plain_strings_stay_literal() {
     // Quotes inside an interpolation are code, not text: they stay unescaped.
     assert_eq!(
-        expr_text(&"${join(\",\", var.x)}-\"q\"".into()),
+        // The template's source is its text, unquoted: `"` is a quote, not an escape.
+        expr_text(&Expr::template("${join(\",\", var.x)}-\"q\"")),
         "\"${join(\",\", var.x)}-\\\"q\\\"\"\n"
     );
-    assert_eq!(
-        expr_text(&"%{ if var.on }on%{ endif }".into()),
-        "\"%{if var.on}on%{endif}\"\n"
-    );
-    assert_eq!(
-        expr_text(&Expr::literal_str("${x} and %{y}")),
-        "\"$${x} and %%{y}\"\n"
-    );
-    // Already-escaped sequences are left alone.
-    assert_eq!(expr_text(&"$${x}".into()), "\"$${x}\"\n");
+    // A plain string never interpolates: its `${` / `%{` are escaped.
+    assert_eq!(expr_text(&"${x} and %{y}".into()), "\"$${x} and %%{y}\"\n");
+    assert_eq!(expr_text(&"$${x}".into()), "\"$$${x}\"\n");
 }
 
 #[test]
 fn an_attribute_that_is_one_interpolation_is_written_as_the_bare_expression() {
     let b = Block::resource("t", "n")
-        .attr("a", "${var.x}")
-        .attr("b", "${var.x}-suffix");
+        .attr("a", Expr::template("${var.x}"))
+        .attr("b", Expr::template("${var.x}-suffix"));
     assert_eq!(
         block_text(&b),
         "resource \"t\" \"n\" {\n  a = var.x\n  b = \"${var.x}-suffix\"\n}\n"
@@ -178,51 +172,6 @@ fn merge_with_an_object_and_empty_collections() {
 }
 
 #[test]
-fn heredocs_indented_and_verbatim() {
-    let b = Block::resource("r", "n")
-        .block(
-            Block::new("inner", Vec::<String>::new())
-                .attr("doc", Expr::heredoc("EOT", "{\n  \"a\": \"${var.x}\"\n}"))
-                .attr("x", 1),
-        )
-        .attr(
-            "verbatim",
-            Expr::Heredoc {
-                marker: "EOF".into(),
-                text: "  as is\n".into(),
-                indent: false,
-            },
-        );
-    assert_eq!(
-        block_text(&b),
-        "resource \"r\" \"n\" {
-  inner {
-    doc = <<-EOT
-      {
-        \"a\": \"${var.x}\"
-      }
-    EOT
-    x   = 1
-  }
-  verbatim = <<EOF
-  as is
-EOF
-}
-"
-    );
-}
-
-#[test]
-fn a_heredoc_marker_found_in_the_text_is_made_unique() {
-    let text = expr_text(&Expr::Heredoc {
-        marker: "EOT".into(),
-        text: "EOT\n".into(),
-        indent: false,
-    });
-    assert_eq!(text, "<<EOT_\nEOT\nEOT_\n");
-}
-
-#[test]
 fn object_keys_are_quoted_only_when_not_identifiers() {
     let e = Expr::object([
         ("plain_key", 1),
@@ -263,7 +212,7 @@ fn documents_separate_blocks_by_one_blank_line_and_end_with_one_newline() {
         .blank()
         .blank()
         .comment("The prefix of every name.")
-        .block(Block::variable("name_prefix").attr("type", Expr::raw("string")))
+        .block(Block::variable("name_prefix").attr("type", Expr::ident("string")))
         .block(Block::data("aws_region", "current"))
         .blank();
     assert_eq!(

@@ -12,25 +12,31 @@ use monitoring_gen::readme::{checkov_skips, module_readmes, render, ReadmeSpec};
 fn inputs_and_outputs_tables_show_type_default_required_and_description() {
     let variables = [
         Block::variable("name_prefix")
-            .attr(
-                "description",
-                Expr::literal_str("Prefix of ${every} name | all"),
-            )
-            .attr("type", Expr::raw("string"))
+            .attr("description", Expr::str("Prefix of ${every} name | all"))
+            .attr("type", Expr::ident("string"))
             .attr("default", "appmon"),
         Block::variable("topic_arn")
             .attr("description", "Existing topic.")
-            .attr("type", Expr::raw("string")),
+            .attr("type", Expr::ident("string")),
         Block::variable("thresholds")
             .attr("description", "By alarm.")
             .attr(
                 "type",
-                Expr::raw("map(object({\nvalue = number\nunit = string\n}))"),
+                Expr::call(
+                    "map",
+                    [Expr::call(
+                        "object",
+                        [Expr::object([
+                            ("value", Expr::ident("number")),
+                            ("unit", Expr::ident("string")),
+                        ])],
+                    )],
+                ),
             )
             .attr("default", Expr::object([("api-5xx", 5), ("latency", 2000)])),
         Block::variable("secret")
             .attr("description", "Token.")
-            .attr("type", Expr::raw("string"))
+            .attr("type", Expr::ident("string"))
             .attr("sensitive", true)
             .attr("default", "hunter2"),
     ];

@@ -64,11 +64,15 @@ fn default_name_prefix() -> String {
     "appmon".into()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// The functions' CPU architecture: in `monitoring.toml` and for `gen package --arch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Architecture {
+    /// AWS Graviton (the default: cheaper per GB-second).
     #[default]
     Arm64,
+    /// Intel/AMD; also what the local end-to-end tests run, since they execute the binaries here.
+    #[value(name = "x86_64", alias = "x86-64")]
     X86_64,
 }
 
@@ -373,23 +377,11 @@ impl Alarm {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum OnFailure {
-    #[default]
-    Continue,
-    Stop,
-}
+/// The runbook steps and their limits are the executor's own types (the contract crate).
+pub use contract::runbook::{OnFailure, Step};
 
-impl OnFailure {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OnFailure::Continue => "continue",
-            OnFailure::Stop => "stop",
-        }
-    }
-}
-
+/// An alarm's runbook as `monitoring.toml` states it: the link is required, the steps default
+/// to record, look, tell, count. `gen` writes it as the contract's [`contract::runbook::Runbook`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Runbook {
@@ -399,63 +391,19 @@ pub struct Runbook {
     pub service: Option<String>,
     #[serde(default)]
     pub on_failure: OnFailure,
-    #[serde(default = "default_steps")]
+    #[serde(default = "Step::defaults")]
     pub steps: Vec<Step>,
 }
 
-fn default_steps() -> Vec<Step> {
-    vec![
-        Step::RecordIncident,
-        Step::GatherContext {
-            lookback_minutes: default_lookback(),
-        },
-        Step::Notify,
-        Step::PutMetric,
-    ]
-}
-
-/// One runbook step, serialized exactly as the runbook executor reads it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Step {
-    RecordIncident,
-    GatherContext {
-        #[serde(default = "default_lookback")]
-        lookback_minutes: u32,
-    },
-    Notify,
-    StartAutomation {
-        document: String,
-        #[serde(default)]
-        parameters: BTreeMap<String, ParamValue>,
-    },
-    PutMetric,
-}
-
-fn default_lookback() -> u32 {
-    30
-}
-
-/// SSM Automation parameters are lists of strings; a single string is accepted for convenience
-/// and always written as a list (the executor reads `map<string, list<string>>`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
-pub enum ParamValue {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Serialize for ParamValue {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.to_list().serialize(serializer)
-    }
-}
-
-impl ParamValue {
-    pub fn to_list(&self) -> Vec<String> {
-        match self {
-            ParamValue::One(s) => vec![s.clone()],
-            ParamValue::Many(v) => v.clone(),
+impl Runbook {
+    /// The document the executor reads for the alarm named `alarm` (its full CloudWatch name).
+    pub fn document(&self, alarm: &str) -> contract::runbook::Runbook {
+        contract::runbook::Runbook {
+            alarm: alarm.to_owned(),
+            link: Some(self.link.clone()),
+            service: self.service.clone(),
+            on_failure: self.on_failure,
+            steps: self.steps.clone(),
         }
     }
 }
@@ -748,57 +696,36 @@ fn validate_alarm(i: usize, alarm: &Alarm, issues: &mut Vec<ConfigIssue>) {
 }
 
 fn validate_runbook(key: &str, runbook: &Runbook, issues: &mut Vec<ConfigIssue>) {
-    if !(runbook.link.starts_with("https://") || runbook.link.starts_with("http://"))
-        || runbook.link.chars().any(char::is_whitespace)
-    {
+    // The executor's own rules (the alarm name is ours, so any name will do here).
+    for violation in runbook.document("-").validate() {
         issues.push(ConfigIssue::new(
-            format!("{key}.link"),
-            format!("{:?} must be an http(s) URL", runbook.link),
+            format!("{key}.{}", violation.path),
+            violation.message,
         ));
     }
-    if let Some(service) = &runbook.service {
-        let ok = (1..=128).contains(&service.len())
-            && service
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if !ok {
-            issues.push(ConfigIssue::new(
-                format!("{key}.service"),
-                format!("{service:?} must match [A-Za-z0-9._-]{{1,128}}"),
-            ));
-        }
-    }
-    if runbook.steps.is_empty() {
-        issues.push(ConfigIssue::new(
-            format!("{key}.steps"),
-            "must list at least one step (allowed: record_incident, gather_context, notify, start_automation, put_metric)",
-        ));
-    }
+    // Stricter than the executor, because the IAM policy is written from these values.
     for (j, step) in runbook.steps.iter().enumerate() {
-        match step {
-            Step::GatherContext { lookback_minutes } if !(1..=1440).contains(lookback_minutes) => {
-                issues.push(ConfigIssue::new(
-                    format!("{key}.steps[{j}].lookback_minutes"),
-                    "must be between 1 and 1440",
-                ))
-            }
-            Step::StartAutomation { document, .. } if !is_document_name(document) => {
-                issues.push(ConfigIssue::new(
-                    format!("{key}.steps[{j}].document"),
-                    format!("{document:?} is not an SSM document name ([A-Za-z0-9_.-]{{3,128}})"),
-                ))
-            }
-            Step::StartAutomation { parameters, .. }
-                if parameters
-                    .get(AUTOMATION_ASSUME_ROLE)
-                    .is_some_and(|v| !matches!(&v.to_list()[..], [one] if is_role_arn(one))) =>
-            {
-                issues.push(ConfigIssue::new(
-                    format!("{key}.steps[{j}].parameters.AutomationAssumeRole"),
-                    "must be one IAM role ARN (arn:aws:iam::<account>:role/<name>): the executor is allowed to pass exactly this role",
-                ))
-            }
-            _ => {}
+        let Step::StartAutomation {
+            document,
+            parameters,
+        } = step
+        else {
+            continue;
+        };
+        if !is_document_name(document) {
+            issues.push(ConfigIssue::new(
+                format!("{key}.steps[{j}].document"),
+                format!("{document:?} is not an SSM document name ([A-Za-z0-9_.-]{{3,128}}): the executor's policy allows starting exactly the documents named"),
+            ))
+        }
+        if parameters
+            .get(AUTOMATION_ASSUME_ROLE)
+            .is_some_and(|v| !matches!(&v[..], [one] if is_role_arn(one)))
+        {
+            issues.push(ConfigIssue::new(
+                format!("{key}.steps[{j}].parameters.AutomationAssumeRole"),
+                "must be one IAM role ARN (arn:aws:iam::<account>:role/<name>): the executor is allowed to pass exactly this role",
+            ))
         }
     }
 }

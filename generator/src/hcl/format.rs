@@ -3,27 +3,19 @@
 //!
 //! - a line's indent is two spaces per entry on a stack of lines that opened brackets
 //!   (`{ [ ( ${ %{`); a line that closes more than it opens pops first;
-//! - an attribute line (`key = value` whose value opens and closes on the line, heredocs
-//!   included) joins a run with its neighbours; runs pad `=` to the longest key + 1;
-//!   any other line (blank, comment, block header, bracket line) ends the run;
-//! - heredoc bodies are left alone, except that `<<-` bodies are indented one level past
-//!   their line (Terraform strips the common indent of those).
+//! - an attribute line (`key = value` whose value opens and closes on the line) joins a run
+//!   with its neighbours; runs pad `=` to the longest key + 1; any other line (blank,
+//!   comment, block header, bracket line) ends the run.
+//!
+//! The renderer writes no heredocs, so none are recognised here.
 
-/// One logical line: a physical line, or a heredoc's opening line through its end marker.
 struct Line<'a> {
-    /// First physical line, without leading/trailing whitespace.
+    /// The line without leading/trailing whitespace.
     head: &'a str,
-    /// Net bracket change, counted up to a heredoc opener (as hclwrite does).
+    /// Net bracket change.
     net: i32,
     /// Byte offset in `head` of an `=` that splits key from a single-line value.
     assign: Option<usize>,
-    heredoc: Option<Heredoc<'a>>,
-}
-
-struct Heredoc<'a> {
-    indent: bool,
-    body: Vec<&'a str>,
-    marker: &'a str,
 }
 
 pub fn format(text: &str) -> String {
@@ -46,9 +38,6 @@ pub fn format(text: &str) -> String {
             _ => out.push_str(line.head),
         }
         out.push('\n');
-        if let Some(h) = &line.heredoc {
-            heredoc_body(&mut out, h, *indent);
-        }
     }
     // Exactly one trailing newline, no leading blank lines.
     let trimmed = out.trim_end_matches('\n').trim_start_matches('\n');
@@ -62,38 +51,6 @@ pub fn format(text: &str) -> String {
 
 fn push_spaces(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
-}
-
-fn heredoc_body(out: &mut String, h: &Heredoc<'_>, indent: usize) {
-    if !h.indent {
-        for l in &h.body {
-            out.push_str(l);
-            out.push('\n');
-        }
-        out.push_str(h.marker);
-        out.push('\n');
-        return;
-    }
-    // Re-base the body at one level past the line, keeping its relative indentation.
-    let common = h
-        .body
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start_matches(' ').len())
-        .min()
-        .unwrap_or(0);
-    for l in &h.body {
-        if l.trim().is_empty() {
-            out.push('\n');
-        } else {
-            push_spaces(out, indent + 2);
-            out.push_str(&l[common..]);
-            out.push('\n');
-        }
-    }
-    push_spaces(out, indent);
-    out.push_str(h.marker.trim());
-    out.push('\n');
 }
 
 /// Indent (in spaces) of every line, with hclwrite's indent stack.
@@ -155,46 +112,25 @@ fn alignment(lines: &[Line<'_>], indents: &[usize]) -> Vec<Option<usize>> {
     pads
 }
 
-/// Splits text into logical lines, scanning just enough HCL syntax to count brackets:
-/// strings (with nested interpolations), comments and heredocs.
+/// Splits text into lines, scanning just enough HCL syntax to count brackets: strings (with
+/// nested interpolations) and comments.
 fn split(text: &str) -> Vec<Line<'_>> {
-    let physical: Vec<&str> = text.split('\n').collect();
-    let mut lines = Vec::new();
-    let mut p = 0;
-    while p < physical.len() {
-        let raw = physical[p].trim_end_matches('\r');
-        p += 1;
-        let head = raw.trim();
-        let scan = scan_line(head);
-        let mut line = Line {
-            head,
-            net: scan.net,
-            assign: scan.assign,
-            heredoc: None,
-        };
-        if let Some((indent, marker)) = scan.heredoc {
-            let body_start = p;
-            while p < physical.len() && physical[p].trim() != marker {
-                p += 1;
+    text.split('\n')
+        .map(|raw| {
+            let head = raw.trim_end_matches('\r').trim();
+            let scan = scan_line(head);
+            Line {
+                head,
+                net: scan.net,
+                assign: scan.assign,
             }
-            let body = physical[body_start..p.min(physical.len())].to_vec();
-            let end_marker = physical.get(p).copied().unwrap_or(marker);
-            p += 1;
-            line.heredoc = Some(Heredoc {
-                indent,
-                body,
-                marker: end_marker,
-            });
-        }
-        lines.push(line);
-    }
-    lines
+        })
+        .collect()
 }
 
-struct Scan<'a> {
+struct Scan {
     net: i32,
     assign: Option<usize>,
-    heredoc: Option<(bool, &'a str)>,
 }
 
 enum Ctx {
@@ -205,13 +141,12 @@ enum Ctx {
     Quoted,
 }
 
-fn scan_line(line: &str) -> Scan<'_> {
+fn scan_line(line: &str) -> Scan {
     let b = line.as_bytes();
     let mut stack = vec![Ctx::Expr { braces: 0 }];
     let mut net = 0i32;
     let mut first_eq: Option<(usize, i32)> = None;
     let mut seen_token = false;
-    let mut heredoc = None;
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -255,13 +190,6 @@ fn scan_line(line: &str) -> Scan<'_> {
                 }
                 b'(' | b'[' => net += 1,
                 b')' | b']' => net -= 1,
-                b'<' if next == Some(b'<') => {
-                    if let Some(h) = heredoc_opener(&line[i + 2..]) {
-                        heredoc = Some(h);
-                        break;
-                    }
-                    i += 1;
-                }
                 b'=' | b'!' | b'<' | b'>' if next == Some(b'=') => i += 1,
                 b'=' if next == Some(b'>') => i += 1,
                 b'=' if seen_token && first_eq.is_none() => first_eq = Some((i, net)),
@@ -276,27 +204,5 @@ fn scan_line(line: &str) -> Scan<'_> {
     }
     // hclwrite only splits at the first `=`, and only when the rest of the line is balanced.
     let assign = first_eq.and_then(|(pos, before)| (net - before == 0).then_some(pos));
-    Scan {
-        net,
-        assign,
-        heredoc,
-    }
-}
-
-/// `-MARKER` or `MARKER` ending the line: a heredoc opener (after `<<`).
-fn heredoc_opener(rest: &str) -> Option<(bool, &str)> {
-    let (indent, marker) = match rest.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, rest),
-    };
-    let marker = marker.trim_end();
-    let ok = !marker.is_empty()
-        && marker
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && marker
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    ok.then_some((indent, marker))
+    Scan { net, assign }
 }

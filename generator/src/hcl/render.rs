@@ -1,11 +1,10 @@
 //! Writes documents as unindented HCL text; [`super::format`] then indents and aligns it.
 //!
 //! Splitting the two jobs keeps layout decisions (what goes on which line) here and the
-//! `terraform fmt` rules (indent by bracket depth, `=` alignment) in one place that also
-//! handles multi-line `Raw` text.
+//! `terraform fmt` rules (indent by bracket depth, `=` alignment) in one place.
 
 use super::block::{Block, Body, BodyItem, DocItem, Document};
-use super::expr::Expr;
+use super::expr::{Expr, For, Op, Part, UnaryOp};
 use super::format;
 
 /// Lists longer than this (without indentation) are written one element per line.
@@ -58,52 +57,10 @@ pub fn expr_text(e: &Expr) -> String {
 }
 
 /// One-line form of any expression, for documentation (not necessarily `terraform fmt` layout):
-/// objects as `{ a = 1, b = 2 }`, heredocs as their first line followed by `...`.
+/// objects as `{ a = 1, b = 2 }`.
 pub fn expr_inline(e: &Expr) -> String {
-    match e {
-        Expr::List(items) => format!(
-            "[{}]",
-            items.iter().map(expr_inline).collect::<Vec<_>>().join(", ")
-        ),
-        Expr::Object(pairs) if pairs.is_empty() => "{}".to_owned(),
-        Expr::Object(pairs) => {
-            let items: Vec<String> = pairs
-                .iter()
-                .map(|(k, v)| {
-                    let mut key = String::new();
-                    object_key(&mut key, k);
-                    format!("{key} = {}", expr_inline(v))
-                })
-                .collect();
-            format!("{{ {} }}", items.join(", "))
-        }
-        Expr::Call(name, args) => format!(
-            "{name}({})",
-            args.iter().map(expr_inline).collect::<Vec<_>>().join(", ")
-        ),
-        Expr::Heredoc { text, .. } => {
-            format!("<<{} ...", text.lines().next().unwrap_or("").trim())
-        }
-        Expr::Raw(s) => raw_inline(s),
-        other => {
-            let mut out = String::new();
-            expr(&mut out, other);
-            out
-        }
-    }
-}
-
-/// Joins a multi-line expression's lines; newline-separated object items get commas.
-fn raw_inline(s: &str) -> String {
     let mut out = String::new();
-    for line in s.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        if !out.is_empty() {
-            let opens = out.ends_with(['{', '[', '(', ',']);
-            let closes = line.starts_with(['}', ']', ')']);
-            out.push_str(if opens || closes { " " } else { ", " });
-        }
-        out.push_str(&line.split_whitespace().collect::<Vec<_>>().join(" "));
-    }
+    Writer { one_line: true }.expr(&mut out, e);
     out
 }
 
@@ -134,11 +91,11 @@ fn block(out: &mut String, b: &Block) {
         return;
     }
     out.push_str(" {\n");
-    body(out, &b.body, b.kind == "variable");
+    body(out, &b.body);
     out.push_str("}\n");
 }
 
-fn body(out: &mut String, body: &Body, in_variable: bool) {
+fn body(out: &mut String, body: &Body) {
     let mut wrote_any = false;
     let mut pending_blank = false;
     for item in &body.items {
@@ -155,12 +112,17 @@ fn body(out: &mut String, body: &Body, in_variable: bool) {
             BodyItem::Attr(key, value) => {
                 out.push_str(key);
                 out.push_str(" = ");
-                let is_type = in_variable && key == "type";
-                match fmt_rewrite(value, is_type) {
-                    Some(rewritten) => out.push_str(&rewritten),
-                    None => expr(out, value),
+                match value {
+                    // An attribute that is one interpolation: terraform fmt writes `"${x}"` as `x`.
+                    Expr::Template(parts) if matches!(parts.as_slice(), [Part::Interp(_)]) => {
+                        let [Part::Interp(inner)] = parts.as_slice() else {
+                            unreachable!()
+                        };
+                        expr(out, inner);
+                    }
+                    _ => expr(out, value),
                 }
-                end_line(out);
+                out.push('\n');
             }
             BodyItem::Block(b) => block(out, b),
             BodyItem::Comment(text) => comment(out, text),
@@ -169,147 +131,233 @@ fn body(out: &mut String, body: &Body, in_variable: bool) {
     }
 }
 
-/// What `terraform fmt` would rewrite an attribute's value to, written that way up front:
-/// a string that is one interpolation (`"${var.x}"`) becomes `var.x`, and a quoted variable
-/// type (`"string"`) becomes the bare type.
-fn fmt_rewrite(value: &Expr, is_variable_type: bool) -> Option<String> {
-    let Expr::Str(s) = value else { return None };
-    if is_variable_type {
-        return Some(s.trim().to_owned());
-    }
-    let inner = s.strip_prefix("${")?;
-    let end = template_sequence_end(s.as_bytes(), 2)?;
-    (end == s.len() && !s.starts_with("${~")).then(|| inner[..inner.len() - 1].trim().to_owned())
-}
-
-/// A heredoc already ends its line; anything else needs a newline.
-fn end_line(out: &mut String) {
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-}
-
 fn expr(out: &mut String, e: &Expr) {
+    Writer { one_line: false }.expr(out, e);
+}
+
+/// Binding strength of an expression's outermost operator (higher binds tighter).
+fn precedence(e: &Expr) -> u8 {
     match e {
-        Expr::Null => out.push_str("null"),
-        Expr::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Expr::Number(n) if n.trim().is_empty() => out.push_str("null"),
-        Expr::Number(n) => out.push_str(n.trim()),
-        Expr::Str(s) => quoted(out, &escape_template(s)),
-        Expr::Raw(s) => out.push_str(s.trim()),
-        Expr::List(items) => list(out, items),
-        Expr::Object(pairs) => object(out, pairs),
-        Expr::Call(name, args) => {
-            out.push_str(name);
+        Expr::Conditional(..) => 0,
+        Expr::Binary(_, op, _) => op.precedence(),
+        Expr::Unary(..) => 7,
+        // `Raw` text is not inspected: treat it as loosest, so it is parenthesised as an operand.
+        Expr::Raw(_) => 0,
+        _ => 8,
+    }
+}
+
+/// Writes unindented HCL; [`format`] indents it. `one_line` writes objects inline (docs).
+#[derive(Clone, Copy)]
+struct Writer {
+    one_line: bool,
+}
+
+impl Writer {
+    fn text(self, e: &Expr) -> String {
+        let mut out = String::new();
+        self.expr(&mut out, e);
+        out
+    }
+
+    /// The single-line form's length, or `None` when the expression needs several lines.
+    fn inline_len(self, e: &Expr) -> Option<usize> {
+        let text = self.text(e);
+        (!text.contains('\n')).then_some(text.len())
+    }
+
+    fn operand(self, out: &mut String, e: &Expr, parens: bool) {
+        if parens {
             out.push('(');
-            for (i, arg) in args.iter().enumerate() {
+            self.expr(out, e);
+            out.push(')');
+        } else {
+            self.expr(out, e);
+        }
+    }
+
+    fn expr(self, out: &mut String, e: &Expr) {
+        match e {
+            Expr::Null => out.push_str("null"),
+            Expr::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Expr::Number(n) if n.trim().is_empty() => out.push_str("null"),
+            Expr::Number(n) => out.push_str(n.trim()),
+            Expr::Str(s) => out.push_str(&quote_literal(s)),
+            Expr::Template(parts) => self.template(out, parts),
+            Expr::Ident(name) => out.push_str(name),
+            Expr::Traversal(root, ops) => {
+                self.operand(out, root, precedence(root) < 8);
+                for op in ops {
+                    match op {
+                        Op::Attr(name) => {
+                            out.push('.');
+                            out.push_str(name);
+                        }
+                        Op::Index(i) => {
+                            out.push('[');
+                            self.expr(out, i);
+                            out.push(']');
+                        }
+                        Op::Splat => out.push_str("[*]"),
+                    }
+                }
+            }
+            Expr::Raw(s) => out.push_str(s.trim()),
+            Expr::List(items) => self.list(out, items),
+            Expr::Object(pairs) => self.object(out, pairs),
+            Expr::Call(name, args) => {
+                out.push_str(name);
+                out.push('(');
+                for (i, arg) in args.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.expr(out, arg);
+                }
+                out.push(')');
+            }
+            Expr::Unary(op, inner) => {
+                out.push_str(match op {
+                    UnaryOp::Not => "!",
+                    UnaryOp::Neg => "-",
+                });
+                self.operand(out, inner, precedence(inner) < 7);
+            }
+            Expr::Binary(l, op, r) => {
+                let p = op.precedence();
+                self.operand(out, l, precedence(l) < p);
+                out.push(' ');
+                out.push_str(op.as_str());
+                out.push(' ');
+                self.operand(out, r, precedence(r) <= p);
+            }
+            Expr::Conditional(c, t, f) => {
+                self.operand(out, c, precedence(c) == 0);
+                out.push_str(" ? ");
+                self.operand(out, t, precedence(t) == 0);
+                out.push_str(" : ");
+                self.expr(out, f);
+            }
+            Expr::Parens(inner) => self.operand(out, inner, true),
+            Expr::For(f) => self.for_expr(out, f),
+        }
+    }
+
+    fn template(self, out: &mut String, parts: &[Part]) {
+        out.push('"');
+        for part in parts {
+            match part {
+                Part::Lit(s) => {
+                    let q = quote_literal(s);
+                    out.push_str(&q[1..q.len() - 1]);
+                }
+                Part::Interp(e) => {
+                    out.push_str("${");
+                    self.expr(out, e);
+                    out.push('}');
+                }
+            }
+        }
+        out.push('"');
+    }
+
+    fn for_expr(self, out: &mut String, f: &For) {
+        let mut intro = String::from("for ");
+        if let Some(k) = &f.key_var {
+            intro.push_str(k);
+            intro.push_str(", ");
+        }
+        intro.push_str(&f.value_var);
+        intro.push_str(" in ");
+        self.expr(&mut intro, &f.collection);
+        intro.push_str(" : ");
+        if let Some(key) = &f.key {
+            self.expr(&mut intro, key);
+            intro.push_str(" => ");
+        }
+        self.expr(&mut intro, &f.value);
+        if let Some(c) = &f.cond {
+            intro.push_str(" if ");
+            self.expr(&mut intro, c);
+        }
+        match (&f.key, intro.contains('\n') && !self.one_line) {
+            (None, _) => {
+                out.push('[');
+                out.push_str(&intro);
+                out.push(']');
+            }
+            (Some(_), false) => {
+                out.push_str("{ ");
+                out.push_str(&intro);
+                out.push_str(" }");
+            }
+            (Some(_), true) => {
+                out.push_str("{\n");
+                out.push_str(&intro);
+                out.push_str("\n}");
+            }
+        }
+    }
+
+    fn list(self, out: &mut String, items: &[Expr]) {
+        if items.is_empty() {
+            out.push_str("[]");
+            return;
+        }
+        if self.one_line || self.list_inline_len(items).is_some() {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                expr(out, arg);
+                self.expr(out, item);
             }
-            out.push(')');
+            out.push(']');
+            return;
         }
-        Expr::Heredoc {
-            marker,
-            text,
-            indent,
-        } => heredoc(out, marker, text, *indent),
-    }
-}
-
-fn list(out: &mut String, items: &[Expr]) {
-    if items.is_empty() {
-        out.push_str("[]");
-        return;
-    }
-    if list_inline_len(items).is_some() {
-        out.push('[');
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            expr(out, item);
+        out.push_str("[\n");
+        for item in items {
+            self.expr(out, item);
+            out.push_str(",\n");
         }
         out.push(']');
-        return;
     }
-    out.push_str("[\n");
-    for item in items {
-        expr(out, item);
-        out.push_str(",\n");
-    }
-    out.push(']');
-}
 
-fn object(out: &mut String, pairs: &[(String, Expr)]) {
-    if pairs.is_empty() {
-        out.push_str("{}");
-        return;
-    }
-    out.push_str("{\n");
-    for (key, value) in pairs {
-        object_key(out, key);
-        out.push_str(" = ");
-        expr(out, value);
-        end_line(out);
-    }
-    out.push('}');
-}
-
-fn heredoc(out: &mut String, marker: &str, text: &str, indent: bool) {
-    let marker = unique_marker(marker, text);
-    out.push_str(if indent { "<<-" } else { "<<" });
-    out.push_str(&marker);
-    out.push('\n');
-    out.push_str(text);
-    if !text.is_empty() && !text.ends_with('\n') {
-        out.push('\n');
-    }
-    out.push_str(&marker);
-    out.push('\n');
-}
-
-/// A marker that appears as a line of the text would end the heredoc early; pick another.
-fn unique_marker(marker: &str, text: &str) -> String {
-    let mut marker = if is_identifier(marker) {
-        marker.to_owned()
-    } else {
-        "EOT".to_owned()
-    };
-    while text.lines().any(|l| l.trim() == marker) {
-        marker.push('_');
-    }
-    marker
-}
-
-/// Length of the single-line form, or `None` when the expression needs several lines.
-fn inline_len(e: &Expr) -> Option<usize> {
-    match e {
-        Expr::Null => Some(4),
-        Expr::Bool(b) => Some(if *b { 4 } else { 5 }),
-        Expr::Number(n) => Some(n.trim().len()),
-        Expr::Str(s) => Some(escape_template(s).len() + 2),
-        Expr::Raw(s) => (!s.trim().contains('\n')).then(|| s.trim().len()),
-        Expr::List(items) => list_inline_len(items),
-        Expr::Object(pairs) if pairs.is_empty() => Some(2),
-        Expr::Object(_) | Expr::Heredoc { .. } => None,
-        Expr::Call(name, args) => {
-            let mut len = name.len() + 2;
-            for (i, arg) in args.iter().enumerate() {
-                len += inline_len(arg)? + if i > 0 { 2 } else { 0 };
-            }
-            Some(len)
+    fn list_inline_len(self, items: &[Expr]) -> Option<usize> {
+        let mut len = 2;
+        for (i, item) in items.iter().enumerate() {
+            len += self.inline_len(item)? + if i > 0 { 2 } else { 0 };
         }
+        (len <= INLINE_LIST_MAX).then_some(len)
     }
-}
 
-fn list_inline_len(items: &[Expr]) -> Option<usize> {
-    let mut len = 2;
-    for (i, item) in items.iter().enumerate() {
-        len += inline_len(item)? + if i > 0 { 2 } else { 0 };
+    fn object(self, out: &mut String, pairs: &[(String, Expr)]) {
+        if pairs.is_empty() {
+            out.push_str("{}");
+            return;
+        }
+        if self.one_line {
+            out.push_str("{ ");
+            for (i, (key, value)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                object_key(out, key);
+                out.push_str(" = ");
+                self.expr(out, value);
+            }
+            out.push_str(" }");
+            return;
+        }
+        out.push_str("{\n");
+        for (key, value) in pairs {
+            object_key(out, key);
+            out.push_str(" = ");
+            self.expr(out, value);
+            out.push('\n');
+        }
+        out.push('}');
     }
-    (len <= INLINE_LIST_MAX).then_some(len)
 }
 
 fn quoted(out: &mut String, escaped: &str) {
@@ -318,11 +366,17 @@ fn quoted(out: &mut String, escaped: &str) {
     out.push('"');
 }
 
+/// A literal string, quoted and escaped by hcl-edit's encoder: `"`, `\`, control characters,
+/// and `${` / `%{` (as `$${` / `%%{`).
+pub fn quote_literal(s: &str) -> String {
+    hcl_edit::expr::Expression::from(s).to_string()
+}
+
 fn object_key(out: &mut String, key: &str) {
     if is_identifier(key) && !matches!(key, "null" | "true" | "false" | "for" | "if" | "in") {
         out.push_str(key);
     } else {
-        quoted(out, &escape_template(key));
+        out.push_str(&quote_literal(key));
     }
 }
 
@@ -338,87 +392,6 @@ pub fn is_identifier(s: &str) -> bool {
 
 /// Block labels are plain strings (template sequences are not allowed in them).
 fn escape_label(s: &str) -> String {
-    escape_literal_chars(s)
-}
-
-/// Escapes a quoted template's literal parts; `${...}`/`%{...}` sequences are code and are
-/// copied unchanged (their own nested strings included).
-pub fn escape_template(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = String::with_capacity(s.len() + 2);
-    let mut i = 0;
-    let mut literal_start = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        let next = bytes.get(i + 1).copied();
-        if (c == b'$' || c == b'%') && next == Some(c) && bytes.get(i + 2) == Some(&b'{') {
-            // `$${` / `%%{` are already escapes; keep them literal.
-            i += 3;
-            continue;
-        }
-        if (c == b'$' || c == b'%') && next == Some(b'{') {
-            if let Some(end) = template_sequence_end(bytes, i + 2) {
-                out.push_str(&escape_literal_chars(&s[literal_start..i]));
-                template_sequence(&mut out, &s[i..end]);
-                i = end;
-                literal_start = end;
-                continue;
-            }
-        }
-        i += 1;
-    }
-    out.push_str(&escape_literal_chars(&s[literal_start..]));
-    out
-}
-
-/// Writes `${ x }` / `%{ if x }` as terraform fmt does: no spaces inside the delimiters
-/// (strip markers `~` kept).
-fn template_sequence(out: &mut String, seq: &str) {
-    let (opener, inner) = seq.split_at(2);
-    let inner = &inner[..inner.len() - 1];
-    let (left, inner) = match inner.trim_start().strip_prefix('~') {
-        Some(rest) => ("~", rest),
-        None => ("", inner),
-    };
-    let (inner, right) = match inner.trim_end().strip_suffix('~') {
-        Some(rest) => (rest, "~"),
-        None => (inner, ""),
-    };
-    out.push_str(opener);
-    out.push_str(left);
-    out.push_str(inner.trim());
-    out.push_str(right);
-    out.push('}');
-}
-
-/// Index just past the `}` closing a template sequence whose body starts at `start`.
-fn template_sequence_end(bytes: &[u8], start: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = start;
-    let mut in_string = false;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if in_string {
-            match c {
-                b'\\' => i += 1,
-                b'"' => in_string = false,
-                _ => {}
-            }
-        } else {
-            match c {
-                b'"' => in_string = true,
-                b'{' => depth += 1,
-                b'}' if depth == 0 => return Some(i + 1),
-                b'}' => depth -= 1,
-                _ => {}
-            }
-        }
-        i += 1;
-    }
-    None
-}
-
-fn escape_literal_chars(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

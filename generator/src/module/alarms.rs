@@ -4,7 +4,7 @@
 use super::common::*;
 use super::storage::INDEX_NAME;
 use crate::config::model::{Alarm, AlarmKind, Config};
-use crate::hcl::{Block, Expr};
+use crate::hcl::{Block, Expr, Part};
 
 pub fn component(config: &Config) -> Component {
     let alarms = config.active_alarms();
@@ -14,7 +14,7 @@ pub fn component(config: &Config) -> Component {
         Expr::object(alarms.iter().map(|a| {
             (
                 a.name.clone(),
-                Expr::raw(format!(
+                Expr::reference(&format!(
                     "aws_cloudwatch_metric_alarm.{}.{attr}",
                     ident(&a.name)
                 )),
@@ -47,8 +47,8 @@ pub fn ident(name: &str) -> String {
 }
 
 /// `<name_prefix>-<name>`: the CloudWatch alarm name, also the last part of its SSM parameter.
-pub fn full_name(alarm: &Alarm) -> String {
-    format!("${{var.name_prefix}}-{}", alarm.name)
+pub fn full_name(alarm: &Alarm) -> Expr {
+    prefixed(format!("-{}", alarm.name))
 }
 
 /// `alarm_thresholds`, declared again by the root module: one definition so both validate alike.
@@ -66,7 +66,7 @@ pub fn thresholds_var(alarms: &[&Alarm]) -> Block {
     )
     .attr("default", defaults)
     .block(validation(
-        &format!("alltrue([for k, v in var.alarm_thresholds : contains([{known}], k) && v >= 0])"),
+        Expr::raw(format!("alltrue([for k, v in var.alarm_thresholds : contains([{known}], k) && v >= 0])")),
         &format!("alarm_thresholds keys must be among {known}; values >= 0."),
     ))
 }
@@ -118,20 +118,21 @@ fn description(alarm: &Alarm, runbooks: bool) -> Expr {
         .description
         .clone()
         .unwrap_or_else(|| default_description(alarm));
-    let mut text = crate::hcl::escape_template_sequences(&what);
-    if let Some(runbook) = &alarm.runbook {
-        text.push_str(&format!(
-            " Runbook: {}.",
-            crate::hcl::escape_template_sequences(&runbook.link)
-        ));
-        if runbooks {
-            text.push_str(&format!(
-                " Procedure: SSM parameter /${{var.name_prefix}}/runbooks/{}.",
-                full_name(alarm)
-            ));
-        }
+    let Some(runbook) = &alarm.runbook else {
+        return Expr::str(what);
+    };
+    let text = format!("{what} Runbook: {}.", runbook.link);
+    if !runbooks {
+        return Expr::str(text);
     }
-    Expr::str(text)
+    let prefix = || Part::Interp(Expr::var("name_prefix"));
+    Expr::template_parts([
+        Part::Lit(format!("{text} Procedure: SSM parameter /")),
+        prefix(),
+        Part::Lit("/runbooks/".into()),
+        prefix(),
+        Part::Lit(format!("-{}.", alarm.name)),
+    ])
 }
 
 fn default_description(alarm: &Alarm) -> String {
@@ -162,19 +163,22 @@ fn alarm(a: &Alarm, runbooks: bool) -> Block {
         a.name, a.threshold
     ));
     let block = Block::resource("aws_cloudwatch_metric_alarm", ident(&a.name))
-        .attr("alarm_name", Expr::str(full_name(a)))
+        .attr("alarm_name", full_name(a))
         .attr("alarm_description", description(a, runbooks))
         .attr("comparison_operator", "GreaterThanThreshold")
         .attr("threshold", threshold)
         .attr("evaluation_periods", a.evaluation_periods)
         .attr("treat_missing_data", "notBreaching")
-        .attr("alarm_actions", Expr::raw("[var.topic_arn]"))
-        .attr("ok_actions", Expr::raw("[var.topic_arn]"));
+        .attr(
+            "alarm_actions",
+            Expr::list([Expr::reference("var.topic_arn")]),
+        )
+        .attr("ok_actions", Expr::list([Expr::reference("var.topic_arn")]));
     let period = a.period_seconds;
     let api_dims = || {
         Expr::object([
-            ("ApiName", Expr::raw("var.api_name")),
-            ("Stage", Expr::raw("var.api_stage_name")),
+            ("ApiName", Expr::reference("var.api_name")),
+            ("Stage", Expr::reference("var.api_stage_name")),
         ])
     };
     let block = match a.kind {
@@ -232,7 +236,7 @@ fn alarm(a: &Alarm, runbooks: bool) -> Block {
         AlarmKind::DynamodbThrottles => throttle_queries(
             block,
             "Throttled read + write events",
-            Expr::object([("TableName", Expr::raw("var.table_name"))]),
+            Expr::object([("TableName", Expr::reference("var.table_name"))]),
             period,
         ),
         AlarmKind::DynamodbIndexThrottles => {
@@ -247,14 +251,14 @@ fn alarm(a: &Alarm, runbooks: bool) -> Block {
                 block,
                 "Throttled index read + write events",
                 Expr::object([
-                    ("TableName", Expr::raw("var.table_name")),
+                    ("TableName", Expr::reference("var.table_name")),
                     ("GlobalSecondaryIndexName", Expr::str(INDEX_NAME)),
                 ]),
                 period,
             )
         }
     };
-    block.attr("tags", tags_with_name(&full_name(a)))
+    block.attr("tags", tags_with_name(full_name(a)))
 }
 
 fn math_query(id: &str, expression: &str, label: &str) -> Block {

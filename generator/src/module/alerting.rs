@@ -2,7 +2,7 @@
 
 use super::common::*;
 use crate::config::model::Config;
-use crate::hcl::{Block, Expr};
+use crate::hcl::{Block, Expr, Part};
 
 pub fn component(config: &Config) -> Component {
     let emails = config.notifications.emails.iter().map(Expr::str);
@@ -12,28 +12,32 @@ pub fn component(config: &Config) -> Component {
         main: vec![
             Block::locals().attr(
                 "topic_arn",
-                Expr::raw("var.topic_arn != null ? var.topic_arn : aws_sns_topic.alarms[0].arn"),
+                Expr::cond(
+                    Expr::var("topic_arn").ne(Expr::Null),
+                    Expr::var("topic_arn"),
+                    Expr::reference("aws_sns_topic.alarms[0].arn"),
+                ),
             ),
             Block::resource("aws_sns_topic", "alarms")
-                .attr("count", Expr::raw("var.topic_arn == null ? 1 : 0"))
-                .attr("name", Expr::str("${var.name_prefix}-alarms"))
+                .attr("count", Expr::cond(Expr::var("topic_arn").eq(Expr::Null), 1, 0))
+                .attr("name", Expr::template("${var.name_prefix}-alarms"))
                 .comment("A customer key: CloudWatch alarms cannot publish to a topic under alias/aws/sns.")
-                .attr("kms_master_key_id", Expr::raw("var.kms_key_arn"))
-                .attr("tags", tags_with_name("${var.name_prefix}-alarms"))
+                .attr("kms_master_key_id", Expr::reference("var.kms_key_arn"))
+                .attr("tags", tags_with_name(Expr::template("${var.name_prefix}-alarms")))
                 .block(precondition(
-                    "var.kms_key_arn != null",
+                    Expr::raw("var.kms_key_arn != null"),
                     "kms_key_arn is required when the module creates the topic (topic_arn is null).",
                 )),
             topic_policy_document(),
             Block::resource("aws_sns_topic_policy", "alarms")
-                .attr("count", Expr::raw("var.topic_arn == null ? 1 : 0"))
-                .attr("arn", Expr::raw("aws_sns_topic.alarms[0].arn"))
-                .attr("policy", Expr::raw("data.aws_iam_policy_document.topic[0].json")),
+                .attr("count", Expr::cond(Expr::var("topic_arn").eq(Expr::Null), 1, 0))
+                .attr("arn", Expr::reference("aws_sns_topic.alarms[0].arn"))
+                .attr("policy", Expr::reference("data.aws_iam_policy_document.topic[0].json")),
             Block::resource("aws_sns_topic_subscription", "email")
                 .attr("for_each", Expr::raw("toset(var.alarm_emails)"))
-                .attr("topic_arn", Expr::raw("local.topic_arn"))
+                .attr("topic_arn", Expr::reference("local.topic_arn"))
                 .attr("protocol", "email")
-                .attr("endpoint", Expr::raw("each.value")),
+                .attr("endpoint", Expr::reference("each.value")),
         ],
         variables: vec![
             name_prefix_var(None),
@@ -45,7 +49,7 @@ pub fn component(config: &Config) -> Component {
             )
             .attr("default", Expr::Null)
             .block(validation(
-                "var.kms_key_arn == null || can(regex(\"^arn:[a-z-]+:kms:\", var.kms_key_arn))",
+                Expr::raw("var.kms_key_arn == null || can(regex(\"^arn:[a-z-]+:kms:\", var.kms_key_arn))"),
                 "kms_key_arn must be a KMS key ARN.",
             )),
             variable(
@@ -55,7 +59,7 @@ pub fn component(config: &Config) -> Component {
             )
             .attr("default", Expr::Null)
             .block(validation(
-                "var.topic_arn == null || can(regex(\"^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$\", var.topic_arn))",
+                Expr::raw("var.topic_arn == null || can(regex(\"^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$\", var.topic_arn))"),
                 "topic_arn must be an SNS topic ARN.",
             )),
             variable(
@@ -65,39 +69,54 @@ pub fn component(config: &Config) -> Component {
             )
             .attr("default", Expr::List(emails.collect()))
             .block(validation(
-                "alltrue([for e in var.alarm_emails : can(regex(\"^[^@\\\\s]+@[^@\\\\s]+\\\\.[^@\\\\s]+$\", e))])",
+                Expr::raw("alltrue([for e in var.alarm_emails : can(regex(\"^[^@\\\\s]+@[^@\\\\s]+\\\\.[^@\\\\s]+$\", e))])"),
                 "alarm_emails must all be email addresses.",
             )),
         ],
         outputs: vec![
             output("topic_arn", "local.topic_arn", "ARN of the alarm topic."),
-            output(
+            output_expr(
                 "topic_name",
-                "element(split(\":\", local.topic_arn), 5)",
+                Expr::call("element", [split_topic_arn(), Expr::num(5)]),
                 "Name of the alarm topic.",
             ),
-            output(
+            output_expr(
                 "email_subscription_arns",
-                "{ for e, s in aws_sns_topic_subscription.email : e => s.arn }",
+                Expr::for_object(
+                    "e, s",
+                    Expr::reference("aws_sns_topic_subscription.email"),
+                    Expr::ident("e"),
+                    Expr::ident("s").attr("arn"),
+                )
+                .into(),
                 "Email subscription ARNs by address (\"pending confirmation\" until confirmed).",
             ),
         ],
     }
 }
 
+/// `split(":", local.topic_arn)`: the topic ARN's fields.
+fn split_topic_arn() -> Expr {
+    Expr::call("split", [Expr::str(":"), Expr::local("topic_arn")])
+}
+
 /// The created topic's policy: CloudWatch alarms of this account may publish (encryption alone is
 /// not enough: the topic must admit the service too), and the account keeps managing the topic.
 /// Account, region and partition come from the topic's own ARN: no STS call, plans work offline.
 fn topic_policy_document() -> Block {
-    let part = |i: usize| format!("${{split(\":\", local.topic_arn)[{i}]}}");
+    let part = |i: usize| Part::Interp(split_topic_arn().index(i));
+    let lit = |s: &str| Part::Lit(s.to_owned());
     let (partition, region, account) = (part(1), part(3), part(4));
     Block::data("aws_iam_policy_document", "topic")
-        .attr("count", Expr::raw("var.topic_arn == null ? 1 : 0"))
+        .attr(
+            "count",
+            Expr::cond(Expr::var("topic_arn").eq(Expr::Null), 1, 0),
+        )
         .block(
             statement(
                 "CloudWatchAlarmsPublish",
                 &["sns:Publish"],
-                vec![Expr::raw("local.topic_arn")],
+                vec![Expr::reference("local.topic_arn")],
             )
             .block(principals(
                 "Service",
@@ -106,14 +125,20 @@ fn topic_policy_document() -> Block {
             .block(condition(
                 "ArnLike",
                 "aws:SourceArn",
-                vec![Expr::str(format!(
-                    "arn:{partition}:cloudwatch:{region}:{account}:alarm:*"
-                ))],
+                vec![Expr::template_parts([
+                    lit("arn:"),
+                    partition.clone(),
+                    lit(":cloudwatch:"),
+                    region,
+                    lit(":"),
+                    account.clone(),
+                    lit(":alarm:*"),
+                ])],
             ))
             .block(condition(
                 "StringEquals",
                 "aws:SourceAccount",
-                vec![Expr::str(account.clone())],
+                vec![Expr::template_parts([account.clone()])],
             )),
         )
         .block(
@@ -126,11 +151,17 @@ fn topic_policy_document() -> Block {
                     "sns:SetTopicAttributes",
                     "sns:Subscribe",
                 ],
-                vec![Expr::raw("local.topic_arn")],
+                vec![Expr::reference("local.topic_arn")],
             )
             .block(principals(
                 "AWS",
-                vec![Expr::str(format!("arn:{partition}:iam::{account}:root"))],
+                vec![Expr::template_parts([
+                    lit("arn:"),
+                    partition,
+                    lit(":iam::"),
+                    account,
+                    lit(":root"),
+                ])],
             )),
         )
 }

@@ -3,7 +3,7 @@
 
 use super::common::*;
 use crate::config::model::{Api, ApiAuth, Config};
-use crate::hcl::{Block, Expr};
+use crate::hcl::{Block, Expr, Part};
 
 /// Path part and the methods proxied to the function.
 pub const ROUTES: &[(&str, &[&str])] = &[("metrics", &["GET", "POST"]), ("health", &["GET"])];
@@ -23,18 +23,24 @@ fn auth_of(method: &str) -> &'static str {
 
 pub fn component(config: &Config) -> Component {
     let mut main = vec![Block::resource("aws_api_gateway_rest_api", "this")
-        .attr("name", Expr::str("${var.name_prefix}-metrics"))
+        .attr("name", Expr::template("${var.name_prefix}-metrics"))
         .attr("description", "Metrics of the application-monitoring stack")
         .block(
             Block::new("endpoint_configuration", Vec::<String>::new())
                 .attr("types", Expr::list([Expr::str("REGIONAL")])),
         )
-        .attr("tags", tags_with_name("${var.name_prefix}-metrics"))
+        .attr(
+            "tags",
+            tags_with_name(Expr::template("${var.name_prefix}-metrics")),
+        )
         .block(Block::new("lifecycle", Vec::<String>::new()).attr("create_before_destroy", true))];
     main.push(
         Block::resource("aws_api_gateway_request_validator", "parameters")
-            .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-            .attr("name", Expr::str("${var.name_prefix}-parameters"))
+            .attr(
+                "rest_api_id",
+                Expr::reference("aws_api_gateway_rest_api.this.id"),
+            )
+            .attr("name", Expr::template("${var.name_prefix}-parameters"))
             .attr("validate_request_parameters", true)
             .attr("validate_request_body", false),
     );
@@ -42,10 +48,13 @@ pub fn component(config: &Config) -> Component {
     for (path, methods) in ROUTES {
         main.push(
             Block::resource("aws_api_gateway_resource", *path)
-                .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+                .attr(
+                    "rest_api_id",
+                    Expr::reference("aws_api_gateway_rest_api.this.id"),
+                )
                 .attr(
                     "parent_id",
-                    Expr::raw("aws_api_gateway_rest_api.this.root_resource_id"),
+                    Expr::reference("aws_api_gateway_rest_api.this.root_resource_id"),
                 )
                 .attr("path_part", *path),
         );
@@ -71,11 +80,11 @@ pub fn component(config: &Config) -> Component {
         Block::resource("aws_lambda_permission", "api_invokes_function")
             .attr("statement_id", "AllowApiGatewayInvoke")
             .attr("action", "lambda:InvokeFunction")
-            .attr("function_name", Expr::raw("var.function_name"))
+            .attr("function_name", Expr::reference("var.function_name"))
             .attr("principal", "apigateway.amazonaws.com")
             .attr(
                 "source_arn",
-                Expr::str("${aws_api_gateway_rest_api.this.execution_arn}/*/*"),
+                Expr::template("${aws_api_gateway_rest_api.this.execution_arn}/*/*"),
             ),
     );
     // In-place changes a deployment snapshots too: the auth modes (methods updated in place) and
@@ -145,20 +154,20 @@ pub fn component(config: &Config) -> Component {
         ),
     ];
     outputs.extend([
-        output(
+        output_expr(
             "api_key_id",
-            "one(aws_api_gateway_api_key.this[*].id)",
+            Expr::call("one", [Expr::reference("aws_api_gateway_api_key.this[*].id")]),
             "ID of the API key (null when neither read_auth nor write_auth is \"api_key\").",
         ),
-        output(
+        output_expr(
             "api_key_value",
-            "one(aws_api_gateway_api_key.this[*].value)",
+            Expr::call("one", [Expr::reference("aws_api_gateway_api_key.this[*].value")]),
             "Value of the API key, sent as x-api-key (null when neither read_auth nor write_auth is \"api_key\").",
         )
         .attr("sensitive", true),
-        output(
+        output_expr(
             "api_usage_plan_id",
-            "one(aws_api_gateway_usage_plan.this[*].id)",
+            Expr::call("one", [Expr::reference("aws_api_gateway_usage_plan.this[*].id")]),
             "ID of the usage plan (null when neither read_auth nor write_auth is \"api_key\").",
         ),
     ]);
@@ -191,7 +200,7 @@ fn variables(config: &Config) -> Vec<Block> {
             "Name of the metrics-api function.",
         )
         .block(validation(
-            "can(regex(\"^[A-Za-z0-9_-]{1,64}$\", var.function_name))",
+            can_regex("^[A-Za-z0-9_-]{1,64}$", Expr::var("function_name")),
             "function_name must be a Lambda function name (1-64 letters, digits, '-' or '_').",
         )),
         arn_var(
@@ -220,19 +229,19 @@ pub fn stage_vars(prefix: &str, api: &Api) -> [Block; 4] {
         variable(&stage_name, "string", "Name of the API stage (the first path segment of the URL).")
             .attr("default", api.stage_name.as_str())
             .block(validation(
-                &format!("can(regex(\"^[A-Za-z0-9_-]{{1,64}}$\", var.{stage_name}))"),
+                Expr::raw(format!("can(regex(\"^[A-Za-z0-9_-]{{1,64}}$\", var.{stage_name}))")),
                 &format!("{stage_name} must be 1-64 letters, digits, '-' or '_'."),
             )),
         variable(&rate, "number", "Steady-state requests per second (stage and usage plan).")
             .attr("default", Expr::num(api.throttle_rate_limit))
             .block(validation(
-                &format!("var.{rate} > 0"),
+                Expr::raw(format!("var.{rate} > 0")),
                 &format!("{rate} must be positive."),
             )),
         variable(&burst, "number", "Burst of requests allowed above the rate (stage and usage plan).")
             .attr("default", api.throttle_burst_limit)
             .block(validation(
-                &format!("var.{burst} >= 1 && floor(var.{burst}) == var.{burst}"),
+                Expr::raw(format!("var.{burst} >= 1 && floor(var.{burst}) == var.{burst}")),
                 &format!("{burst} must be a positive whole number."),
             )),
         variable(
@@ -242,7 +251,7 @@ pub fn stage_vars(prefix: &str, api: &Api) -> [Block; 4] {
         )
         .attr("default", "ERROR")
         .block(validation(
-            &format!("contains([\"OFF\", \"ERROR\", \"INFO\"], var.{logging})"),
+            Expr::raw(format!("contains([\"OFF\", \"ERROR\", \"INFO\"], var.{logging})")),
             &format!("{logging} must be OFF, ERROR or INFO."),
         )),
     ]
@@ -280,7 +289,7 @@ pub fn account_role_arn_var(name: &str, manage_var: &str) -> Block {
     )
     .attr("default", Expr::Null)
     .block(validation(
-        &format!("var.{name} == null || can(regex(\"^arn:[a-z-]+:iam::[0-9]{{12}}:role/.+$\", var.{name}))"),
+        Expr::raw(format!("var.{name} == null || can(regex(\"^arn:[a-z-]+:iam::[0-9]{{12}}:role/.+$\", var.{name}))")),
         &format!("{name} must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)."),
     ))
 }
@@ -296,7 +305,7 @@ pub fn auth_var(name: &str, routes: &str, default: ApiAuth) -> Block {
     )
     .attr("default", default.as_str())
     .block(validation(
-        &format!("contains([\"api_key\", \"iam\"], var.{name})"),
+        Expr::raw(format!("contains([\"api_key\", \"iam\"], var.{name})")),
         &format!("{name} must be \"api_key\" or \"iam\"."),
     ))
 }
@@ -318,26 +327,47 @@ const GATEWAY_RESPONSES: &[(&str, &str)] = &[
 /// origin is the configured one when there is one (or "*"); with several, the request's Origin
 /// is echoed with Vary: Origin, as the function does (a gateway error carries no data).
 fn gateway_responses() -> Vec<Block> {
-    let headers = format!(
-        r#"{{
-    "gatewayresponse.header.Access-Control-Allow-Origin"  = contains(var.cors_allowed_origins, "*") ? "'*'" : length(var.cors_allowed_origins) == 1 ? "'${{var.cors_allowed_origins[0]}}'" : "method.request.header.Origin"
-    "gatewayresponse.header.Access-Control-Allow-Headers" = "'{}'"
-    "gatewayresponse.header.Access-Control-Allow-Methods" = "'{}'"
-    "gatewayresponse.header.Vary"                         = "'Origin'"
-  }}"#,
-        contract::http::CORS_ALLOW_HEADERS,
-        contract::http::CORS_ALLOW_METHODS
-    );
-    let mut blocks =
-        vec![Block::locals().attr("cors_gateway_response_headers", Expr::raw(headers))];
+    let origins = || Expr::var("cors_allowed_origins");
+    let quoted = |s: &str| Expr::str(format!("'{s}'"));
+    let headers = Expr::object([
+        (
+            "gatewayresponse.header.Access-Control-Allow-Origin",
+            Expr::cond(
+                contains(origins(), "*"),
+                quoted("*"),
+                Expr::cond(
+                    length(origins()).eq(1),
+                    Expr::template_parts([
+                        Part::Lit("'".into()),
+                        Part::Interp(origins().index(0)),
+                        Part::Lit("'".into()),
+                    ]),
+                    "method.request.header.Origin",
+                ),
+            ),
+        ),
+        (
+            "gatewayresponse.header.Access-Control-Allow-Headers",
+            quoted(contract::http::CORS_ALLOW_HEADERS),
+        ),
+        (
+            "gatewayresponse.header.Access-Control-Allow-Methods",
+            quoted(contract::http::CORS_ALLOW_METHODS),
+        ),
+        ("gatewayresponse.header.Vary", quoted("Origin")),
+    ]);
+    let mut blocks = vec![Block::locals().attr("cors_gateway_response_headers", headers)];
     for (id, ty) in GATEWAY_RESPONSES {
         blocks.push(
             Block::resource("aws_api_gateway_gateway_response", *id)
-                .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+                .attr(
+                    "rest_api_id",
+                    Expr::reference("aws_api_gateway_rest_api.this.id"),
+                )
                 .attr("response_type", *ty)
                 .attr(
                     "response_parameters",
-                    Expr::raw("local.cors_gateway_response_headers"),
+                    Expr::reference("local.cors_gateway_response_headers"),
                 ),
         );
     }
@@ -346,41 +376,44 @@ fn gateway_responses() -> Vec<Block> {
 
 fn proxy_method(path: &str, method: &str, id: &str, auth: &str) -> Block {
     Block::resource("aws_api_gateway_method", id)
-        .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+        .attr(
+            "rest_api_id",
+            Expr::reference("aws_api_gateway_rest_api.this.id"),
+        )
         .attr(
             "resource_id",
-            Expr::raw(format!("aws_api_gateway_resource.{path}.id")),
+            Expr::reference(&format!("aws_api_gateway_resource.{path}.id")),
         )
         .attr("http_method", method)
         .attr(
             "authorization",
-            Expr::raw(format!("{auth} == \"iam\" ? \"AWS_IAM\" : \"NONE\"")),
+            Expr::cond(Expr::reference(auth).eq("iam"), "AWS_IAM", "NONE"),
         )
-        .attr(
-            "api_key_required",
-            Expr::raw(format!("{auth} == \"api_key\"")),
-        )
+        .attr("api_key_required", Expr::reference(auth).eq("api_key"))
         .attr(
             "request_validator_id",
-            Expr::raw("aws_api_gateway_request_validator.parameters.id"),
+            Expr::reference("aws_api_gateway_request_validator.parameters.id"),
         )
 }
 
 fn proxy_integration(path: &str, id: &str) -> Block {
     Block::resource("aws_api_gateway_integration", id)
-        .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+        .attr(
+            "rest_api_id",
+            Expr::reference("aws_api_gateway_rest_api.this.id"),
+        )
         .attr(
             "resource_id",
-            Expr::raw(format!("aws_api_gateway_resource.{path}.id")),
+            Expr::reference(&format!("aws_api_gateway_resource.{path}.id")),
         )
         .attr(
             "http_method",
-            Expr::raw(format!("aws_api_gateway_method.{id}.http_method")),
+            Expr::reference(&format!("aws_api_gateway_method.{id}.http_method")),
         )
         .attr("type", "AWS_PROXY")
         .comment("Lambda is always invoked with POST, whatever the client's method.")
         .attr("integration_http_method", "POST")
-        .attr("uri", Expr::raw("var.function_invoke_arn"))
+        .attr("uri", Expr::reference("var.function_invoke_arn"))
 }
 
 /// OPTIONS goes to the function like every other method: it echoes whichever configured origin
@@ -392,14 +425,14 @@ fn preflight_method(path: &str, id: &str) -> Block {
         "CKV2_AWS_70",
         "CORS preflight must be unauthenticated (browsers send no key or signature); the function answers it with CORS headers only",
     )
-    .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-    .attr("resource_id", Expr::raw(format!("aws_api_gateway_resource.{path}.id")))
+    .attr("rest_api_id", Expr::reference("aws_api_gateway_rest_api.this.id"))
+    .attr("resource_id", Expr::reference(&format!("aws_api_gateway_resource.{path}.id")))
     .attr("http_method", "OPTIONS")
     .attr("authorization", "NONE")
     .attr("api_key_required", false)
     .attr(
         "request_validator_id",
-        Expr::raw("aws_api_gateway_request_validator.parameters.id"),
+        Expr::reference("aws_api_gateway_request_validator.parameters.id"),
     )
 }
 
@@ -426,10 +459,10 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
             .map(|(k, v)| (k, Expr::str(v))),
         )],
     );
-    let triggers = Expr::list(trigger_ids.iter().map(|t| Expr::raw(t.clone())));
+    let triggers = Expr::list(trigger_ids.iter().map(|t| Expr::reference(t)));
     vec![
         Block::resource("aws_api_gateway_deployment", "this")
-            .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
+            .attr("rest_api_id", Expr::reference("aws_api_gateway_rest_api.this.id"))
             .comment("Redeploy when a route, the auth mode or the function changes. Ids, not whole")
             .comment("objects: refresh rewrites null maps as {} and a whole-object hash would redeploy")
             .comment("on every plan.")
@@ -446,10 +479,10 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
             "CKV_AWS_338",
             "retention is the log_retention_days variable; access logs need not be kept a year",
         )
-        .attr("name", Expr::str("/aws/apigateway/${var.name_prefix}-metrics/access"))
-        .attr("retention_in_days", Expr::raw("var.log_retention_days"))
-        .attr("kms_key_id", Expr::raw("var.kms_key_arn"))
-        .attr("tags", tags_with_name("/aws/apigateway/${var.name_prefix}-metrics/access")),
+        .attr("name", Expr::template("/aws/apigateway/${var.name_prefix}-metrics/access"))
+        .attr("retention_in_days", Expr::reference("var.log_retention_days"))
+        .attr("kms_key_id", Expr::reference("var.kms_key_arn"))
+        .attr("tags", tags_with_name(Expr::template("/aws/apigateway/${var.name_prefix}-metrics/access"))),
         skip(
             Block::resource("aws_cloudwatch_log_group", "execution"),
             "CKV_AWS_338",
@@ -460,11 +493,11 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
         .comment("https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-execution-logging.html")
         .attr(
             "name",
-            Expr::str("API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}"),
+            Expr::template("API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}"),
         )
-        .attr("retention_in_days", Expr::raw("var.log_retention_days"))
-        .attr("kms_key_id", Expr::raw("var.kms_key_arn"))
-        .attr("tags", tags_with_name("${var.name_prefix}-metrics-${var.stage_name}-execution-logs")),
+        .attr("retention_in_days", Expr::reference("var.log_retention_days"))
+        .attr("kms_key_id", Expr::reference("var.kms_key_arn"))
+        .attr("tags", tags_with_name(Expr::template("${var.name_prefix}-metrics-${var.stage_name}-execution-logs"))),
         skip(
             skip(
                 skip(
@@ -478,44 +511,44 @@ fn stage(trigger_ids: &[String]) -> Vec<Block> {
             "CKV2_AWS_51",
             "clients are API callers, not API Gateway backends; backend client certificates do not apply to Lambda proxy integrations",
         )
-        .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-        .attr("deployment_id", Expr::raw("aws_api_gateway_deployment.this.id"))
-        .attr("stage_name", Expr::raw("var.stage_name"))
+        .attr("rest_api_id", Expr::reference("aws_api_gateway_rest_api.this.id"))
+        .attr("deployment_id", Expr::reference("aws_api_gateway_deployment.this.id"))
+        .attr("stage_name", Expr::reference("var.stage_name"))
         .attr("xray_tracing_enabled", true)
         .block(
             Block::new("access_log_settings", Vec::<String>::new())
-                .attr("destination_arn", Expr::raw("aws_cloudwatch_log_group.access.arn"))
+                .attr("destination_arn", Expr::reference("aws_cloudwatch_log_group.access.arn"))
                 .attr("format", access_format),
         )
-        .attr("tags", tags_with_name("${var.name_prefix}-metrics-${var.stage_name}"))
+        .attr("tags", tags_with_name(Expr::template("${var.name_prefix}-metrics-${var.stage_name}")))
         .comment("Logging fails on an account/region without the CloudWatch role setting: set it first.")
         .attr(
             "depends_on",
-            Expr::raw("[aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]"),
+            Expr::list([Expr::reference("aws_api_gateway_account.this"), Expr::reference("aws_cloudwatch_log_group.execution")]),
         ),
         skip(
             Block::resource("aws_api_gateway_method_settings", "all"),
             "CKV_AWS_225",
             "metrics are live data; a response cache would serve stale values",
         )
-        .attr("rest_api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-        .attr("stage_name", Expr::raw("aws_api_gateway_stage.this.stage_name"))
+        .attr("rest_api_id", Expr::reference("aws_api_gateway_rest_api.this.id"))
+        .attr("stage_name", Expr::reference("aws_api_gateway_stage.this.stage_name"))
         .attr("method_path", "*/*")
         .comment("Execution logging for every method (logging_level ERROR by default, INFO or OFF by")
         .comment("variable); no data trace: it would log request and response bodies.")
         .block(
             Block::new("settings", Vec::<String>::new())
                 .attr("metrics_enabled", true)
-                .attr("logging_level", Expr::raw("var.execution_logging_level"))
+                .attr("logging_level", Expr::reference("var.execution_logging_level"))
                 .attr("data_trace_enabled", false)
-                .attr("throttling_rate_limit", Expr::raw("var.throttle_rate_limit"))
-                .attr("throttling_burst_limit", Expr::raw("var.throttle_burst_limit"))
+                .attr("throttling_rate_limit", Expr::reference("var.throttle_rate_limit"))
+                .attr("throttling_burst_limit", Expr::reference("var.throttle_burst_limit"))
                 .attr("caching_enabled", false)
                 .attr("cache_data_encrypted", true),
         )
         .attr(
             "depends_on",
-            Expr::raw("[aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]"),
+            Expr::list([Expr::reference("aws_api_gateway_account.this"), Expr::reference("aws_cloudwatch_log_group.execution")]),
         ),
     ]
 }
@@ -528,31 +561,46 @@ fn usage_plan() -> Vec<Block> {
     vec![
         Block::resource("aws_api_gateway_api_key", "this")
             .attr("count", Expr::raw(ONLY_WITH_API_KEY))
-            .attr("name", Expr::str("${var.name_prefix}-metrics"))
+            .attr("name", Expr::template("${var.name_prefix}-metrics"))
             .attr("description", "Key for the metrics API")
             .attr("enabled", true)
-            .attr("tags", tags_with_name("${var.name_prefix}-metrics")),
+            .attr(
+                "tags",
+                tags_with_name(Expr::template("${var.name_prefix}-metrics")),
+            ),
         Block::resource("aws_api_gateway_usage_plan", "this")
             .attr("count", Expr::raw(ONLY_WITH_API_KEY))
-            .attr("name", Expr::str("${var.name_prefix}-metrics"))
+            .attr("name", Expr::template("${var.name_prefix}-metrics"))
             .block(
                 Block::new("api_stages", Vec::<String>::new())
-                    .attr("api_id", Expr::raw("aws_api_gateway_rest_api.this.id"))
-                    .attr("stage", Expr::raw("aws_api_gateway_stage.this.stage_name")),
+                    .attr(
+                        "api_id",
+                        Expr::reference("aws_api_gateway_rest_api.this.id"),
+                    )
+                    .attr(
+                        "stage",
+                        Expr::reference("aws_api_gateway_stage.this.stage_name"),
+                    ),
             )
             .block(
                 Block::new("throttle_settings", Vec::<String>::new())
-                    .attr("rate_limit", Expr::raw("var.throttle_rate_limit"))
-                    .attr("burst_limit", Expr::raw("var.throttle_burst_limit")),
+                    .attr("rate_limit", Expr::reference("var.throttle_rate_limit"))
+                    .attr("burst_limit", Expr::reference("var.throttle_burst_limit")),
             )
-            .attr("tags", tags_with_name("${var.name_prefix}-metrics")),
+            .attr(
+                "tags",
+                tags_with_name(Expr::template("${var.name_prefix}-metrics")),
+            ),
         Block::resource("aws_api_gateway_usage_plan_key", "this")
             .attr("count", Expr::raw(ONLY_WITH_API_KEY))
-            .attr("key_id", Expr::raw("aws_api_gateway_api_key.this[0].id"))
+            .attr(
+                "key_id",
+                Expr::reference("aws_api_gateway_api_key.this[0].id"),
+            )
             .attr("key_type", "API_KEY")
             .attr(
                 "usage_plan_id",
-                Expr::raw("aws_api_gateway_usage_plan.this[0].id"),
+                Expr::reference("aws_api_gateway_usage_plan.this[0].id"),
             ),
     ]
 }
@@ -570,26 +618,30 @@ fn account_logging_role() -> Vec<Block> {
         Block::resource("aws_iam_role", "account_logging")
             .attr("count", Expr::raw(create_role))
             .comment("Region in the name: IAM names are global, the account setting is per region.")
-            .attr("name", Expr::str(super::functions::role_name("apigateway-logging")))
-            .attr("assume_role_policy", Expr::raw("data.aws_iam_policy_document.assume_apigateway.json"))
-            .attr("tags", tags_with_name("${var.name_prefix}-apigateway-logging"))
+            .attr("name", Expr::template(&super::functions::role_name("apigateway-logging")))
+            .attr("assume_role_policy", Expr::reference("data.aws_iam_policy_document.assume_apigateway.json"))
+            .attr("tags", tags_with_name(Expr::template("${var.name_prefix}-apigateway-logging")))
             .block(super::functions::role_name_precondition("apigateway-logging")),
         Block::resource("aws_iam_role_policy_attachment", "account_logging")
             .attr("count", Expr::raw(create_role))
-            .attr("role", Expr::raw("aws_iam_role.account_logging[0].name"))
+            .attr("role", Expr::reference("aws_iam_role.account_logging[0].name"))
             .attr(
                 "policy_arn",
-                Expr::str("arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"),
+                Expr::template("arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"),
             ),
         Block::resource("aws_api_gateway_account", "this")
             .comment("One setting per account and region. reset_on_delete is not set: provider 6.x removed it.")
-            .attr("count", Expr::raw("var.manage_account_logging_role ? 1 : 0"))
+            .attr("count", Expr::cond(Expr::var("manage_account_logging_role"), 1, 0))
             .attr(
                 "cloudwatch_role_arn",
-                Expr::raw("var.account_logging_role_arn != null ? var.account_logging_role_arn : aws_iam_role.account_logging[0].arn"),
+                Expr::cond(
+                    Expr::var("account_logging_role_arn").ne(Expr::Null),
+                    Expr::var("account_logging_role_arn"),
+                    Expr::reference("aws_iam_role.account_logging[0].arn"),
+                ),
             )
             .comment("The role must hold its policy before API Gateway accepts it.")
-            .attr("depends_on", Expr::raw("[aws_iam_role_policy_attachment.account_logging]")),
+            .attr("depends_on", Expr::list([Expr::reference("aws_iam_role_policy_attachment.account_logging")])),
         Block::data("aws_partition", "current"),
         Block::data("aws_region", "current"),
     ]

@@ -1,7 +1,7 @@
 //! Pieces every (sub-)module shares: variables, validations, outputs, versions.tf, file layout.
 
 use crate::config::model::Config;
-use crate::hcl::{Block, Document, Expr};
+use crate::hcl::{Block, Document, Expr, Part};
 use crate::output::OutputFile;
 use std::path::PathBuf;
 
@@ -86,11 +86,84 @@ pub fn versions() -> Document {
     )
 }
 
-/// A typed, described variable; add `.attr("default", ..)` and [`validation`] blocks.
+/// A typed, described variable; add `.attr("default", ..)` and [`validation`] blocks. `ty` is a
+/// type name (`string`, `number`, `bool`) or a collection of one (`list(string)`,
+/// `map(number)`); [`variable_typed`] takes any type expression.
 pub fn variable(name: &str, ty: &str, description: &str) -> Block {
+    variable_typed(name, type_expr(ty), description)
+}
+
+pub fn variable_typed(name: &str, ty: Expr, description: &str) -> Block {
     Block::variable(name)
-        .attr("description", Expr::literal_str(description))
-        .attr("type", Expr::raw(ty))
+        .attr("description", description)
+        .attr("type", ty)
+}
+
+/// `string`, `list(string)`, `map(number)`, ... as an expression.
+fn type_expr(ty: &str) -> Expr {
+    match ty.split_once('(') {
+        Some((collection, inner)) => {
+            let inner = inner
+                .strip_suffix(')')
+                .unwrap_or_else(|| panic!("type {ty:?}"));
+            assert!(
+                matches!(collection, "list" | "set" | "map" | "optional"),
+                "type {ty:?}"
+            );
+            Expr::call(collection, [type_expr(inner)])
+        }
+        None => {
+            assert!(
+                matches!(ty, "string" | "number" | "bool" | "any"),
+                "type {ty:?}"
+            );
+            Expr::ident(ty)
+        }
+    }
+}
+
+/// `map(object({ k = type, ... }))`, each type as [`variable`] takes it (`optional(string)` too).
+pub fn map_of_object_type(attrs: &[(&str, &str)]) -> Expr {
+    let object = Expr::object(attrs.iter().map(|(k, ty)| (*k, type_expr(ty))));
+    Expr::call("map", [Expr::call("object", [object])])
+}
+
+/// `"${var.name_prefix}<suffix>"`, the suffix literal.
+pub fn prefixed(suffix: impl Into<String>) -> Expr {
+    Expr::template_parts([
+        Part::Interp(Expr::var("name_prefix")),
+        Part::Lit(suffix.into()),
+    ])
+}
+
+/// `can(regex("<pattern>", value))`
+pub fn can_regex(pattern: &str, value: Expr) -> Expr {
+    Expr::call("can", [Expr::call("regex", [Expr::str(pattern), value])])
+}
+
+/// `alltrue([for vars in collection : cond])`
+pub fn all(vars: &str, collection: Expr, cond: Expr) -> Expr {
+    Expr::call("alltrue", [Expr::for_list(vars, collection, cond)])
+}
+
+/// `contains(list, value)`
+pub fn contains(list: impl Into<Expr>, value: impl Into<Expr>) -> Expr {
+    Expr::call("contains", [list.into(), value.into()])
+}
+
+/// `length(value)`
+pub fn length(value: Expr) -> Expr {
+    Expr::call("length", [value])
+}
+
+/// `keys(value)`
+pub fn keys(value: Expr) -> Expr {
+    Expr::call("keys", [value])
+}
+
+/// A list of literal strings.
+pub fn str_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Expr {
+    Expr::list(items.into_iter().map(|s| Expr::str(s.as_ref())))
 }
 
 /// `"a", "b"`: the items quoted and comma-separated, to list allowed keys in an HCL condition and
@@ -108,19 +181,25 @@ pub fn function_slugs(config: &Config) -> String {
     quoted_list(config.functions().iter().map(|f| f.slug()))
 }
 
-pub fn validation(condition: &str, message: &str) -> Block {
-    Block::new("validation", Vec::<String>::new())
-        .attr("condition", Expr::raw(condition))
-        .attr("error_message", Expr::literal_str(message))
+/// Slugs of the configured functions as a list expression.
+pub fn function_slug_list(config: &Config) -> Expr {
+    str_list(config.functions().iter().map(|f| f.slug()))
 }
 
-pub fn output(name: &str, value: &str, description: &str) -> Block {
-    output_expr(name, Expr::raw(value), description)
+pub fn validation(condition: Expr, message: &str) -> Block {
+    Block::new("validation", Vec::<String>::new())
+        .attr("condition", condition)
+        .attr("error_message", message)
+}
+
+/// An output whose value is a reference (`aws_kms_key.this.key_id`).
+pub fn output(name: &str, reference: &str, description: &str) -> Block {
+    output_expr(name, Expr::reference(reference), description)
 }
 
 pub fn output_expr(name: &str, value: Expr, description: &str) -> Block {
     Block::output(name)
-        .attr("description", Expr::literal_str(description))
+        .attr("description", description)
         .attr("value", value)
 }
 
@@ -132,7 +211,7 @@ pub fn name_prefix_var(default: Option<&str>) -> Block {
     )
     .attr_opt("default", default.map(Expr::str))
     .block(validation(
-        "can(regex(\"^[a-z][a-z0-9-]{0,22}[a-z0-9]$\", var.name_prefix))",
+        can_regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", Expr::var("name_prefix")),
         "name_prefix must be 2-24 characters: a lowercase letter, then lowercase letters, digits or '-', not ending in '-'.",
     ))
 }
@@ -145,7 +224,7 @@ pub fn tags_var() -> Block {
     )
     .attr("default", Expr::object(Vec::<(String, Expr)>::new()))
     .block(validation(
-        "alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), \"aws:\")])",
+        Expr::raw("alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), \"aws:\")])"),
         "tags keys must be 1-128 characters and not start with \"aws:\"; values at most 256 characters.",
     ))
 }
@@ -158,7 +237,7 @@ pub fn table_name_var() -> Block {
         "Name of the ApplicationMetrics table.",
     )
     .block(validation(
-        "can(regex(\"^[A-Za-z0-9_.-]{3,255}$\", var.table_name))",
+        can_regex("^[A-Za-z0-9_.-]{3,255}$", Expr::var("table_name")),
         "table_name must be a DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'.",
     ))
 }
@@ -176,7 +255,7 @@ pub fn function_names_var(required: &[&str]) -> Block {
         &format!("Function names by function ({}).", required.join(", ")),
     )
     .block(validation(
-        &format!("alltrue([for f in [{quoted}] : contains(keys(var.function_names), f)]) && alltrue([for n in values(var.function_names) : can(regex(\"^[A-Za-z0-9_-]{{1,64}}$\", n))])"),
+        Expr::raw(format!("alltrue([for f in [{quoted}] : contains(keys(var.function_names), f)]) && alltrue([for n in values(var.function_names) : can(regex(\"^[A-Za-z0-9_-]{{1,64}}$\", n))])")),
         &format!("function_names must name each of {quoted} with a Lambda function name (1-64 letters, digits, '-' or '_')."),
     ))
 }
@@ -185,11 +264,11 @@ pub fn function_names_var(required: &[&str]) -> Block {
 pub fn api_name_vars() -> [Block; 2] {
     [
         variable("api_name", "string", "Name of the REST API.").block(validation(
-            "length(var.api_name) >= 1 && length(var.api_name) <= 1024",
+            Expr::raw("length(var.api_name) >= 1 && length(var.api_name) <= 1024"),
             "api_name must be 1-1024 characters.",
         )),
         variable("api_stage_name", "string", "Stage of the REST API.").block(validation(
-            "can(regex(\"^[A-Za-z0-9_-]{1,64}$\", var.api_stage_name))",
+            can_regex("^[A-Za-z0-9_-]{1,64}$", Expr::var("api_stage_name")),
             "api_stage_name must be 1-64 letters, digits, '-' or '_'.",
         )),
     ]
@@ -202,14 +281,19 @@ pub fn kms_key_var(purpose: &str) -> Block {
         &format!("ARN of the customer managed KMS key that encrypts {purpose}."),
     )
     .block(validation(
-        "can(regex(\"^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$\", var.kms_key_arn))",
+        can_regex(
+            "^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$",
+            Expr::var("kms_key_arn"),
+        ),
         "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>).",
     ))
 }
 
 pub fn arn_var(name: &str, service: &str, description: &str) -> Block {
     variable(name, "string", description).block(validation(
-        &format!("can(regex(\"^arn:[a-z-]+:{service}:\", var.{name}))"),
+        Expr::raw(format!(
+            "can(regex(\"^arn:[a-z-]+:{service}:\", var.{name}))"
+        )),
         &format!("{name} must be an ARN of the {service} service."),
     ))
 }
@@ -227,7 +311,7 @@ pub fn log_retention_var(default: u32) -> Block {
     )
     .attr("default", Expr::num(default))
     .block(validation(
-        &format!("contains([{allowed}], var.log_retention_days)"),
+        Expr::raw(format!("contains([{allowed}], var.log_retention_days)")),
         &format!(
             "log_retention_days must be one of CloudWatch Logs' retention periods: {allowed}."
         ),
@@ -235,13 +319,10 @@ pub fn log_retention_var(default: u32) -> Block {
 }
 
 /// `merge(var.tags, {Name = ...})`-style tags for one resource.
-pub fn tags_with_name(name: &str) -> Expr {
+pub fn tags_with_name(name: impl Into<Expr>) -> Expr {
     Expr::call(
         "merge",
-        [
-            Expr::raw("var.tags"),
-            Expr::object([("Name", Expr::str(name))]),
-        ],
+        [Expr::var("tags"), Expr::object([("Name", name.into())])],
     )
 }
 
@@ -273,10 +354,10 @@ pub fn skip(block: Block, id: &str, reason: &str) -> Block {
 }
 
 /// A `lifecycle {}` block holding one precondition.
-pub fn precondition(condition: &str, message: &str) -> Block {
+pub fn precondition(condition: Expr, message: &str) -> Block {
     Block::new("lifecycle", Vec::<String>::new()).block(
         Block::new("precondition", Vec::<String>::new())
-            .attr("condition", Expr::raw(condition))
-            .attr("error_message", Expr::literal_str(message)),
+            .attr("condition", condition)
+            .attr("error_message", message),
     )
 }

@@ -23,7 +23,7 @@ impl Layout {
             self.y,
             WIDTH,
             1,
-            Expr::object([("markdown", Expr::literal_str(markdown))]),
+            Expr::object([("markdown", Expr::str(markdown))]),
         ));
         self.y += 1;
     }
@@ -61,7 +61,7 @@ fn panel(title: &str, stat: &str, metrics: Vec<Expr>) -> Expr {
     Expr::object([
         ("title", Expr::str(title)),
         ("view", Expr::str("timeSeries")),
-        ("region", Expr::raw("data.aws_region.current.name")),
+        ("region", Expr::reference("data.aws_region.current.name")),
         ("stat", Expr::str(stat)),
         ("period", Expr::num(60)),
         ("metrics", Expr::List(metrics)),
@@ -108,7 +108,7 @@ pub fn component(config: &Config) -> Component {
             3,
             Expr::object([
                 ("title", Expr::str("Alarms")),
-                ("alarms", Expr::raw("var.alarm_arns")),
+                ("alarms", Expr::reference("var.alarm_arns")),
             ]),
         ));
         layout.y = 3;
@@ -141,7 +141,7 @@ pub fn component(config: &Config) -> Component {
         variables.push(
             variable("alarm_arns", "list(string)", "ARNs of the alarms shown at the top.").block(
                 validation(
-                    "alltrue([for a in var.alarm_arns : can(regex(\"^arn:[a-z-]+:cloudwatch:[a-z0-9-]+:[0-9]{12}:alarm:.+$\", a))])",
+                    Expr::raw("alltrue([for a in var.alarm_arns : can(regex(\"^arn:[a-z-]+:cloudwatch:[a-z0-9-]+:[0-9]{12}:alarm:.+$\", a))])"),
                     "alarm_arns must be CloudWatch alarm ARNs.",
                 ),
             ),
@@ -153,7 +153,10 @@ pub fn component(config: &Config) -> Component {
         main: vec![
             Block::data("aws_region", "current"),
             Block::resource("aws_cloudwatch_dashboard", "this")
-                .attr("dashboard_name", Expr::str("${var.name_prefix}-monitoring"))
+                .attr(
+                    "dashboard_name",
+                    Expr::template("${var.name_prefix}-monitoring"),
+                )
                 .attr("dashboard_body", body),
         ],
         variables,
@@ -174,8 +177,8 @@ pub fn component(config: &Config) -> Component {
 
 fn api_section(layout: &mut Layout) {
     let dims = [
-        ("ApiName", Expr::raw("var.api_name")),
-        ("Stage", Expr::raw("var.api_stage_name")),
+        ("ApiName", Expr::reference("var.api_name")),
+        ("Stage", Expr::reference("var.api_stage_name")),
     ];
     let m = |name: &str, opts: &[(&str, &str)]| metric("AWS/ApiGateway", name, &dims, opts);
     layout.header("## API performance");
@@ -232,7 +235,7 @@ fn lambda_section(layout: &mut Layout, functions: &[Function]) {
 }
 
 fn dynamodb_section(layout: &mut Layout) {
-    let table = || ("TableName", Expr::raw("var.table_name"));
+    let table = || ("TableName", Expr::reference("var.table_name"));
     let m = |name: &str, label: &str| metric("AWS/DynamoDB", name, &[table()], &[("label", label)]);
     let op = |operation: &str| {
         metric(

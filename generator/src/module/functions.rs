@@ -31,7 +31,7 @@ pub fn component(config: &Config) -> Component {
             .attr("region", Expr::raw("split(\":\", var.table_arn)[3]"))
             .attr(
                 "partition",
-                Expr::raw("data.aws_partition.current.partition"),
+                Expr::reference("data.aws_partition.current.partition"),
             ),
         Block::data("aws_iam_policy_document", "assume_lambda").block(
             Block::new("statement", Vec::<String>::new())
@@ -65,9 +65,9 @@ fn spec(f: Function) -> Spec {
             description: "Turns log objects written to the logs bucket into per-minute metrics",
             asynchronous: true,
             environment: vec![
-                (env::METRICS_TABLE, Expr::raw("var.table_name")),
-                (env::LOGS_PREFIX, Expr::raw("var.logs_prefix")),
-                (env::LOG_LEVEL, Expr::raw("var.log_level")),
+                (env::METRICS_TABLE, Expr::reference("var.table_name")),
+                (env::LOGS_PREFIX, Expr::reference("var.logs_prefix")),
+                (env::LOG_LEVEL, Expr::reference("var.log_level")),
             ],
         },
         Function::MetricsApi => Spec {
@@ -75,10 +75,10 @@ fn spec(f: Function) -> Spec {
             description: "Serves and accepts metrics behind the REST API",
             asynchronous: false,
             environment: vec![
-                (env::METRICS_TABLE, Expr::raw("var.table_name")),
+                (env::METRICS_TABLE, Expr::reference("var.table_name")),
                 (env::CORS_ALLOWED_ORIGINS, Expr::raw("join(\",\", var.cors_allowed_origins)")),
                 (env::MAX_BODY_BYTES, Expr::raw("tostring(var.max_body_bytes)")),
-                (env::LOG_LEVEL, Expr::raw("var.log_level")),
+                (env::LOG_LEVEL, Expr::reference("var.log_level")),
             ],
         },
         Function::RunbookExecutor => Spec {
@@ -86,13 +86,13 @@ fn spec(f: Function) -> Spec {
             description: "Runs the alarm's runbook from SSM Parameter Store when an alarm notification arrives",
             asynchronous: true,
             environment: vec![
-                (env::METRICS_TABLE, Expr::raw("var.table_name")),
-                (env::TOPIC_ARN, Expr::raw("var.topic_arn")),
-                (env::RUNBOOK_PARAMETER_PREFIX, Expr::raw("local.runbook_prefix")),
+                (env::METRICS_TABLE, Expr::reference("var.table_name")),
+                (env::TOPIC_ARN, Expr::reference("var.topic_arn")),
+                (env::RUNBOOK_PARAMETER_PREFIX, Expr::reference("local.runbook_prefix")),
                 (env::DRY_RUN, Expr::raw("tostring(var.runbook_dry_run)")),
-                (env::METRIC_NAMESPACE, Expr::raw("local.metric_namespace")),
+                (env::METRIC_NAMESPACE, Expr::reference("local.metric_namespace")),
                 (env::INCIDENT_TTL_DAYS, Expr::raw("tostring(var.incident_ttl_days)")),
-                (env::LOG_LEVEL, Expr::raw("var.log_level")),
+                (env::LOG_LEVEL, Expr::reference("var.log_level")),
             ],
         },
     }
@@ -120,7 +120,7 @@ pub fn sizing_vars(prefix: &str, config: &Config) -> Vec<Block> {
             )
             .attr("default", d.metrics_api_timeout_seconds)
             .block(validation(
-                &format!("var.{api_timeout} >= 1 && var.{api_timeout} <= {limit}"),
+                Expr::raw(format!("var.{api_timeout} >= 1 && var.{api_timeout} <= {limit}")),
                 &format!("{api_timeout} must be between 1 and {limit} (API Gateway's integration timeout)."),
             ))
         });
@@ -132,13 +132,13 @@ pub fn sizing_vars(prefix: &str, config: &Config) -> Vec<Block> {
         )
         .attr("default", config.project.architecture.as_str())
         .block(validation(
-            &format!("contains([\"arm64\", \"x86_64\"], var.{architecture})"),
+            Expr::raw(format!("contains([\"arm64\", \"x86_64\"], var.{architecture})")),
             &format!("{architecture} must be arm64 or x86_64."),
         )),
         variable(&memory, "number", "Memory of each function, in MB.")
             .attr("default", d.lambda_memory_mb)
             .block(validation(
-                &format!("var.{memory} >= 128 && var.{memory} <= 10240"),
+                Expr::raw(format!("var.{memory} >= 128 && var.{memory} <= 10240")),
                 &format!("{memory} must be between 128 and 10240."),
             )),
         variable(
@@ -152,7 +152,7 @@ pub fn sizing_vars(prefix: &str, config: &Config) -> Vec<Block> {
         )
         .attr("default", d.lambda_timeout_seconds)
         .block(validation(
-            &format!("var.{timeout} >= 1 && var.{timeout} <= 900"),
+            Expr::raw(format!("var.{timeout} >= 1 && var.{timeout} <= 900")),
             &format!("{timeout} must be between 1 and 900."),
         )),
         variable(
@@ -162,7 +162,7 @@ pub fn sizing_vars(prefix: &str, config: &Config) -> Vec<Block> {
         )
         .attr("default", Expr::object(Vec::<(String, Expr)>::new()))
         .block(validation(
-            &format!("alltrue([for k, v in var.{reserved} : contains([{names}], k) && v >= 0])"),
+            Expr::raw(format!("alltrue([for k, v in var.{reserved} : contains([{names}], k) && v >= 0])")),
             &format!("{reserved} keys must be among {names}; values >= 0."),
         )),
     ];
@@ -174,7 +174,6 @@ pub fn sizing_vars(prefix: &str, config: &Config) -> Vec<Block> {
 /// `lambda_log_level`.
 pub fn log_level_var(prefix: &str) -> Block {
     let name = format!("{prefix}log_level");
-    let levels = env::LOG_LEVELS.map(|l| format!("\"{l}\"")).join(", ");
     variable(
         &name,
         "string",
@@ -186,7 +185,7 @@ pub fn log_level_var(prefix: &str) -> Block {
     )
     .attr("default", "info")
     .block(validation(
-        &format!("contains([{levels}], var.{name})"),
+        contains(str_list(env::LOG_LEVELS), Expr::var(&name)),
         &format!("{name} must be one of {}.", env::LOG_LEVELS.join(", ")),
     ))
 }
@@ -203,7 +202,7 @@ pub fn cors_origins_var(config: &Config) -> Block {
         Expr::list(config.api.cors_allowed_origins.iter().map(Expr::str)),
     )
     .block(validation(
-        "length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == \"*\" || can(regex(\"^https?://[^/,]+$\", o))])",
+        Expr::raw("length(var.cors_allowed_origins) > 0 && alltrue([for o in var.cors_allowed_origins : o == \"*\" || can(regex(\"^https?://[^/,]+$\", o))])"),
         "cors_allowed_origins must be \"*\" or origins like https://app.example.com.",
     ))
 }
@@ -221,7 +220,7 @@ pub fn max_body_var(prefix: &str, config: &Config) -> Block {
     )
     .attr("default", config.api.max_body_bytes)
     .block(validation(
-        &format!("var.{name} >= 1024 && var.{name} <= {limit}"),
+        Expr::raw(format!("var.{name} >= 1024 && var.{name} <= {limit}")),
         &format!("{name} must be between 1024 and {limit}."),
     ))
 }
@@ -242,7 +241,7 @@ pub fn runbook_vars(d: &Defaults) -> [Block; 2] {
         )
         .attr("default", d.incident_ttl_days)
         .block(validation(
-            "var.incident_ttl_days >= 1 && var.incident_ttl_days <= 3650",
+            Expr::raw("var.incident_ttl_days >= 1 && var.incident_ttl_days <= 3650"),
             "incident_ttl_days must be between 1 and 3650.",
         )),
     ]
@@ -261,17 +260,24 @@ fn variables(config: &Config) -> Vec<Block> {
     vars.extend([
         log_level_var(""),
         log_retention_var(d.log_retention_days),
-        variable(
+        variable_typed(
             "code",
-            "map(object({\n    filename          = optional(string)\n    source_code_hash  = optional(string)\n    s3_bucket         = optional(string)\n    s3_key            = optional(string)\n    s3_object_version = optional(string)\n    architecture      = optional(string)\n  }))",
+            map_of_object_type(&[
+                ("filename", "optional(string)"),
+                ("source_code_hash", "optional(string)"),
+                ("s3_bucket", "optional(string)"),
+                ("s3_key", "optional(string)"),
+                ("s3_object_version", "optional(string)"),
+                ("architecture", "optional(string)"),
+            ]),
             &format!("Code of each function ({names}): a local zip (filename + source_code_hash) or an S3 object (s3_bucket + s3_key, optional s3_object_version)."),
         )
         .block(validation(
-            &format!("alltrue([for n in [{names}] : contains(keys(var.code), n)])"),
+            Expr::raw(format!("alltrue([for n in [{names}] : contains(keys(var.code), n)])")),
             &format!("code must have an entry for each of {names}."),
         ))
         .block(validation(
-            "alltrue([for c in values(var.code) : (c.filename != null) != (c.s3_bucket != null && c.s3_key != null)])",
+            Expr::raw("alltrue([for c in values(var.code) : (c.filename != null) != (c.s3_bucket != null && c.s3_key != null)])"),
             "each code entry needs either filename or s3_bucket + s3_key, not both.",
         )),
         table_name_var(),
@@ -284,7 +290,7 @@ fn variables(config: &Config) -> Vec<Block> {
         )
         .attr("default", "logs/")
         .block(validation(
-            "can(regex(\"^[A-Za-z0-9!_.*'()-]+/$\", var.logs_prefix))",
+            can_regex("^[A-Za-z0-9!_.*'()-]+/$", Expr::var("logs_prefix")),
             "logs_prefix must be a key prefix ending in '/', e.g. \"logs/\".",
         )),
     ]);
@@ -309,7 +315,7 @@ fn variables(config: &Config) -> Vec<Block> {
                 Expr::list(automation_documents(config).into_iter().map(Expr::str)),
             )
             .block(validation(
-                "alltrue([for d in var.automation_documents : can(regex(\"^[A-Za-z0-9_.-]{3,128}$\", d))])",
+                Expr::raw("alltrue([for d in var.automation_documents : can(regex(\"^[A-Za-z0-9_.-]{3,128}$\", d))])"),
                 "automation_documents must be SSM document names (3-128 letters, digits, '_', '-' or '.').",
             )),
             variable(
@@ -322,7 +328,7 @@ fn variables(config: &Config) -> Vec<Block> {
                 Expr::list(automation_assume_roles(config).into_iter().map(Expr::str)),
             )
             .block(validation(
-                "alltrue([for r in var.automation_assume_role_arns : can(regex(\"^arn:[a-z-]+:iam::[0-9]{12}:role/.+$\", r))])",
+                Expr::raw("alltrue([for r in var.automation_assume_role_arns : can(regex(\"^arn:[a-z-]+:iam::[0-9]{12}:role/.+$\", r))])"),
                 "automation_assume_role_arns must be IAM role ARNs.",
             )),
         ]);
@@ -350,17 +356,17 @@ pub fn automation_documents(config: &Config) -> Vec<String> {
 /// The ARNs a grant's resource stands for.
 fn resource_arns(resource: Resource) -> Expr {
     match resource {
-        Resource::LogObjects => Expr::str("${var.logs_bucket_arn}/${var.logs_prefix}*"),
-        Resource::Table => Expr::raw("var.table_arn"),
-        Resource::TableIndexes => Expr::str("${var.table_arn}/index/*"),
-        Resource::AlarmTopic => Expr::raw("var.topic_arn"),
-        Resource::RunbookParameters => Expr::str(
+        Resource::LogObjects => Expr::template("${var.logs_bucket_arn}/${var.logs_prefix}*"),
+        Resource::Table => Expr::reference("var.table_arn"),
+        Resource::TableIndexes => Expr::template("${var.table_arn}/index/*"),
+        Resource::AlarmTopic => Expr::reference("var.topic_arn"),
+        Resource::RunbookParameters => Expr::template(
             "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.runbook_prefix}*",
         ),
         Resource::AutomationDefinitions => Expr::raw(
             "[for d in var.automation_documents : \"arn:${local.partition}:ssm:${local.region}:*:automation-definition/${d}:*\"]",
         ),
-        Resource::AutomationAssumeRoles => Expr::raw("var.automation_assume_role_arns"),
+        Resource::AutomationAssumeRoles => Expr::reference("var.automation_assume_role_arns"),
         Resource::Unscoped => Expr::str("*"),
     }
 }
@@ -382,7 +388,7 @@ fn grant_statement(grant: &Grant) -> Block {
         Condition::RunbookMetricNamespace => condition(
             "StringEquals",
             "cloudwatch:namespace",
-            vec![Expr::raw("local.metric_namespace")],
+            vec![Expr::reference("local.metric_namespace")],
         ),
         // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService
         Condition::PassedToSsm => condition(
@@ -427,7 +433,8 @@ pub fn automation_assume_roles(config: &Config) -> Vec<String> {
             Step::StartAutomation { parameters, .. } => parameters.get(AUTOMATION_ASSUME_ROLE),
             _ => None,
         })
-        .flat_map(|v| v.to_list())
+        .flatten()
+        .cloned()
         .collect();
     roles.sort();
     roles.dedup();
@@ -447,13 +454,13 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
     let mut statements = vec![statement(
         "UseStackKey",
         &s.f.key_actions(),
-        vec![Expr::raw("var.kms_key_arn")],
+        vec![Expr::reference("var.kms_key_arn")],
     )
     .comment("What the function reads and writes is encrypted with the stack's key (actions: contract key_actions).")];
     // ARNs spelled out from names (not resource references): the policy is then known at plan
     // time and reviewable in `terraform plan`.
     let arn = |service: &str, rest: &str| {
-        Expr::str(format!(
+        Expr::template(&format!(
             "arn:${{local.partition}}:{service}:${{local.region}}:${{local.account_id}}:{rest}"
         ))
     };
@@ -479,7 +486,7 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
         statements.push(statement(
             "EncryptFailedEvents",
             &["kms:Decrypt", "kms:GenerateDataKey"],
-            vec![Expr::raw("var.kms_key_arn")],
+            vec![Expr::reference("var.kms_key_arn")],
         ));
     }
     let policy = statements.into_iter().fold(policy, Block::block);
@@ -509,13 +516,13 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
         );
     }
     let function = function
-        .attr("function_name", Expr::str(&name))
+        .attr("function_name", Expr::template(&name))
         .attr("description", s.description)
-        .attr("role", Expr::raw(format!("aws_iam_role.{id}.arn")))
+        .attr("role", Expr::reference(&format!("aws_iam_role.{id}.arn")))
         .attr("runtime", "provided.al2023")
         .attr("handler", "bootstrap")
-        .attr("architectures", Expr::raw("[var.architecture]"))
-        .attr("memory_size", Expr::raw("var.memory_mb"))
+        .attr("architectures", Expr::list([Expr::reference("var.architecture")]))
+        .attr("memory_size", Expr::reference("var.memory_mb"))
         .attr(
             "timeout",
             Expr::raw(if s.f == Function::MetricsApi {
@@ -533,7 +540,7 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
         .attr("s3_bucket", code("s3_bucket"))
         .attr("s3_key", code("s3_key"))
         .attr("s3_object_version", code("s3_object_version"))
-        .attr("kms_key_arn", Expr::raw("var.kms_key_arn"))
+        .attr("kms_key_arn", Expr::reference("var.kms_key_arn"))
         .block(Block::new("tracing_config", Vec::<String>::new()).attr("mode", "Active"))
         .block(
             Block::new("environment", Vec::<String>::new()).attr(
@@ -541,14 +548,14 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
                 Expr::object(s.environment.iter().map(|(k, v)| (*k, v.clone()))),
             ),
         )
-        .attr("tags", tags_with_name(&name))
+        .attr("tags", tags_with_name(Expr::template(&name)))
         .comment("The log group must exist first, or Lambda creates one without retention or KMS.")
         .attr(
             "depends_on",
             Expr::raw(format!("[aws_cloudwatch_log_group.{id}, aws_iam_role_policy.{id}]")),
         )
         .block(precondition(
-            &format!("var.code[\"{slug}\"].architecture == null || var.code[\"{slug}\"].architecture == var.architecture"),
+            Expr::raw(format!("var.code[\"{slug}\"].architecture == null || var.code[\"{slug}\"].architecture == var.architecture")),
             &format!("The packaged {slug} zip was built for another architecture than var.architecture: rebuild with `gen package` or change the variable."),
         ));
 
@@ -558,42 +565,45 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
             "CKV_AWS_338",
             "retention is the log_retention_days variable; operational logs need not be kept a year",
         )
-        .attr("name", Expr::str(format!("/aws/lambda/{name}")))
-        .attr("retention_in_days", Expr::raw("var.log_retention_days"))
-        .attr("kms_key_id", Expr::raw("var.kms_key_arn"))
-        .attr("tags", tags_with_name(&format!("/aws/lambda/{name}"))),
+        .attr("name", Expr::template(&format!("/aws/lambda/{name}")))
+        .attr("retention_in_days", Expr::reference("var.log_retention_days"))
+        .attr("kms_key_id", Expr::reference("var.kms_key_arn"))
+        .attr("tags", tags_with_name(Expr::template(&format!("/aws/lambda/{name}")))),
         Block::resource("aws_iam_role", id)
             .comment("IAM names are global to the account: the region keeps a second region's stack from")
             .comment("failing with EntityAlreadyExists. At most 24 + 1 + 16 + 1 + 14 = 56 of IAM's 64")
             .comment("characters (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html);")
             .comment("the precondition keeps a longer future region name from failing at apply.")
-            .attr("name", Expr::str(role_name(slug)))
+            .attr("name", Expr::template(&role_name(slug)))
             .attr("description", format!("Runs the {slug} function"))
-            .attr("assume_role_policy", Expr::raw("data.aws_iam_policy_document.assume_lambda.json"))
-            .attr("tags", tags_with_name(&name))
+            .attr("assume_role_policy", Expr::reference("data.aws_iam_policy_document.assume_lambda.json"))
+            .attr("tags", tags_with_name(Expr::template(&name)))
             .block(role_name_precondition(slug)),
         policy,
         Block::resource("aws_iam_role_policy", id)
-            .attr("name", Expr::str(format!("{name}-least-privilege")))
-            .attr("role", Expr::raw(format!("aws_iam_role.{id}.id")))
-            .attr("policy", Expr::raw(format!("data.aws_iam_policy_document.{id}.json"))),
+            .attr("name", Expr::template(&format!("{name}-least-privilege")))
+            .attr("role", Expr::reference(&format!("aws_iam_role.{id}.id")))
+            .attr("policy", Expr::reference(&format!("data.aws_iam_policy_document.{id}.json"))),
         function,
     ];
     if s.asynchronous {
         blocks.push(
             Block::resource("aws_sqs_queue", format!("{id}_failures"))
-                .attr("name", Expr::str(format!("{name}-failures")))
-                .attr("kms_master_key_id", Expr::raw("var.kms_key_arn"))
+                .attr("name", Expr::template(&format!("{name}-failures")))
+                .attr("kms_master_key_id", Expr::reference("var.kms_key_arn"))
                 .attr("kms_data_key_reuse_period_seconds", 300)
                 .comment("Fourteen days (the maximum) to notice and replay a failed event.")
                 .attr("message_retention_seconds", 1_209_600)
-                .attr("tags", tags_with_name(&format!("{name}-failures"))),
+                .attr(
+                    "tags",
+                    tags_with_name(Expr::template(&format!("{name}-failures"))),
+                ),
         );
         blocks.push(
             Block::resource("aws_lambda_function_event_invoke_config", id)
                 .attr(
                     "function_name",
-                    Expr::raw(format!("aws_lambda_function.{id}.function_name")),
+                    Expr::reference(&format!("aws_lambda_function.{id}.function_name")),
                 )
                 .attr("maximum_retry_attempts", 2)
                 .attr("maximum_event_age_in_seconds", 21_600)
@@ -601,7 +611,7 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
                     Block::new("destination_config", Vec::<String>::new()).block(
                         Block::new("on_failure", Vec::<String>::new()).attr(
                             "destination",
-                            Expr::raw(format!("aws_sqs_queue.{id}_failures.arn")),
+                            Expr::reference(&format!("aws_sqs_queue.{id}_failures.arn")),
                         ),
                     ),
                 ),
@@ -677,7 +687,7 @@ pub fn role_name(what: &str) -> String {
 /// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
 pub fn role_name_precondition(what: &str) -> Block {
     precondition(
-        &format!("length(\"{}\") <= 64", role_name(what)),
+        length(Expr::template(&role_name(what))).le(64),
         &format!("The IAM role name <name_prefix>-{what}-<region> exceeds IAM's 64 characters: shorten name_prefix."),
     )
 }
@@ -685,8 +695,14 @@ pub fn role_name_precondition(what: &str) -> Block {
 /// `<name_prefix>/Runbooks` and `/<name_prefix>/runbooks/`, shared with the runbooks module.
 pub fn runbook_locals() -> Block {
     Block::locals()
-        .attr("runbook_prefix", Expr::str("/${var.name_prefix}/runbooks/"))
-        .attr("metric_namespace", Expr::str("${var.name_prefix}/Runbooks"))
+        .attr(
+            "runbook_prefix",
+            Expr::template("/${var.name_prefix}/runbooks/"),
+        )
+        .attr(
+            "metric_namespace",
+            Expr::template("${var.name_prefix}/Runbooks"),
+        )
 }
 
 #[cfg(test)]

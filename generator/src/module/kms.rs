@@ -21,14 +21,14 @@ pub fn component() -> Component {
             )
             .attr("default", 30)
             .block(validation(
-                "var.deletion_window_in_days >= 7 && var.deletion_window_in_days <= 30",
+                Expr::raw("var.deletion_window_in_days >= 7 && var.deletion_window_in_days <= 30"),
                 "deletion_window_in_days must be between 7 and 30.",
             )),
         ],
         outputs: vec![
             // depends_on: users of the key must wait until its policy admits their service.
             output("key_arn", "aws_kms_key.this.arn", "ARN of the KMS key.")
-                .attr("depends_on", Expr::raw("[aws_kms_key_policy.this]")),
+                .attr("depends_on", Expr::list([Expr::reference("aws_kms_key_policy.this")])),
             output("key_id", "aws_kms_key.this.key_id", "ID of the KMS key."),
             output("alias_name", "aws_kms_alias.this.name", "Alias of the KMS key."),
         ],
@@ -36,7 +36,7 @@ pub fn component() -> Component {
 }
 
 fn main() -> Vec<Block> {
-    let account_root = Expr::str("arn:${local.partition}:iam::${local.account_id}:root");
+    let account_root = Expr::template("arn:${local.partition}:iam::${local.account_id}:root");
     let key_policy_skip = |b: Block, id: &str| {
         skip(b, id, "key policy: Resource \"*\" means this key only, and the account statement is AWS's default key policy")
     };
@@ -71,12 +71,12 @@ fn main() -> Vec<Block> {
             )
             .block(principals(
                 "Service",
-                vec![Expr::str("logs.${data.aws_region.current.name}.amazonaws.com")],
+                vec![Expr::template("logs.${data.aws_region.current.name}.amazonaws.com")],
             ))
             .block(condition(
                 "ArnLike",
                 "kms:EncryptionContext:aws:logs:arn",
-                vec![Expr::str(
+                vec![Expr::template(
                     "arn:${local.partition}:logs:${data.aws_region.current.name}:${local.account_id}:*",
                 )],
             )),
@@ -87,19 +87,19 @@ fn main() -> Vec<Block> {
         Block::locals()
             .comment("The account comes from the key's own ARN: no STS call, so plans work offline.")
             .attr("account_id", Expr::raw("split(\":\", aws_kms_key.this.arn)[4]"))
-            .attr("partition", Expr::raw("data.aws_partition.current.partition")),
+            .attr("partition", Expr::reference("data.aws_partition.current.partition")),
         Block::resource("aws_kms_key", "this")
             .comment("The policy is attached by aws_kms_key_policy.this: it needs the key's ARN for the account id.")
-            .attr("description", Expr::str("${var.name_prefix} monitoring stack"))
+            .attr("description", Expr::template("${var.name_prefix} monitoring stack"))
         .attr("enable_key_rotation", true)
-        .attr("deletion_window_in_days", Expr::raw("var.deletion_window_in_days"))
-        .attr("tags", tags_with_name("${var.name_prefix}-monitoring")),
+        .attr("deletion_window_in_days", Expr::reference("var.deletion_window_in_days"))
+        .attr("tags", tags_with_name(Expr::template("${var.name_prefix}-monitoring"))),
         Block::resource("aws_kms_key_policy", "this")
-            .attr("key_id", Expr::raw("aws_kms_key.this.id"))
-            .attr("policy", Expr::raw("data.aws_iam_policy_document.key.json")),
+            .attr("key_id", Expr::reference("aws_kms_key.this.id"))
+            .attr("policy", Expr::reference("data.aws_iam_policy_document.key.json")),
         Block::resource("aws_kms_alias", "this")
-            .attr("name", Expr::str("alias/${var.name_prefix}-monitoring"))
-            .attr("target_key_id", Expr::raw("aws_kms_key.this.key_id")),
+            .attr("name", Expr::template("alias/${var.name_prefix}-monitoring"))
+            .attr("target_key_id", Expr::reference("aws_kms_key.this.key_id")),
         policy,
     ]
 }

@@ -16,6 +16,7 @@ mod runbooks;
 mod storage;
 
 pub use common::Component;
+pub use runbooks::runbook_json;
 
 use crate::config::model::Config;
 use crate::output::OutputFile;
@@ -126,6 +127,209 @@ mod tests {
         assert!(files
             .iter()
             .all(|f| !f.path.starts_with("modules/dashboard")));
+    }
+
+    /// The string values of `variable "<name>" { default = [...] }` in parsed variables.tf text.
+    fn list_default(variables_tf: &str, name: &str) -> Vec<String> {
+        use hcl_edit::expr::Expression;
+        let body = hcl_edit::parser::parse_body(variables_tf).expect("variables.tf parses");
+        let var = body
+            .get_blocks("variable")
+            .find(|b| b.labels.first().map(|l| l.as_str()) == Some(name))
+            .unwrap_or_else(|| panic!("no variable {name}"));
+        let default = var.body.get_attribute("default").expect("a default");
+        let Expression::Array(items) = &default.value else {
+            panic!("{name} default is not a list: {}", default.value)
+        };
+        items
+            .iter()
+            .map(|e| match e {
+                Expression::String(s) => s.value().clone(),
+                other => panic!("{name}: {other} is not a literal string"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn template_sequences_in_config_strings_reach_terraform_as_text() {
+        // Both pass the config validators, and both used to become interpolations.
+        let email = "a${b}@example.com";
+        let origin = "https://%{x}.example.com";
+        let mut config = starter();
+        config.notifications.emails = vec![email.to_owned()];
+        config.components.api = true;
+        config.api.cors_allowed_origins = vec![origin.to_owned()];
+        assert!(config.validate().is_empty(), "{:?}", config.validate());
+        let vars = root(&config).file("variables.tf");
+        assert!(
+            vars.contains("\"a$${b}@example.com\""),
+            "escaped in the text"
+        );
+        assert_eq!(list_default(&vars, "alarm_emails"), [email]);
+        assert_eq!(list_default(&vars, "cors_allowed_origins"), [origin]);
+    }
+
+    /// Every file of the tree parses (hcl-edit), and each attribute reads back as the model
+    /// that wrote it (parentheses and raw text aside: those are compared as parsed).
+    fn assert_tree_reads_back(config: &Config) {
+        use crate::hcl::{parse, Block, BodyItem, Expr, Op, Part};
+        fn norm(e: &Expr) -> Expr {
+            let n = |e: &Expr| Box::new(norm(e));
+            match e {
+                Expr::Parens(inner) => norm(inner),
+                Expr::Raw(text) => norm(&parse::expr(text).expect("raw text parses")),
+                Expr::Template(parts) => Expr::Template(
+                    parts
+                        .iter()
+                        .map(|p| match p {
+                            Part::Interp(e) => Part::Interp(norm(e)),
+                            lit => lit.clone(),
+                        })
+                        .collect(),
+                ),
+                Expr::Traversal(root, ops) => {
+                    let ops = ops
+                        .iter()
+                        .map(|op| match op {
+                            Op::Index(i) => Op::Index(norm(i)),
+                            other => other.clone(),
+                        })
+                        .collect();
+                    match norm(root) {
+                        Expr::Traversal(r, mut first) => {
+                            first.extend::<Vec<Op>>(ops);
+                            Expr::Traversal(r, first)
+                        }
+                        root => Expr::Traversal(Box::new(root), ops),
+                    }
+                }
+                Expr::List(items) => Expr::List(items.iter().map(norm).collect()),
+                Expr::Call(f, args) => Expr::Call(f.clone(), args.iter().map(norm).collect()),
+                Expr::Object(pairs) => {
+                    Expr::Object(pairs.iter().map(|(k, v)| (k.clone(), norm(v))).collect())
+                }
+                Expr::Unary(op, e) => Expr::Unary(*op, n(e)),
+                Expr::Binary(l, op, r) => Expr::Binary(n(l), *op, n(r)),
+                Expr::Conditional(c, t, f) => Expr::Conditional(n(c), n(t), n(f)),
+                Expr::For(f) => {
+                    let mut f = (**f).clone();
+                    f.collection = norm(&f.collection);
+                    f.key = f.key.as_ref().map(norm);
+                    f.value = norm(&f.value);
+                    f.cond = f.cond.as_ref().map(norm);
+                    Expr::For(Box::new(f))
+                }
+                other => other.clone(),
+            }
+        }
+        /// What the renderer writes for an attribute: `"${x}"` as `x`.
+        fn attr_norm(e: &Expr) -> Expr {
+            match e {
+                Expr::Template(parts) if matches!(parts.as_slice(), [Part::Interp(_)]) => {
+                    let [Part::Interp(inner)] = parts.as_slice() else {
+                        unreachable!()
+                    };
+                    norm(inner)
+                }
+                other => norm(other),
+            }
+        }
+        fn compare(model: &Block, parsed: &hcl_edit::structure::Body, at: &str) {
+            for item in &model.body.items {
+                match item {
+                    BodyItem::Attr(key, value) => {
+                        let got = parsed
+                            .get_attribute(key)
+                            .unwrap_or_else(|| panic!("{at}: {key} missing"));
+                        let got = parse::from_edit(&got.value)
+                            .unwrap_or_else(|e| panic!("{at}.{key}: {e}"));
+                        assert_eq!(norm(&got), attr_norm(value), "{at}.{key}");
+                    }
+                    BodyItem::Block(_) | BodyItem::Comment(_) | BodyItem::Blank => {}
+                }
+            }
+            // Nested blocks, in order, kind by kind.
+            let mut seen: Vec<&str> = Vec::new();
+            for item in &model.body.items {
+                if let BodyItem::Block(b) = item {
+                    if seen.contains(&b.kind.as_str()) {
+                        continue;
+                    }
+                    seen.push(&b.kind);
+                    let models: Vec<&Block> = model.body.blocks(&b.kind).collect();
+                    let parsed: Vec<_> = parsed.get_blocks(&b.kind).collect();
+                    assert_eq!(models.len(), parsed.len(), "{at}: {} blocks", b.kind);
+                    for (m, p) in models.iter().zip(parsed) {
+                        compare(m, &p.body, &format!("{at}.{}", m.kind));
+                    }
+                }
+            }
+        }
+        let mut components = components(config);
+        components.push(root(config));
+        for c in &components {
+            for (file, blocks) in [
+                ("main.tf", &c.main),
+                ("variables.tf", &c.variables),
+                ("outputs.tf", &c.outputs),
+            ] {
+                let text = c.file(file);
+                let at = format!("{}/{file}", c.dir);
+                let body = hcl_edit::parser::parse_body(&text)
+                    .unwrap_or_else(|e| panic!("{at} does not parse: {e}"));
+                let top: Vec<_> = body.blocks().collect();
+                assert_eq!(top.len(), blocks.len(), "{at}: top-level blocks");
+                for (m, p) in blocks.iter().zip(top) {
+                    assert_eq!(p.ident.as_str(), m.kind, "{at}");
+                    let labels: Vec<&str> = p.labels.iter().map(|l| l.as_str()).collect();
+                    assert_eq!(labels, m.labels, "{at}");
+                    compare(m, &p.body, &format!("{at}: {} {:?}", m.kind, m.labels));
+                }
+            }
+            hcl_edit::parser::parse_body(&c.file("versions.tf")).expect("versions.tf parses");
+        }
+    }
+
+    #[test]
+    fn generated_files_parse_and_read_back_as_the_model() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let default: Config = toml::from_str(
+            &std::fs::read_to_string(repo.join("monitoring.toml")).expect("monitoring.toml"),
+        )
+        .expect("monitoring.toml parses");
+        let mut minimal = starter();
+        minimal.components.api = false;
+        minimal.components.runbooks = false;
+        minimal.components.dashboard = false;
+        for config in [starter(), default, minimal] {
+            assert_tree_reads_back(&config);
+        }
+    }
+
+    /// The committed tree and the examples parse too (hcl-edit), whatever wrote them.
+    #[test]
+    fn committed_terraform_and_examples_parse() {
+        fn tf_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).expect("readable dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() && !path.ends_with(".terraform") {
+                    tf_files(&path, out);
+                } else if path.extension().is_some_and(|e| e == "tf") {
+                    out.push(path);
+                }
+            }
+        }
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        tf_files(&repo.join("terraform"), &mut files);
+        tf_files(&repo.join("examples"), &mut files);
+        assert!(files.len() > 40, "{files:?}");
+        for f in files {
+            let text = std::fs::read_to_string(&f).expect("readable");
+            if let Err(e) = hcl_edit::parser::parse_body(&text) {
+                panic!("{} does not parse: {e}", f.display());
+            }
+        }
     }
 
     #[test]

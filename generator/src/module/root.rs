@@ -3,7 +3,7 @@
 
 use super::common::*;
 use crate::config::model::{Config, Function};
-use crate::hcl::{Block, Expr};
+use crate::hcl::{Block, Expr, Part};
 
 /// Sub-module name, and the arguments it receives from the root.
 type Wiring = (&'static str, Vec<(&'static str, &'static str)>);
@@ -14,18 +14,21 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
     main.push(
         Block::module("kms")
             .attr("source", "./modules/kms")
-            .attr("count", Expr::raw("var.kms_key_arn == null ? 1 : 0"))
+            .attr(
+                "count",
+                Expr::cond(Expr::var("kms_key_arn").eq(Expr::Null), 1, 0),
+            )
             .blank()
-            .attr("name_prefix", Expr::raw("var.name_prefix"))
-            .attr("tags", Expr::raw("local.tags")),
+            .attr("name_prefix", Expr::reference("var.name_prefix"))
+            .attr("tags", Expr::reference("local.tags")),
     );
     for (name, args) in &wiring {
         let mut block = Block::module(*name)
             .attr("source", format!("./modules/{name}"))
             .blank()
-            .attr("name_prefix", Expr::raw("var.name_prefix"));
+            .attr("name_prefix", Expr::reference("var.name_prefix"));
         if *name != "dashboard" {
-            block = block.attr("tags", Expr::raw("local.tags"));
+            block = block.attr("tags", Expr::reference("local.tags"));
         }
         for (k, v) in args {
             block = block.attr(*k, Expr::raw(*v));
@@ -39,9 +42,9 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
             "local.kms_key_arn",
             "ARN of the KMS key encrypting the stack (created or handed in).",
         ),
-        output(
+        output_expr(
             "kms_key_alias_name",
-            "one(module.kms[*].alias_name)",
+            Expr::call("one", [Expr::reference("module.kms[*].alias_name")]),
             "Alias of the KMS key the module created (null when kms_key_arn is handed in).",
         ),
     ];
@@ -53,7 +56,10 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
             let description = out.body.attr("description").cloned().unwrap_or(Expr::Null);
             let mut block = Block::output(name.clone())
                 .attr("description", description)
-                .attr("value", Expr::raw(format!("module.{}.{name}", child.dir)));
+                .attr(
+                    "value",
+                    Expr::reference(&format!("module.{}.{name}", child.dir)),
+                );
             if let Some(sensitive) = out.body.attr("sensitive") {
                 block = block.attr("sensitive", sensitive.clone());
             }
@@ -71,25 +77,51 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
 
 fn locals(config: &Config) -> Block {
     let functions = config.functions();
-    let names = function_slugs(config);
-    let code = format!(
-        r#"{{
-    for name in [{names}] : name => contains(keys(var.lambda_s3_code), name) ? {{
-      filename          = null
-      source_code_hash  = null
-      s3_bucket         = var.lambda_s3_code[name].bucket
-      s3_key            = var.lambda_s3_code[name].key
-      s3_object_version = var.lambda_s3_code[name].version
-      architecture      = null
-      }} : {{
-      filename          = "${{local.package_dir}}/${{local.manifest.functions[name].zip}}"
-      source_code_hash  = local.manifest.functions[name].source_code_hash
-      s3_bucket         = null
-      s3_key            = null
-      s3_object_version = null
-      architecture      = local.manifest.functions[name].architecture
-    }}
-  }}"#
+    let names = function_slug_list(config);
+    let s3 = |field: &str| {
+        Expr::var("lambda_s3_code")
+            .index(Expr::ident("name"))
+            .attr(field)
+    };
+    let packaged = |field: &str| {
+        Expr::local("manifest")
+            .attr("functions")
+            .index(Expr::ident("name"))
+            .attr(field)
+    };
+    let from_s3 = Expr::object([
+        ("filename", Expr::Null),
+        ("source_code_hash", Expr::Null),
+        ("s3_bucket", s3("bucket")),
+        ("s3_key", s3("key")),
+        ("s3_object_version", s3("version")),
+        ("architecture", Expr::Null),
+    ]);
+    let from_package = Expr::object([
+        (
+            "filename",
+            Expr::template_parts([
+                Part::Interp(Expr::local("package_dir")),
+                Part::Lit("/".into()),
+                Part::Interp(packaged("zip")),
+            ]),
+        ),
+        ("source_code_hash", packaged("source_code_hash")),
+        ("s3_bucket", Expr::Null),
+        ("s3_key", Expr::Null),
+        ("s3_object_version", Expr::Null),
+        ("architecture", packaged("architecture")),
+    ]);
+    let s3_code = || Expr::var("lambda_s3_code");
+    let code = Expr::for_object(
+        "name",
+        names.clone(),
+        Expr::ident("name"),
+        Expr::cond(
+            contains(keys(s3_code()), Expr::ident("name")),
+            from_s3,
+            from_package,
+        ),
     );
     Block::locals()
         .attr(
@@ -99,38 +131,56 @@ fn locals(config: &Config) -> Block {
                 [
                     Expr::object([
                         ("Stack", Expr::str("application-monitoring")),
-                        ("NamePrefix", Expr::raw("var.name_prefix")),
+                        ("NamePrefix", Expr::reference("var.name_prefix")),
                         ("ManagedBy", Expr::str("terraform")),
                     ]),
-                    Expr::raw("var.tags"),
+                    Expr::reference("var.tags"),
                 ],
             ),
         )
         .attr(
             "kms_key_arn",
-            Expr::raw("var.kms_key_arn != null ? var.kms_key_arn : module.kms[0].key_arn"),
+            Expr::cond(
+                Expr::var("kms_key_arn").ne(Expr::Null),
+                Expr::var("kms_key_arn"),
+                Expr::reference("module.kms[0].key_arn"),
+            ),
         )
         .blank()
-        .comment("Lambda code: the zips `gen package` wrote (manifest.json beside them) unless an S3")
+        .comment(
+            "Lambda code: the zips `gen package` wrote (manifest.json beside them) unless an S3",
+        )
         .comment("object is given. source_code_hash comes from the manifest, so an unchanged build")
         .comment("plans no change.")
         .attr(
             "package_dir",
-            Expr::raw("var.lambda_package_dir != null ? var.lambda_package_dir : \"${path.module}/../dist/lambda\""),
+            Expr::cond(
+                Expr::var("lambda_package_dir").ne(Expr::Null),
+                Expr::var("lambda_package_dir"),
+                Expr::template("${path.module}/../dist/lambda"),
+            ),
         )
         .attr(
             "manifest",
-            Expr::raw(format!(
-                "length(setsubtract([{names}], keys(var.lambda_s3_code))) > 0 ? jsondecode(file(\"${{local.package_dir}}/manifest.json\")) : null"
-            )),
+            Expr::cond(
+                length(Expr::call("setsubtract", [names, keys(s3_code())])).gt(0),
+                Expr::call(
+                    "jsondecode",
+                    [Expr::call(
+                        "file",
+                        [Expr::template("${local.package_dir}/manifest.json")],
+                    )],
+                ),
+                Expr::Null,
+            ),
         )
-        .attr("lambda_code", Expr::raw(code))
+        .attr("lambda_code", code)
         .attr(
             "function_names",
             Expr::object(functions.iter().map(|f| {
                 (
                     f.slug(),
-                    Expr::raw(format!("module.functions.{}_function_name", f.ident())),
+                    Expr::reference(&format!("module.functions.{}_function_name", f.ident())),
                 )
             })),
         )
@@ -307,7 +357,7 @@ fn variables(config: &Config) -> Vec<Block> {
         )
         .attr("default", Expr::Null)
         .block(validation(
-            "var.kms_key_arn == null || can(regex(\"^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$\", var.kms_key_arn))",
+            Expr::raw("var.kms_key_arn == null || can(regex(\"^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$\", var.kms_key_arn))"),
             "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>).",
         )),
         variable(
@@ -317,7 +367,7 @@ fn variables(config: &Config) -> Vec<Block> {
         )
         .attr("default", Expr::Null)
         .block(validation(
-            "var.sns_topic_arn == null || can(regex(\"^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$\", var.sns_topic_arn))",
+            Expr::raw("var.sns_topic_arn == null || can(regex(\"^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$\", var.sns_topic_arn))"),
             "sns_topic_arn must be an SNS topic ARN.",
         )),
         variable(
@@ -327,7 +377,7 @@ fn variables(config: &Config) -> Vec<Block> {
         )
         .attr("default", Expr::list(config.notifications.emails.iter().map(Expr::str)))
         .block(validation(
-            "alltrue([for e in var.alarm_emails : can(regex(\"^[^@\\\\s]+@[^@\\\\s]+\\\\.[^@\\\\s]+$\", e))])",
+            Expr::raw("alltrue([for e in var.alarm_emails : can(regex(\"^[^@\\\\s]+@[^@\\\\s]+\\\\.[^@\\\\s]+$\", e))])"),
             "alarm_emails must all be email addresses.",
         )),
         log_retention_var(d.log_retention_days),
@@ -347,14 +397,18 @@ fn variables(config: &Config) -> Vec<Block> {
             "Folder holding manifest.json and the zips written by `gen package`; null means dist/lambda beside the module.",
         )
         .attr("default", Expr::Null),
-        variable(
+        variable_typed(
             "lambda_s3_code",
-            "map(object({\n    bucket  = string\n    key     = string\n    version = optional(string)\n  }))",
+            map_of_object_type(&[
+                ("bucket", "string"),
+                ("key", "string"),
+                ("version", "optional(string)"),
+            ]),
             &format!("Functions ({names}) whose code comes from an S3 object instead of the packaged zips."),
         )
         .attr("default", Expr::object(Vec::<(String, Expr)>::new()))
         .block(validation(
-            &format!("alltrue([for k in keys(var.lambda_s3_code) : contains([{names}], k)])"),
+            Expr::raw(format!("alltrue([for k in keys(var.lambda_s3_code) : contains([{names}], k)])")),
             &format!("lambda_s3_code keys must be among {names}."),
         )),
     ]);

@@ -4,12 +4,12 @@
 use super::alarms::full_name;
 use super::common::*;
 use crate::config::model::{Alarm, Config};
-use crate::hcl::{Block, Expr};
+use crate::hcl::{Block, Expr, Part};
 
-/// The key of CloudWatch's alarm notification JSON the executor's subscription filters on.
-/// Metric and composite alarm notifications both carry it (the alarm's ARN); the executor's own
-/// notifications are plain text and carry none.
-pub const ALARM_ARN_KEY: &str = "AlarmArn";
+/// The key of CloudWatch's alarm notification JSON the executor's subscription filters on (and
+/// the executor parses). Metric and composite alarm notifications both carry it (the alarm's
+/// ARN); the executor's own notifications are plain text and carry none.
+use contract::sns::{ALARM_ARN_FIELD as ALARM_ARN_KEY, ALARM_ARN_PREFIX};
 
 /// The executor's subscription filter: scope and policy.
 ///
@@ -34,7 +34,7 @@ pub fn filter_policy() -> Expr {
         "jsonencode",
         [Expr::object([(
             ALARM_ARN_KEY,
-            Expr::list([Expr::object([("prefix", Expr::str("arn:"))])]),
+            Expr::list([Expr::object([("prefix", Expr::str(ALARM_ARN_PREFIX))])]),
         )])],
     )
 }
@@ -45,14 +45,16 @@ pub fn component(config: &Config) -> Component {
         .into_iter()
         .filter(|a| a.runbook.is_some())
         .collect();
-    let mut main = vec![Block::locals().attr("prefix", Expr::str("/${var.name_prefix}/runbooks/"))];
+    // The executor's RUNBOOK_PARAMETER_PREFIX is the same contract function of the prefix.
+    let prefix = contract::runbook::parameter_prefix("${var.name_prefix}");
+    let mut main = vec![Block::locals().attr("prefix", Expr::template(&prefix))];
     main.extend(alarms.iter().map(|a| parameter(a)));
     main.extend(subscription());
     let by_name = |attr: &str| {
         Expr::object(alarms.iter().map(|a| {
             (
                 a.name.clone(),
-                Expr::raw(format!(
+                Expr::reference(&format!(
                     "aws_ssm_parameter.{}.{attr}",
                     super::alarms::ident(&a.name)
                 )),
@@ -103,24 +105,23 @@ pub fn component(config: &Config) -> Component {
     }
 }
 
-/// The runbook exactly as the executor reads it:
-/// `{"alarm", "link", "service"?, "on_failure", "steps": [{"type": ...}, ...]}`.
+/// The runbook document for the alarm named `alarm_name`, exactly as the executor parses it
+/// (the contract's type, serialized).
+pub fn runbook_json(alarm: &Alarm, alarm_name: &str) -> Option<serde_json::Value> {
+    let document = alarm.runbook.as_ref()?.document(alarm_name);
+    Some(serde_json::to_value(document).expect("a runbook always serializes to JSON"))
+}
+
+/// [`runbook_json`] as HCL, with the alarm's full name left to Terraform (it has the prefix).
 pub fn runbook_value(alarm: &Alarm) -> Option<Expr> {
-    let runbook = alarm.runbook.as_ref()?;
-    let mut fields = vec![
-        ("alarm".to_string(), Expr::str(full_name(alarm))),
-        ("link".to_string(), Expr::literal_str(&runbook.link)),
-    ];
-    if let Some(service) = &runbook.service {
-        fields.push(("service".into(), Expr::literal_str(service)));
-    }
-    fields.push(("on_failure".into(), Expr::str(runbook.on_failure.as_str())));
-    let steps = runbook
-        .steps
-        .iter()
-        .map(|s| json_expr(&serde_json::to_value(s).unwrap_or_default()));
-    fields.push(("steps".into(), Expr::List(steps.collect())));
-    Some(Expr::call("jsonencode", [Expr::Object(fields)]))
+    let serde_json::Value::Object(fields) = runbook_json(alarm, "")? else {
+        unreachable!("a runbook serializes to an object")
+    };
+    let fields = fields.iter().map(|(k, v)| match k.as_str() {
+        "alarm" => (k.clone(), full_name(alarm)),
+        _ => (k.clone(), json_expr(v)),
+    });
+    Some(Expr::call("jsonencode", [Expr::Object(fields.collect())]))
 }
 
 /// JSON data as an HCL expression (literal strings: no interpolation from config text).
@@ -130,7 +131,7 @@ fn json_expr(value: &serde_json::Value) -> Expr {
         Value::Null => Expr::Null,
         Value::Bool(b) => Expr::Bool(*b),
         Value::Number(n) => Expr::num(n),
-        Value::String(s) => Expr::literal_str(s),
+        Value::String(s) => Expr::str(s),
         Value::Array(items) => Expr::List(items.iter().map(json_expr).collect()),
         Value::Object(map) => {
             Expr::Object(map.iter().map(|(k, v)| (k.clone(), json_expr(v))).collect())
@@ -142,16 +143,20 @@ fn parameter(alarm: &Alarm) -> Block {
     Block::resource("aws_ssm_parameter", super::alarms::ident(&alarm.name))
         .attr(
             "name",
-            Expr::str(format!("${{local.prefix}}{}", full_name(alarm))),
+            Expr::template_parts([
+                Part::Interp(Expr::local("prefix")),
+                Part::Interp(Expr::var("name_prefix")),
+                Part::Lit(format!("-{}", alarm.name)),
+            ]),
         )
         .attr(
             "description",
-            Expr::literal_str(format!("Runbook of the {} alarm", alarm.name)),
+            Expr::str(format!("Runbook of the {} alarm", alarm.name)),
         )
         .attr("type", "SecureString")
-        .attr("key_id", Expr::raw("var.kms_key_arn"))
+        .attr("key_id", Expr::reference("var.kms_key_arn"))
         .attr("value", runbook_value(alarm).unwrap_or(Expr::Null))
-        .attr("tags", tags_with_name(&full_name(alarm)))
+        .attr("tags", tags_with_name(full_name(alarm)))
 }
 
 fn subscription() -> Vec<Block> {
@@ -159,13 +164,13 @@ fn subscription() -> Vec<Block> {
         Block::resource("aws_lambda_permission", "sns_invokes_runbook_executor")
             .attr("statement_id", "AllowSnsInvoke")
             .attr("action", "lambda:InvokeFunction")
-            .attr("function_name", Expr::raw("var.runbook_executor_function_arn"))
+            .attr("function_name", Expr::reference("var.runbook_executor_function_arn"))
             .attr("principal", "sns.amazonaws.com")
-            .attr("source_arn", Expr::raw("var.topic_arn")),
+            .attr("source_arn", Expr::reference("var.topic_arn")),
         Block::resource("aws_sns_topic_subscription", "runbook_executor")
-            .attr("topic_arn", Expr::raw("var.topic_arn"))
+            .attr("topic_arn", Expr::reference("var.topic_arn"))
             .attr("protocol", "lambda")
-            .attr("endpoint", Expr::raw("var.runbook_executor_function_arn"))
+            .attr("endpoint", Expr::reference("var.runbook_executor_function_arn"))
             .comment("Every CloudWatch alarm notification (JSON body with AlarmArn; no message attributes),")
             .comment("never the executor's own plain-text notifications. SNS docs: body-scoped policies")
             .comment("https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering-scope.html;")
@@ -173,7 +178,7 @@ fn subscription() -> Vec<Block> {
             .comment("https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html")
             .attr("filter_policy_scope", FILTER_POLICY_SCOPE)
             .attr("filter_policy", filter_policy())
-            .attr("depends_on", Expr::raw("[aws_lambda_permission.sns_invokes_runbook_executor]")),
+            .attr("depends_on", Expr::list([Expr::reference("aws_lambda_permission.sns_invokes_runbook_executor")])),
     ]
 }
 

@@ -2,12 +2,12 @@
 
 use super::common::*;
 use crate::config::model::{Config, Defaults};
-use crate::hcl::{Block, Expr};
+use crate::hcl::{Block, Expr, Part};
 
-/// The data contract's table and index names (the Lambdas depend on them).
-pub const TABLE_SUFFIX: &str = "ApplicationMetrics";
-pub const INDEX_NAME: &str = "TimestampIndex";
-pub const TTL_ATTRIBUTE: &str = "ExpiresAt";
+/// The data contract's table, key and index names (the functions use the same ones).
+pub use contract::table::{
+    PARTITION_KEY, SORT_KEY, TABLE_SUFFIX, TIMESTAMP_INDEX as INDEX_NAME, TTL_ATTRIBUTE,
+};
 
 pub fn component(config: &Config) -> Component {
     Component {
@@ -25,9 +25,12 @@ pub fn component(config: &Config) -> Component {
             ),
             output("table_name", "aws_dynamodb_table.metrics.name", "Name of the ApplicationMetrics table."),
             output("table_arn", "aws_dynamodb_table.metrics.arn", "ARN of the ApplicationMetrics table."),
-            output(
+            output_expr(
                 "table_index_arn",
-                &format!("\"${{aws_dynamodb_table.metrics.arn}}/index/{INDEX_NAME}\""),
+                Expr::template_parts([
+                    Part::Interp(Expr::reference("aws_dynamodb_table.metrics.arn")),
+                    Part::Lit(format!("/index/{INDEX_NAME}")),
+                ]),
                 "ARN of the TimestampIndex global secondary index.",
             ),
         ],
@@ -43,7 +46,7 @@ pub fn logs_bucket_name_var() -> Block {
     )
     .attr("default", Expr::Null)
     .block(validation(
-        "var.logs_bucket_name == null || can(regex(\"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$\", var.logs_bucket_name))",
+        Expr::raw("var.logs_bucket_name == null || can(regex(\"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$\", var.logs_bucket_name))"),
         "logs_bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, '.' and '-').",
     ))
 }
@@ -59,7 +62,7 @@ pub fn lifecycle_vars(d: &Defaults) -> [Block; 4] {
         )
         .attr("default", d.logs_transition_days)
         .block(validation(
-            "var.logs_transition_days >= 30",
+            Expr::raw("var.logs_transition_days >= 30"),
             "logs_transition_days must be at least 30 (S3's minimum for STANDARD_IA).",
         )),
         variable(
@@ -69,7 +72,7 @@ pub fn lifecycle_vars(d: &Defaults) -> [Block; 4] {
         )
         .attr("default", d.logs_expiration_days)
         .block(validation(
-            "var.logs_expiration_days >= 1",
+            Expr::raw("var.logs_expiration_days >= 1"),
             "logs_expiration_days must be at least 1.",
         )),
         variable(
@@ -100,7 +103,7 @@ fn variables(config: &Config) -> Vec<Block> {
         )
         .attr("default", "logs/")
         .block(validation(
-            "can(regex(\"^[A-Za-z0-9!_.*'()-]+/$\", var.logs_prefix))",
+            can_regex("^[A-Za-z0-9!_.*'()-]+/$", Expr::var("logs_prefix")),
             "logs_prefix must be a key prefix ending in '/', e.g. \"logs/\".",
         )),
     ];
@@ -123,8 +126,8 @@ fn deny_all_when(sid: &str, when: Block) -> Block {
         .attr(
             "resources",
             Expr::list([
-                Expr::raw("aws_s3_bucket.logs.arn"),
-                Expr::str("${aws_s3_bucket.logs.arn}/*"),
+                Expr::reference("aws_s3_bucket.logs.arn"),
+                Expr::template("${aws_s3_bucket.logs.arn}/*"),
             ]),
         )
         .block(principals("*", vec![Expr::str("*")]))
@@ -132,7 +135,7 @@ fn deny_all_when(sid: &str, when: Block) -> Block {
 }
 
 fn bucket() -> Vec<Block> {
-    let bucket_ref = || Expr::raw("aws_s3_bucket.logs.id");
+    let bucket_ref = || Expr::reference("aws_s3_bucket.logs.id");
     let deny_insecure = Block::data("aws_iam_policy_document", "logs_tls_only")
         .block(deny_all_when(
             "DenyInsecureTransport",
@@ -154,14 +157,14 @@ fn bucket() -> Vec<Block> {
         )
         .attr(
             "bucket",
-            Expr::raw("var.logs_bucket_name"),
+            Expr::reference("var.logs_bucket_name"),
         )
         .attr(
             "bucket_prefix",
             Expr::raw("var.logs_bucket_name == null ? \"${var.name_prefix}-logs-\" : null"),
         )
-        .attr("force_destroy", Expr::raw("var.force_destroy"))
-        .attr("tags", tags_with_name("${var.name_prefix}-logs")),
+        .attr("force_destroy", Expr::reference("var.force_destroy"))
+        .attr("tags", tags_with_name(Expr::template("${var.name_prefix}-logs"))),
         Block::resource("aws_s3_bucket_ownership_controls", "logs")
             .attr("bucket", bucket_ref())
             .block(
@@ -185,7 +188,7 @@ fn bucket() -> Vec<Block> {
                     .block(
                         Block::new("apply_server_side_encryption_by_default", Vec::<String>::new())
                             .attr("sse_algorithm", "aws:kms")
-                            .attr("kms_master_key_id", Expr::raw("var.kms_key_arn")),
+                            .attr("kms_master_key_id", Expr::reference("var.kms_key_arn")),
                     ),
             ),
         Block::resource("aws_s3_bucket_lifecycle_configuration", "logs")
@@ -201,21 +204,21 @@ fn bucket() -> Vec<Block> {
                     .block(Block::new("filter", Vec::<String>::new()))
                     .block(
                         Block::new("transition", Vec::<String>::new())
-                            .attr("days", Expr::raw("var.logs_transition_days"))
+                            .attr("days", Expr::reference("var.logs_transition_days"))
                             .attr("storage_class", "STANDARD_IA"),
                     )
                     .block(
                         Block::new("expiration", Vec::<String>::new())
-                            .attr("days", Expr::raw("var.logs_expiration_days")),
+                            .attr("days", Expr::reference("var.logs_expiration_days")),
                     )
                     .block(
                         Block::new("noncurrent_version_transition", Vec::<String>::new())
-                            .attr("noncurrent_days", Expr::raw("var.logs_transition_days"))
+                            .attr("noncurrent_days", Expr::reference("var.logs_transition_days"))
                             .attr("storage_class", "STANDARD_IA"),
                     )
                     .block(
                         Block::new("noncurrent_version_expiration", Vec::<String>::new())
-                            .attr("noncurrent_days", Expr::raw("var.logs_expiration_days")),
+                            .attr("noncurrent_days", Expr::reference("var.logs_expiration_days")),
                     )
                     .block(
                         Block::new("abort_incomplete_multipart_upload", Vec::<String>::new())
@@ -239,14 +242,14 @@ fn bucket() -> Vec<Block> {
             // A precondition, not a validation: a validation naming another variable needs
             // Terraform >= 1.9, and the module supports >= 1.5.
             .block(precondition(
-                "var.logs_expiration_days > var.logs_transition_days",
+                Expr::raw("var.logs_expiration_days > var.logs_transition_days"),
                 "logs_expiration_days must be greater than logs_transition_days.",
             )),
         Block::resource("aws_s3_bucket_policy", "logs")
             .attr("bucket", bucket_ref())
-            .attr("policy", Expr::raw("data.aws_iam_policy_document.logs_tls_only.json"))
+            .attr("policy", Expr::reference("data.aws_iam_policy_document.logs_tls_only.json"))
             .comment("The public access block must exist first, or S3 may reject the policy call.")
-            .attr("depends_on", Expr::raw("[aws_s3_bucket_public_access_block.logs]")),
+            .attr("depends_on", Expr::list([Expr::reference("aws_s3_bucket_public_access_block.logs")])),
         deny_insecure,
     ]
 }
@@ -256,28 +259,33 @@ fn notification() -> Vec<Block> {
         Block::resource("aws_lambda_permission", "s3_invokes_log_processor")
             .attr("statement_id", "AllowS3Invoke")
             .attr("action", "lambda:InvokeFunction")
-            .attr("function_name", Expr::raw("var.log_processor_function_arn"))
+            .attr(
+                "function_name",
+                Expr::reference("var.log_processor_function_arn"),
+            )
             .attr("principal", "s3.amazonaws.com")
-            .attr("source_arn", Expr::raw("aws_s3_bucket.logs.arn"))
+            .attr("source_arn", Expr::reference("aws_s3_bucket.logs.arn"))
             .comment("Bucket names are global: pin the owning account too.")
             .attr(
                 "source_account",
                 Expr::raw("split(\":\", var.log_processor_function_arn)[4]"),
             ),
         Block::resource("aws_s3_bucket_notification", "logs")
-            .attr("bucket", Expr::raw("aws_s3_bucket.logs.id"))
+            .attr("bucket", Expr::reference("aws_s3_bucket.logs.id"))
             .block(
                 Block::new("lambda_function", Vec::<String>::new())
                     .attr(
                         "lambda_function_arn",
-                        Expr::raw("var.log_processor_function_arn"),
+                        Expr::reference("var.log_processor_function_arn"),
                     )
                     .attr("events", Expr::list([Expr::str("s3:ObjectCreated:*")]))
-                    .attr("filter_prefix", Expr::raw("var.logs_prefix")),
+                    .attr("filter_prefix", Expr::reference("var.logs_prefix")),
             )
             .attr(
                 "depends_on",
-                Expr::raw("[aws_lambda_permission.s3_invokes_log_processor]"),
+                Expr::list([Expr::reference(
+                    "aws_lambda_permission.s3_invokes_log_processor",
+                )]),
             ),
     ]
 }
@@ -291,29 +299,29 @@ fn table() -> Vec<Block> {
     vec![Block::resource("aws_dynamodb_table", "metrics")
         .attr(
             "name",
-            Expr::str(format!("${{var.name_prefix}}-{TABLE_SUFFIX}")),
+            Expr::template(&format!("${{var.name_prefix}}-{TABLE_SUFFIX}")),
         )
         .attr("billing_mode", "PAY_PER_REQUEST")
-        .attr("hash_key", "ServiceName")
-        .attr("range_key", "Timestamp")
+        .attr("hash_key", PARTITION_KEY)
+        .attr("range_key", SORT_KEY)
         .attr(
             "deletion_protection_enabled",
-            Expr::raw("var.table_deletion_protection"),
+            Expr::reference("var.table_deletion_protection"),
         )
-        .block(attribute("ServiceName"))
-        .block(attribute("Timestamp"))
+        .block(attribute(PARTITION_KEY))
+        .block(attribute(SORT_KEY))
         .comment("Keys inverted: \"every service in minute T\" is one Query.")
         .block(
             Block::new("global_secondary_index", Vec::<String>::new())
                 .attr("name", INDEX_NAME)
-                .attr("hash_key", "Timestamp")
-                .attr("range_key", "ServiceName")
+                .attr("hash_key", SORT_KEY)
+                .attr("range_key", PARTITION_KEY)
                 .attr("projection_type", "ALL"),
         )
         .block(
             Block::new("server_side_encryption", Vec::<String>::new())
                 .attr("enabled", true)
-                .attr("kms_key_arn", Expr::raw("var.kms_key_arn")),
+                .attr("kms_key_arn", Expr::reference("var.kms_key_arn")),
         )
         .block(Block::new("point_in_time_recovery", Vec::<String>::new()).attr("enabled", true))
         .block(
@@ -323,7 +331,9 @@ fn table() -> Vec<Block> {
         )
         .attr(
             "tags",
-            tags_with_name(&format!("${{var.name_prefix}}-{TABLE_SUFFIX}")),
+            tags_with_name(Expr::template(&format!(
+                "${{var.name_prefix}}-{TABLE_SUFFIX}"
+            ))),
         )]
 }
 

@@ -14,37 +14,25 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// The functions the module deploys, as Cargo package (= binary) names.
-pub const FUNCTIONS: [&str; 3] = ["log-processor", "metrics-api", "runbook-executor"];
+use contract::Function;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Arch {
-    /// AWS Graviton (the default: cheaper per GB-second).
-    Arm64,
-    /// Intel/AMD; also what the local end-to-end tests run, since they execute the binaries here.
-    #[value(name = "x86_64", alias = "x86-64")]
-    X86_64,
+/// The functions the module deploys; each one's `slug` is its Cargo package (= binary) name.
+const FUNCTIONS: [Function; 3] = Function::ALL;
+
+/// The CPU architecture is the one `monitoring.toml` names (`project.architecture`).
+pub use crate::config::model::Architecture as Arch;
+
+fn cargo_lambda_flag(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Arm64 => "--arm64",
+        Arch::X86_64 => "--x86-64",
+    }
 }
 
-impl Arch {
-    /// The name Lambda and Terraform use (`architectures = ["arm64"]`).
-    pub fn lambda_name(self) -> &'static str {
-        match self {
-            Arch::Arm64 => "arm64",
-            Arch::X86_64 => "x86_64",
-        }
-    }
-    fn cargo_lambda_flag(self) -> &'static str {
-        match self {
-            Arch::Arm64 => "--arm64",
-            Arch::X86_64 => "--x86-64",
-        }
-    }
-    fn elf_machine(self) -> elf::Machine {
-        match self {
-            Arch::Arm64 => elf::Machine::Aarch64,
-            Arch::X86_64 => elf::Machine::X86_64,
-        }
+fn elf_machine(arch: Arch) -> elf::Machine {
+    match arch {
+        Arch::Arm64 => elf::Machine::Aarch64,
+        Arch::X86_64 => elf::Machine::X86_64,
     }
 }
 
@@ -87,7 +75,7 @@ pub fn run(args: &Args) -> Result<()> {
     let lambda_dir =
         target_dir
             .join("lambda")
-            .join(format!("{}-{}", args.arch.lambda_name(), args.profile));
+            .join(format!("{}-{}", args.arch.as_str(), args.profile));
     let out = if args.out.is_absolute() {
         args.out.clone()
     } else {
@@ -102,8 +90,8 @@ pub fn run(args: &Args) -> Result<()> {
             1,
             &format!(
                 "cargo lambda build: {} ({}, profile {})",
-                FUNCTIONS.join(", "),
-                args.arch.lambda_name(),
+                FUNCTIONS.map(Function::slug).join(", "),
+                args.arch.as_str(),
                 args.profile
             ),
         );
@@ -116,7 +104,7 @@ pub fn run(args: &Args) -> Result<()> {
         &format!("checking binaries (machine, newest GLIBC <= {max_glibc})"),
     );
     let mut binaries = Vec::new();
-    for function in FUNCTIONS {
+    for function in FUNCTIONS.map(Function::slug) {
         let path = lambda_dir.join(function).join("bootstrap");
         let bytes = std::fs::read(&path).with_context(|| {
             format!(
@@ -132,17 +120,17 @@ pub fn run(args: &Args) -> Result<()> {
         3,
         &format!("writing zips and manifest to {}", out.display()),
     );
-    let arch_dir = out.join(args.arch.lambda_name());
+    let arch_dir = out.join(args.arch.as_str());
     std::fs::create_dir_all(&arch_dir)
         .with_context(|| format!("creating {}", arch_dir.display()))?;
     let mut manifest = Manifest::new(&args.profile);
     for (function, bytes) in &binaries {
         let zip = zip::single_file_zip("bootstrap", bytes)?;
-        let relative = format!("{}/{function}.zip", args.arch.lambda_name());
+        let relative = format!("{}/{function}.zip", args.arch.as_str());
         write_atomically(&out.join(&relative), &zip)?;
         manifest.insert(
             function,
-            FunctionPackage::describe(args.arch.lambda_name(), &relative, &zip),
+            FunctionPackage::describe(args.arch.as_str(), &relative, &zip),
         );
     }
     write_atomically(&out.join("manifest.json"), manifest.to_json().as_bytes())?;
@@ -172,11 +160,11 @@ fn build(workspace: &Path, args: &Args, lambda_dir: &Path) -> Result<()> {
             "build",
             "--profile",
             &args.profile,
-            args.arch.cargo_lambda_flag(),
+            cargo_lambda_flag(args.arch),
         ])
         .arg("--lambda-dir")
         .arg(lambda_dir);
-    for function in FUNCTIONS {
+    for function in FUNCTIONS.map(Function::slug) {
         cmd.args(["--package", function]);
     }
     let status = cmd.status().context(
@@ -190,11 +178,11 @@ fn build(workspace: &Path, args: &Args, lambda_dir: &Path) -> Result<()> {
 
 fn check_binary(function: &str, bytes: &[u8], arch: Arch, max: elf::GlibcVersion) -> Result<()> {
     let info = elf::inspect(bytes).with_context(|| format!("{function}: bootstrap"))?;
-    if info.machine != arch.elf_machine() {
+    if info.machine != elf_machine(arch) {
         bail!(
             "{function}: bootstrap is built for {:?}, expected {}",
             info.machine,
-            arch.lambda_name()
+            arch.as_str()
         );
     }
     match info.newest_glibc() {

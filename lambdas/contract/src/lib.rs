@@ -7,9 +7,17 @@
 //!   operations are checked against it at compile time ([`assert_clients!`]).
 //! - [`env`]: the environment variables the module sets on each function, named once.
 //! - [`http`]: the CORS headers the function and API Gateway's own responses both send.
+//! - [`table`]: the metric table's name, keys, index and attribute names.
+//! - [`names`]: the service and metric name rules, and the reserved key space.
+//! - [`runbook`]: the runbook document `gen` writes to SSM and the executor parses, with its limits.
+//! - [`sns`]: the alarm notification field the executor's filter matches, its loop-guard attribute.
 
 pub mod env;
 pub mod http;
 pub mod iam;
+pub mod names;
+pub mod runbook;
+pub mod sns;
+pub mod table;
 
 pub use iam::{Function, Grant, Operation, Resource};

@@ -19,18 +19,11 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Partition key attribute.
-pub const PK: &str = "ServiceName";
-/// Sort key attribute.
-pub const SK: &str = "Timestamp";
-/// GSI with the keys inverted: every service of one minute.
-pub const GSI_TIMESTAMP: &str = "TimestampIndex";
-/// TTL attribute of reserved items (epoch seconds).
-pub const TTL_ATTRIBUTE: &str = "ExpiresAt";
-pub const METRICS: &str = "Metrics";
-pub const VERSION: &str = "Version";
-pub const SOURCES: &str = "Sources";
-pub const UPDATED_AT: &str = "UpdatedAt";
+// Attribute, key and index names are the contract's (the generator creates the table with them).
+pub use contract::table::{
+    METRICS, PARTITION_KEY as PK, SORT_KEY as SK, SOURCES, TIMESTAMP_INDEX as GSI_TIMESTAMP,
+    TTL_ATTRIBUTE, UPDATED_AT, VERSION,
+};
 
 /// A malformed sketch or item.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

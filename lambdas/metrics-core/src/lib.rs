@@ -16,7 +16,8 @@ pub mod clients;
 pub mod codec;
 pub mod env;
 pub mod minute;
-pub mod service;
+/// Name rules, defined in the contract crate the generator shares.
+pub use contract::names as service;
 pub mod sketch;
 pub mod store;
 

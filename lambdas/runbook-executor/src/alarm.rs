@@ -11,10 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// SNS message attribute that marks notifications this function published itself.
-pub const ORIGIN_ATTRIBUTE: &str = "origin";
-/// Value of [`ORIGIN_ATTRIBUTE`] on our own notifications.
-pub const ORIGIN_VALUE: &str = "runbook-executor";
+/// SNS message attribute (and its value) that marks notifications this function published itself.
+pub use contract::sns::{ORIGIN_ATTRIBUTE, ORIGIN_EXECUTOR as ORIGIN_VALUE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AlarmState {

@@ -1,4 +1,4 @@
-//! Names: service names (the table's partition key), metric names, and the reserved key space.
+//! Names both sides validate: service names (the table's partition key), metric names, and the reserved key space.
 //!
 //! Valid service names match `[A-Za-z0-9._-]{1,128}`; every character is above `#` in byte order,
 //! so items the stack keeps for itself (idempotency markers, incidents) use partition keys that
