@@ -2,15 +2,16 @@
 //! sub-module output re-exported under the same name.
 
 use super::common::*;
-use crate::config::model::{Config, Function};
+use crate::config::model::Function;
 use crate::hcl::{Block, Expr, Part};
+use crate::plan::{Input, Plan};
 
 /// Sub-module name, and the arguments it receives from the root.
 type Wiring = (&'static str, Vec<(&'static str, &'static str)>);
 
-pub fn component(config: &Config, children: &[&Component]) -> Component {
-    let wiring = wiring(config);
-    let mut main = vec![locals(config)];
+pub fn component(plan: &Plan, children: &[&Component]) -> Component {
+    let wiring = wiring(plan);
+    let mut main = vec![locals(plan)];
     main.push(
         Block::module("kms")
             .attr("source", "./modules/kms")
@@ -70,14 +71,14 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
         dir: "",
         summary: "Serverless application-monitoring stack.",
         main,
-        variables: variables(config),
+        variables: variables(plan),
         outputs,
     }
 }
 
-fn locals(config: &Config) -> Block {
-    let functions = config.functions();
-    let names = function_slug_list(config);
+fn locals(plan: &Plan) -> Block {
+    let functions = &plan.functions;
+    let names = function_slug_list(plan);
     let s3 = |field: &str| {
         Expr::var("lambda_s3_code")
             .index(Expr::ident("name"))
@@ -186,9 +187,9 @@ fn locals(config: &Config) -> Block {
         )
 }
 
-fn wiring(config: &Config) -> Vec<Wiring> {
-    let c = &config.components;
-    let fns = config.functions();
+fn wiring(plan: &Plan) -> Vec<Wiring> {
+    let c = &plan.config.components;
+    let fns = &plan.functions;
     let mut w: Vec<Wiring> = vec![
         (
             "storage",
@@ -290,49 +291,20 @@ fn wiring(config: &Config) -> Vec<Wiring> {
             ],
         ));
     }
-    let alarms = config.active_alarms();
+    let alarms = &plan.alarms;
     if !alarms.is_empty() {
         let mut args = vec![
             ("topic_arn", "module.alerting.topic_arn"),
             ("alarm_thresholds", "var.alarm_thresholds"),
         ];
-        use crate::config::model::AlarmKind::*;
-        if alarms
-            .iter()
-            .any(|a| matches!(a.kind, Api5xxRate | ApiLatency))
-        {
-            args.extend([
-                ("api_name", "module.api.api_name"),
-                ("api_stage_name", "module.api.api_stage_name"),
-            ]);
-        }
-        if alarms.iter().any(|a| a.kind == LambdaErrors) {
-            args.push(("function_names", "local.function_names"));
-        }
-        if alarms
-            .iter()
-            .any(|a| matches!(a.kind, DynamodbThrottles | DynamodbIndexThrottles))
-        {
-            args.push(("table_name", "module.storage.table_name"));
-        }
+        args.extend(plan.alarm_inputs().into_iter().flat_map(input_args));
         w.push(("alarms", args));
     }
     if c.dashboard {
-        use crate::config::model::DashboardSection::*;
-        let sections = super::dashboard::sections(config);
-        let mut args = vec![];
-        if sections.contains(&Api) {
-            args.extend([
-                ("api_name", "module.api.api_name"),
-                ("api_stage_name", "module.api.api_stage_name"),
-            ]);
-        }
-        if sections.contains(&Lambda) {
-            args.push(("function_names", "local.function_names"));
-        }
-        if sections.contains(&Dynamodb) {
-            args.push(("table_name", "module.storage.table_name"));
-        }
+        let mut args: Vec<_> = super::dashboard::inputs(plan)
+            .into_iter()
+            .flat_map(input_args)
+            .collect();
         if !alarms.is_empty() {
             args.push(("alarm_arns", "values(module.alarms.alarm_arns)"));
         }
@@ -341,9 +313,22 @@ fn wiring(config: &Config) -> Vec<Wiring> {
     w
 }
 
-fn variables(config: &Config) -> Vec<Block> {
+/// Where the root takes an [`Input`] of the alarms module and the dashboard from.
+fn input_args(input: Input) -> Vec<(&'static str, &'static str)> {
+    match input {
+        Input::Api => vec![
+            ("api_name", "module.api.api_name"),
+            ("api_stage_name", "module.api.api_stage_name"),
+        ],
+        Input::FunctionNames => vec![("function_names", "local.function_names")],
+        Input::TableName => vec![("table_name", "module.storage.table_name")],
+    }
+}
+
+fn variables(plan: &Plan) -> Vec<Block> {
+    let config = &plan.config;
     let d = &config.defaults;
-    let names = function_slugs(config);
+    let names = function_slugs(plan);
     let [transition, expiration, force_destroy, deletion_protection] =
         super::storage::lifecycle_vars(d);
     let mut v = vec![
@@ -387,7 +372,7 @@ fn variables(config: &Config) -> Vec<Block> {
         force_destroy,
         deletion_protection,
     ];
-    v.extend(super::functions::sizing_vars("lambda_", config));
+    v.extend(super::functions::sizing_vars("lambda_", plan));
     v.extend([
         variable(
             "lambda_package_dir",
@@ -421,10 +406,10 @@ fn variables(config: &Config) -> Vec<Block> {
             ),
             super::api::auth_var("api_write_auth", "POST /metrics", api.write_auth),
             stage_name,
-            super::functions::cors_origins_var(config),
+            super::functions::cors_origins_var(plan),
             rate,
             burst,
-            super::functions::max_body_var("api_", config),
+            super::functions::max_body_var("api_", plan),
             logging,
             super::api::account_role_var(
                 "manage_api_gateway_account_role",
@@ -439,9 +424,8 @@ fn variables(config: &Config) -> Vec<Block> {
     if config.components.runbooks {
         v.extend(super::functions::runbook_vars(d));
     }
-    let alarms = config.active_alarms();
-    if !alarms.is_empty() {
-        v.push(super::alarms::thresholds_var(&alarms));
+    if !plan.alarms.is_empty() {
+        v.push(super::alarms::thresholds_var(&plan.alarms));
     }
     v
 }
