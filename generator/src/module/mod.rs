@@ -35,9 +35,7 @@ impl Module {
             .iter()
             .map(|k| component(plan, *k))
             .collect();
-        // kms is wired by hand (it has a count): its outputs are not re-exported one by one.
-        let exported: Vec<&Component> = children.iter().filter(|c| c.dir != "kms").collect();
-        let root = root::component(plan, &exported);
+        let root = root::component(plan, &children);
         Module { root, children }
     }
 
