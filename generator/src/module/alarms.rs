@@ -73,20 +73,6 @@ pub fn thresholds_var(alarms: &[ActiveAlarm]) -> Block {
     ))
 }
 
-/// The variables of a module watching `inputs`; `functions` are the slugs `function_names` must
-/// name. Shared by the alarms module and the dashboard.
-pub fn input_vars(inputs: &[Input], functions: &[&str]) -> Vec<Block> {
-    let mut vars = Vec::new();
-    for input in inputs {
-        match input {
-            Input::Api => vars.extend(api_name_vars()),
-            Input::FunctionNames => vars.push(function_names_var(functions)),
-            Input::TableName => vars.push(table_name_var()),
-        }
-    }
-    vars
-}
-
 fn variables(plan: &Plan) -> Vec<Block> {
     let alarms = &plan.alarms;
     let mut vars = vec![
@@ -101,7 +87,7 @@ fn variables(plan: &Plan) -> Vec<Block> {
     ];
     let mut watched: Vec<&str> = alarms
         .iter()
-        .filter(|a| a.kind.inputs.contains(&Input::FunctionNames))
+        .filter(|a| a.descriptor.inputs.contains(&Input::FunctionNames))
         .filter_map(|a| a.function.map(|f| f.slug()))
         .collect();
     watched.sort_unstable();
@@ -148,7 +134,7 @@ fn alarm(a: &ActiveAlarm, runbooks: bool) -> Block {
             Expr::list([Expr::reference("var.topic_arn")]),
         )
         .attr("ok_actions", Expr::list([Expr::reference("var.topic_arn")]));
-    (a.kind.query)(block, a).attr("tags", tags_with_name(full_name(a)))
+    (a.descriptor.query)(block, a).attr("tags", tags_with_name(full_name(a)))
 }
 
 /// `{ApiName, Stage}` dimensions of the API stage.

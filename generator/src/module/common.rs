@@ -2,7 +2,7 @@
 
 use crate::hcl::{Block, Document, Expr, Part};
 use crate::output::OutputFile;
-use crate::plan::Plan;
+use crate::plan::{Input, Plan};
 use std::path::PathBuf;
 
 /// Minimum versions only: the module never pins, the caller's lock file does.
@@ -360,4 +360,18 @@ pub fn precondition(condition: Expr, message: &str) -> Block {
             .attr("condition", condition)
             .attr("error_message", message),
     )
+}
+
+/// The variables of a module watching `inputs`; `functions` are the slugs `function_names` must
+/// name. Shared by the alarms module and the dashboard.
+pub fn input_vars(inputs: &[Input], functions: &[&str]) -> Vec<Block> {
+    let mut vars = Vec::new();
+    for input in inputs {
+        match input {
+            Input::Api => vars.extend(api_name_vars()),
+            Input::FunctionNames => vars.push(function_names_var(functions)),
+            Input::TableName => vars.push(table_name_var()),
+        }
+    }
+    vars
 }

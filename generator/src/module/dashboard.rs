@@ -135,7 +135,7 @@ pub fn component(plan: &Plan) -> Component {
     // Dashboards take no tags.
     let mut variables = vec![name_prefix_var(None)];
     let slugs: Vec<&str> = plan.functions.iter().map(|f| f.slug()).collect();
-    variables.extend(super::alarms::input_vars(&inputs(plan), &slugs));
+    variables.extend(input_vars(&inputs(plan), &slugs));
     if has_alarms {
         variables.push(
             variable("alarm_arns", "list(string)", "ARNs of the alarms shown at the top.").block(

@@ -18,7 +18,7 @@ use std::ops::Deref;
 #[derive(Debug, Clone)]
 pub struct ActiveAlarm {
     pub alarm: Alarm,
-    pub kind: &'static KindDescriptor,
+    pub descriptor: &'static KindDescriptor,
     /// The config's description, or the kind's default.
     pub description: String,
 }
@@ -98,7 +98,7 @@ impl Plan {
                     let kind = a.kind.descriptor();
                     ActiveAlarm {
                         alarm: a.clone(),
-                        kind,
+                        descriptor: kind,
                         description: a
                             .description
                             .clone()
@@ -186,7 +186,7 @@ impl Plan {
         let mut inputs: Vec<Input> = self
             .alarms
             .iter()
-            .flat_map(|a| a.kind.inputs.iter().copied())
+            .flat_map(|a| a.descriptor.inputs.iter().copied())
             .collect();
         inputs.sort();
         inputs.dedup();
@@ -215,7 +215,7 @@ mod tests {
         let plan = Plan::resolve(&config);
         assert_eq!(plan.functions, [Function::LogProcessor]);
         assert!(!plan.alarms.is_empty());
-        assert!(plan.alarms.iter().all(|a| match a.kind.needs {
+        assert!(plan.alarms.iter().all(|a| match a.descriptor.needs {
             Needs::Nothing => true,
             Needs::Api => false,
             Needs::ItsFunction => a.function == Some(Function::LogProcessor),
