@@ -63,12 +63,13 @@ fn component(plan: &Plan, kind: ComponentKind) -> Component {
     }
 }
 
-/// The sub-modules this plan deploys, in dependency order.
+/// The sub-modules this plan deploys, in dependency order (builds the whole module: for tests
+/// and callers that want one part; the CLI builds [`Module`] once).
 pub fn components(plan: &Plan) -> Vec<Component> {
     Module::build(plan).children
 }
 
-/// The root module (its variables and outputs feed the README tables).
+/// The root module (its variables and outputs feed the README tables); builds the whole module.
 pub fn root(plan: &Plan) -> Component {
     Module::build(plan).root
 }
