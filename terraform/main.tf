@@ -52,6 +52,7 @@ module "storage" {
   tags                       = local.tags
   kms_key_arn                = local.kms_key_arn
   logs_bucket_name           = var.logs_bucket_name
+  logs_prefix                = var.logs_prefix
   logs_transition_days       = var.logs_transition_days
   logs_expiration_days       = var.logs_expiration_days
   force_destroy              = var.force_destroy
@@ -79,6 +80,7 @@ module "functions" {
   memory_mb                   = var.lambda_memory_mb
   timeout_seconds             = var.lambda_timeout_seconds
   reserved_concurrency        = var.lambda_reserved_concurrency
+  metrics_api_timeout_seconds = var.lambda_metrics_api_timeout_seconds
   log_level                   = var.lambda_log_level
   log_retention_days          = var.log_retention_days
   code                        = local.lambda_code
@@ -86,7 +88,6 @@ module "functions" {
   table_arn                   = module.storage.table_arn
   logs_bucket_arn             = module.storage.logs_bucket_arn
   logs_prefix                 = module.storage.logs_prefix
-  metrics_api_timeout_seconds = var.lambda_metrics_api_timeout_seconds
   cors_allowed_origins        = var.cors_allowed_origins
   max_body_bytes              = var.api_max_body_bytes
   topic_arn                   = module.alerting.topic_arn
@@ -100,11 +101,11 @@ module "api" {
   name_prefix                 = var.name_prefix
   tags                        = local.tags
   kms_key_arn                 = local.kms_key_arn
+  cors_allowed_origins        = var.cors_allowed_origins
+  read_auth                   = var.api_read_auth
+  write_auth                  = var.api_write_auth
   function_name               = module.functions.metrics_api_function_name
   function_invoke_arn         = module.functions.metrics_api_invoke_arn
-  read_auth                   = var.api_read_auth
-  cors_allowed_origins        = var.cors_allowed_origins
-  write_auth                  = var.api_write_auth
   stage_name                  = var.api_stage_name
   throttle_rate_limit         = var.api_throttle_rate_limit
   throttle_burst_limit        = var.api_throttle_burst_limit

@@ -68,6 +68,16 @@ variable "logs_bucket_name" {
   }
 }
 
+variable "logs_prefix" {
+  description = "Key prefix applications write logs under; new objects below it go to the log processor (its LOGS_PREFIX), whose key names the service: <prefix><service>/... ."
+  type        = string
+  default     = "logs/"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+/$", var.logs_prefix))
+    error_message = "logs_prefix must be a key prefix ending in '/', e.g. \"logs/\"."
+  }
+}
+
 variable "logs_transition_days" {
   description = "Days after which log objects move to STANDARD_IA (a noncurrent version: this many days after it became noncurrent)."
   type        = number

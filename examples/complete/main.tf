@@ -42,6 +42,7 @@ module "monitoring" {
   }
 
   log_retention_days   = 90
+  logs_prefix          = "app-logs/"
   logs_transition_days = 30
   logs_expiration_days = 365
 

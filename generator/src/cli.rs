@@ -159,8 +159,11 @@ fn terraform(args: &TerraformArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let mut files = crate::module::render(&config);
-    let readmes = crate::readme::module_readmes(&config, &files);
+    // Resolved once; every writer reads the plan.
+    let plan = crate::plan::Plan::resolve(&config);
+    let module = crate::module::Module::build(&plan);
+    let mut files = module.files();
+    let readmes = crate::readme::module_readmes(&plan, &module, &files);
     for readme in readmes {
         if !files.iter().any(|f| f.path == readme.path) {
             files.push(readme);

@@ -7,4 +7,5 @@ pub mod hcl;
 pub mod module;
 pub mod output;
 pub mod package;
+pub mod plan;
 pub mod readme;

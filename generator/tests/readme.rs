@@ -6,6 +6,7 @@ use monitoring_gen::config::{Config, STARTER};
 use monitoring_gen::hcl::{Block, Expr};
 use monitoring_gen::module::{self, docs};
 use monitoring_gen::output::OutputFile;
+use monitoring_gen::plan::Plan;
 use monitoring_gen::readme::{checkov_skips, module_readmes, render, ReadmeSpec};
 
 #[test]
@@ -116,8 +117,9 @@ Each is an inline `#checkov:skip` comment on the resource.
 }
 
 fn root_readme(config: &Config) -> String {
-    let files = module::render(config);
-    module_readmes(config, &files)
+    let plan = Plan::resolve(config);
+    let module = module::Module::build(&plan);
+    module_readmes(&plan, &module, &module.files())
         .into_iter()
         .find(|f| f.path.as_os_str() == "README.md")
         .map(|f| f.contents)
@@ -128,12 +130,12 @@ fn root_readme(config: &Config) -> String {
 fn root_readme_has_the_module_prose_and_a_usage_that_terraform_accepts() {
     let mut config: Config = toml::from_str(STARTER).expect("starter parses");
     let readme = root_readme(&config);
-    assert!(readme.contains(docs::what_it_creates(&config).trim()));
+    assert!(readme.contains(docs::what_it_creates(&Plan::resolve(&config)).trim()));
     assert!(readme.contains(&format!("```hcl\n{}\n```", docs::usage())));
     common::assert_fmt_clean_named("docs::usage()", &format!("{}\n", docs::usage()));
 
     // Every argument the snippet sets, or suggests in a comment, is an input of the root module.
-    let inputs: Vec<String> = module::root(&config)
+    let inputs: Vec<String> = module::root(&Plan::resolve(&config))
         .variables
         .iter()
         .filter_map(|b| b.labels.first().cloned())

@@ -114,7 +114,7 @@ def test_logs_bucket_is_secure_by_default(after, unknown, config):
     assert rule["abort_incomplete_multipart_upload"][0]["days_after_initiation"] == 7
     notification = one(after, "module.storage.aws_s3_bucket_notification.logs")["lambda_function"][0]
     assert notification["events"] == ["s3:ObjectCreated:*"]
-    assert notification["filter_prefix"] == "logs/"
+    assert notification["filter_prefix"] == "app-logs/"  # examples/complete sets logs_prefix
     permission = one(after, "module.storage.aws_lambda_permission.s3_invokes_log_processor")
     assert permission["principal"] == "s3.amazonaws.com" and permission["action"] == "lambda:InvokeFunction"
     policy = config["storage"]["data.aws_iam_policy_document.logs_tls_only"]["statement"]
@@ -230,7 +230,8 @@ def test_function_environment(after, unknown):
     """Values known at plan; the executor's (it holds the topic ARN) are checked in test_submodules."""
     env = {fn: after[f"module.functions.aws_lambda_function.{fn}"]["environment"][0].get("variables") for fn in FUNCTIONS}
     table = f"{PREFIX}-ApplicationMetrics"
-    assert env["log_processor"] == {"METRICS_TABLE": table, "LOGS_PREFIX": "logs/", "LOG_LEVEL": "info"}
+    # The root's logs_prefix reaches the log processor (it derives the service from the key).
+    assert env["log_processor"] == {"METRICS_TABLE": table, "LOGS_PREFIX": "app-logs/", "LOG_LEVEL": "info"}
     assert env["metrics_api"] == {"METRICS_TABLE": table, "CORS_ALLOWED_ORIGINS": "https://dashboard.example.com",
                                   "MAX_BODY_BYTES": "262144", "LOG_LEVEL": "info"}
     assert unknown["module.functions.aws_lambda_function.runbook_executor"]["environment"][0]["variables"]

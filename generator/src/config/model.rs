@@ -3,6 +3,7 @@
 //! Values a user may want to change at apply time (thresholds, retention, emails, memory) are
 //! only *defaults* here: the module turns them into Terraform variables.
 
+use crate::plan::{Field, KindDescriptor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -307,34 +308,8 @@ fn default_sections() -> Vec<DashboardSection> {
     ]
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlarmKind {
-    /// 100 * 5XXError / Count of the API stage (metric math).
-    #[serde(rename = "api_5xx_rate")]
-    Api5xxRate,
-    /// A latency percentile (extended statistic) of the API stage, in ms.
-    ApiLatency,
-    /// Errors of one Lambda function.
-    LambdaErrors,
-    /// ReadThrottleEvents + WriteThrottleEvents of the table (metric math).
-    DynamodbThrottles,
-    /// ReadThrottleEvents + WriteThrottleEvents of the TimestampIndex GSI (metric math): its
-    /// partition key is the minute, so every service writes the same index partition each minute.
-    DynamodbIndexThrottles,
-}
-
-impl AlarmKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlarmKind::Api5xxRate => "api_5xx_rate",
-            AlarmKind::ApiLatency => "api_latency",
-            AlarmKind::LambdaErrors => "lambda_errors",
-            AlarmKind::DynamodbThrottles => "dynamodb_throttles",
-            AlarmKind::DynamodbIndexThrottles => "dynamodb_index_throttles",
-        }
-    }
-}
+/// Alarm kinds are defined, with everything about them, in [`crate::plan::alarm_kind`].
+pub use crate::plan::AlarmKind;
 
 /// The three Lambda functions of the stack (defined in the contract the functions share).
 pub use contract::Function;
@@ -409,36 +384,6 @@ impl Runbook {
 }
 
 impl Config {
-    /// The functions this configuration deploys (log processor always; the others with their
-    /// component).
-    pub fn functions(&self) -> Vec<Function> {
-        Function::ALL
-            .into_iter()
-            .filter(|f| match f {
-                Function::LogProcessor => true,
-                Function::MetricsApi => self.components.api,
-                Function::RunbookExecutor => self.components.runbooks,
-            })
-            .collect()
-    }
-
-    /// Alarms that are generated (none when the alarms component is off; API alarms need the API).
-    pub fn active_alarms(&self) -> Vec<&Alarm> {
-        if !self.components.alarms {
-            return Vec::new();
-        }
-        self.alarms
-            .iter()
-            .filter(|a| match a.kind {
-                AlarmKind::Api5xxRate | AlarmKind::ApiLatency => self.components.api,
-                AlarmKind::LambdaErrors => {
-                    a.function.is_some_and(|f| self.functions().contains(&f))
-                }
-                AlarmKind::DynamodbThrottles | AlarmKind::DynamodbIndexThrottles => true,
-            })
-            .collect()
-    }
-
     /// Every problem in the configuration, in document order.
     pub fn validate(&self) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
@@ -640,33 +585,51 @@ fn validate_alarm(i: usize, alarm: &Alarm, issues: &mut Vec<ConfigIssue>) {
             "must be a finite number >= 0",
         ));
     }
-    if alarm.kind == AlarmKind::Api5xxRate && alarm.threshold > 100.0 {
-        issues.push(ConfigIssue::new(
-            key("threshold"),
-            "is a percentage of requests: must be <= 100",
-        ));
+    let kind = alarm.kind.descriptor();
+    if let Some((max, message)) = kind.max_threshold {
+        if alarm.threshold > max {
+            issues.push(ConfigIssue::new(key("threshold"), message));
+        }
     }
-    match (alarm.kind, alarm.function) {
-        (AlarmKind::LambdaErrors, None) => issues.push(ConfigIssue::new(
+    // Which kinds take a field, for "is only allowed for kind ..." messages.
+    let kinds_with = |field: fn(&KindDescriptor) -> Field| {
+        AlarmKind::ALL
+            .iter()
+            .filter(|k| field(k.descriptor()) != Field::Forbidden)
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (kind.function, alarm.function) {
+        (Field::Required, None) => issues.push(ConfigIssue::new(
             key("function"),
-            "is required for kind lambda_errors (allowed: log_processor, metrics_api, runbook_executor)",
+            format!(
+                "is required for kind {} (allowed: {})",
+                kind.name,
+                Function::ALL.map(|f| f.ident()).join(", ")
+            ),
         )),
-        // A function whose component is off just drops the alarm (see `active_alarms`).
-        (AlarmKind::LambdaErrors, Some(_)) => {}
-        (_, Some(_)) => issues.push(ConfigIssue::new(
+        // A function whose component is off just drops the alarm (see `Plan::resolve`).
+        (Field::Forbidden, Some(_)) => issues.push(ConfigIssue::new(
             key("function"),
-            "is only allowed for kind lambda_errors",
+            format!("is only allowed for kind {}", kinds_with(|d| d.function)),
         )),
         _ => {}
     }
-    match (&alarm.percentile, alarm.kind) {
-        (Some(p), AlarmKind::ApiLatency) if !is_percentile(p) => issues.push(ConfigIssue::new(
+    match (&alarm.percentile, kind.percentile) {
+        (Some(p), Field::Required | Field::Optional) if !is_percentile(p) => {
+            issues.push(ConfigIssue::new(
+                key("percentile"),
+                format!("{p:?} must look like p50, p90, p99 or p99.9"),
+            ))
+        }
+        (Some(_), Field::Forbidden) => issues.push(ConfigIssue::new(
             key("percentile"),
-            format!("{p:?} must look like p50, p90, p99 or p99.9"),
+            format!("is only allowed for kind {}", kinds_with(|d| d.percentile)),
         )),
-        (Some(_), kind) if kind != AlarmKind::ApiLatency => issues.push(ConfigIssue::new(
+        (None, Field::Required) => issues.push(ConfigIssue::new(
             key("percentile"),
-            "is only allowed for kind api_latency",
+            format!("is required for kind {}", kind.name),
         )),
         _ => {}
     }
@@ -782,7 +745,6 @@ mod tests {
         assert_eq!(config.api.read_auth, ApiAuth::ApiKey);
         assert_eq!(config.api.write_auth, ApiAuth::Iam);
         assert_eq!(config.defaults.log_retention_days, 30);
-        assert_eq!(config.functions().len(), 3);
     }
 
     #[test]
@@ -853,23 +815,6 @@ period_seconds = 90
                 "alarms[1].period_seconds",
             ]
         );
-    }
-
-    #[test]
-    fn components_off_drop_their_alarms_and_functions() {
-        let mut config = parse(include_str!("starter.toml"));
-        config.components.api = false;
-        config.components.runbooks = false;
-        assert_eq!(config.functions(), [Function::LogProcessor]);
-        assert!(config.active_alarms().iter().all(|a| matches!(
-            (a.kind, a.function),
-            (
-                AlarmKind::DynamodbThrottles | AlarmKind::DynamodbIndexThrottles,
-                _
-            ) | (AlarmKind::LambdaErrors, Some(Function::LogProcessor))
-        )));
-        config.components.alarms = false;
-        assert!(config.active_alarms().is_empty());
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! CloudWatch alarms from the config's alarm list: every alarm notifies the topic on ALARM and
 //! OK, and its description carries the runbook link and the SSM parameter holding the procedure.
+//! What differs by kind (inputs, description, metric queries) is the kind's descriptor
+//! ([`crate::plan::alarm_kind`]).
 
 use super::common::*;
-use super::storage::INDEX_NAME;
-use crate::config::model::{Alarm, AlarmKind, Config};
+use crate::config::model::Alarm;
 use crate::hcl::{Block, Expr, Part};
+use crate::plan::{ActiveAlarm, Input, Plan};
 
-pub fn component(config: &Config) -> Component {
-    let alarms = config.active_alarms();
-    let runbooks = config.components.runbooks;
+pub fn component(plan: &Plan) -> Component {
+    let alarms = &plan.alarms;
+    let runbooks = plan.config.components.runbooks;
     let main: Vec<Block> = alarms.iter().map(|a| alarm(a, runbooks)).collect();
     let by_name = |attr: &str| {
         Expr::object(alarms.iter().map(|a| {
@@ -25,7 +27,7 @@ pub fn component(config: &Config) -> Component {
         dir: "alarms",
         summary: "CloudWatch alarms on the stack's health, notifying the alarm topic.",
         main,
-        variables: variables(config),
+        variables: variables(plan),
         outputs: vec![
             output_expr(
                 "alarm_arns",
@@ -52,7 +54,7 @@ pub fn full_name(alarm: &Alarm) -> Expr {
 }
 
 /// `alarm_thresholds`, declared again by the root module: one definition so both validate alike.
-pub fn thresholds_var(alarms: &[&Alarm]) -> Block {
+pub fn thresholds_var(alarms: &[ActiveAlarm]) -> Block {
     let defaults = Expr::object(
         alarms
             .iter()
@@ -71,8 +73,8 @@ pub fn thresholds_var(alarms: &[&Alarm]) -> Block {
     ))
 }
 
-fn variables(config: &Config) -> Vec<Block> {
-    let alarms = config.active_alarms();
+fn variables(plan: &Plan) -> Vec<Block> {
+    let alarms = &plan.alarms;
     let mut vars = vec![
         name_prefix_var(None),
         tags_var(),
@@ -81,43 +83,23 @@ fn variables(config: &Config) -> Vec<Block> {
             "sns",
             "ARN of the topic receiving ALARM and OK notifications.",
         ),
-        thresholds_var(&alarms),
+        thresholds_var(alarms),
     ];
-    let kinds: Vec<AlarmKind> = alarms.iter().map(|a| a.kind).collect();
-    if kinds
-        .iter()
-        .any(|k| matches!(k, AlarmKind::Api5xxRate | AlarmKind::ApiLatency))
-    {
-        vars.extend(api_name_vars());
-    }
     let mut watched: Vec<&str> = alarms
         .iter()
-        .filter(|a| a.kind == AlarmKind::LambdaErrors)
+        .filter(|a| a.descriptor.inputs.contains(&Input::FunctionNames))
         .filter_map(|a| a.function.map(|f| f.slug()))
         .collect();
     watched.sort_unstable();
     watched.dedup();
-    if !watched.is_empty() {
-        vars.push(function_names_var(&watched));
-    }
-    if kinds.iter().any(|k| {
-        matches!(
-            k,
-            AlarmKind::DynamodbThrottles | AlarmKind::DynamodbIndexThrottles
-        )
-    }) {
-        vars.push(table_name_var());
-    }
+    vars.extend(input_vars(&plan.alarm_inputs(), &watched));
     vars
 }
 
-/// The config's text (or a default), then the runbook link; the SSM parameter is named only when
-/// the runbooks component writes it.
-fn description(alarm: &Alarm, runbooks: bool) -> Expr {
-    let what = alarm
-        .description
-        .clone()
-        .unwrap_or_else(|| default_description(alarm));
+/// The config's text (or the kind's default), then the runbook link; the SSM parameter is named
+/// only when the runbooks component writes it.
+fn description(alarm: &ActiveAlarm, runbooks: bool) -> Expr {
+    let what = alarm.description.clone();
     let Some(runbook) = &alarm.runbook else {
         return Expr::str(what);
     };
@@ -135,29 +117,7 @@ fn description(alarm: &Alarm, runbooks: bool) -> Expr {
     ])
 }
 
-fn default_description(alarm: &Alarm) -> String {
-    match alarm.kind {
-        AlarmKind::Api5xxRate => {
-            "More than the threshold percent of API requests failed with 5XX.".into()
-        }
-        AlarmKind::ApiLatency => format!(
-            "API {} latency is above the threshold (ms).",
-            alarm.percentile_or_default()
-        ),
-        AlarmKind::LambdaErrors => format!(
-            "The {} function reported errors.",
-            alarm.function.map(|f| f.slug()).unwrap_or("?")
-        ),
-        AlarmKind::DynamodbThrottles => {
-            "The ApplicationMetrics table throttled reads or writes.".into()
-        }
-        AlarmKind::DynamodbIndexThrottles => format!(
-            "The {INDEX_NAME} index throttled reads or writes (every service writes the same index partition each minute)."
-        ),
-    }
-}
-
-fn alarm(a: &Alarm, runbooks: bool) -> Block {
+fn alarm(a: &ActiveAlarm, runbooks: bool) -> Block {
     let threshold = Expr::raw(format!(
         "lookup(var.alarm_thresholds, \"{}\", {})",
         a.name, a.threshold
@@ -174,94 +134,18 @@ fn alarm(a: &Alarm, runbooks: bool) -> Block {
             Expr::list([Expr::reference("var.topic_arn")]),
         )
         .attr("ok_actions", Expr::list([Expr::reference("var.topic_arn")]));
-    let period = a.period_seconds;
-    let api_dims = || {
-        Expr::object([
-            ("ApiName", Expr::reference("var.api_name")),
-            ("Stage", Expr::reference("var.api_stage_name")),
-        ])
-    };
-    let block = match a.kind {
-        AlarmKind::Api5xxRate => block
-            .comment(
-                "Rate, not count: errors / requests, so quiet periods do not alarm on one failure.",
-            )
-            .block(math_query(
-                "rate",
-                "IF(requests > 0, 100 * errors / requests, 0)",
-                "5XX rate (%)",
-            ))
-            .block(metric_query(
-                "errors",
-                "AWS/ApiGateway",
-                "5XXError",
-                "Sum",
-                period,
-                api_dims(),
-            ))
-            .block(metric_query(
-                "requests",
-                "AWS/ApiGateway",
-                "Count",
-                "Sum",
-                period,
-                api_dims(),
-            )),
-        AlarmKind::ApiLatency => block
-            .attr("namespace", "AWS/ApiGateway")
-            .attr("metric_name", "Latency")
-            .attr("extended_statistic", a.percentile_or_default())
-            .attr("period", period)
-            .attr("dimensions", api_dims())
-            .comment("\"evaluate\", not \"ignore\": CloudWatch counts a p99 period as low-sample below")
-            .comment("10/(1-0.99) = 1000 requests (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html),")
-            .comment("so \"ignore\" would leave the alarm blind on any API under ~17 requests/s. Noise from")
-            .comment("a few slow requests is damped by needing every one of evaluation_periods to breach.")
-            .attr("evaluate_low_sample_count_percentiles", "evaluate"),
-        AlarmKind::LambdaErrors => block
-            .attr("namespace", "AWS/Lambda")
-            .attr("metric_name", "Errors")
-            .attr("statistic", "Sum")
-            .attr("period", period)
-            .attr(
-                "dimensions",
-                Expr::object([(
-                    "FunctionName",
-                    Expr::raw(format!(
-                        "var.function_names[\"{}\"]",
-                        a.function.map(|f| f.slug()).unwrap_or_default()
-                    )),
-                )]),
-            ),
-        AlarmKind::DynamodbThrottles => throttle_queries(
-            block,
-            "Throttled read + write events",
-            Expr::object([("TableName", Expr::reference("var.table_name"))]),
-            period,
-        ),
-        AlarmKind::DynamodbIndexThrottles => {
-            // DynamoDB publishes a GSI's throttle events under TableName + GlobalSecondaryIndexName;
-            // the TableName-only series (the dynamodb_throttles alarm) does not include them
-            // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html,
-            // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TroubleshootingThrottling-cloudwatch.html).
-            let block = block
-                .comment("TimestampIndex's partition key is the minute: every service writes the same index")
-                .comment("partition each minute, the stack's hot spot.");
-            throttle_queries(
-                block,
-                "Throttled index read + write events",
-                Expr::object([
-                    ("TableName", Expr::reference("var.table_name")),
-                    ("GlobalSecondaryIndexName", Expr::str(INDEX_NAME)),
-                ]),
-                period,
-            )
-        }
-    };
-    block.attr("tags", tags_with_name(full_name(a)))
+    (a.descriptor.query)(block, a).attr("tags", tags_with_name(full_name(a)))
 }
 
-fn math_query(id: &str, expression: &str, label: &str) -> Block {
+/// `{ApiName, Stage}` dimensions of the API stage.
+pub(crate) fn api_dims() -> Expr {
+    Expr::object([
+        ("ApiName", Expr::reference("var.api_name")),
+        ("Stage", Expr::reference("var.api_stage_name")),
+    ])
+}
+
+pub(crate) fn math_query(id: &str, expression: &str, label: &str) -> Block {
     Block::new("metric_query", Vec::<String>::new())
         .attr("id", id)
         .attr("expression", expression)
@@ -269,7 +153,7 @@ fn math_query(id: &str, expression: &str, label: &str) -> Block {
         .attr("return_data", true)
 }
 
-fn metric_query(
+pub(crate) fn metric_query(
     id: &str,
     namespace: &str,
     metric: &str,
@@ -291,7 +175,7 @@ fn metric_query(
 }
 
 /// `throttles` = read + write throttle events (missing periods as 0) of the series `dims` names.
-fn throttle_queries(block: Block, label: &str, dims: Expr, period: u32) -> Block {
+pub(crate) fn throttle_queries(block: Block, label: &str, dims: Expr, period: u32) -> Block {
     let query = |id: &str, metric: &str| {
         metric_query(id, "AWS/DynamoDB", metric, "Sum", period, dims.clone())
     };
@@ -308,10 +192,11 @@ fn throttle_queries(block: Block, label: &str, dims: Expr, period: u32) -> Block
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::model::{AlarmKind, Config};
 
     fn main_tf() -> String {
         let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
-        component(&config)
+        component(&Plan::resolve(&config))
             .file("main.tf")
             .split_whitespace()
             .collect::<Vec<_>>()

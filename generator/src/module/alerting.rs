@@ -1,10 +1,11 @@
 //! The alarm topic (or the caller's existing one) and the on-call email subscriptions.
 
 use super::common::*;
-use crate::config::model::Config;
 use crate::hcl::{Block, Expr, Part};
+use crate::plan::Plan;
 
-pub fn component(config: &Config) -> Component {
+pub fn component(plan: &Plan) -> Component {
+    let config = &plan.config;
     let emails = config.notifications.emails.iter().map(Expr::str);
     Component {
         dir: "alerting",

@@ -2,8 +2,9 @@
 //! logging, tracing and throttling, API key + usage plan (or IAM auth).
 
 use super::common::*;
-use crate::config::model::{Api, ApiAuth, Config};
+use crate::config::model::{Api, ApiAuth};
 use crate::hcl::{Block, Expr, Part};
+use crate::plan::Plan;
 
 /// Path part and the methods proxied to the function.
 pub const ROUTES: &[(&str, &[&str])] = &[("metrics", &["GET", "POST"]), ("health", &["GET"])];
@@ -21,7 +22,7 @@ fn auth_of(method: &str) -> &'static str {
     }
 }
 
-pub fn component(config: &Config) -> Component {
+pub fn component(plan: &Plan) -> Component {
     let mut main = vec![Block::resource("aws_api_gateway_rest_api", "this")
         .attr("name", Expr::template("${var.name_prefix}-metrics"))
         .attr("description", "Metrics of the application-monitoring stack")
@@ -176,18 +177,19 @@ pub fn component(config: &Config) -> Component {
         dir: "api",
         summary: "REST API for the metrics-api function (/metrics GET+POST, /health GET).",
         main,
-        variables: variables(config),
+        variables: variables(plan),
         outputs,
     }
 }
 
-fn variables(config: &Config) -> Vec<Block> {
+fn variables(plan: &Plan) -> Vec<Block> {
+    let config = &plan.config;
     let [stage_name, rate, burst, logging] = stage_vars("", &config.api);
     vec![
         name_prefix_var(None),
         tags_var(),
         kms_key_var("the access and execution log groups"),
-        super::functions::cors_origins_var(config),
+        super::functions::cors_origins_var(plan),
         auth_var(
             "read_auth",
             "GET /metrics and GET /health",
@@ -650,12 +652,13 @@ fn account_logging_role() -> Vec<Block> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::model::Config;
 
     fn main_tf(read: ApiAuth, write: ApiAuth) -> String {
         let mut config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
         config.api.read_auth = read;
         config.api.write_auth = write;
-        component(&config).file("main.tf")
+        component(&Plan::resolve(&config)).file("main.tf")
     }
 
     fn default_main_tf() -> String {
@@ -747,7 +750,7 @@ mod tests {
 
     fn vars_tf() -> String {
         let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
-        component(&config).file("variables.tf")
+        component(&Plan::resolve(&config)).file("variables.tf")
     }
 
     fn variable(tf: &str, name: &str) -> String {

@@ -1,8 +1,8 @@
 //! Pieces every (sub-)module shares: variables, validations, outputs, versions.tf, file layout.
 
-use crate::config::model::Config;
 use crate::hcl::{Block, Document, Expr, Part};
 use crate::output::OutputFile;
+use crate::plan::{Input, Plan};
 use std::path::PathBuf;
 
 /// Minimum versions only: the module never pins, the caller's lock file does.
@@ -177,13 +177,13 @@ pub fn quoted_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String 
 }
 
 /// Slugs of the configured functions as a [`quoted_list`].
-pub fn function_slugs(config: &Config) -> String {
-    quoted_list(config.functions().iter().map(|f| f.slug()))
+pub fn function_slugs(plan: &Plan) -> String {
+    quoted_list(plan.functions.iter().map(|f| f.slug()))
 }
 
 /// Slugs of the configured functions as a list expression.
-pub fn function_slug_list(config: &Config) -> Expr {
-    str_list(config.functions().iter().map(|f| f.slug()))
+pub fn function_slug_list(plan: &Plan) -> Expr {
+    str_list(plan.functions.iter().map(|f| f.slug()))
 }
 
 pub fn validation(condition: Expr, message: &str) -> Block {
@@ -360,4 +360,18 @@ pub fn precondition(condition: Expr, message: &str) -> Block {
             .attr("condition", condition)
             .attr("error_message", message),
     )
+}
+
+/// The variables of a module watching `inputs`; `functions` are the slugs `function_names` must
+/// name. Shared by the alarms module and the dashboard.
+pub fn input_vars(inputs: &[Input], functions: &[&str]) -> Vec<Block> {
+    let mut vars = Vec::new();
+    for input in inputs {
+        match input {
+            Input::Api => vars.extend(api_name_vars()),
+            Input::FunctionNames => vars.push(function_names_var(functions)),
+            Input::TableName => vars.push(table_name_var()),
+        }
+    }
+    vars
 }

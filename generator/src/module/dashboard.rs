@@ -2,8 +2,9 @@
 //! alarm model as the resources, so a panel exists exactly for what is deployed.
 
 use super::common::*;
-use crate::config::model::{Config, DashboardSection, Function};
+use crate::config::model::{DashboardSection, Function};
 use crate::hcl::{Block, Expr};
+use crate::plan::{Input, Plan};
 
 const WIDTH: u32 = 24;
 const HALF: u32 = 12;
@@ -82,23 +83,29 @@ fn metric(namespace: &str, name: &str, dims: &[(&str, Expr)], options: &[(&str, 
     Expr::List(row)
 }
 
-/// The sections the config asks for, minus those whose component is off.
-pub fn sections(config: &Config) -> Vec<DashboardSection> {
-    config
-        .dashboard
-        .sections
-        .iter()
-        .copied()
-        .filter(|s| *s != DashboardSection::Api || config.components.api)
-        .collect()
+/// The input a section's widgets read.
+pub fn section_input(section: DashboardSection) -> Input {
+    match section {
+        DashboardSection::Api => Input::Api,
+        DashboardSection::Lambda => Input::FunctionNames,
+        DashboardSection::Dynamodb => Input::TableName,
+    }
 }
 
-pub fn component(config: &Config) -> Component {
+/// The inputs the plan's sections read, sorted and deduplicated.
+pub fn inputs(plan: &Plan) -> Vec<Input> {
+    let mut inputs: Vec<Input> = plan.sections.iter().map(|s| section_input(*s)).collect();
+    inputs.sort();
+    inputs.dedup();
+    inputs
+}
+
+pub fn component(plan: &Plan) -> Component {
     let mut layout = Layout {
         y: 0,
         widgets: vec![],
     };
-    let has_alarms = !config.active_alarms().is_empty();
+    let has_alarms = !plan.alarms.is_empty();
     if has_alarms {
         layout.widgets.push(widget(
             "alarm",
@@ -113,10 +120,10 @@ pub fn component(config: &Config) -> Component {
         ));
         layout.y = 3;
     }
-    for section in sections(config) {
+    for section in &plan.sections {
         match section {
             DashboardSection::Api => api_section(&mut layout),
-            DashboardSection::Lambda => lambda_section(&mut layout, &config.functions()),
+            DashboardSection::Lambda => lambda_section(&mut layout, &plan.functions),
             DashboardSection::Dynamodb => dynamodb_section(&mut layout),
         }
     }
@@ -127,16 +134,8 @@ pub fn component(config: &Config) -> Component {
 
     // Dashboards take no tags.
     let mut variables = vec![name_prefix_var(None)];
-    if sections(config).contains(&DashboardSection::Api) {
-        variables.extend(api_name_vars());
-    }
-    if sections(config).contains(&DashboardSection::Lambda) {
-        let slugs: Vec<&str> = config.functions().iter().map(|f| f.slug()).collect();
-        variables.push(function_names_var(&slugs));
-    }
-    if sections(config).contains(&DashboardSection::Dynamodb) {
-        variables.push(table_name_var());
-    }
+    let slugs: Vec<&str> = plan.functions.iter().map(|f| f.slug()).collect();
+    variables.extend(input_vars(&inputs(plan), &slugs));
     if has_alarms {
         variables.push(
             variable("alarm_arns", "list(string)", "ARNs of the alarms shown at the top.").block(

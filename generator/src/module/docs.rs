@@ -1,10 +1,12 @@
 //! Prose for the module README: what the module creates and how to call it. The README
 //! generator (`crate::readme`) adds the input/output tables and the checkov skips.
 
-use crate::config::model::{ApiAuth, Config};
+use crate::config::model::ApiAuth;
+use crate::plan::Plan;
 
 /// Markdown: what `gen terraform` with this config creates.
-pub fn what_it_creates(config: &Config) -> String {
+pub fn what_it_creates(plan: &Plan) -> String {
+    let config = &plan.config;
     let c = &config.components;
     let mut items = vec![
         "A customer managed **KMS key** (or yours, via `kms_key_arn`) encrypting everything below; its policy lets CloudWatch alarms publish to the encrypted topic.".to_string(),
@@ -12,7 +14,7 @@ pub fn what_it_creates(config: &Config) -> String {
         "The **`<name_prefix>-ApplicationMetrics` table**: `ServiceName`/`Timestamp`, `TimestampIndex` GSI (keys inverted), on-demand, SSE-KMS, point-in-time recovery, TTL on `ExpiresAt`.".into(),
         "The **alarm topic** (or yours, via `sns_topic_arn`) with email subscriptions from `alarm_emails`.".into(),
     ];
-    let fns: Vec<&str> = config.functions().iter().map(|f| f.slug()).collect();
+    let fns: Vec<&str> = plan.functions.iter().map(|f| f.slug()).collect();
     items.push(format!(
         "**Lambda functions** ({}): provided.al2023, X-Ray, one role each with a least-privilege policy, KMS-encrypted log groups with retention, SQS on-failure destinations for the asynchronously invoked ones; code from `gen package`'s manifest or S3.",
         fns.join(", ")
@@ -29,7 +31,7 @@ pub fn what_it_creates(config: &Config) -> String {
         );
         items.push(format!("A **REST API**: `/metrics` GET+POST, `/health` GET (Lambda proxy), an unauthenticated OPTIONS preflight the function answers for every allowed origin, {auth}, CORS headers on API Gateway's own 4XX/5XX responses, a stage with JSON access logs, execution logs, X-Ray and throttling."));
     }
-    let alarms = config.active_alarms();
+    let alarms = &plan.alarms;
     if !alarms.is_empty() {
         let names: Vec<String> = alarms.iter().map(|a| format!("`{}`", a.name)).collect();
         items.push(format!(
@@ -72,7 +74,8 @@ pub fn usage() -> &'static str {
 }
 
 /// Markdown: the API Gateway account setting the module manages by default (empty without API).
-pub fn api_account_setting(config: &Config) -> String {
+pub fn api_account_setting(plan: &Plan) -> String {
+    let config = &plan.config;
     if !config.components.api {
         return String::new();
     }

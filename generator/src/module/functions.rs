@@ -3,8 +3,9 @@
 //! invoked ones (log processor from S3, runbook executor from SNS).
 
 use super::common::*;
-use crate::config::model::{Config, Defaults, Function, Step, AUTOMATION_ASSUME_ROLE};
+use crate::config::model::{Defaults, Function};
 use crate::hcl::{Block, Expr};
+use crate::plan::Plan;
 use contract::env;
 use contract::iam::{Condition, Grant, Resource};
 
@@ -18,8 +19,8 @@ struct Spec {
     environment: Vec<(&'static str, Expr)>,
 }
 
-pub fn component(config: &Config) -> Component {
-    let specs: Vec<Spec> = config.functions().into_iter().map(spec).collect();
+pub fn component(plan: &Plan) -> Component {
+    let specs: Vec<Spec> = plan.functions.iter().copied().map(spec).collect();
     let mut main = vec![
         Block::data("aws_partition", "current"),
         Block::data("aws_region", "current"),
@@ -42,7 +43,7 @@ pub fn component(config: &Config) -> Component {
                 )),
         ),
     ];
-    if config.functions().contains(&Function::RunbookExecutor) {
+    if plan.deploys(Function::RunbookExecutor) {
         main.push(runbook_locals());
     }
     for s in &specs {
@@ -53,7 +54,7 @@ pub fn component(config: &Config) -> Component {
         summary:
             "The stack's Lambda functions with their roles, log groups and on-failure destinations.",
         main,
-        variables: variables(config),
+        variables: variables(plan),
         outputs: specs.iter().flat_map(outputs).collect(),
     }
 }
@@ -100,18 +101,18 @@ fn spec(f: Function) -> Spec {
 
 /// Sizing variables of the functions, named `{prefix}architecture` etc. The root module declares
 /// them again as `lambda_*`; both come from here so a validation cannot drift between the two.
-pub fn sizing_vars(prefix: &str, config: &Config) -> Vec<Block> {
+pub fn sizing_vars(prefix: &str, plan: &Plan) -> Vec<Block> {
+    let config = &plan.config;
     let d = &config.defaults;
-    let names = function_slugs(config);
+    let names = function_slugs(plan);
     let architecture = format!("{prefix}architecture");
     let memory = format!("{prefix}memory_mb");
     let timeout = format!("{prefix}timeout_seconds");
     let reserved = format!("{prefix}reserved_concurrency");
     let api_timeout = format!("{prefix}metrics_api_timeout_seconds");
     let limit = crate::config::model::API_INTEGRATION_TIMEOUT_SECONDS;
-    let api_timeout_var = config
-        .functions()
-        .contains(&Function::MetricsApi)
+    let api_timeout_var = plan
+        .deploys(Function::MetricsApi)
         .then(|| {
             variable(
                 &api_timeout,
@@ -144,7 +145,7 @@ pub fn sizing_vars(prefix: &str, config: &Config) -> Vec<Block> {
         variable(
             &timeout,
             "number",
-            if config.functions().contains(&Function::MetricsApi) {
+            if plan.deploys(Function::MetricsApi) {
                 "Timeout of the asynchronously invoked functions (log processor, runbook executor), in seconds; metrics-api has its own."
             } else {
                 "Timeout of each function, in seconds."
@@ -191,7 +192,8 @@ pub fn log_level_var(prefix: &str) -> Block {
 }
 
 /// `cors_allowed_origins` of the metrics API, declared again by the root module under the same name.
-pub fn cors_origins_var(config: &Config) -> Block {
+pub fn cors_origins_var(plan: &Plan) -> Block {
+    let config = &plan.config;
     variable(
         "cors_allowed_origins",
         "list(string)",
@@ -208,7 +210,8 @@ pub fn cors_origins_var(config: &Config) -> Block {
 }
 
 /// `{prefix}max_body_bytes` of the metrics API; the root module declares it as `api_max_body_bytes`.
-pub fn max_body_var(prefix: &str, config: &Config) -> Block {
+pub fn max_body_var(prefix: &str, plan: &Plan) -> Block {
+    let config = &plan.config;
     let name = format!("{prefix}max_body_bytes");
     // The bound's reasoning (Lambda's 6 MB payload holds the whole event, base64 inflates 4/3)
     // is on MAX_BODY_BYTES_LIMIT.
@@ -247,16 +250,17 @@ pub fn runbook_vars(d: &Defaults) -> [Block; 2] {
     ]
 }
 
-fn variables(config: &Config) -> Vec<Block> {
+fn variables(plan: &Plan) -> Vec<Block> {
+    let config = &plan.config;
     let d = &config.defaults;
-    let fns: Vec<Function> = config.functions();
-    let names = function_slugs(config);
+    let fns: &[Function] = &plan.functions;
+    let names = function_slugs(plan);
     let mut vars = vec![
         name_prefix_var(None),
         tags_var(),
         kms_key_var("the log groups, environment variables and failure queues"),
     ];
-    vars.extend(sizing_vars("", config));
+    vars.extend(sizing_vars("", plan));
     vars.extend([
         log_level_var(""),
         log_retention_var(d.log_retention_days),
@@ -295,7 +299,7 @@ fn variables(config: &Config) -> Vec<Block> {
         )),
     ]);
     if fns.contains(&Function::MetricsApi) {
-        vars.extend([cors_origins_var(config), max_body_var("", config)]);
+        vars.extend([cors_origins_var(plan), max_body_var("", plan)]);
     }
     if fns.contains(&Function::RunbookExecutor) {
         vars.extend([arn_var(
@@ -312,7 +316,7 @@ fn variables(config: &Config) -> Vec<Block> {
             )
             .attr(
                 "default",
-                Expr::list(automation_documents(config).into_iter().map(Expr::str)),
+                Expr::list(plan.automation_documents.iter().map(Expr::str)),
             )
             .block(validation(
                 Expr::raw("alltrue([for d in var.automation_documents : can(regex(\"^[A-Za-z0-9_.-]{3,128}$\", d))])"),
@@ -325,7 +329,7 @@ fn variables(config: &Config) -> Vec<Block> {
             )
             .attr(
                 "default",
-                Expr::list(automation_assume_roles(config).into_iter().map(Expr::str)),
+                Expr::list(plan.automation_assume_roles.iter().map(Expr::str)),
             )
             .block(validation(
                 Expr::raw("alltrue([for r in var.automation_assume_role_arns : can(regex(\"^arn:[a-z-]+:iam::[0-9]{12}:role/.+$\", r))])"),
@@ -334,23 +338,6 @@ fn variables(config: &Config) -> Vec<Block> {
         ]);
     }
     vars
-}
-
-/// Documents named by `start_automation` steps, sorted and deduplicated.
-pub fn automation_documents(config: &Config) -> Vec<String> {
-    let mut docs: Vec<String> = config
-        .active_alarms()
-        .into_iter()
-        .filter_map(|a| a.runbook.as_ref())
-        .flat_map(|r| r.steps.iter())
-        .filter_map(|s| match s {
-            Step::StartAutomation { document, .. } => Some(document.clone()),
-            _ => None,
-        })
-        .collect();
-    docs.sort();
-    docs.dedup();
-    docs
 }
 
 /// The ARNs a grant's resource stands for.
@@ -418,27 +405,6 @@ fn grant_statement(grant: &Grant) -> Block {
         block = block.comment("These actions support no resource-level permissions.");
     }
     conditions.fold(block, Block::block)
-}
-
-/// The `AutomationAssumeRole` of `start_automation` steps, sorted and deduplicated: SSM runs
-/// such a document as that role, so starting it passes the role
-/// (https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-setup.html).
-pub fn automation_assume_roles(config: &Config) -> Vec<String> {
-    let mut roles: Vec<String> = config
-        .active_alarms()
-        .into_iter()
-        .filter_map(|a| a.runbook.as_ref())
-        .flat_map(|r| r.steps.iter())
-        .filter_map(|s| match s {
-            Step::StartAutomation { parameters, .. } => parameters.get(AUTOMATION_ASSUME_ROLE),
-            _ => None,
-        })
-        .flatten()
-        .cloned()
-        .collect();
-    roles.sort();
-    roles.dedup();
-    roles
 }
 
 fn function_blocks(s: &Spec) -> Vec<Block> {
@@ -708,6 +674,7 @@ pub fn runbook_locals() -> Block {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::model::Config;
 
     const WITH_AUTOMATION: &str = r#"
 [[alarms]]
@@ -720,7 +687,7 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
 "#;
 
     fn main_tf(config: &Config) -> String {
-        component(config).file("main.tf")
+        component(&Plan::resolve(config)).file("main.tf")
     }
 
     /// The quoted `service:Action` strings of `data "aws_iam_policy_document" "<id>"`.
@@ -827,7 +794,8 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
     #[test]
     fn the_log_processor_gets_the_logs_prefix_and_every_function_the_log_level() {
         let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
-        let component = component(&config);
+        let plan = Plan::resolve(&config);
+        let component = component(&plan);
         let flat = |name: &str| {
             component
                 .file(name)
@@ -836,7 +804,7 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
                 .join(" ")
         };
         let main = flat("main.tf");
-        for f in config.functions() {
+        for &f in &plan.functions {
             let header = format!("resource \"aws_lambda_function\" \"{}\" {{", f.ident());
             let body = &main[main.find(&header).expect("function")..];
             let env_block = &body[body.find("environment {").expect("environment")..];
@@ -865,7 +833,7 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
         let config: Config = toml::from_str(WITH_AUTOMATION).expect("config");
         assert_eq!(config.validate(), vec![]);
         assert_eq!(
-            automation_assume_roles(&config),
+            Plan::resolve(&config).automation_assume_roles,
             ["arn:aws:iam::123456789012:role/restarter"]
         );
         let tf = main_tf(&config);
@@ -886,7 +854,7 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
             pass.contains("values   = [\"ssm.amazonaws.com\"]"),
             "{pass}"
         );
-        let vars = component(&config).file("variables.tf");
+        let vars = component(&Plan::resolve(&config)).file("variables.tf");
         assert!(vars.contains("default     = [\"arn:aws:iam::123456789012:role/restarter\"]"));
     }
 
@@ -914,8 +882,8 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
     #[test]
     fn role_names_carry_the_region_and_fit_iam() {
         let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
-        let tf = component(&config).file("main.tf");
-        for f in config.functions() {
+        let tf = component(&Plan::resolve(&config)).file("main.tf");
+        for f in Plan::resolve(&config).functions {
             let header = format!("resource \"aws_iam_role\" \"{}\" {{\n", f.ident());
             let body = &tf[tf.find(&header).expect("role")..];
             let body = &body[..body.find("\n}\n").unwrap_or(body.len())];
@@ -939,7 +907,7 @@ steps = [{ type = "start_automation", document = "AWS-RestartEC2Instance", param
     #[test]
     fn metrics_api_has_its_own_timeout_within_api_gateways_and_a_body_limit_within_lambdas() {
         let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
-        let component = component(&config);
+        let component = component(&Plan::resolve(&config));
         let text = |name: &str| {
             component
                 .file(name)

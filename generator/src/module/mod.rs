@@ -3,7 +3,7 @@
 //! One file per concern; each returns a [`Component`] (main.tf, variables.tf, outputs.tf,
 //! versions.tf) usable as a module on its own. `root` wires them together.
 
-mod alarms;
+pub(crate) mod alarms;
 mod alerting;
 mod api;
 pub mod common;
@@ -18,54 +18,83 @@ mod storage;
 pub use common::Component;
 pub use runbooks::runbook_json;
 
-use crate::config::model::Config;
 use crate::output::OutputFile;
+use crate::plan::{ComponentKind, Plan};
 
-/// The sub-modules this configuration deploys, in dependency order.
-pub fn components(config: &Config) -> Vec<Component> {
-    let c = &config.components;
-    let mut out = vec![
-        kms::component(),
-        storage::component(config),
-        alerting::component(config),
-        functions::component(config),
-    ];
-    if c.api {
-        out.push(api::component(config));
-    }
-    if c.runbooks {
-        out.push(runbooks::component(config));
-    }
-    if !config.active_alarms().is_empty() {
-        out.push(alarms::component(config));
-    }
-    if c.dashboard {
-        out.push(dashboard::component(config));
-    }
-    out
+/// The whole module: the root and the sub-modules the plan deploys, built once per run.
+pub struct Module {
+    pub root: Component,
+    /// In dependency order.
+    pub children: Vec<Component>,
 }
 
-/// The root module (its variables and outputs feed the README tables).
-pub fn root(config: &Config) -> Component {
-    let children = components(config);
-    // kms is wired by hand (it has a count): its outputs are not re-exported one by one.
-    let exported: Vec<&Component> = children.iter().filter(|c| c.dir != "kms").collect();
-    root::component(config, &exported)
+impl Module {
+    pub fn build(plan: &Plan) -> Module {
+        let children: Vec<Component> = plan
+            .components
+            .iter()
+            .map(|k| component(plan, *k))
+            .collect();
+        let root = root::component(plan, &children);
+        Module { root, children }
+    }
+
+    /// Every file of `terraform/`: the root module and one sub-module per concern.
+    pub fn files(&self) -> Vec<OutputFile> {
+        let mut files = self.root.files();
+        for component in &self.children {
+            files.extend(component.files());
+        }
+        files
+    }
+}
+
+/// One sub-module.
+fn component(plan: &Plan, kind: ComponentKind) -> Component {
+    match kind {
+        ComponentKind::Kms => kms::component(),
+        ComponentKind::Storage => storage::component(plan),
+        ComponentKind::Alerting => alerting::component(plan),
+        ComponentKind::Functions => functions::component(plan),
+        ComponentKind::Api => api::component(plan),
+        ComponentKind::Runbooks => runbooks::component(plan),
+        ComponentKind::Alarms => alarms::component(plan),
+        ComponentKind::Dashboard => dashboard::component(plan),
+    }
+}
+
+/// The sub-modules this plan deploys, in dependency order (builds the whole module: for tests
+/// and callers that want one part; the CLI builds [`Module`] once).
+pub fn components(plan: &Plan) -> Vec<Component> {
+    Module::build(plan).children
+}
+
+/// The root module (its variables and outputs feed the README tables); builds the whole module.
+pub fn root(plan: &Plan) -> Component {
+    Module::build(plan).root
 }
 
 /// Every file of `terraform/`: the root module and one sub-module per concern.
-pub fn render(config: &Config) -> Vec<OutputFile> {
-    let mut files = root(config).files();
-    for component in components(config) {
-        files.extend(component.files());
-    }
-    files
+pub fn render(plan: &Plan) -> Vec<OutputFile> {
+    Module::build(plan).files()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::model::Config;
     use crate::hcl::Expr;
+
+    // The tests state configurations; each resolves its plan here.
+    fn render(config: &Config) -> Vec<OutputFile> {
+        super::render(&Plan::resolve(config))
+    }
+    fn root(config: &Config) -> Component {
+        super::root(&Plan::resolve(config))
+    }
+    fn components(config: &Config) -> Vec<Component> {
+        super::components(&Plan::resolve(config))
+    }
 
     fn starter() -> Config {
         toml::from_str(crate::config::STARTER).expect("starter parses")
@@ -421,10 +450,10 @@ mod tests {
 
     #[test]
     fn readme_prose_names_what_is_deployed() {
-        let text = docs::what_it_creates(&starter());
+        let text = docs::what_it_creates(&Plan::resolve(&starter()));
         assert!(text.contains("REST API") && text.contains("`api-5xx-rate`"));
         let mut config = starter();
         config.components.api = false;
-        assert!(!docs::what_it_creates(&config).contains("REST API"));
+        assert!(!docs::what_it_creates(&Plan::resolve(&config)).contains("REST API"));
     }
 }

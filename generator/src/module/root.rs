@@ -2,39 +2,139 @@
 //! sub-module output re-exported under the same name.
 
 use super::common::*;
-use crate::config::model::{Config, Function};
 use crate::hcl::{Block, Expr, Part};
+use crate::plan::Plan;
 
-/// Sub-module name, and the arguments it receives from the root.
-type Wiring = (&'static str, Vec<(&'static str, &'static str)>);
+/// The arguments of the root's module calls that are not the root variable of the same name:
+/// (sub-module, or `*` for any, its variable, the root's expression). A sub-module's own row wins
+/// over a `*` row. Every other variable a sub-module declares is passed the root variable named
+/// like it (with the sub-module's [`PREFIXES`] entry first), or left to its default when the root
+/// has none; a required variable with neither is a bug (`component` panics).
+const WIRES: &[(&str, &str, &str)] = &[
+    ("*", "tags", "local.tags"),
+    ("*", "kms_key_arn", "local.kms_key_arn"),
+    ("*", "topic_arn", "module.alerting.topic_arn"),
+    ("alerting", "topic_arn", "var.sns_topic_arn"),
+    ("*", "table_name", "module.storage.table_name"),
+    ("*", "api_name", "module.api.api_name"),
+    ("*", "api_stage_name", "module.api.api_stage_name"),
+    ("*", "function_names", "local.function_names"),
+    (
+        "storage",
+        "log_processor_function_arn",
+        "module.functions.log_processor_function_arn",
+    ),
+    ("functions", "code", "local.lambda_code"),
+    ("functions", "table_arn", "module.storage.table_arn"),
+    (
+        "functions",
+        "logs_bucket_arn",
+        "module.storage.logs_bucket_arn",
+    ),
+    ("functions", "logs_prefix", "module.storage.logs_prefix"),
+    ("functions", "max_body_bytes", "var.api_max_body_bytes"),
+    (
+        "api",
+        "function_name",
+        "module.functions.metrics_api_function_name",
+    ),
+    (
+        "api",
+        "function_invoke_arn",
+        "module.functions.metrics_api_invoke_arn",
+    ),
+    (
+        "api",
+        "manage_account_logging_role",
+        "var.manage_api_gateway_account_role",
+    ),
+    (
+        "api",
+        "account_logging_role_arn",
+        "var.api_gateway_cloudwatch_role_arn",
+    ),
+    (
+        "runbooks",
+        "runbook_executor_function_arn",
+        "module.functions.runbook_executor_function_arn",
+    ),
+    (
+        "dashboard",
+        "alarm_arns",
+        "values(module.alarms.alarm_arns)",
+    ),
+];
 
-pub fn component(config: &Config, children: &[&Component]) -> Component {
-    let wiring = wiring(config);
-    let mut main = vec![locals(config)];
-    main.push(
-        Block::module("kms")
-            .attr("source", "./modules/kms")
-            .attr(
-                "count",
-                Expr::cond(Expr::var("kms_key_arn").eq(Expr::Null), 1, 0),
-            )
-            .blank()
-            .attr("name_prefix", Expr::reference("var.name_prefix"))
-            .attr("tags", Expr::reference("local.tags")),
-    );
-    for (name, args) in &wiring {
-        let mut block = Block::module(*name)
-            .attr("source", format!("./modules/{name}"))
-            .blank()
-            .attr("name_prefix", Expr::reference("var.name_prefix"));
-        if *name != "dashboard" {
-            block = block.attr("tags", Expr::reference("local.tags"));
-        }
-        for (k, v) in args {
-            block = block.attr(*k, Expr::raw(*v));
-        }
-        main.push(block);
+/// Root variables named after a sub-module's with a prefix (`lambda_memory_mb` for the
+/// functions' `memory_mb`).
+const PREFIXES: &[(&str, &str)] = &[("functions", "lambda_"), ("api", "api_")];
+
+/// Sub-modules the root creates conditionally (`count`), whose outputs it re-exports by hand.
+const COUNTED: &[&str] = &["kms"];
+
+/// The `count` of a [`COUNTED`] sub-module.
+fn count(dir: &str) -> Expr {
+    match dir {
+        "kms" => Expr::cond(Expr::var("kms_key_arn").eq(Expr::Null), 1, 0),
+        other => unreachable!("no count for {other}"),
     }
+}
+
+/// The root's expression for variable `var` of sub-module `dir`, or `None` to leave it to its
+/// default. `root_vars` are the root's own variables.
+fn source(dir: &str, var: &Block, root_vars: &[&str]) -> Option<Expr> {
+    let name = var.labels[0].as_str();
+    let wired = |child: &str| {
+        WIRES
+            .iter()
+            .find(|(c, v, _)| *c == child && *v == name)
+            .map(|(_, _, e)| Expr::raw(*e))
+    };
+    if let Some(e) = wired(dir).or_else(|| wired("*")) {
+        return Some(e);
+    }
+    let prefixed = PREFIXES
+        .iter()
+        .filter(|(c, _)| *c == dir)
+        .map(|(_, p)| format!("{p}{name}"));
+    if let Some(root) = prefixed
+        .chain([name.to_owned()])
+        .find(|n| root_vars.contains(&n.as_str()))
+    {
+        return Some(Expr::reference(&format!("var.{root}")));
+    }
+    assert!(
+        var.body.attr("default").is_some(),
+        "module {dir}: the root has nothing for its required variable {name}"
+    );
+    None
+}
+
+/// `module "<dir>" {}`: every variable the sub-module declares, wired from the root.
+fn module_call(child: &Component, root_vars: &[&str]) -> Block {
+    let dir = child.dir;
+    let mut block = Block::module(dir).attr("source", format!("./modules/{dir}"));
+    if COUNTED.contains(&dir) {
+        block = block.attr("count", count(dir));
+    }
+    block = block.blank();
+    for var in child.variables.iter().filter(|b| b.kind == "variable") {
+        if let Some(e) = source(dir, var, root_vars) {
+            block = block.attr(var.labels[0].clone(), e);
+        }
+    }
+    block
+}
+
+pub fn component(plan: &Plan, children: &[Component]) -> Component {
+    let variables = variables(plan);
+    let root_vars: Vec<&str> = variables
+        .iter()
+        .filter(|b| b.kind == "variable")
+        .map(|b| b.labels[0].as_str())
+        .collect();
+    let mut main = vec![locals(plan)];
+    main.extend(children.iter().map(|c| module_call(c, &root_vars)));
 
     let mut outputs = vec![
         output(
@@ -48,7 +148,7 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
             "Alias of the KMS key the module created (null when kms_key_arn is handed in).",
         ),
     ];
-    for child in children {
+    for child in children.iter().filter(|c| !COUNTED.contains(&c.dir)) {
         for out in &child.outputs {
             let Some(name) = out.labels.first() else {
                 continue;
@@ -70,14 +170,14 @@ pub fn component(config: &Config, children: &[&Component]) -> Component {
         dir: "",
         summary: "Serverless application-monitoring stack.",
         main,
-        variables: variables(config),
+        variables,
         outputs,
     }
 }
 
-fn locals(config: &Config) -> Block {
-    let functions = config.functions();
-    let names = function_slug_list(config);
+fn locals(plan: &Plan) -> Block {
+    let functions = &plan.functions;
+    let names = function_slug_list(plan);
     let s3 = |field: &str| {
         Expr::var("lambda_s3_code")
             .index(Expr::ident("name"))
@@ -186,165 +286,10 @@ fn locals(config: &Config) -> Block {
         )
 }
 
-fn wiring(config: &Config) -> Vec<Wiring> {
-    let c = &config.components;
-    let fns = config.functions();
-    let mut w: Vec<Wiring> = vec![
-        (
-            "storage",
-            vec![
-                ("kms_key_arn", "local.kms_key_arn"),
-                ("logs_bucket_name", "var.logs_bucket_name"),
-                ("logs_transition_days", "var.logs_transition_days"),
-                ("logs_expiration_days", "var.logs_expiration_days"),
-                ("force_destroy", "var.force_destroy"),
-                ("table_deletion_protection", "var.table_deletion_protection"),
-                (
-                    "log_processor_function_arn",
-                    "module.functions.log_processor_function_arn",
-                ),
-            ],
-        ),
-        (
-            "alerting",
-            vec![
-                ("kms_key_arn", "local.kms_key_arn"),
-                ("topic_arn", "var.sns_topic_arn"),
-                ("alarm_emails", "var.alarm_emails"),
-            ],
-        ),
-    ];
-    let mut functions = vec![
-        ("kms_key_arn", "local.kms_key_arn"),
-        ("architecture", "var.lambda_architecture"),
-        ("memory_mb", "var.lambda_memory_mb"),
-        ("timeout_seconds", "var.lambda_timeout_seconds"),
-        ("reserved_concurrency", "var.lambda_reserved_concurrency"),
-        ("log_level", "var.lambda_log_level"),
-        ("log_retention_days", "var.log_retention_days"),
-        ("code", "local.lambda_code"),
-        ("table_name", "module.storage.table_name"),
-        ("table_arn", "module.storage.table_arn"),
-        ("logs_bucket_arn", "module.storage.logs_bucket_arn"),
-        ("logs_prefix", "module.storage.logs_prefix"),
-    ];
-    if fns.contains(&Function::MetricsApi) {
-        functions.extend([
-            (
-                "metrics_api_timeout_seconds",
-                "var.lambda_metrics_api_timeout_seconds",
-            ),
-            ("cors_allowed_origins", "var.cors_allowed_origins"),
-            ("max_body_bytes", "var.api_max_body_bytes"),
-        ]);
-    }
-    if fns.contains(&Function::RunbookExecutor) {
-        functions.extend([
-            ("topic_arn", "module.alerting.topic_arn"),
-            ("runbook_dry_run", "var.runbook_dry_run"),
-            ("incident_ttl_days", "var.incident_ttl_days"),
-        ]);
-    }
-    w.push(("functions", functions));
-    if c.api {
-        w.push((
-            "api",
-            vec![
-                ("kms_key_arn", "local.kms_key_arn"),
-                (
-                    "function_name",
-                    "module.functions.metrics_api_function_name",
-                ),
-                (
-                    "function_invoke_arn",
-                    "module.functions.metrics_api_invoke_arn",
-                ),
-                ("read_auth", "var.api_read_auth"),
-                ("cors_allowed_origins", "var.cors_allowed_origins"),
-                ("write_auth", "var.api_write_auth"),
-                ("stage_name", "var.api_stage_name"),
-                ("throttle_rate_limit", "var.api_throttle_rate_limit"),
-                ("throttle_burst_limit", "var.api_throttle_burst_limit"),
-                ("execution_logging_level", "var.api_execution_logging_level"),
-                ("log_retention_days", "var.log_retention_days"),
-                (
-                    "manage_account_logging_role",
-                    "var.manage_api_gateway_account_role",
-                ),
-                (
-                    "account_logging_role_arn",
-                    "var.api_gateway_cloudwatch_role_arn",
-                ),
-            ],
-        ));
-    }
-    if c.runbooks {
-        w.push((
-            "runbooks",
-            vec![
-                ("kms_key_arn", "local.kms_key_arn"),
-                ("topic_arn", "module.alerting.topic_arn"),
-                (
-                    "runbook_executor_function_arn",
-                    "module.functions.runbook_executor_function_arn",
-                ),
-            ],
-        ));
-    }
-    let alarms = config.active_alarms();
-    if !alarms.is_empty() {
-        let mut args = vec![
-            ("topic_arn", "module.alerting.topic_arn"),
-            ("alarm_thresholds", "var.alarm_thresholds"),
-        ];
-        use crate::config::model::AlarmKind::*;
-        if alarms
-            .iter()
-            .any(|a| matches!(a.kind, Api5xxRate | ApiLatency))
-        {
-            args.extend([
-                ("api_name", "module.api.api_name"),
-                ("api_stage_name", "module.api.api_stage_name"),
-            ]);
-        }
-        if alarms.iter().any(|a| a.kind == LambdaErrors) {
-            args.push(("function_names", "local.function_names"));
-        }
-        if alarms
-            .iter()
-            .any(|a| matches!(a.kind, DynamodbThrottles | DynamodbIndexThrottles))
-        {
-            args.push(("table_name", "module.storage.table_name"));
-        }
-        w.push(("alarms", args));
-    }
-    if c.dashboard {
-        use crate::config::model::DashboardSection::*;
-        let sections = super::dashboard::sections(config);
-        let mut args = vec![];
-        if sections.contains(&Api) {
-            args.extend([
-                ("api_name", "module.api.api_name"),
-                ("api_stage_name", "module.api.api_stage_name"),
-            ]);
-        }
-        if sections.contains(&Lambda) {
-            args.push(("function_names", "local.function_names"));
-        }
-        if sections.contains(&Dynamodb) {
-            args.push(("table_name", "module.storage.table_name"));
-        }
-        if !alarms.is_empty() {
-            args.push(("alarm_arns", "values(module.alarms.alarm_arns)"));
-        }
-        w.push(("dashboard", args));
-    }
-    w
-}
-
-fn variables(config: &Config) -> Vec<Block> {
+fn variables(plan: &Plan) -> Vec<Block> {
+    let config = &plan.config;
     let d = &config.defaults;
-    let names = function_slugs(config);
+    let names = function_slugs(plan);
     let [transition, expiration, force_destroy, deletion_protection] =
         super::storage::lifecycle_vars(d);
     let mut v = vec![
@@ -382,13 +327,14 @@ fn variables(config: &Config) -> Vec<Block> {
         )),
         log_retention_var(d.log_retention_days),
         super::storage::logs_bucket_name_var(),
+        super::storage::logs_prefix_var(),
         transition,
         // The pair is checked by a precondition in the storage module (Terraform >= 1.5).
         expiration,
         force_destroy,
         deletion_protection,
     ];
-    v.extend(super::functions::sizing_vars("lambda_", config));
+    v.extend(super::functions::sizing_vars("lambda_", plan));
     v.extend([
         super::functions::log_level_var("lambda_"),
         variable(
@@ -423,10 +369,10 @@ fn variables(config: &Config) -> Vec<Block> {
             ),
             super::api::auth_var("api_write_auth", "POST /metrics", api.write_auth),
             stage_name,
-            super::functions::cors_origins_var(config),
+            super::functions::cors_origins_var(plan),
             rate,
             burst,
-            super::functions::max_body_var("api_", config),
+            super::functions::max_body_var("api_", plan),
             logging,
             super::api::account_role_var(
                 "manage_api_gateway_account_role",
@@ -441,9 +387,8 @@ fn variables(config: &Config) -> Vec<Block> {
     if config.components.runbooks {
         v.extend(super::functions::runbook_vars(d));
     }
-    let alarms = config.active_alarms();
-    if !alarms.is_empty() {
-        v.push(super::alarms::thresholds_var(&alarms));
+    if !plan.alarms.is_empty() {
+        v.push(super::alarms::thresholds_var(&plan.alarms));
     }
     v
 }

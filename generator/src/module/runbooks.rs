@@ -3,8 +3,9 @@
 
 use super::alarms::full_name;
 use super::common::*;
-use crate::config::model::{Alarm, Config};
+use crate::config::model::Alarm;
 use crate::hcl::{Block, Expr, Part};
+use crate::plan::{ActiveAlarm, Plan};
 
 /// The key of CloudWatch's alarm notification JSON the executor's subscription filters on (and
 /// the executor parses). Metric and composite alarm notifications both carry it (the alarm's
@@ -39,12 +40,8 @@ pub fn filter_policy() -> Expr {
     )
 }
 
-pub fn component(config: &Config) -> Component {
-    let alarms: Vec<&Alarm> = config
-        .active_alarms()
-        .into_iter()
-        .filter(|a| a.runbook.is_some())
-        .collect();
+pub fn component(plan: &Plan) -> Component {
+    let alarms: Vec<&ActiveAlarm> = plan.alarms.iter().filter(|a| a.runbook.is_some()).collect();
     // The executor's RUNBOOK_PARAMETER_PREFIX is the same contract function of the prefix.
     let prefix = contract::runbook::parameter_prefix("${var.name_prefix}");
     let mut main = vec![Block::locals().attr("prefix", Expr::template(&prefix))];
@@ -185,13 +182,14 @@ fn subscription() -> Vec<Block> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::model::Config;
 
     fn starter() -> Config {
         toml::from_str(crate::config::STARTER).expect("starter parses")
     }
 
     fn main_tf(config: &Config) -> String {
-        component(config).file("main.tf")
+        component(&Plan::resolve(config)).file("main.tf")
     }
 
     #[test]

@@ -3,18 +3,19 @@
 use super::common::*;
 use crate::config::model::{Config, Defaults};
 use crate::hcl::{Block, Expr, Part};
+use crate::plan::Plan;
 
 /// The data contract's table, key and index names (the functions use the same ones).
 pub use contract::table::{
     PARTITION_KEY, SORT_KEY, TABLE_SUFFIX, TIMESTAMP_INDEX as INDEX_NAME, TTL_ATTRIBUTE,
 };
 
-pub fn component(config: &Config) -> Component {
+pub fn component(plan: &Plan) -> Component {
     Component {
         dir: "storage",
         summary: "Logs bucket (secure by default, notifies the log processor) and the ApplicationMetrics table.",
         main: [bucket(), notification(), table()].concat(),
-        variables: variables(config),
+        variables: variables(&plan.config),
         outputs: vec![
             output("logs_bucket_name", "aws_s3_bucket.logs.id", "Name of the logs bucket."),
             output("logs_bucket_arn", "aws_s3_bucket.logs.arn", "ARN of the logs bucket."),
@@ -90,22 +91,28 @@ pub fn lifecycle_vars(d: &Defaults) -> [Block; 4] {
     ]
 }
 
+/// `logs_prefix`, declared again by the root module under the same name: the storage module
+/// notifies for it, the functions module grants it and hands it to the log processor.
+pub fn logs_prefix_var() -> Block {
+    variable(
+        "logs_prefix",
+        "string",
+        "Key prefix applications write logs under; new objects below it go to the log processor (its LOGS_PREFIX), whose key names the service: <prefix><service>/... .",
+    )
+    .attr("default", "logs/")
+    .block(validation(
+        can_regex("^[A-Za-z0-9!_.*'()-]+/$", Expr::var("logs_prefix")),
+        "logs_prefix must be a key prefix ending in '/', e.g. \"logs/\".",
+    ))
+}
+
 fn variables(config: &Config) -> Vec<Block> {
     let mut vars = vec![
         name_prefix_var(None),
         tags_var(),
         kms_key_var("the bucket and the table"),
         logs_bucket_name_var(),
-        variable(
-            "logs_prefix",
-            "string",
-            "Key prefix applications write logs under; new objects below it go to the log processor.",
-        )
-        .attr("default", "logs/")
-        .block(validation(
-            can_regex("^[A-Za-z0-9!_.*'()-]+/$", Expr::var("logs_prefix")),
-            "logs_prefix must be a key prefix ending in '/', e.g. \"logs/\".",
-        )),
+        logs_prefix_var(),
     ];
     vars.extend(lifecycle_vars(&config.defaults));
     vars.push(arn_var(
@@ -344,7 +351,7 @@ mod tests {
     #[test]
     fn lifecycle_matches_the_variable_names_and_removes_delete_markers() {
         let config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
-        let tf = component(&config).file("main.tf");
+        let tf = component(&Plan::resolve(&config)).file("main.tf");
         let start = tf
             .find("resource \"aws_s3_bucket_lifecycle_configuration\" \"logs\"")
             .expect("lifecycle");

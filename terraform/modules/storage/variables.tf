@@ -37,7 +37,7 @@ variable "logs_bucket_name" {
 }
 
 variable "logs_prefix" {
-  description = "Key prefix applications write logs under; new objects below it go to the log processor."
+  description = "Key prefix applications write logs under; new objects below it go to the log processor (its LOGS_PREFIX), whose key names the service: <prefix><service>/... ."
   type        = string
   default     = "logs/"
   validation {
