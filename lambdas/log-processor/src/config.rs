@@ -2,7 +2,7 @@
 //! `contract::env`'s).
 
 use contract::env;
-use metrics_core::env::{invalid, ConfigError, Env};
+use metrics_core::env::{invalid, ConfigError, Env, FromEnv};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -15,16 +15,7 @@ pub struct Config {
     pub logs_prefix: String,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::read(&metrics_core::env::process())
-    }
-
-    /// Same as [`Config::from_env`] over any variable lookup (tests).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        Config::read(&Env::new(get))
-    }
-
+impl FromEnv for Config {
     fn read(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Config, ConfigError> {
         let logs_prefix = env.required(env::LOGS_PREFIX)?;
         if !logs_prefix.ends_with('/') || logs_prefix.starts_with('/') {

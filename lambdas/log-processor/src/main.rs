@@ -1,6 +1,7 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use log_processor::config::Config;
 use log_processor::handler::{handle, Deps};
+use metrics_core::env::FromEnv;
 use serde_json::Value;
 use std::process::ExitCode;
 

@@ -2,7 +2,7 @@
 //! `contract::env`'s).
 
 use contract::env;
-use metrics_core::env::{ConfigError, Env};
+use metrics_core::env::{ConfigError, Env, FromEnv};
 
 use crate::ingest::DEFAULT_MAX_BODY_BYTES;
 use crate::respond::Cors;
@@ -18,18 +18,7 @@ pub struct Config {
     pub max_body_bytes: usize,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Config::read(&metrics_core::env::process())
-    }
-
-    /// `METRICS_TABLE` (required), `CORS_ALLOWED_ORIGINS` (comma list or `*`; unset: `*`, since
-    /// auth is an API key header, not a cookie) and `MAX_BODY_BYTES` (default 256 KiB), over any
-    /// variable lookup (tests).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Config::read(&Env::new(get))
-    }
-
+impl FromEnv for Config {
     fn read(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
         Ok(Self {
             table: env.required(env::METRICS_TABLE)?,

@@ -1,5 +1,6 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use metrics_api::{config::Config, App, TableClients};
+use metrics_core::env::FromEnv;
 use serde_json::Value;
 
 /// The shape of all three functions: configuration and clients built once per execution

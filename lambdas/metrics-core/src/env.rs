@@ -27,6 +27,21 @@ impl ConfigError {
     }
 }
 
+/// A function's configuration, read from its environment: implement [`FromEnv::read`], and
+/// `main` calls `from_env`, tests `from_lookup` with a map.
+pub trait FromEnv: Sized {
+    fn read(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError>;
+
+    fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&process())
+    }
+
+    /// Same as [`FromEnv::from_env`] over any variable lookup (tests).
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(&Env::new(get))
+    }
+}
+
 /// Variables by name, through a lookup function.
 pub struct Env<F> {
     get: F,

@@ -1,7 +1,7 @@
 //! Settings from the function's environment (set by the Terraform module; names are a contract).
 
 use contract::env;
-use metrics_core::env::{ConfigError, Env};
+use metrics_core::env::{ConfigError, Env, FromEnv};
 
 use crate::steps::Settings;
 
@@ -17,16 +17,7 @@ pub struct Config {
     pub settings: Settings,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::read(&metrics_core::env::process())
-    }
-
-    /// Same as [`Config::from_env`] over any variable lookup (tests).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        Config::read(&Env::new(get))
-    }
-
+impl FromEnv for Config {
     fn read(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Config, ConfigError> {
         Ok(Config {
             table: env.required(env::METRICS_TABLE)?,

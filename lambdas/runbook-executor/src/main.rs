@@ -1,5 +1,6 @@
 use chrono::Utc;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use metrics_core::env::FromEnv;
 use runbook_executor::aws::AwsPorts;
 use runbook_executor::config::Config;
 use runbook_executor::handler::{invoke, Deps};

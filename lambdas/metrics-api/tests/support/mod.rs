@@ -5,6 +5,7 @@
 
 pub mod schema;
 
+use metrics_core::env::FromEnv;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
