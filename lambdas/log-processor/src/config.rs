@@ -81,14 +81,6 @@ mod tests {
     /// `metrics_core::aws::init_tracing`); the generator writes the same list.
     #[test]
     fn reads_the_variables_the_module_sets() {
-        let vars = Recorded::new(&BASE);
-        Config::from_lookup(vars.lookup()).unwrap();
-        let mut expected: Vec<&str> = env::keys(contract::Function::LogProcessor)
-            .iter()
-            .copied()
-            .filter(|k| *k != env::LOG_LEVEL)
-            .collect();
-        expected.sort_unstable();
-        assert_eq!(vars.read(), expected);
+        Recorded::assert_reads_module_keys::<Config>(contract::Function::LogProcessor, &BASE);
     }
 }

@@ -166,6 +166,26 @@ impl Recorded {
         names.dedup();
         names
     }
+
+    /// Test helper: loads `C` from `vars` and panics unless it read exactly the variables the
+    /// module sets on `function` (`contract::env::keys`), except `LOG_LEVEL`, which
+    /// `crate::aws::init_tracing` reads.
+    pub fn assert_reads_module_keys<C: FromEnv>(
+        function: contract::Function,
+        vars: &[(&str, &str)],
+    ) {
+        let recorded = Recorded::new(vars);
+        if let Err(e) = C::from_lookup(recorded.lookup()) {
+            panic!("{}: config does not load: {e}", function.slug());
+        }
+        let mut expected: Vec<&str> = contract::env::keys(function)
+            .iter()
+            .copied()
+            .filter(|k| *k != contract::env::LOG_LEVEL)
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(recorded.read(), expected, "{}", function.slug());
+    }
 }
 
 #[cfg(test)]

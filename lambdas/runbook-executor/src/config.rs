@@ -94,14 +94,9 @@ mod tests {
     /// `metrics_core::aws::init_tracing`); the generator writes the same list.
     #[test]
     fn reads_the_variables_the_module_sets() {
-        let vars = metrics_core::env::Recorded::new(&BASE);
-        Config::from_lookup(vars.lookup()).unwrap();
-        let mut expected: Vec<&str> = env::keys(contract::Function::RunbookExecutor)
-            .iter()
-            .copied()
-            .filter(|k| *k != env::LOG_LEVEL)
-            .collect();
-        expected.sort_unstable();
-        assert_eq!(vars.read(), expected);
+        metrics_core::env::Recorded::assert_reads_module_keys::<Config>(
+            contract::Function::RunbookExecutor,
+            &BASE,
+        );
     }
 }
