@@ -377,6 +377,7 @@ impl Runbook {
             alarm: alarm.to_owned(),
             link: Some(self.link.clone()),
             service: self.service.clone(),
+            slo: None,
             on_failure: self.on_failure,
             steps: self.steps.clone(),
         }

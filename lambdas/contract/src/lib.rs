@@ -11,12 +11,16 @@
 //! - [`names`]: the service and metric name rules, and the reserved key space.
 //! - [`runbook`]: the runbook document `gen` writes to SSM and the executor parses, with its limits.
 //! - [`sns`]: the alarm notification field the executor's filter matches, its loop-guard attribute.
+//! - [`service_metrics`]: the applications' metrics in CloudWatch (namespace, dimension, names).
+//! - [`slo`]: SLO burn-rate windows, the evaluable alarm windows, burn rate and budget arithmetic.
 
 pub mod env;
 pub mod http;
 pub mod iam;
 pub mod names;
 pub mod runbook;
+pub mod service_metrics;
+pub mod slo;
 pub mod sns;
 pub mod table;
 

@@ -10,6 +10,11 @@ use std::fmt;
 pub const RESERVED_PREFIX: char = '#';
 /// Longest valid service name, in characters.
 pub const MAX_SERVICE_NAME_LEN: usize = 128;
+/// [`validate_service_name`] as a regular expression (RE2 and Rust `regex` syntax), for the
+/// module's `validation` blocks.
+pub const SERVICE_NAME_PATTERN: &str = "^[A-Za-z0-9._-]{1,128}$";
+/// [`validate_metric_name`] as a regular expression.
+pub const METRIC_NAME_PATTERN: &str = "^[A-Za-z0-9._:/-]{1,255}$";
 /// Longest valid metric name, in characters.
 pub const MAX_METRIC_NAME_LEN: usize = 255;
 

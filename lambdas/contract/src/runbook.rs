@@ -65,6 +65,9 @@ pub struct Runbook {
     /// Affected service; when absent it is taken from a `ServiceName`/`service` alarm dimension.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// The SLO an SLO alert guards (its composite notification has no metric to read it from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<crate::slo::SloContext>,
     #[serde(default)]
     pub on_failure: OnFailure,
     pub steps: Vec<Step>,
@@ -195,6 +198,7 @@ impl Runbook {
             alarm: alarm.to_string(),
             link: None,
             service: None,
+            slo: None,
             on_failure: OnFailure::Continue,
             steps: vec![Step::Notify {}],
         }

@@ -17,11 +17,11 @@ use std::str::FromStr;
 pub use crate::service::validate_metric_name;
 
 /// Standard metric: one per request line.
-pub const REQUESTS: &str = "requests";
+pub const REQUESTS: &str = contract::service_metrics::REQUESTS.stored;
 /// Standard metric: status ≥ 500 or level ERROR/FATAL/CRITICAL.
-pub const ERRORS: &str = "errors";
+pub const ERRORS: &str = contract::service_metrics::ERRORS.stored;
 /// Standard metric: request latency in milliseconds.
-pub const LATENCY_MS: &str = "latency_ms";
+pub const LATENCY_MS: &str = contract::service_metrics::LATENCY.stored;
 
 /// Largest accepted magnitude (DynamoDB numbers stop at ~1e126; sums need head-room).
 pub const MAX_ABS_VALUE: f64 = 1e30;
