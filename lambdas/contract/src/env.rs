@@ -16,6 +16,16 @@ pub const LOG_LEVEL: &str = "LOG_LEVEL";
 /// of lines that carry none (log processor).
 pub const LOGS_PREFIX: &str = "LOGS_PREFIX";
 
+/// CloudWatch namespace of the services' own metrics, `<name_prefix>/Services`
+/// ([`crate::service_metrics::namespace`]; log processor and metrics API publish there, the runbook
+/// executor reads SLO burn rates from it).
+pub const SERVICE_METRICS_NAMESPACE: &str = "SERVICE_METRICS_NAMESPACE";
+/// The services whose metrics are published to CloudWatch, comma-separated (the keys of the
+/// module's `services` map); the others' groups are counted and logged as not published.
+pub const PUBLISHED_SERVICES: &str = "PUBLISHED_SERVICES";
+/// Custom (EMF / API) metrics published besides the built-in ones, comma-separated.
+pub const PUBLISHED_METRICS: &str = "PUBLISHED_METRICS";
+
 /// Origins the metrics API answers CORS requests for, comma-separated, or `*` (metrics API).
 pub const CORS_ALLOWED_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
 /// Largest request body the metrics API accepts, in bytes (metrics API).
