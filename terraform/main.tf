@@ -81,6 +81,8 @@ module "functions" {
   timeout_seconds             = var.lambda_timeout_seconds
   reserved_concurrency        = var.lambda_reserved_concurrency
   metrics_api_timeout_seconds = var.lambda_metrics_api_timeout_seconds
+  services                    = var.services
+  published_metrics           = var.published_metrics
   log_level                   = var.lambda_log_level
   log_retention_days          = var.log_retention_days
   code                        = local.lambda_code
@@ -123,6 +125,8 @@ module "runbooks" {
   kms_key_arn                   = local.kms_key_arn
   topic_arn                     = module.alerting.topic_arn
   runbook_executor_function_arn = module.functions.runbook_executor_function_arn
+  services                      = var.services
+  alarm_thresholds              = var.alarm_thresholds
 }
 
 module "alarms" {
@@ -136,6 +140,8 @@ module "alarms" {
   api_stage_name   = module.api.api_stage_name
   function_names   = local.function_names
   table_name       = module.storage.table_name
+  services         = var.services
+  composite_alarms = var.composite_alarms
 }
 
 module "dashboard" {
@@ -146,5 +152,6 @@ module "dashboard" {
   api_stage_name = module.api.api_stage_name
   function_names = local.function_names
   table_name     = module.storage.table_name
+  services       = var.services
   alarm_arns     = values(module.alarms.alarm_arns)
 }

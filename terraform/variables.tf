@@ -160,6 +160,34 @@ variable "lambda_metrics_api_timeout_seconds" {
   }
 }
 
+variable "services" {
+  description = "The applications whose metrics are published to CloudWatch (namespace <name_prefix>/Services) and watched by the service alarms, keyed by service name; per service, `alarms` may disable an alarm or override its threshold (for slo: the availability target; for anomaly-band alarms: the band width). At most 100."
+  type        = map(object({ alarms = optional(map(object({ enabled = optional(bool, true), threshold = optional(number) })), {}) }))
+  default     = {}
+  validation {
+    condition     = alltrue([for s in keys(var.services) : can(regex("^[A-Za-z0-9._-]{1,128}$", s))])
+    error_message = "services keys must be service names: 1-128 characters of A-Z a-z 0-9 . _ -."
+  }
+  validation {
+    condition     = length(var.services) <= 100
+    error_message = "services may list at most 100 services (each costs custom metrics and alarms)."
+  }
+  validation {
+    condition     = alltrue(flatten([for s, c in var.services : [for k, v in c.alarms : contains(["error-rate", "latency-p99", "traffic-drop", "availability"], k) && coalesce(v.threshold, 0) >= 0]]))
+    error_message = "services[*].alarms keys must be among the service alarms (\"error-rate\", \"latency-p99\", \"traffic-drop\", \"availability\"); thresholds >= 0."
+  }
+}
+
+variable "published_metrics" {
+  description = "Custom (EMF or POST /metrics) metric names also published to CloudWatch for the services, as distributions (at most 20)."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = length(var.published_metrics) <= 20 && alltrue([for m in var.published_metrics : can(regex("^[A-Za-z0-9._:/-]{1,255}$", m)) && !contains(["Requests", "Errors", "Latency"], m)])
+    error_message = "published_metrics: at most 20 metric names (A-Z a-z 0-9 . _ : / -, up to 255 characters), none of the built-in \"Requests\", \"Errors\", \"Latency\"."
+  }
+}
+
 variable "lambda_log_level" {
   description = "Level of the functions' structured JSON logs (trace, debug, info, warn, error); passed to each function as LOG_LEVEL."
   type        = string
@@ -313,9 +341,19 @@ variable "alarm_thresholds" {
     runbook-executor-errors  = 1
     dynamodb-throttles       = 1
     dynamodb-index-throttles = 1
+    error-rate               = 5
+    latency-p99              = 1000
+    traffic-drop             = 3
+    availability             = 99.9
   }
   validation {
-    condition     = alltrue([for k, v in var.alarm_thresholds : contains(["api-5xx-rate", "api-latency-p99", "log-processor-errors", "metrics-api-errors", "runbook-executor-errors", "dynamodb-throttles", "dynamodb-index-throttles"], k) && v >= 0])
-    error_message = "alarm_thresholds keys must be among \"api-5xx-rate\", \"api-latency-p99\", \"log-processor-errors\", \"metrics-api-errors\", \"runbook-executor-errors\", \"dynamodb-throttles\", \"dynamodb-index-throttles\"; values >= 0."
+    condition     = alltrue([for k, v in var.alarm_thresholds : contains(["api-5xx-rate", "api-latency-p99", "log-processor-errors", "metrics-api-errors", "runbook-executor-errors", "dynamodb-throttles", "dynamodb-index-throttles", "error-rate", "latency-p99", "traffic-drop", "availability"], k) && v >= 0])
+    error_message = "alarm_thresholds keys must be among \"api-5xx-rate\", \"api-latency-p99\", \"log-processor-errors\", \"metrics-api-errors\", \"runbook-executor-errors\", \"dynamodb-throttles\", \"dynamodb-index-throttles\", \"error-rate\", \"latency-p99\", \"traffic-drop\", \"availability\"; values >= 0."
   }
+}
+
+variable "composite_alarms" {
+  description = "Create the composite alarms of the SLO alerts (the only SLO alarms that notify). Only for emulators that cannot create composite alarms: false leaves SLO alerts silent."
+  type        = bool
+  default     = true
 }

@@ -55,4 +55,23 @@ module "monitoring" {
     "api-5xx-rate"    = 2
     "api-latency-p99" = 1500
   }
+
+  # The applications' own health. Each service here is published to CloudWatch
+  # (<name_prefix>/Services, dimension ServiceName) and gets every service alarm of
+  # monitoring.toml: error rate, p99 latency, a traffic-drop anomaly band and the 99.9 %
+  # availability SLO (paging burn-rate alerts + a ticket). Per service, an alarm can be
+  # switched off or given its own threshold (for the SLO: the target).
+  services = {
+    checkout = {
+      alarms = {
+        "error-rate"   = { threshold = 2 }
+        "availability" = { threshold = 99.95 }
+      }
+    }
+    search = {
+      alarms = {
+        "traffic-drop" = { enabled = false }
+      }
+    }
+  }
 }

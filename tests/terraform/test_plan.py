@@ -11,6 +11,21 @@ PREFIX = "appmon"  # examples/complete's name_prefix
 FUNCTIONS = ("log_processor", "metrics_api", "runbook_executor")
 ALARMS = ("api-5xx-rate", "api-latency-p99", "log-processor-errors", "metrics-api-errors",
           "runbook-executor-errors", "dynamodb-throttles", "dynamodb-index-throttles")
+# examples/complete's services: checkout overrides the error-rate threshold and the SLO target;
+# search switches the traffic-drop alarm off.
+SERVICES = ("checkout", "search")
+NAMESPACE = f"{PREFIX}/Services"
+SLO_CHILDREN = ("page-1h", "page-5m", "page-6h", "page-30m", "ticket-3d", "ticket-6h")
+
+
+def service_alarm_names() -> list[str]:
+    """The notifying per-service alarms (metric alarms and the SLO composites)."""
+    names = []
+    for s in SERVICES:
+        names += [f"error-rate-{s}", f"latency-p99-{s}", f"availability-{s}", f"availability-{s}-ticket"]
+        if s != "search":
+            names.append(f"traffic-drop-{s}")
+    return names
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +81,8 @@ def test_plan_inventory(plan):
         "aws_api_gateway_method": 5, "aws_api_gateway_integration": 5, "aws_api_gateway_deployment": 1,
         "aws_api_gateway_stage": 1, "aws_api_gateway_method_settings": 1, "aws_api_gateway_usage_plan": 1,
         "aws_api_gateway_api_key": 1, "aws_api_gateway_usage_plan_key": 1, "aws_api_gateway_account": 1,
-        "aws_cloudwatch_metric_alarm": 7, "aws_cloudwatch_dashboard": 1, "aws_ssm_parameter": 7,
+        "aws_cloudwatch_metric_alarm": 7 + 3 + 2 + 6 * 2, "aws_cloudwatch_composite_alarm": 2 * 2,
+        "aws_cloudwatch_dashboard": 1, "aws_ssm_parameter": 7 + 5 + 4,
         "aws_sns_topic_subscription": 2, "aws_api_gateway_gateway_response": 2,
     }
     for kind, count in expected.items():
@@ -231,9 +247,10 @@ def test_function_environment(after, unknown):
     env = {fn: after[f"module.functions.aws_lambda_function.{fn}"]["environment"][0].get("variables") for fn in FUNCTIONS}
     table = f"{PREFIX}-ApplicationMetrics"
     # The root's logs_prefix reaches the log processor (it derives the service from the key).
-    assert env["log_processor"] == {"METRICS_TABLE": table, "LOGS_PREFIX": "app-logs/", "LOG_LEVEL": "info"}
+    published = {"SERVICE_METRICS_NAMESPACE": NAMESPACE, "PUBLISHED_SERVICES": "checkout,search", "PUBLISHED_METRICS": ""}
+    assert env["log_processor"] == {"METRICS_TABLE": table, "LOGS_PREFIX": "app-logs/", "LOG_LEVEL": "info", **published}
     assert env["metrics_api"] == {"METRICS_TABLE": table, "CORS_ALLOWED_ORIGINS": "https://dashboard.example.com",
-                                  "MAX_BODY_BYTES": "262144", "LOG_LEVEL": "info"}
+                                  "MAX_BODY_BYTES": "262144", "LOG_LEVEL": "info", **published}
     assert unknown["module.functions.aws_lambda_function.runbook_executor"]["environment"][0]["variables"]
 
 
@@ -365,7 +382,8 @@ def test_redeployment_trigger_hashes_ids(config):
 
 
 def test_alarms(after, unknown):
-    alarms = {v["alarm_name"]: (a, v) for a, v in after.items() if ".aws_cloudwatch_metric_alarm." in a}
+    alarms = {v["alarm_name"]: (a, v) for a, v in after.items()
+              if ".aws_cloudwatch_metric_alarm." in a and "[" not in a}
     assert sorted(alarms) == sorted(f"{PREFIX}-{n}" for n in ALARMS)
     for name, (address, alarm) in alarms.items():
         assert unknown[address]["alarm_actions"] and unknown[address]["ok_actions"], f"{name}: actions must be the topic"
@@ -396,10 +414,101 @@ def test_alarms(after, unknown):
                for m in metrics), metrics
 
 
+def service_metric_alarms(after) -> dict:
+    return {v["alarm_name"]: v for a, v in after.items() if ".aws_cloudwatch_metric_alarm." in a and "[" in a}
+
+
+def queries(alarm) -> dict:
+    return {q["id"]: q for q in alarm["metric_query"]}
+
+
+def metric_of(query) -> dict:
+    return query["metric"][0]
+
+
+def test_service_alarms_watch_the_published_metrics(after, unknown):
+    alarms = service_metric_alarms(after)
+    children = [f"availability-{s}-{c}" for s in SERVICES for c in SLO_CHILDREN]
+    metric_alarms = [n for n in service_alarm_names() if not n.startswith("availability")]
+    assert sorted(alarms) == sorted(f"{PREFIX}-{n}" for n in metric_alarms + children)
+    for name, alarm in alarms.items():
+        service = next(s for s in SERVICES if f"-{s}" in name)
+        for q in alarm["metric_query"]:
+            if q["metric"]:
+                m = metric_of(q)
+                assert m["namespace"] == NAMESPACE and m["dimensions"] == {"ServiceName": service}, (name, m)
+    # Error rate: metric math on Requests/Errors, checkout's own threshold, M of N.
+    rate = alarms[f"{PREFIX}-error-rate-checkout"]
+    q = queries(rate)
+    assert q["rate"]["expression"] == "IF(requests > 0, 100 * errors / requests, 0)" and q["rate"]["return_data"]
+    assert (metric_of(q["errors"])["metric_name"], metric_of(q["errors"])["stat"]) == ("Errors", "Sum")
+    assert (metric_of(q["requests"])["metric_name"], metric_of(q["requests"])["stat"]) == ("Requests", "Sum")
+    assert not q["errors"]["return_data"] and not q["requests"]["return_data"]
+    assert (rate["threshold"], rate["evaluation_periods"], rate["datapoints_to_alarm"]) == (2, 5, 3)
+    assert alarms[f"{PREFIX}-error-rate-search"]["threshold"] == 5, "search keeps the config's default"
+    assert rate["comparison_operator"] == "GreaterThanThreshold" and rate["treat_missing_data"] == "notBreaching"
+    assert f"SSM parameter /{PREFIX}/runbooks/{PREFIX}-error-rate-checkout" in rate["alarm_description"]
+    assert unknown[f"module.alarms.aws_cloudwatch_metric_alarm.error_rate[\"checkout\"]"]["alarm_actions"]
+    # Latency: a percentile of the Latency distribution.
+    latency = queries(alarms[f"{PREFIX}-latency-p99-search"])["latency"]
+    assert (metric_of(latency)["metric_name"], metric_of(latency)["stat"], latency["return_data"]) == ("Latency", "p99", True)
+    # Anomaly band: the alarm compares Requests with ANOMALY_DETECTION_BAND(requests, width).
+    drop = alarms[f"{PREFIX}-traffic-drop-checkout"]
+    q = queries(drop)
+    assert q["band"]["expression"] == "ANOMALY_DETECTION_BAND(requests, 3)" and q["band"]["return_data"]
+    assert drop["threshold_metric_id"] == "band" and drop["threshold"] is None
+    assert drop["comparison_operator"] == "LessThanLowerThreshold"
+    assert metric_of(q["requests"])["period"] == 300 and q["requests"]["return_data"]
+    assert drop["treat_missing_data"] == "breaching", "a silent service is broken"
+
+
+def test_slo_burn_rate_alerts(after, unknown):
+    """SRE workbook, multiwindow multi-burn-rate: children compute the burn rate and carry no
+    actions; one composite per severity pages when both windows of a pair burn."""
+    alarms = service_metric_alarms(after)
+    windows = {"page-1h": (3600, 14.4), "page-5m": (300, 14.4), "page-6h": (21600, 6), "page-30m": (1800, 6),
+               "ticket-3d": (259200, 1), "ticket-6h": (21600, 1)}
+    for service, target in (("checkout", 99.95), ("search", 99.9)):
+        for child, (period, burn) in windows.items():
+            alarm = alarms[f"{PREFIX}-availability-{service}-{child}"]
+            q = queries(alarm)
+            assert q["burn"]["expression"] == f"IF(requests > 0, errors / requests / (1 - {target} / 100), 0)"
+            assert {metric_of(q[i])["period"] for i in ("errors", "requests")} == {period}
+            assert (alarm["threshold"], alarm["evaluation_periods"], alarm["comparison_operator"]) == \
+                (burn, 1, "GreaterThanThreshold")
+            assert not alarm.get("alarm_actions") and not alarm.get("ok_actions") and not alarm.get("insufficient_data_actions")
+    composites = {v["alarm_name"]: (a, v) for a, v in after.items() if ".aws_cloudwatch_composite_alarm." in a}
+    assert sorted(composites) == sorted(f"{PREFIX}-availability-{s}{sev}" for s in SERVICES for sev in ("", "-ticket"))
+    address, page = composites[f"{PREFIX}-availability-checkout"]
+    n = lambda c: f'ALARM("{PREFIX}-availability-checkout-{c}")'
+    assert page["alarm_rule"] == f"({n('page-1h')} AND {n('page-5m')}) OR ({n('page-6h')} AND {n('page-30m')})"
+    assert unknown[address]["alarm_actions"] and unknown[address]["ok_actions"], "only the composite notifies"
+    _, ticket = composites[f"{PREFIX}-availability-checkout-ticket"]
+    assert ticket["alarm_rule"] == f"({n('ticket-3d')} AND {n('ticket-6h')})"
+
+
+def test_functions_publish_the_services(after, config):
+    env = {fn: after[f"module.functions.aws_lambda_function.{fn}"]["environment"][0]["variables"]
+           for fn in ("log_processor", "metrics_api")}
+    for fn, e in env.items():
+        assert (e["SERVICE_METRICS_NAMESPACE"], e["PUBLISHED_SERVICES"], e["PUBLISHED_METRICS"]) == \
+            (NAMESPACE, "checkout,search", ""), fn
+        put = statements(config, fn)["PublishServiceMetrics"]
+        assert put["actions"]["constant_value"] == ["cloudwatch:PutMetricData"]
+        assert put["condition"][0]["variable"]["constant_value"] == "cloudwatch:namespace"
+
+
 def test_runbook_parameters_in_the_executor_format(after, unknown):
     params = {v["name"]: v for a, v in after.items() if ".aws_ssm_parameter." in a}
     assert all(unknown[a]["key_id"] for a in after if ".aws_ssm_parameter." in a), "SecureString under the module's key"
-    assert sorted(params) == sorted(f"/{PREFIX}/runbooks/{PREFIX}-{n}" for n in ALARMS)
+    assert sorted(params) == sorted(f"/{PREFIX}/runbooks/{PREFIX}-{n}" for n in ALARMS + tuple(service_alarm_names()))
+    slo = json.loads(params[f"/{PREFIX}/runbooks/{PREFIX}-availability-checkout"]["value"])
+    assert slo["service"] == "checkout" and slo["alarm"] == f"{PREFIX}-availability-checkout"
+    assert slo["slo"] == {"target_percent": 99.95, "window_days": 30, "windows": [
+        {"long_seconds": 3600, "short_seconds": 300, "burn_rate": 14.4},
+        {"long_seconds": 21600, "short_seconds": 1800, "burn_rate": 6}]}
+    rate = json.loads(params[f"/{PREFIX}/runbooks/{PREFIX}-error-rate-search"]["value"])
+    assert rate["service"] == "search" and "slo" not in rate
     for name, p in params.items():
         assert p["type"] == "SecureString"
         value = json.loads(p["value"])

@@ -104,7 +104,8 @@ def test_runbook_executor_environment(functions_plan):
     fn = next(rc for rc in functions_plan["resource_changes"] if rc["address"] == "aws_lambda_function.runbook_executor")
     assert fn["change"]["after"]["environment"][0]["variables"] == {
         "METRICS_TABLE": "solo-ApplicationMetrics", "TOPIC_ARN": TOPIC, "RUNBOOK_PARAMETER_PREFIX": "/solo/runbooks/",
-        "DRY_RUN": "false", "METRIC_NAMESPACE": "solo/Runbooks", "INCIDENT_TTL_DAYS": "30", "LOG_LEVEL": "debug"}
+        "DRY_RUN": "false", "METRIC_NAMESPACE": "solo/Runbooks", "SERVICE_METRICS_NAMESPACE": "solo/Services",
+        "INCIDENT_TTL_DAYS": "30", "LOG_LEVEL": "debug"}
 
 
 def test_log_processor_environment_carries_a_non_default_logs_prefix(functions_plan):
@@ -112,7 +113,9 @@ def test_log_processor_environment_carries_a_non_default_logs_prefix(functions_p
     (it used to hard-code logs/, rejecting every line without a service field under app-logs/)."""
     fn = next(rc for rc in functions_plan["resource_changes"] if rc["address"] == "aws_lambda_function.log_processor")
     assert fn["change"]["after"]["environment"][0]["variables"] == {
-        "METRICS_TABLE": "solo-ApplicationMetrics", "LOGS_PREFIX": LOGS_PREFIX, "LOG_LEVEL": "debug"}
+        "METRICS_TABLE": "solo-ApplicationMetrics", "LOGS_PREFIX": LOGS_PREFIX, "LOG_LEVEL": "debug",
+        # No services handed in: nothing is published (and the namespace is the prefix's).
+        "SERVICE_METRICS_NAMESPACE": "solo/Services", "PUBLISHED_SERVICES": "", "PUBLISHED_METRICS": ""}
 
 
 

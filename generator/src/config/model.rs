@@ -39,7 +39,77 @@ pub struct Config {
     #[serde(default)]
     pub dashboard: Dashboard,
     #[serde(default)]
+    pub service_metrics: ServiceMetrics,
+    #[serde(default)]
     pub alarms: Vec<Alarm>,
+}
+
+/// The applications' own metrics in CloudWatch (`contract::service_metrics`): which services are
+/// published (and get the service alarms) by default, and which custom metrics besides the
+/// built-in ones. Both become variable defaults: an estate adds services in its `module` block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceMetrics {
+    /// Default keys of `var.services`.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Default of `var.published_metrics`: custom (EMF / API) metric names also published.
+    #[serde(default)]
+    pub custom_metrics: Vec<String>,
+}
+
+/// How an alarm compares its value with the threshold (CloudWatch's `ComparisonOperator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Comparison {
+    GreaterThanThreshold,
+    GreaterThanOrEqualToThreshold,
+    LessThanThreshold,
+    LessThanOrEqualToThreshold,
+}
+
+impl Comparison {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparison::GreaterThanThreshold => "GreaterThanThreshold",
+            Comparison::GreaterThanOrEqualToThreshold => "GreaterThanOrEqualToThreshold",
+            Comparison::LessThanThreshold => "LessThanThreshold",
+            Comparison::LessThanOrEqualToThreshold => "LessThanOrEqualToThreshold",
+        }
+    }
+
+    /// The anomaly-band operator for the same direction
+    /// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+    pub fn band(self) -> &'static str {
+        match self {
+            Comparison::GreaterThanThreshold | Comparison::GreaterThanOrEqualToThreshold => {
+                "GreaterThanUpperThreshold"
+            }
+            Comparison::LessThanThreshold | Comparison::LessThanOrEqualToThreshold => {
+                "LessThanLowerThreshold"
+            }
+        }
+    }
+}
+
+/// CloudWatch's `TreatMissingData`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MissingData {
+    Missing,
+    NotBreaching,
+    Breaching,
+    Ignore,
+}
+
+impl MissingData {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MissingData::Missing => "missing",
+            MissingData::NotBreaching => "notBreaching",
+            MissingData::Breaching => "breaching",
+            MissingData::Ignore => "ignore",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -279,6 +349,8 @@ pub const LOG_RETENTION_DAYS: &[u32] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum DashboardSection {
+    /// Requests, error rate and p50/p99 latency of every service in `var.services`.
+    Services,
     Api,
     Lambda,
     Dynamodb,
@@ -302,6 +374,7 @@ impl Default for Dashboard {
 
 fn default_sections() -> Vec<DashboardSection> {
     vec![
+        DashboardSection::Services,
         DashboardSection::Api,
         DashboardSection::Lambda,
         DashboardSection::Dynamodb,
@@ -332,6 +405,31 @@ pub struct Alarm {
     pub period_seconds: u32,
     #[serde(default = "default_evaluation_periods")]
     pub evaluation_periods: u32,
+    /// M of the "M out of N" rule (default: all `evaluation_periods`).
+    #[serde(default)]
+    pub datapoints_to_alarm: Option<u32>,
+    /// Default: the kind's (`notBreaching`; `breaching` for a traffic floor, as silence is the failure).
+    #[serde(default)]
+    pub treat_missing_data: Option<MissingData>,
+    /// Service kinds: which way is bad (default `GreaterThanThreshold`; a traffic floor is `LessThanThreshold`).
+    #[serde(default)]
+    pub comparison: Option<Comparison>,
+    /// Service kinds except `slo`: compare with CloudWatch's anomaly detection band instead of a
+    /// static threshold; `threshold` is then the band's width in standard deviations.
+    #[serde(default)]
+    pub anomaly_band: bool,
+    /// `service_metric`: the published metric (`Requests`, `Errors`, `Latency` or a custom one).
+    #[serde(default)]
+    pub metric: Option<String>,
+    /// `service_metric`: `Sum`, `Average`, `Minimum`, `Maximum`, `SampleCount` or a percentile.
+    #[serde(default)]
+    pub statistic: Option<String>,
+    /// `slo`: the window the availability target holds over, in days (default 30).
+    #[serde(default)]
+    pub window_days: Option<u32>,
+    /// `slo`: also generate the ticket-level alert (3 days at burn rate 1, short window 6 h).
+    #[serde(default)]
+    pub ticket: bool,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
@@ -346,9 +444,14 @@ fn default_evaluation_periods() -> u32 {
 }
 
 impl Alarm {
-    /// The percentile statistic of an `api_latency` alarm.
+    /// The percentile statistic of a latency alarm.
     pub fn percentile_or_default(&self) -> &str {
         self.percentile.as_deref().unwrap_or("p99")
+    }
+
+    /// The SLO window of an `slo` alarm, in days.
+    pub fn window_days_or_default(&self) -> u32 {
+        self.window_days.unwrap_or(30)
     }
 }
 
@@ -411,8 +514,40 @@ impl Config {
                 ));
             }
             validate_alarm(i, alarm, &mut issues);
+            validate_service_alarm(i, alarm, &self.service_metrics, &mut issues);
         }
+        self.validate_service_metrics(&mut issues);
         issues
+    }
+
+    fn validate_service_metrics(&self, issues: &mut Vec<ConfigIssue>) {
+        use contract::service_metrics as sm;
+        let m = &self.service_metrics;
+        if m.services.len() > sm::MAX_PUBLISHED_SERVICES {
+            issues.push(ConfigIssue::new(
+                "service_metrics.services",
+                format!("lists {} services, at most {} are allowed", m.services.len(), sm::MAX_PUBLISHED_SERVICES),
+            ));
+        }
+        for (i, name) in m.services.iter().enumerate() {
+            if let Err(e) = contract::names::validate_service_name(name) {
+                issues.push(ConfigIssue::new(format!("service_metrics.services[{i}]"), e.to_string()));
+            }
+        }
+        if m.custom_metrics.len() > sm::MAX_PUBLISHED_METRICS {
+            issues.push(ConfigIssue::new(
+                "service_metrics.custom_metrics",
+                format!("lists {} metrics, at most {} are allowed", m.custom_metrics.len(), sm::MAX_PUBLISHED_METRICS),
+            ));
+        }
+        for (i, name) in m.custom_metrics.iter().enumerate() {
+            let key = format!("service_metrics.custom_metrics[{i}]");
+            if let Err(e) = contract::names::validate_metric_name(name) {
+                issues.push(ConfigIssue::new(key, e.to_string()));
+            } else if sm::BUILT_IN.iter().any(|b| b.name == name) {
+                issues.push(ConfigIssue::new(key, format!("{name:?} is a built-in metric, always published")));
+            }
+        }
     }
 
     fn validate_api(&self, issues: &mut Vec<ConfigIssue>) {
@@ -640,11 +775,18 @@ fn validate_alarm(i: usize, alarm: &Alarm, issues: &mut Vec<ConfigIssue>) {
             "must be a multiple of 60 (at least 60)",
         ));
     }
-    if alarm.evaluation_periods == 0 || alarm.evaluation_periods * alarm.period_seconds > 86_400 {
-        issues.push(ConfigIssue::new(
-            key("evaluation_periods"),
-            "must be at least 1, and evaluation_periods * period_seconds at most one day",
-        ));
+    if alarm.period_seconds >= 60 && alarm.period_seconds % 60 == 0 {
+        if let Err(e) = contract::slo::evaluable(alarm.period_seconds, alarm.evaluation_periods) {
+            issues.push(ConfigIssue::new(key("evaluation_periods"), e));
+        }
+    }
+    if let Some(m) = alarm.datapoints_to_alarm {
+        if m == 0 || m > alarm.evaluation_periods {
+            issues.push(ConfigIssue::new(
+                key("datapoints_to_alarm"),
+                format!("must be 1 to evaluation_periods ({})", alarm.evaluation_periods),
+            ));
+        }
     }
     if let Some(d) = &alarm.description {
         if d.len() > 512 {
@@ -656,6 +798,89 @@ fn validate_alarm(i: usize, alarm: &Alarm, issues: &mut Vec<ConfigIssue>) {
     }
     if let Some(runbook) = &alarm.runbook {
         validate_runbook(&key("runbook"), runbook, issues);
+    }
+}
+
+/// The fields of the per-service kinds (and their absence elsewhere).
+fn validate_service_alarm(
+    i: usize,
+    alarm: &Alarm,
+    metrics: &ServiceMetrics,
+    issues: &mut Vec<ConfigIssue>,
+) {
+    let key = |field: &str| format!("alarms[{i}].{field}");
+    let kind = alarm.kind.descriptor();
+    let only = |field: &str, allowed: fn(&KindDescriptor) -> bool| {
+        let kinds = AlarmKind::ALL
+            .iter()
+            .filter(|k| allowed(k.descriptor()))
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        ConfigIssue::new(key(field), format!("is only allowed for kind {kinds}"))
+    };
+    if alarm.comparison.is_some() && kind.comparison.0 == Field::Forbidden {
+        issues.push(only("comparison", |d| d.comparison.0 != Field::Forbidden));
+    }
+    if alarm.anomaly_band {
+        if !kind.anomaly {
+            issues.push(only("anomaly_band", |d| d.anomaly));
+        } else if alarm.threshold <= 0.0 {
+            issues.push(ConfigIssue::new(
+                key("threshold"),
+                "is the anomaly band's width in standard deviations: must be > 0",
+            ));
+        }
+    }
+    if kind.slo == Field::Forbidden {
+        if alarm.window_days.is_some() {
+            issues.push(only("window_days", |d| d.slo != Field::Forbidden));
+        }
+        if alarm.ticket {
+            issues.push(only("ticket", |d| d.slo != Field::Forbidden));
+        }
+    } else if let Err(e) = contract::slo::validate(alarm.threshold, alarm.window_days_or_default()) {
+        let field = if e.starts_with("window") { "window_days" } else { "threshold" };
+        issues.push(ConfigIssue::new(key(field), e));
+    }
+    match (kind.metric, &alarm.metric, &alarm.statistic) {
+        (Field::Forbidden, None, None) => {}
+        (Field::Forbidden, _, _) => {
+            let field = if alarm.metric.is_some() { "metric" } else { "statistic" };
+            issues.push(only(field, |d| d.metric != Field::Forbidden));
+        }
+        (_, None, _) => issues.push(ConfigIssue::new(
+            key("metric"),
+            format!("is required for kind {}", kind.name),
+        )),
+        (_, _, None) => issues.push(ConfigIssue::new(
+            key("statistic"),
+            format!("is required for kind {}: Sum, Average, Minimum, Maximum, SampleCount or a percentile like p99", kind.name),
+        )),
+        (_, Some(m), Some(stat)) => {
+            let built_in = contract::service_metrics::BUILT_IN.iter().any(|b| b.name == m);
+            if !built_in && !metrics.custom_metrics.contains(m) {
+                issues.push(ConfigIssue::new(
+                    key("metric"),
+                    format!("{m:?} is not published: use Requests, Errors, Latency or a name in service_metrics.custom_metrics"),
+                ));
+            }
+            let known = ["Sum", "Average", "Minimum", "Maximum", "SampleCount"];
+            if !known.contains(&stat.as_str()) && !is_percentile(stat) {
+                issues.push(ConfigIssue::new(
+                    key("statistic"),
+                    format!("{stat:?} must be Sum, Average, Minimum, Maximum, SampleCount or a percentile like p99"),
+                ));
+            }
+        }
+    }
+    if kind.per_service() {
+        if alarm.runbook.as_ref().is_some_and(|r| r.service.is_some()) {
+            issues.push(ConfigIssue::new(
+                key("runbook.service"),
+                "is set per service for per-service kinds (each service's runbook names its service)",
+            ));
+        }
     }
 }
 

@@ -6,40 +6,73 @@
 use super::common::*;
 use crate::config::model::Alarm;
 use crate::hcl::{Block, Expr, Part};
-use crate::plan::{ActiveAlarm, Input, Plan};
+use super::service_alarms;
+use crate::plan::{ActiveAlarm, Input, Plan, Render};
 
 pub fn component(plan: &Plan) -> Component {
     let alarms = &plan.alarms;
     let runbooks = plan.config.components.runbooks;
-    let main: Vec<Block> = alarms.iter().map(|a| alarm(a, runbooks)).collect();
+    let mut main = Vec::new();
+    if plan.alarm_inputs().contains(&Input::Services) {
+        main.push(Block::locals().attr(
+            service_alarms::NAMESPACE_LOCAL,
+            service_alarms::namespace_expr(),
+        ));
+    }
+    for a in alarms {
+        match a.descriptor.render {
+            Render::Stack(_) => main.push(alarm(a, runbooks)),
+            _ => main.extend(service_alarms::blocks(a, runbooks)),
+        }
+    }
+    // Stack alarms by short name; per-service ones by their name without the prefix
+    // (`<alarm>-<service>[-suffix]`).
     let by_name = |attr: &str| {
-        Expr::object(alarms.iter().map(|a| {
-            (
-                a.name.clone(),
-                Expr::reference(&format!(
-                    "aws_cloudwatch_metric_alarm.{}.{attr}",
-                    ident(&a.name)
-                )),
-            )
-        }))
+        let stack = Expr::object(
+            alarms
+                .iter()
+                .filter(|a| matches!(a.descriptor.render, Render::Stack(_)))
+                .map(|a| {
+                    (
+                        a.name.clone(),
+                        Expr::reference(&format!(
+                            "aws_cloudwatch_metric_alarm.{}.{attr}",
+                            ident(&a.name)
+                        )),
+                    )
+                }),
+        );
+        let mut parts = vec![stack];
+        for block in main.iter().filter(|b| b.kind == "resource") {
+            let [ty, name] = &block.labels[..] else {
+                continue;
+            };
+            if block.body.attr("for_each").is_some() {
+                parts.push(Expr::raw(format!(
+                    "{{ for s, a in {ty}.{name} : trimprefix(a.alarm_name, \"${{var.name_prefix}}-\") => a.{attr} }}"
+                )));
+            }
+        }
+        Expr::call("merge", parts)
     };
+    let outputs = vec![
+                output_expr(
+                    "alarm_arns",
+                    by_name("arn"),
+                    "ARNs of the alarms by short name.",
+                ),
+                output_expr(
+                    "alarm_names",
+                    by_name("alarm_name"),
+                    "Full names of the alarms by short name.",
+                ),
+            ];
     Component {
         dir: "alarms",
-        summary: "CloudWatch alarms on the stack's health, notifying the alarm topic.",
+        summary: "CloudWatch alarms on the stack's and the services' health, notifying the alarm topic.",
         main,
         variables: variables(plan),
-        outputs: vec![
-            output_expr(
-                "alarm_arns",
-                by_name("arn"),
-                "ARNs of the alarms by short name.",
-            ),
-            output_expr(
-                "alarm_names",
-                by_name("alarm_name"),
-                "Full names of the alarms by short name.",
-            ),
-        ],
+        outputs,
     }
 }
 
@@ -92,7 +125,10 @@ fn variables(plan: &Plan) -> Vec<Block> {
         .collect();
     watched.sort_unstable();
     watched.dedup();
-    vars.extend(input_vars(&plan.alarm_inputs(), &watched));
+    vars.extend(input_vars(plan, &plan.alarm_inputs(), &watched));
+    if service_alarms::has_slo(plan) {
+        vars.push(service_alarms::composite_alarms_var());
+    }
     vars
 }
 
@@ -134,7 +170,10 @@ fn alarm(a: &ActiveAlarm, runbooks: bool) -> Block {
             Expr::list([Expr::reference("var.topic_arn")]),
         )
         .attr("ok_actions", Expr::list([Expr::reference("var.topic_arn")]));
-    (a.descriptor.query)(block, a).attr("tags", tags_with_name(full_name(a)))
+    let Render::Stack(query) = a.descriptor.render else {
+        unreachable!("{} is a per-service alarm", a.name)
+    };
+    query(block, a).attr("tags", tags_with_name(full_name(a)))
 }
 
 /// `{ApiName, Stage}` dimensions of the API stage.

@@ -364,13 +364,14 @@ pub fn precondition(condition: Expr, message: &str) -> Block {
 
 /// The variables of a module watching `inputs`; `functions` are the slugs `function_names` must
 /// name. Shared by the alarms module and the dashboard.
-pub fn input_vars(inputs: &[Input], functions: &[&str]) -> Vec<Block> {
+pub fn input_vars(plan: &Plan, inputs: &[Input], functions: &[&str]) -> Vec<Block> {
     let mut vars = Vec::new();
     for input in inputs {
         match input {
             Input::Api => vars.extend(api_name_vars()),
             Input::FunctionNames => vars.push(function_names_var(functions)),
             Input::TableName => vars.push(table_name_var()),
+            Input::Services => vars.push(super::service_alarms::services_var(plan)),
         }
     }
     vars

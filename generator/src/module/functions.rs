@@ -33,6 +33,10 @@ pub fn component(plan: &Plan) -> Component {
             .attr(
                 "partition",
                 Expr::reference("data.aws_partition.current.partition"),
+            )
+            .attr(
+                super::service_alarms::NAMESPACE_LOCAL,
+                super::service_alarms::namespace_expr(),
             ),
         Block::data("aws_iam_policy_document", "assume_lambda").block(
             Block::new("statement", Vec::<String>::new())
@@ -68,6 +72,9 @@ fn spec(f: Function) -> Spec {
             environment: vec![
                 (env::METRICS_TABLE, Expr::reference("var.table_name")),
                 (env::LOGS_PREFIX, Expr::reference("var.logs_prefix")),
+                (env::SERVICE_METRICS_NAMESPACE, service_namespace()),
+                (env::PUBLISHED_SERVICES, published_services()),
+                (env::PUBLISHED_METRICS, published_metrics()),
                 (env::LOG_LEVEL, Expr::reference("var.log_level")),
             ],
         },
@@ -77,6 +84,9 @@ fn spec(f: Function) -> Spec {
             asynchronous: false,
             environment: vec![
                 (env::METRICS_TABLE, Expr::reference("var.table_name")),
+                (env::SERVICE_METRICS_NAMESPACE, service_namespace()),
+                (env::PUBLISHED_SERVICES, published_services()),
+                (env::PUBLISHED_METRICS, published_metrics()),
                 (env::CORS_ALLOWED_ORIGINS, Expr::raw("join(\",\", var.cors_allowed_origins)")),
                 (env::MAX_BODY_BYTES, Expr::raw("tostring(var.max_body_bytes)")),
                 (env::LOG_LEVEL, Expr::reference("var.log_level")),
@@ -92,11 +102,37 @@ fn spec(f: Function) -> Spec {
                 (env::RUNBOOK_PARAMETER_PREFIX, Expr::reference("local.runbook_prefix")),
                 (env::DRY_RUN, Expr::raw("tostring(var.runbook_dry_run)")),
                 (env::METRIC_NAMESPACE, Expr::reference("local.metric_namespace")),
+                (env::SERVICE_METRICS_NAMESPACE, service_namespace()),
                 (env::INCIDENT_TTL_DAYS, Expr::raw("tostring(var.incident_ttl_days)")),
                 (env::LOG_LEVEL, Expr::reference("var.log_level")),
             ],
         },
     }
+}
+
+fn service_namespace() -> Expr {
+    Expr::local(super::service_alarms::NAMESPACE_LOCAL)
+}
+
+/// The services' names, sorted, joined by the contract's separator (never in a valid name).
+fn published_services() -> Expr {
+    Expr::call(
+        "join",
+        [
+            Expr::str(contract::service_metrics::LIST_SEPARATOR.to_string()),
+            Expr::call("sort", [keys(Expr::var("services"))]),
+        ],
+    )
+}
+
+fn published_metrics() -> Expr {
+    Expr::call(
+        "join",
+        [
+            Expr::str(contract::service_metrics::LIST_SEPARATOR.to_string()),
+            Expr::var("published_metrics"),
+        ],
+    )
 }
 
 /// Sizing variables of the functions, named `{prefix}architecture` etc. The root module declares
@@ -262,6 +298,8 @@ fn variables(plan: &Plan) -> Vec<Block> {
     ];
     vars.extend(sizing_vars("", plan));
     vars.extend([
+        super::service_alarms::services_var(plan),
+        super::service_alarms::published_metrics_var(plan),
         log_level_var(""),
         log_retention_var(d.log_retention_days),
         variable_typed(
@@ -372,6 +410,11 @@ fn resource_list(resource: Resource) -> &'static str {
 fn grant_statement(grant: &Grant) -> Block {
     let actions = grant.iam_actions();
     let conditions = grant.condition.iter().map(|c| match c {
+        Condition::ServiceMetricNamespace => condition(
+            "StringEquals",
+            "cloudwatch:namespace",
+            vec![service_namespace()],
+        ),
         Condition::RunbookMetricNamespace => condition(
             "StringEquals",
             "cloudwatch:namespace",

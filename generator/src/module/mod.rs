@@ -13,6 +13,7 @@ mod functions;
 mod kms;
 mod root;
 mod runbooks;
+pub mod service_alarms;
 mod storage;
 
 pub use common::Component;
@@ -380,6 +381,8 @@ mod tests {
         "manage_api_gateway_account_role",
         "runbook_dry_run",
         "lambda_package_dir",
+        // A bool: either value is valid.
+        "composite_alarms",
     ];
 
     #[test]

@@ -336,6 +336,8 @@ fn variables(plan: &Plan) -> Vec<Block> {
     ];
     v.extend(super::functions::sizing_vars("lambda_", plan));
     v.extend([
+        super::service_alarms::services_var(plan),
+        super::service_alarms::published_metrics_var(plan),
         super::functions::log_level_var("lambda_"),
         variable(
             "lambda_package_dir",
@@ -389,6 +391,9 @@ fn variables(plan: &Plan) -> Vec<Block> {
     }
     if !plan.alarms.is_empty() {
         v.push(super::alarms::thresholds_var(&plan.alarms));
+    }
+    if super::service_alarms::has_slo(plan) {
+        v.push(super::service_alarms::composite_alarms_var());
     }
     v
 }

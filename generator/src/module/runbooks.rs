@@ -5,7 +5,9 @@ use super::alarms::full_name;
 use super::common::*;
 use crate::config::model::Alarm;
 use crate::hcl::{Block, Expr, Part};
+use super::service_alarms;
 use crate::plan::{ActiveAlarm, Plan};
+use contract::slo::SloContext;
 
 /// The key of CloudWatch's alarm notification JSON the executor's subscription filters on (and
 /// the executor parses). Metric and composite alarm notifications both carry it (the alarm's
@@ -41,14 +43,26 @@ pub fn filter_policy() -> Expr {
 }
 
 pub fn component(plan: &Plan) -> Component {
-    let alarms: Vec<&ActiveAlarm> = plan.alarms.iter().filter(|a| a.runbook.is_some()).collect();
+    let with_runbook = || plan.alarms.iter().filter(|a| a.runbook.is_some());
+    let (per_service, alarms): (Vec<&ActiveAlarm>, Vec<&ActiveAlarm>) =
+        with_runbook().partition(|a| a.descriptor.per_service());
     // The executor's RUNBOOK_PARAMETER_PREFIX is the same contract function of the prefix.
     let prefix = contract::runbook::parameter_prefix("${var.name_prefix}");
     let mut main = vec![Block::locals().attr("prefix", Expr::template(&prefix))];
     main.extend(alarms.iter().map(|a| parameter(a)));
+    for a in &per_service {
+        main.push(Block::locals().attr(
+            service_alarms::services_local(a),
+            service_alarms::services_map(a),
+        ));
+        for (suffix, slo) in service_alarms::notifying(a) {
+            main.push(service_parameter(a, suffix, slo));
+        }
+    }
     main.extend(subscription());
+    // Stack alarms by short name; per-service ones as `<alarm>-<service>[-suffix]`.
     let by_name = |attr: &str| {
-        Expr::object(alarms.iter().map(|a| {
+        let stack = Expr::object(alarms.iter().map(|a| {
             (
                 a.name.clone(),
                 Expr::reference(&format!(
@@ -56,27 +70,43 @@ pub fn component(plan: &Plan) -> Component {
                     super::alarms::ident(&a.name)
                 )),
             )
-        }))
+        }));
+        let mut parts = vec![stack];
+        for a in &per_service {
+            for (suffix, _) in service_alarms::notifying(a) {
+                parts.push(Expr::raw(format!(
+                    "{{ for s, p in aws_ssm_parameter.{} : \"{}-${{s}}{suffix}\" => p.{attr} }}",
+                    parameter_ident(a, suffix),
+                    a.name
+                )));
+            }
+        }
+        Expr::call("merge", parts)
     };
+    let mut variables = vec![
+        name_prefix_var(None),
+        tags_var(),
+        kms_key_var("the runbook parameters"),
+        arn_var(
+            "topic_arn",
+            "sns",
+            "ARN of the alarm topic the executor subscribes to.",
+        ),
+        arn_var(
+            "runbook_executor_function_arn",
+            "lambda",
+            "ARN of the runbook executor function.",
+        ),
+    ];
+    if !per_service.is_empty() {
+        variables.push(service_alarms::services_var(plan));
+        variables.push(super::alarms::thresholds_var(&plan.alarms));
+    }
     Component {
         dir: "runbooks",
         summary: "Runbook parameters per alarm and the runbook executor's topic subscription.",
         main,
-        variables: vec![
-            name_prefix_var(None),
-            tags_var(),
-            kms_key_var("the runbook parameters"),
-            arn_var(
-                "topic_arn",
-                "sns",
-                "ARN of the alarm topic the executor subscribes to.",
-            ),
-            arn_var(
-                "runbook_executor_function_arn",
-                "lambda",
-                "ARN of the runbook executor function.",
-            ),
-        ],
+        variables,
         outputs: vec![
             output(
                 "runbook_parameter_prefix",
@@ -111,14 +141,76 @@ pub fn runbook_json(alarm: &Alarm, alarm_name: &str) -> Option<serde_json::Value
 
 /// [`runbook_json`] as HCL, with the alarm's full name left to Terraform (it has the prefix).
 pub fn runbook_value(alarm: &Alarm) -> Option<Expr> {
-    let serde_json::Value::Object(fields) = runbook_json(alarm, "")? else {
+    runbook_value_as(alarm, full_name(alarm), Vec::new())
+}
+
+/// [`runbook_json`] as HCL named `name`, with `overrides` (fields computed by Terraform).
+fn runbook_value_as(alarm: &Alarm, name: Expr, overrides: Vec<(&str, Expr)>) -> Option<Expr> {
+    let serde_json::Value::Object(mut fields) = runbook_json(alarm, "")? else {
         unreachable!("a runbook serializes to an object")
     };
-    let fields = fields.iter().map(|(k, v)| match k.as_str() {
-        "alarm" => (k.clone(), full_name(alarm)),
-        _ => (k.clone(), json_expr(v)),
+    for (k, _) in &overrides {
+        fields.insert((*k).to_owned(), serde_json::Value::Null);
+    }
+    let fields = fields.iter().map(|(k, v)| {
+        let value = match overrides.iter().find(|(o, _)| o == k) {
+            Some((_, e)) => e.clone(),
+            None if k == "alarm" => name.clone(),
+            None => json_expr(v),
+        };
+        (k.clone(), value)
     });
     Some(Expr::call("jsonencode", [Expr::Object(fields.collect())]))
+}
+
+fn parameter_ident(alarm: &Alarm, suffix: &str) -> String {
+    format!("{}{}", super::alarms::ident(&alarm.name), suffix.replace('-', "_"))
+}
+
+/// The runbook of one service's instance of a per-service alarm: it names the service, and an
+/// SLO alert's carries the SLO (the composite notification has no metric to read it from).
+fn service_parameter(alarm: &Alarm, suffix: &str, slo: Option<SloContext>) -> Block {
+    let name = service_alarms::instance_name(alarm, suffix);
+    let mut overrides = vec![("service", Expr::reference("each.key"))];
+    if let Some(slo) = slo {
+        let serde_json::Value::Object(fields) =
+            serde_json::to_value(slo).expect("an SLO context serializes")
+        else {
+            unreachable!("an SLO context serializes to an object")
+        };
+        let fields = fields.iter().map(|(k, v)| match k.as_str() {
+            // The service's target (its override, else the alarm's threshold).
+            "target_percent" => (k.clone(), Expr::reference("each.value")),
+            _ => (k.clone(), json_expr(v)),
+        });
+        overrides.push(("slo", Expr::Object(fields.collect())));
+    }
+    Block::resource("aws_ssm_parameter", parameter_ident(alarm, suffix))
+        .attr("for_each", Expr::local(&service_alarms::services_local(alarm)))
+        .attr(
+            "name",
+            Expr::template_parts([
+                Part::Interp(Expr::local("prefix")),
+                Part::Interp(Expr::var("name_prefix")),
+                Part::Lit(format!("-{}-", alarm.name)),
+                Part::Interp(Expr::reference("each.key")),
+                Part::Lit(suffix.into()),
+            ]),
+        )
+        .attr(
+            "description",
+            Expr::template_parts([
+                Part::Lit(format!("Runbook of the {}{suffix} alarm of service ", alarm.name)),
+                Part::Interp(Expr::reference("each.key")),
+            ]),
+        )
+        .attr("type", "SecureString")
+        .attr("key_id", Expr::reference("var.kms_key_arn"))
+        .attr(
+            "value",
+            runbook_value_as(alarm, name.clone(), overrides).unwrap_or(Expr::Null),
+        )
+        .attr("tags", tags_with_name(name))
 }
 
 /// JSON data as an HCL expression (literal strings: no interpolation from config text).
@@ -127,7 +219,13 @@ fn json_expr(value: &serde_json::Value) -> Expr {
     match value {
         Value::Null => Expr::Null,
         Value::Bool(b) => Expr::Bool(*b),
-        Value::Number(n) => Expr::num(n),
+        // Whole floats as integers (`6.0` is `6`), as HCL reads them back.
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if !n.is_i64() && !n.is_u64() && f.fract() == 0.0 && f.abs() < 1e15 => {
+                Expr::num(f as i64)
+            }
+            _ => Expr::num(n),
+        },
         Value::String(s) => Expr::str(s),
         Value::Array(items) => Expr::List(items.iter().map(json_expr).collect()),
         Value::Object(map) => {

@@ -2,9 +2,10 @@
 //! match, so a new variant does not compile until it says what it needs, what it takes, how it is
 //! validated, how it is described and what it queries; every other site reads the descriptor.
 
-use crate::config::model::Alarm;
+use crate::config::model::{Alarm, Comparison, MissingData};
 use crate::hcl::{Block, Expr};
 use crate::module::alarms::{api_dims, math_query, metric_query, throttle_queries};
+use crate::module::service_alarms::{self, ServiceQuery};
 use contract::table::TIMESTAMP_INDEX as INDEX_NAME;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,17 @@ pub enum AlarmKind {
     /// ReadThrottleEvents + WriteThrottleEvents of the TimestampIndex GSI (metric math): its
     /// partition key is the minute, so every service writes the same index partition each minute.
     DynamodbIndexThrottles,
+    /// Per service: 100 * Errors / Requests (metric math on the published service metrics).
+    ServiceErrorRate,
+    /// Per service: a percentile of the published `Latency` distribution, in ms.
+    ServiceLatency,
+    /// Per service: `Requests` below a floor (silence is broken) or above a ceiling.
+    ServiceTraffic,
+    /// Per service: any published metric, with a statistic and a comparison.
+    ServiceMetric,
+    /// Per service: multiwindow, multi-burn-rate SLO alerts (metric-math children joined by a
+    /// composite alarm, the only one that notifies).
+    Slo,
 }
 
 /// When an alarm of a kind is generated (the alarms component being on).
@@ -46,6 +58,8 @@ pub enum Input {
     FunctionNames,
     /// `table_name`.
     TableName,
+    /// `services` (the map the per-service alarms `for_each` over) and the namespace they read.
+    Services,
 }
 
 /// Whether an alarm field may (or must) be set for a kind.
@@ -54,6 +68,17 @@ pub enum Field {
     Required,
     Optional,
     Forbidden,
+}
+
+/// How a kind's resources are written.
+#[derive(Clone, Copy)]
+pub enum Render {
+    /// One `aws_cloudwatch_metric_alarm` on the stack; the fn adds its metric or queries.
+    Stack(fn(Block, &Alarm) -> Block),
+    /// One `aws_cloudwatch_metric_alarm` per service (`for_each`); the fn gives the value query.
+    Service(fn(&Alarm) -> ServiceQuery),
+    /// Burn-rate children and composite alarms per service.
+    Slo,
 }
 
 /// Everything the generator knows about one alarm kind.
@@ -66,24 +91,46 @@ pub struct KindDescriptor {
     pub inputs: &'static [Input],
     /// `function`: which Lambda function (only `lambda_errors`).
     pub function: Field,
-    /// `percentile`: the latency statistic (only `api_latency`).
+    /// `percentile`: the latency statistic.
     pub percentile: Field,
+    /// `metric` and `statistic` (only `service_metric`).
+    pub metric: Field,
+    /// `comparison`, with the kind's default.
+    pub comparison: (Field, Comparison),
+    /// `treat_missing_data` default (a traffic floor overrides it to `breaching`).
+    pub missing_data: MissingData,
+    /// `anomaly_band` allowed.
+    pub anomaly: bool,
+    /// `window_days` and `ticket` (only `slo`).
+    pub slo: Field,
     /// An upper bound of the threshold, with the message when it is exceeded.
     pub max_threshold: Option<(f64, &'static str)>,
     /// The alarm's description when the config gives none.
     pub default_description: fn(&Alarm) -> String,
-    /// Adds the metric (or metric-math queries) to the `aws_cloudwatch_metric_alarm` block.
-    pub query: fn(Block, &Alarm) -> Block,
+    /// How its resources are written.
+    pub render: Render,
+}
+
+impl KindDescriptor {
+    /// One alarm per service in `var.services`.
+    pub fn per_service(&self) -> bool {
+        self.inputs.contains(&Input::Services)
+    }
 }
 
 impl AlarmKind {
     /// Every kind, in declaration order (a test checks it against serde's list of variants).
-    pub const ALL: [AlarmKind; 5] = [
+    pub const ALL: [AlarmKind; 10] = [
         AlarmKind::Api5xxRate,
         AlarmKind::ApiLatency,
         AlarmKind::LambdaErrors,
         AlarmKind::DynamodbThrottles,
         AlarmKind::DynamodbIndexThrottles,
+        AlarmKind::ServiceErrorRate,
+        AlarmKind::ServiceLatency,
+        AlarmKind::ServiceTraffic,
+        AlarmKind::ServiceMetric,
+        AlarmKind::Slo,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -103,7 +150,12 @@ impl AlarmKind {
                 default_description: |_| {
                     "More than the threshold percent of API requests failed with 5XX.".into()
                 },
-                query: api_5xx_rate_query,
+                metric: Field::Forbidden,
+                comparison: (Field::Forbidden, Comparison::GreaterThanThreshold),
+                missing_data: MissingData::NotBreaching,
+                anomaly: false,
+                slo: Field::Forbidden,
+                render: Render::Stack(api_5xx_rate_query),
             },
             AlarmKind::ApiLatency => &KindDescriptor {
                 name: "api_latency",
@@ -118,7 +170,12 @@ impl AlarmKind {
                         a.percentile_or_default()
                     )
                 },
-                query: api_latency_query,
+                metric: Field::Forbidden,
+                comparison: (Field::Forbidden, Comparison::GreaterThanThreshold),
+                missing_data: MissingData::NotBreaching,
+                anomaly: false,
+                slo: Field::Forbidden,
+                render: Render::Stack(api_latency_query),
             },
             AlarmKind::LambdaErrors => &KindDescriptor {
                 name: "lambda_errors",
@@ -133,7 +190,12 @@ impl AlarmKind {
                         a.function.map(|f| f.slug()).unwrap_or("?")
                     )
                 },
-                query: lambda_errors_query,
+                metric: Field::Forbidden,
+                comparison: (Field::Forbidden, Comparison::GreaterThanThreshold),
+                missing_data: MissingData::NotBreaching,
+                anomaly: false,
+                slo: Field::Forbidden,
+                render: Render::Stack(lambda_errors_query),
             },
             AlarmKind::DynamodbThrottles => &KindDescriptor {
                 name: "dynamodb_throttles",
@@ -145,14 +207,19 @@ impl AlarmKind {
                 default_description: |_| {
                     "The ApplicationMetrics table throttled reads or writes.".into()
                 },
-                query: |block, a| {
+                metric: Field::Forbidden,
+                comparison: (Field::Forbidden, Comparison::GreaterThanThreshold),
+                missing_data: MissingData::NotBreaching,
+                anomaly: false,
+                slo: Field::Forbidden,
+                render: Render::Stack(|block, a| {
                     throttle_queries(
                         block,
                         "Throttled read + write events",
                         Expr::object([("TableName", Expr::reference("var.table_name"))]),
                         a.period_seconds,
                     )
-                },
+                }),
             },
             AlarmKind::DynamodbIndexThrottles => &KindDescriptor {
                 name: "dynamodb_index_throttles",
@@ -166,7 +233,111 @@ impl AlarmKind {
                         "The {INDEX_NAME} index throttled reads or writes (every service writes the same index partition each minute)."
                     )
                 },
-                query: dynamodb_index_throttles_query,
+                metric: Field::Forbidden,
+                comparison: (Field::Forbidden, Comparison::GreaterThanThreshold),
+                missing_data: MissingData::NotBreaching,
+                anomaly: false,
+                slo: Field::Forbidden,
+                render: Render::Stack(dynamodb_index_throttles_query),
+            },
+            AlarmKind::ServiceErrorRate => &KindDescriptor {
+                name: "service_error_rate",
+                needs: Needs::Nothing,
+                inputs: &[Input::Services],
+                function: Field::Forbidden,
+                percentile: Field::Forbidden,
+                max_threshold: Some((100.0, "is a percentage of requests: must be <= 100")),
+                default_description: |_| {
+                    "More than the threshold percent of the service's requests failed.".into()
+                },
+                metric: Field::Forbidden,
+                comparison: (Field::Optional, Comparison::GreaterThanThreshold),
+                missing_data: MissingData::NotBreaching,
+                anomaly: true,
+                slo: Field::Forbidden,
+                render: Render::Service(service_alarms::error_rate),
+            },
+            AlarmKind::ServiceLatency => &KindDescriptor {
+                name: "service_latency",
+                needs: Needs::Nothing,
+                inputs: &[Input::Services],
+                function: Field::Forbidden,
+                percentile: Field::Optional,
+                max_threshold: None,
+                default_description: |a| {
+                    format!(
+                        "The service's {} latency is above the threshold (ms).",
+                        a.percentile_or_default()
+                    )
+                },
+                metric: Field::Forbidden,
+                comparison: (Field::Optional, Comparison::GreaterThanThreshold),
+                missing_data: MissingData::NotBreaching,
+                anomaly: true,
+                slo: Field::Forbidden,
+                render: Render::Service(service_alarms::latency),
+            },
+            AlarmKind::ServiceTraffic => &KindDescriptor {
+                name: "service_traffic",
+                needs: Needs::Nothing,
+                inputs: &[Input::Services],
+                function: Field::Forbidden,
+                percentile: Field::Forbidden,
+                max_threshold: None,
+                default_description: |a| match a.comparison {
+                    Some(Comparison::GreaterThanThreshold | Comparison::GreaterThanOrEqualToThreshold) => {
+                        "The service received more requests per period than the ceiling.".into()
+                    }
+                    _ => "The service received fewer requests per period than the floor (a silent service is broken).".into(),
+                },
+                metric: Field::Forbidden,
+                comparison: (Field::Optional, Comparison::LessThanThreshold),
+                missing_data: MissingData::Breaching,
+                anomaly: true,
+                slo: Field::Forbidden,
+                render: Render::Service(service_alarms::traffic),
+            },
+            AlarmKind::ServiceMetric => &KindDescriptor {
+                name: "service_metric",
+                needs: Needs::Nothing,
+                inputs: &[Input::Services],
+                function: Field::Forbidden,
+                percentile: Field::Forbidden,
+                max_threshold: None,
+                default_description: |a| {
+                    format!(
+                        "The service's {} {} crossed the threshold.",
+                        a.metric.as_deref().unwrap_or("?"),
+                        a.statistic.as_deref().unwrap_or("?")
+                    )
+                },
+                metric: Field::Required,
+                comparison: (Field::Optional, Comparison::GreaterThanThreshold),
+                missing_data: MissingData::NotBreaching,
+                anomaly: true,
+                slo: Field::Forbidden,
+                render: Render::Service(service_alarms::metric),
+            },
+            AlarmKind::Slo => &KindDescriptor {
+                name: "slo",
+                needs: Needs::Nothing,
+                inputs: &[Input::Services],
+                function: Field::Forbidden,
+                percentile: Field::Forbidden,
+                max_threshold: Some((100.0, "is the availability target in percent: must be below 100")),
+                default_description: |a| {
+                    format!(
+                        "The service is burning its {}% / {}-day error budget too fast (SRE workbook multiwindow, multi-burn-rate alert).",
+                        a.threshold,
+                        a.window_days_or_default()
+                    )
+                },
+                metric: Field::Forbidden,
+                comparison: (Field::Forbidden, Comparison::GreaterThanThreshold),
+                missing_data: MissingData::NotBreaching,
+                anomaly: false,
+                slo: Field::Optional,
+                render: Render::Slo,
             },
         }
     }

@@ -7,7 +7,7 @@
 
 pub mod alarm_kind;
 
-pub use alarm_kind::{AlarmKind, Field, Input, KindDescriptor, Needs};
+pub use alarm_kind::{AlarmKind, Field, Input, KindDescriptor, Needs, Render};
 
 use crate::config::model::{
     Alarm, Components, Config, DashboardSection, Function, Step, AUTOMATION_ASSUME_ROLE,

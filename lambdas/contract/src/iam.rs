@@ -110,7 +110,16 @@ mod grants {
             &[DynamoDbBatchGetItem, DynamoDbTransactPuts],
             &[Table],
         ),
+        PUBLISH_SERVICE_METRICS,
     ];
+
+    /// After each store commit, what it newly applied goes to CloudWatch (service alarms).
+    const PUBLISH_SERVICE_METRICS: Grant = Grant::new(
+        "PublishServiceMetrics",
+        &[CloudWatchPutMetricData],
+        &[Unscoped],
+    )
+    .when(Condition::ServiceMetricNamespace);
 
     pub const METRICS_API: &[Grant] = &[
         Grant::new("CheckTable", &[DynamoDbDescribeTable], &[Table]),
@@ -120,6 +129,7 @@ mod grants {
             &[DynamoDbBatchGetItem, DynamoDbTransactPuts],
             &[Table],
         ),
+        PUBLISH_SERVICE_METRICS,
     ];
 
     pub const RUNBOOK_EXECUTOR: &[Grant] = &[
@@ -311,6 +321,8 @@ impl Resource {
 pub enum Condition {
     /// `cloudwatch:namespace` equals the runbook metric namespace (PutMetricData has no resource).
     RunbookMetricNamespace,
+    /// `cloudwatch:namespace` equals the service metrics namespace.
+    ServiceMetricNamespace,
     /// `iam:PassedToService` equals `ssm.amazonaws.com`.
     PassedToSsm,
 }

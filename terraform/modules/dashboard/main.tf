@@ -2,25 +2,122 @@
 
 data "aws_region" "current" {}
 
+locals {
+  alarm_rows                = 3 * length(chunklist(var.alarm_arns, 100))
+  service_metrics_namespace = "${var.name_prefix}/Services"
+  services                  = sort(keys(var.services))
+  service_rows              = 7 * length(local.services)
+}
+
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = "${var.name_prefix}-monitoring"
   dashboard_body = jsonencode({
-    widgets = [
-      {
-        type   = "alarm"
-        x      = 0
-        y      = 0
-        width  = 24
-        height = 3
-        properties = {
-          title  = "Alarms"
-          alarms = var.alarm_arns
-        }
-      },
+    widgets = concat([], [for i, chunk in chunklist(var.alarm_arns, 100) : {
+      type   = "alarm"
+      x      = 0
+      y      = i * 3
+      width  = 24
+      height = 3
+      properties = {
+        title  = "Alarms"
+        alarms = chunk
+      }
+      }], [], flatten([for i, s in local.services : [
+        {
+          type   = "text"
+          x      = 0
+          y      = 0 + local.alarm_rows + i * 7
+          width  = 24
+          height = 1
+          properties = {
+            markdown = "## Service ${s}"
+          }
+        },
+        {
+          type   = "metric"
+          x      = 0
+          y      = 1 + local.alarm_rows + i * 7
+          width  = 12
+          height = 6
+          properties = {
+            title  = "${s}: requests, errors, error rate"
+            view   = "timeSeries"
+            region = data.aws_region.current.name
+            stat   = "Sum"
+            period = 60
+            metrics = [
+              [
+                local.service_metrics_namespace,
+                "Requests",
+                "ServiceName",
+                s,
+                {
+                  id    = "requests"
+                  label = "Requests"
+                },
+              ],
+              [
+                local.service_metrics_namespace,
+                "Errors",
+                "ServiceName",
+                s,
+                {
+                  id    = "errors"
+                  label = "Errors"
+                },
+              ],
+              [
+                {
+                  expression = "IF(requests > 0, 100 * errors / requests, 0)"
+                  label      = "Error rate (%)"
+                  id         = "rate"
+                  yAxis      = "right"
+                },
+              ],
+            ]
+          }
+        },
+        {
+          type   = "metric"
+          x      = 12
+          y      = 1 + local.alarm_rows + i * 7
+          width  = 12
+          height = 6
+          properties = {
+            title  = "${s}: latency (ms)"
+            view   = "timeSeries"
+            region = data.aws_region.current.name
+            stat   = "p99"
+            period = 60
+            metrics = [
+              [
+                local.service_metrics_namespace,
+                "Latency",
+                "ServiceName",
+                s,
+                {
+                  stat  = "p50"
+                  label = "p50"
+                },
+              ],
+              [
+                local.service_metrics_namespace,
+                "Latency",
+                "ServiceName",
+                s,
+                {
+                  stat  = "p99"
+                  label = "p99"
+                },
+              ],
+            ]
+          }
+        },
+      ]]), [
       {
         type   = "text"
         x      = 0
-        y      = 3
+        y      = 0 + local.alarm_rows + local.service_rows
         width  = 24
         height = 1
         properties = {
@@ -30,7 +127,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type   = "metric"
         x      = 0
-        y      = 4
+        y      = 1 + local.alarm_rows + local.service_rows
         width  = 12
         height = 6
         properties = {
@@ -79,7 +176,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type   = "metric"
         x      = 12
-        y      = 4
+        y      = 1 + local.alarm_rows + local.service_rows
         width  = 12
         height = 6
         properties = {
@@ -143,7 +240,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type   = "text"
         x      = 0
-        y      = 10
+        y      = 7 + local.alarm_rows + local.service_rows
         width  = 24
         height = 1
         properties = {
@@ -153,7 +250,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type   = "metric"
         x      = 0
-        y      = 11
+        y      = 8 + local.alarm_rows + local.service_rows
         width  = 12
         height = 6
         properties = {
@@ -199,7 +296,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type   = "metric"
         x      = 12
-        y      = 11
+        y      = 8 + local.alarm_rows + local.service_rows
         width  = 12
         height = 6
         properties = {
@@ -245,7 +342,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type   = "metric"
         x      = 0
-        y      = 17
+        y      = 14 + local.alarm_rows + local.service_rows
         width  = 12
         height = 6
         properties = {
@@ -291,7 +388,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type   = "metric"
         x      = 12
-        y      = 17
+        y      = 14 + local.alarm_rows + local.service_rows
         width  = 12
         height = 6
         properties = {
@@ -337,7 +434,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type   = "text"
         x      = 0
-        y      = 23
+        y      = 20 + local.alarm_rows + local.service_rows
         width  = 24
         height = 1
         properties = {
@@ -347,7 +444,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type   = "metric"
         x      = 0
-        y      = 24
+        y      = 21 + local.alarm_rows + local.service_rows
         width  = 12
         height = 6
         properties = {
@@ -381,7 +478,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type   = "metric"
         x      = 12
-        y      = 24
+        y      = 21 + local.alarm_rows + local.service_rows
         width  = 12
         height = 6
         properties = {
@@ -415,7 +512,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type   = "metric"
         x      = 0
-        y      = 30
+        y      = 27 + local.alarm_rows + local.service_rows
         width  = 24
         height = 6
         properties = {
@@ -483,6 +580,6 @@ resource "aws_cloudwatch_dashboard" "this" {
           ]
         }
       },
-    ]
+    ])
   })
 }

@@ -43,6 +43,24 @@ variable "table_name" {
   }
 }
 
+variable "services" {
+  description = "The applications whose metrics are published to CloudWatch (namespace <name_prefix>/Services) and watched by the service alarms, keyed by service name; per service, `alarms` may disable an alarm or override its threshold (for slo: the availability target; for anomaly-band alarms: the band width). At most 100."
+  type        = map(object({ alarms = optional(map(object({ enabled = optional(bool, true), threshold = optional(number) })), {}) }))
+  default     = {}
+  validation {
+    condition     = alltrue([for s in keys(var.services) : can(regex("^[A-Za-z0-9._-]{1,128}$", s))])
+    error_message = "services keys must be service names: 1-128 characters of A-Z a-z 0-9 . _ -."
+  }
+  validation {
+    condition     = length(var.services) <= 100
+    error_message = "services may list at most 100 services (each costs custom metrics and alarms)."
+  }
+  validation {
+    condition     = alltrue(flatten([for s, c in var.services : [for k, v in c.alarms : contains(["error-rate", "latency-p99", "traffic-drop", "availability"], k) && coalesce(v.threshold, 0) >= 0]]))
+    error_message = "services[*].alarms keys must be among the service alarms (\"error-rate\", \"latency-p99\", \"traffic-drop\", \"availability\"); thresholds >= 0."
+  }
+}
+
 variable "alarm_arns" {
   description = "ARNs of the alarms shown at the top."
   type        = list(string)

@@ -6,9 +6,10 @@ data "aws_region" "current" {}
 
 locals {
   # Account and region of the table: the executor's SSM parameters live beside it.
-  account_id = split(":", var.table_arn)[4]
-  region     = split(":", var.table_arn)[3]
-  partition  = data.aws_partition.current.partition
+  account_id                = split(":", var.table_arn)[4]
+  region                    = split(":", var.table_arn)[3]
+  partition                 = data.aws_partition.current.partition
+  service_metrics_namespace = "${var.name_prefix}/Services"
 }
 
 data "aws_iam_policy_document" "assume_lambda" {
@@ -67,6 +68,18 @@ data "aws_iam_policy_document" "log_processor" {
     effect    = "Allow"
     actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
     resources = [var.table_arn]
+  }
+  statement {
+    sid       = "PublishServiceMetrics"
+    effect    = "Allow"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    # These actions support no resource-level permissions.
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [local.service_metrics_namespace]
+    }
   }
   statement {
     sid       = "UseStackKey"
@@ -136,9 +149,12 @@ resource "aws_lambda_function" "log_processor" {
   }
   environment {
     variables = {
-      METRICS_TABLE = var.table_name
-      LOGS_PREFIX   = var.logs_prefix
-      LOG_LEVEL     = var.log_level
+      METRICS_TABLE             = var.table_name
+      LOGS_PREFIX               = var.logs_prefix
+      SERVICE_METRICS_NAMESPACE = local.service_metrics_namespace
+      PUBLISHED_SERVICES        = join(",", sort(keys(var.services)))
+      PUBLISHED_METRICS         = join(",", var.published_metrics)
+      LOG_LEVEL                 = var.log_level
     }
   }
   tags = merge(var.tags, {
@@ -225,6 +241,18 @@ data "aws_iam_policy_document" "metrics_api" {
     resources = [var.table_arn]
   }
   statement {
+    sid       = "PublishServiceMetrics"
+    effect    = "Allow"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    # These actions support no resource-level permissions.
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [local.service_metrics_namespace]
+    }
+  }
+  statement {
     sid       = "UseStackKey"
     effect    = "Allow"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -278,10 +306,13 @@ resource "aws_lambda_function" "metrics_api" {
   }
   environment {
     variables = {
-      METRICS_TABLE        = var.table_name
-      CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
-      MAX_BODY_BYTES       = tostring(var.max_body_bytes)
-      LOG_LEVEL            = var.log_level
+      METRICS_TABLE             = var.table_name
+      SERVICE_METRICS_NAMESPACE = local.service_metrics_namespace
+      PUBLISHED_SERVICES        = join(",", sort(keys(var.services)))
+      PUBLISHED_METRICS         = join(",", var.published_metrics)
+      CORS_ALLOWED_ORIGINS      = join(",", var.cors_allowed_origins)
+      MAX_BODY_BYTES            = tostring(var.max_body_bytes)
+      LOG_LEVEL                 = var.log_level
     }
   }
   tags = merge(var.tags, {
@@ -462,13 +493,14 @@ resource "aws_lambda_function" "runbook_executor" {
   }
   environment {
     variables = {
-      METRICS_TABLE            = var.table_name
-      TOPIC_ARN                = var.topic_arn
-      RUNBOOK_PARAMETER_PREFIX = local.runbook_prefix
-      DRY_RUN                  = tostring(var.runbook_dry_run)
-      METRIC_NAMESPACE         = local.metric_namespace
-      INCIDENT_TTL_DAYS        = tostring(var.incident_ttl_days)
-      LOG_LEVEL                = var.log_level
+      METRICS_TABLE             = var.table_name
+      TOPIC_ARN                 = var.topic_arn
+      RUNBOOK_PARAMETER_PREFIX  = local.runbook_prefix
+      DRY_RUN                   = tostring(var.runbook_dry_run)
+      METRIC_NAMESPACE          = local.metric_namespace
+      SERVICE_METRICS_NAMESPACE = local.service_metrics_namespace
+      INCIDENT_TTL_DAYS         = tostring(var.incident_ttl_days)
+      LOG_LEVEL                 = var.log_level
     }
   }
   tags = merge(var.tags, {

@@ -76,6 +76,34 @@ variable "metrics_api_timeout_seconds" {
   }
 }
 
+variable "services" {
+  description = "The applications whose metrics are published to CloudWatch (namespace <name_prefix>/Services) and watched by the service alarms, keyed by service name; per service, `alarms` may disable an alarm or override its threshold (for slo: the availability target; for anomaly-band alarms: the band width). At most 100."
+  type        = map(object({ alarms = optional(map(object({ enabled = optional(bool, true), threshold = optional(number) })), {}) }))
+  default     = {}
+  validation {
+    condition     = alltrue([for s in keys(var.services) : can(regex("^[A-Za-z0-9._-]{1,128}$", s))])
+    error_message = "services keys must be service names: 1-128 characters of A-Z a-z 0-9 . _ -."
+  }
+  validation {
+    condition     = length(var.services) <= 100
+    error_message = "services may list at most 100 services (each costs custom metrics and alarms)."
+  }
+  validation {
+    condition     = alltrue(flatten([for s, c in var.services : [for k, v in c.alarms : contains(["error-rate", "latency-p99", "traffic-drop", "availability"], k) && coalesce(v.threshold, 0) >= 0]]))
+    error_message = "services[*].alarms keys must be among the service alarms (\"error-rate\", \"latency-p99\", \"traffic-drop\", \"availability\"); thresholds >= 0."
+  }
+}
+
+variable "published_metrics" {
+  description = "Custom (EMF or POST /metrics) metric names also published to CloudWatch for the services, as distributions (at most 20)."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = length(var.published_metrics) <= 20 && alltrue([for m in var.published_metrics : can(regex("^[A-Za-z0-9._:/-]{1,255}$", m)) && !contains(["Requests", "Errors", "Latency"], m)])
+    error_message = "published_metrics: at most 20 metric names (A-Z a-z 0-9 . _ : / -, up to 255 characters), none of the built-in \"Requests\", \"Errors\", \"Latency\"."
+  }
+}
+
 variable "log_level" {
   description = "Level of the functions' structured JSON logs (trace, debug, info, warn, error); passed to each function as LOG_LEVEL."
   type        = string

@@ -199,6 +199,209 @@ resource "aws_ssm_parameter" "dynamodb_index_throttles" {
   })
 }
 
+locals {
+  error_rate_services = { for service, config in var.services : service => coalesce(try(config.alarms["error-rate"].threshold, null), lookup(var.alarm_thresholds, "error-rate", 5)) if try(config.alarms["error-rate"].enabled, true) }
+}
+
+resource "aws_ssm_parameter" "error_rate" {
+  for_each    = local.error_rate_services
+  name        = "${local.prefix}${var.name_prefix}-error-rate-${each.key}"
+  description = "Runbook of the error-rate alarm of service ${each.key}"
+  type        = "SecureString"
+  key_id      = var.kms_key_arn
+  value = jsonencode({
+    alarm      = "${var.name_prefix}-error-rate-${each.key}"
+    link       = "https://runbooks.example.com/service-error-rate"
+    on_failure = "continue"
+    service    = each.key
+    steps = [
+      {
+        type = "record_incident"
+      },
+      {
+        lookback_minutes = 30
+        type             = "gather_context"
+      },
+      {
+        type = "notify"
+      },
+      {
+        type = "put_metric"
+      },
+    ]
+  })
+  tags = merge(var.tags, {
+    Name = "${var.name_prefix}-error-rate-${each.key}"
+  })
+}
+
+locals {
+  latency_p99_services = { for service, config in var.services : service => coalesce(try(config.alarms["latency-p99"].threshold, null), lookup(var.alarm_thresholds, "latency-p99", 1000)) if try(config.alarms["latency-p99"].enabled, true) }
+}
+
+resource "aws_ssm_parameter" "latency_p99" {
+  for_each    = local.latency_p99_services
+  name        = "${local.prefix}${var.name_prefix}-latency-p99-${each.key}"
+  description = "Runbook of the latency-p99 alarm of service ${each.key}"
+  type        = "SecureString"
+  key_id      = var.kms_key_arn
+  value = jsonencode({
+    alarm      = "${var.name_prefix}-latency-p99-${each.key}"
+    link       = "https://runbooks.example.com/service-latency"
+    on_failure = "continue"
+    service    = each.key
+    steps = [
+      {
+        type = "record_incident"
+      },
+      {
+        lookback_minutes = 15
+        type             = "gather_context"
+      },
+      {
+        type = "notify"
+      },
+      {
+        type = "put_metric"
+      },
+    ]
+  })
+  tags = merge(var.tags, {
+    Name = "${var.name_prefix}-latency-p99-${each.key}"
+  })
+}
+
+locals {
+  traffic_drop_services = { for service, config in var.services : service => coalesce(try(config.alarms["traffic-drop"].threshold, null), lookup(var.alarm_thresholds, "traffic-drop", 3)) if try(config.alarms["traffic-drop"].enabled, true) }
+}
+
+resource "aws_ssm_parameter" "traffic_drop" {
+  for_each    = local.traffic_drop_services
+  name        = "${local.prefix}${var.name_prefix}-traffic-drop-${each.key}"
+  description = "Runbook of the traffic-drop alarm of service ${each.key}"
+  type        = "SecureString"
+  key_id      = var.kms_key_arn
+  value = jsonencode({
+    alarm      = "${var.name_prefix}-traffic-drop-${each.key}"
+    link       = "https://runbooks.example.com/service-traffic"
+    on_failure = "continue"
+    service    = each.key
+    steps = [
+      {
+        type = "record_incident"
+      },
+      {
+        lookback_minutes = 60
+        type             = "gather_context"
+      },
+      {
+        type = "notify"
+      },
+      {
+        type = "put_metric"
+      },
+    ]
+  })
+  tags = merge(var.tags, {
+    Name = "${var.name_prefix}-traffic-drop-${each.key}"
+  })
+}
+
+locals {
+  availability_services = { for service, config in var.services : service => coalesce(try(config.alarms["availability"].threshold, null), lookup(var.alarm_thresholds, "availability", 99.9)) if try(config.alarms["availability"].enabled, true) }
+}
+
+resource "aws_ssm_parameter" "availability" {
+  for_each    = local.availability_services
+  name        = "${local.prefix}${var.name_prefix}-availability-${each.key}"
+  description = "Runbook of the availability alarm of service ${each.key}"
+  type        = "SecureString"
+  key_id      = var.kms_key_arn
+  value = jsonencode({
+    alarm      = "${var.name_prefix}-availability-${each.key}"
+    link       = "https://runbooks.example.com/service-availability"
+    on_failure = "continue"
+    service    = each.key
+    slo = {
+      target_percent = each.value
+      window_days    = 30
+      windows = [
+        {
+          burn_rate     = 14.4
+          long_seconds  = 3600
+          short_seconds = 300
+        },
+        {
+          burn_rate     = 6
+          long_seconds  = 21600
+          short_seconds = 1800
+        },
+      ]
+    }
+    steps = [
+      {
+        type = "record_incident"
+      },
+      {
+        lookback_minutes = 60
+        type             = "gather_context"
+      },
+      {
+        type = "notify"
+      },
+      {
+        type = "put_metric"
+      },
+    ]
+  })
+  tags = merge(var.tags, {
+    Name = "${var.name_prefix}-availability-${each.key}"
+  })
+}
+
+resource "aws_ssm_parameter" "availability_ticket" {
+  for_each    = local.availability_services
+  name        = "${local.prefix}${var.name_prefix}-availability-${each.key}-ticket"
+  description = "Runbook of the availability-ticket alarm of service ${each.key}"
+  type        = "SecureString"
+  key_id      = var.kms_key_arn
+  value = jsonencode({
+    alarm      = "${var.name_prefix}-availability-${each.key}-ticket"
+    link       = "https://runbooks.example.com/service-availability"
+    on_failure = "continue"
+    service    = each.key
+    slo = {
+      target_percent = each.value
+      window_days    = 30
+      windows = [
+        {
+          burn_rate     = 1
+          long_seconds  = 259200
+          short_seconds = 21600
+        },
+      ]
+    }
+    steps = [
+      {
+        type = "record_incident"
+      },
+      {
+        lookback_minutes = 60
+        type             = "gather_context"
+      },
+      {
+        type = "notify"
+      },
+      {
+        type = "put_metric"
+      },
+    ]
+  })
+  tags = merge(var.tags, {
+    Name = "${var.name_prefix}-availability-${each.key}-ticket"
+  })
+}
+
 resource "aws_lambda_permission" "sns_invokes_runbook_executor" {
   statement_id  = "AllowSnsInvoke"
   action        = "lambda:InvokeFunction"

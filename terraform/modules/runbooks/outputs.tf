@@ -5,7 +5,7 @@ output "runbook_parameter_prefix" {
 
 output "runbook_parameter_names" {
   description = "SSM parameter names of the runbooks by alarm short name."
-  value = {
+  value = merge({
     api-5xx-rate             = aws_ssm_parameter.api_5xx_rate.name
     api-latency-p99          = aws_ssm_parameter.api_latency_p99.name
     log-processor-errors     = aws_ssm_parameter.log_processor_errors.name
@@ -13,12 +13,12 @@ output "runbook_parameter_names" {
     runbook-executor-errors  = aws_ssm_parameter.runbook_executor_errors.name
     dynamodb-throttles       = aws_ssm_parameter.dynamodb_throttles.name
     dynamodb-index-throttles = aws_ssm_parameter.dynamodb_index_throttles.name
-  }
+  }, { for s, p in aws_ssm_parameter.error_rate : "error-rate-${s}" => p.name }, { for s, p in aws_ssm_parameter.latency_p99 : "latency-p99-${s}" => p.name }, { for s, p in aws_ssm_parameter.traffic_drop : "traffic-drop-${s}" => p.name }, { for s, p in aws_ssm_parameter.availability : "availability-${s}" => p.name }, { for s, p in aws_ssm_parameter.availability_ticket : "availability-${s}-ticket" => p.name })
 }
 
 output "runbook_parameter_arns" {
   description = "SSM parameter ARNs of the runbooks by alarm short name."
-  value = {
+  value = merge({
     api-5xx-rate             = aws_ssm_parameter.api_5xx_rate.arn
     api-latency-p99          = aws_ssm_parameter.api_latency_p99.arn
     log-processor-errors     = aws_ssm_parameter.log_processor_errors.arn
@@ -26,7 +26,7 @@ output "runbook_parameter_arns" {
     runbook-executor-errors  = aws_ssm_parameter.runbook_executor_errors.arn
     dynamodb-throttles       = aws_ssm_parameter.dynamodb_throttles.arn
     dynamodb-index-throttles = aws_ssm_parameter.dynamodb_index_throttles.arn
-  }
+  }, { for s, p in aws_ssm_parameter.error_rate : "error-rate-${s}" => p.arn }, { for s, p in aws_ssm_parameter.latency_p99 : "latency-p99-${s}" => p.arn }, { for s, p in aws_ssm_parameter.traffic_drop : "traffic-drop-${s}" => p.arn }, { for s, p in aws_ssm_parameter.availability : "availability-${s}" => p.arn }, { for s, p in aws_ssm_parameter.availability_ticket : "availability-${s}-ticket" => p.arn })
 }
 
 output "runbook_subscription_arn" {
