@@ -37,6 +37,7 @@ import json
 import math
 import re
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
@@ -86,21 +87,35 @@ class Datum:
 
 
 def published(endpoint: str) -> list[Datum]:
-    """Every datum of every PutMetricData request the server recorded."""
+    """Every datum of every PutMetricData request the server recorded and stored. The recorder
+    keeps requests, not outcomes: each recorded value must also be among the values moto stored
+    (data.json), else a request was refused (e.g. AccessDenied) and this raises."""
     text = urllib.request.urlopen(f"{endpoint}/moto-api/recorder/download-recording", timeout=30).read()
     out = []
     for line in text.decode().splitlines():
         if line.strip():
             out += _put_metric_data(json.loads(line))
+    stored = json.loads(urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=60).read())
+    cw = stored.get("cloudwatch", {})
+    have = Counter((d["namespace"], d["name"], d["value"]) for d in cw.get("MetricDatum", []))
+    have.update((d["namespace"], d["name"], d["sample_count"], d["sum"]) for d in cw.get("MetricAggregatedDatum", []))
+    sent = Counter()
+    for d in out:
+        sent.update((d.namespace, d.name, v) for v, c in d.values for _ in range(int(c)))
+        if d.stats:
+            sent[(d.namespace, d.name, d.stats["SampleCount"], d.stats["Sum"])] += 1
+    if sent - have:
+        raise ValueError(f"recorded PutMetricData values that moto did not store (refused?): {sorted(sent - have)[:5]}")
     return out
 
 
-def raw_datapoints(endpoint: str, namespace: str, metric: str, dimensions: dict, start: float,
-                   end: float) -> list[Datum]:
-    """The data published for one metric in [start, end). A metric is namespace + name + the exact
-    set of dimensions (cloudwatch_concepts.html#Dimension: "each unique combination of dimensions"
-    is a separate metric)."""
-    return [d for d in published(endpoint) if d.namespace == namespace and d.name == metric
+def raw_datapoints(endpoint: str | None, namespace: str, metric: str, dimensions: dict, start: float,
+                   end: float, data: list[Datum] | None = None) -> list[Datum]:
+    """The data published for one metric in [start, end) (from `data`, a `published()` snapshot,
+    if given). A metric is namespace + name + the exact set of dimensions (cloudwatch_concepts.html
+    #Dimension: "each unique combination of dimensions" is a separate metric)."""
+    data = published(endpoint) if data is None else data
+    return [d for d in data if d.namespace == namespace and d.name == metric
             and d.dimensions == dict(dimensions) and start <= d.timestamp < end]
 
 
@@ -201,8 +216,8 @@ def statistic(points: list[Datum], stat: str) -> float | None:
         raise NotEvaluable(f"{stat} of negative values ({PERCENTILES})")
     # STATISTICS ("Percentiles versus trimmed mean"): p99 ignores "the 1% of the data points with the
     # highest values" and "is the maximum value of the remaining 99%": the nearest rank,
-    # ceil(p/100 * n). AWS states no interpolation and computes percentiles approximately: compare
-    # with `percentile_neighbourhood`, not to the last digit.
+    # ceil(p/100 * n). AWS documents no interpolation rule: assert with `percentile_neighbourhood`
+    # (one rank either side), not to the last digit.
     rank = max(1, math.ceil(p / 100 * count - 1e-9))
     seen = 0.0
     for v, c in sorted(pairs):
@@ -248,9 +263,12 @@ def series(points: list[Datum], stat: str, start: float, end: float, period: int
 
 
 def raw_fetch(endpoint: str):
-    """A `fetch` for evaluate_metric_alarm over the recorded PutMetricData requests."""
+    """A `fetch` for evaluate_metric_alarm over the PutMetricData requests recorded so far (one
+    snapshot: data.json with moto's IAM managed policies takes seconds to download)."""
+    data = published(endpoint)
+
     def fetch(namespace, metric, dims, stat, period, start, end):
-        return series(raw_datapoints(endpoint, namespace, metric, dims, start, end), stat, start, end, period)
+        return series(raw_datapoints(None, namespace, metric, dims, start, end, data), stat, start, end, period)
     return fetch
 
 

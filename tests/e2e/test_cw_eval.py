@@ -15,7 +15,7 @@ import pytest
 
 from .cw_eval import (ALARM, INSUFFICIENT_DATA, OK, Datum, NotEvaluable, Unsupported, evaluate_composite_rule,
                       evaluate_expression, evaluate_metric_alarm, low_sample_limit, percentile_neighbourhood,
-                      raw_datapoints, raw_fetch, series, start_recording, statistic)
+                      published, raw_datapoints, raw_fetch, series, start_recording, statistic)
 
 
 def values(*pairs, t=0.0):
@@ -350,12 +350,13 @@ def test_live_moto_raw_datapoints(tmp_path, monkeypatch):
                              minute - 120, minute)
         assert [(d.values, d.timestamp, d.unit) for d in got] == [
             ([(10.0, 1.0), (20.0, 2.0), (30.0, 3.0)], minute - 90, "Milliseconds")]
-        assert len(raw_datapoints(moto.endpoint, "AWS/ApiGateway", "Latency", {"ApiName": "api"}, 0, now + 60)) == 1
-        assert len(raw_datapoints(moto.endpoint, "AWS/ApiGateway", "Latency", {"ApiName": "api", "Stage": "v1"},
-                                  minute - 60, minute)) == 0
-        big = raw_datapoints(moto.endpoint, "Big", "B", {}, 0, now + 60)
+        snap = published(moto.endpoint)
+        assert len(raw_datapoints(None, "AWS/ApiGateway", "Latency", {"ApiName": "api"}, 0, now + 60, snap)) == 1
+        assert len(raw_datapoints(None, "AWS/ApiGateway", "Latency", {"ApiName": "api", "Stage": "v1"},
+                                  minute - 60, minute, snap)) == 0
+        big = raw_datapoints(None, "Big", "B", {}, 0, now + 60, snap)
         assert len(big) == 10 and statistic(big, "SampleCount") == 1500
-        query = raw_datapoints(moto.endpoint, "App", "RunbookExecutions", {"Service": "svc"}, now - 60, now + 60)
+        query = raw_datapoints(None, "App", "RunbookExecutions", {"Service": "svc"}, now - 60, now + 60, snap)
         assert [d.values for d in query] == [[(3.0, 1.0)]]  # no Timestamp: stamped with X-Amz-Date
 
         # the alarm read back from moto, evaluated over the recorded data
@@ -371,5 +372,13 @@ def test_live_moto_raw_datapoints(tmp_path, monkeypatch):
         datum = next(d for d in dump["cloudwatch"]["MetricDatum"] if d["name"] == "Latency")
         assert "timestamp" not in datum and "dimensions" not in datum
         assert (tmp_path / "recording.jsonl").stat().st_size > 0
+
+        # a PutMetricData that moto refused is recorded too: published() notices it was not stored
+        from botocore.exceptions import ClientError
+        refused = moto._client("cloudwatch", "unknown-key", "x")
+        with pytest.raises(ClientError):
+            refused.put_metric_data(Namespace="App", MetricData=[{"MetricName": "X", "Value": 12345.0}])
+        with pytest.raises(ValueError, match="did not store"):
+            raw_datapoints(moto.endpoint, "App", "X", {}, 0, now + 60)
     finally:
         moto.stop()
