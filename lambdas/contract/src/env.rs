@@ -62,6 +62,7 @@ pub const fn keys(f: Function) -> &'static [&'static str] {
             RUNBOOK_PARAMETER_PREFIX,
             DRY_RUN,
             METRIC_NAMESPACE,
+            SERVICE_METRICS_NAMESPACE,
             INCIDENT_TTL_DAYS,
             LOG_LEVEL,
         ],

@@ -217,6 +217,7 @@ mod tests {
             topic_arn: "arn:t".into(),
             dry_run: false,
             metric_namespace: "ns".into(),
+            service_metrics_namespace: Some("appmon/Services".into()),
             incident_ttl_days: 30,
         }
     }

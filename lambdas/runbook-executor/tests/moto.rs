@@ -128,6 +128,7 @@ impl Stack {
                 topic_arn,
                 dry_run,
                 metric_namespace: NAMESPACE.into(),
+                service_metrics_namespace: Some(contract::service_metrics::namespace("appmon")),
                 incident_ttl_days: 30,
             },
         };

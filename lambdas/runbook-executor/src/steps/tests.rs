@@ -36,6 +36,7 @@ fn settings(dry_run: bool) -> Settings {
         topic_arn: "arn:t".into(),
         dry_run,
         metric_namespace: "ns".into(),
+        service_metrics_namespace: Some("appmon/Services".into()),
         incident_ttl_days: 30,
     }
 }
