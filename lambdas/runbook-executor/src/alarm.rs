@@ -315,6 +315,36 @@ mod tests {
     }
 
     #[test]
+    fn parses_composite_without_trigger() {
+        let msg = r#"{"AlarmName":"slo-page","AlarmDescription":null,"AWSAccountId":"123456789012","NewStateValue":"ALARM","NewStateReason":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:slo-page-5m transitioned to ALARM at Sunday 29 November, 2026 18:05:31 UTC","StateChangeTime":"2026-11-29T18:05:31.123+0000","Region":"US East (N. Virginia)","AlarmArn":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:slo-page","OldStateValue":"OK","OKActions":[],"AlarmActions":["arn:aws:sns:us-east-1:123456789012:alerts"],"InsufficientDataActions":[],"AlarmRule":"ALARM(\"slo-page-1h\") AND ALARM(\"slo-page-5m\")","TriggeringChildren":[{"Arn":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:slo-page-5m","State":{"Value":"ALARM","Timestamp":"2026-11-29T18:05:31.123+0000"}}]}"#;
+        let a = alarm(msg);
+        assert!(a.is_composite());
+        assert_eq!(a.trigger, None);
+        assert_eq!(a.dimensions().count(), 0);
+        assert_eq!(
+            a.alarm_rule.as_deref(),
+            Some(r#"ALARM("slo-page-1h") AND ALARM("slo-page-5m")"#)
+        );
+        assert_eq!(a.triggering_children.len(), 1);
+        let child = &a.triggering_children[0];
+        assert_eq!(child.name(), "slo-page-5m");
+        assert_eq!(child.state.as_ref().unwrap().value, AlarmState::Alarm);
+        // TriggeringChildren may be empty, null or missing; a metric alarm is never composite.
+        for children in [
+            r#","TriggeringChildren":[]"#,
+            r#","TriggeringChildren":null"#,
+            "",
+        ] {
+            let m = format!(
+                r#"{{"AlarmName":"c","NewStateValue":"OK","StateChangeTime":"2026-11-29T18:05:31.123+0000","AlarmRule":"ALARM(x)"{children}}}"#
+            );
+            let a = alarm(&m);
+            assert!(a.is_composite() && a.triggering_children.is_empty(), "{m}");
+        }
+        assert!(!alarm(SINGLE).is_composite());
+    }
+
+    #[test]
     fn ignores_what_is_not_an_alarm() {
         assert!(
             matches!(classify_message("hello"), Classified::Ignored(r) if r.contains("not JSON"))

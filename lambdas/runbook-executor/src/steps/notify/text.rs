@@ -147,14 +147,14 @@ fn body(m: &Message<'_>) -> String {
                     "{} and {} both above {}x",
                     duration(w.long_seconds),
                     duration(w.short_seconds),
-                    number(w.burn_rate)
+                    plain(w.burn_rate)
                 )
             })
             .collect();
         let _ = writeln!(
             out,
             "SLO: {}% of requests without error over {} days; alerts when the burn rate over {}",
-            number(slo.target_percent),
+            plain(slo.target_percent),
             slo.window_days,
             pairs.join(", or ")
         );
@@ -288,6 +288,17 @@ fn rate(v: f64) -> String {
     format!("{v:.2}")
 }
 
+/// At most 4 decimals, trailing zeros dropped: `99.9`, `14.4`, `6`, `0.1`, `1000`.
+fn plain(v: f64) -> String {
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
 fn write_slo(out: &mut String, slo: &SloReading) {
     let source = match &slo.namespace {
         Some(ns) => format!(
@@ -303,7 +314,7 @@ fn write_slo(out: &mut String, slo: &SloReading) {
         out,
         "SLO burn rates of {} (error ratio / error budget ratio {}%), from the published service metrics ({source}), windows ending {}:",
         slo.service,
-        number(100.0 - slo.target_percent),
+        plain(100.0 - slo.target_percent),
         when(slo.end)
     );
     for p in &slo.pairs {
@@ -314,7 +325,7 @@ fn write_slo(out: &mut String, slo: &SloReading) {
             burn(&p.long, slo.target_percent),
             duration(p.window.short_seconds),
             burn(&p.short, slo.target_percent),
-            number(p.window.burn_rate)
+            plain(p.window.burn_rate)
         );
     }
     let budget = match &slo.budget {
@@ -328,7 +339,7 @@ fn write_slo(out: &mut String, slo: &SloReading) {
                         "{:.1}% left{over} ({} errors of {} allowed in {} requests)",
                         100.0 * left,
                         number(*errors),
-                        number(allowed),
+                        plain(allowed),
                         number(*requests)
                     )
                 }
@@ -445,6 +456,58 @@ mod tests {
             !body.contains("Description"),
             "null description must not print:\n{body}"
         );
+    }
+
+    /// The alarm inside a committed SNS fixture.
+    fn fixture_alarm(event: &str) -> AlarmNotification {
+        let event: serde_json::Value = serde_json::from_str(event).unwrap();
+        alarm(event["Records"][0]["Sns"]["Message"].as_str().unwrap())
+    }
+
+    fn plain_body(a: &AlarmNotification, service: Option<&str>) -> String {
+        let m = Message {
+            alarm: a,
+            service,
+            slo: None,
+            link: None,
+            fallback_reason: None,
+            context: None,
+            reports: &[],
+            own_index: 0,
+            remaining: &[],
+        };
+        render(&m).1
+    }
+
+    #[test]
+    fn service_alarms_show_their_metric_and_service() {
+        let p99 = fixture_alarm(include_str!(
+            "../../../tests/fixtures/sns-alarm-service-p99.json"
+        ));
+        let body = plain_body(&p99, Some("checkout"));
+        for want in [
+            "Metric: appmon/Services Latency [ServiceName=checkout] p99, GreaterThanThreshold 500\n",
+            "Service: checkout\n",
+        ] {
+            assert!(body.contains(want), "missing {want:?} in:\n{body}");
+        }
+        let band = fixture_alarm(include_str!(
+            "../../../tests/fixtures/sns-alarm-anomaly-band.json"
+        ));
+        let body = plain_body(&band, Some("checkout"));
+        assert!(
+            body.contains("Metric math: m1, ANOMALY_DETECTION_BAND(m1, 2), LessThanLowerOrGreaterThanUpperThreshold band ad1\n"),
+            "{body}"
+        );
+        let rate = fixture_alarm(include_str!(
+            "../../../tests/fixtures/sns-alarm-service-error-rate.json"
+        ));
+        let body = plain_body(&rate, None);
+        assert!(
+            body.contains("Metric math: 100*errors/requests, GreaterThanThreshold 5\n"),
+            "{body}"
+        );
+        assert!(!body.contains("Service:"), "{body}");
     }
 
     #[test]
