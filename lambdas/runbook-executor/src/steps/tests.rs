@@ -389,7 +389,7 @@ async fn slo_numbers_that_cannot_be_read_are_stated_and_the_rest_still_runs() {
         error,
         "SLO 1h, 5m, 6h, 30m, 30d budget of checkout: CloudWatch GetMetricData: metric_data is down"
     );
-    let (_, body) = &m.published.lock().unwrap()[0];
+    let body = m.published.lock().unwrap()[0].1.clone();
     for want in [
         "Service checkout (",
         "10 requests",
@@ -404,7 +404,7 @@ async fn slo_numbers_that_cannot_be_read_are_stated_and_the_rest_still_runs() {
     let m = Memory::default();
     let e = exec_composite(&m, &slo_loaded(GATHER_NOTIFY), Some("appmon/Services")).await;
     assert_eq!(outcomes(&e), [Outcome::Ok, Outcome::Ok], "{e:#?}");
-    let (_, body) = &m.published.lock().unwrap()[0];
+    let body = m.published.lock().unwrap()[0].1.clone();
     assert!(
         body.contains("  1h: no requests in the window, no burn rate; 5m: no requests"),
         "{body}"
