@@ -76,8 +76,9 @@ pub struct AlarmNotification {
 /// "Timestamp"}}]}`. AWS documents composite alarms and their `AlarmRule`
 /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-combining.html>,
 /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html>)
-/// but prints no SNS body for them; the field names and nesting here are those of composite
-/// notifications captured from SNS (the same `TriggeringChildren` entries that the Lambda-action
+/// but prints no SNS body for them; the field names and nesting here are those of real
+/// composite notifications as delivered by SNS, published in public repositories' test events
+/// (the same `TriggeringChildren` entries that the Lambda-action
 /// payload calls `triggeringAlarms` in `alarmData.state.reasonData`, see `aws_lambda_events`'
 /// fixture `example-cloudwatch-alarm-composite.json`). `AlarmArn` is there too, so the
 /// subscription's body filter (`contract::sns::ALARM_ARN_FIELD`) lets it through.

@@ -403,7 +403,11 @@ pub async fn run(
 
     let queries = queries_for(run.alarm);
     if queries.is_empty() {
-        done.push("no metric on the alarm (composite?)".to_string());
+        done.push(if run.alarm.is_composite() {
+            "composite alarm: no metric of its own".to_string()
+        } else {
+            "no metric on the alarm".to_string()
+        });
     } else {
         match alarm_metrics.metric_data(&queries, start, end).await {
             Ok(series) => {

@@ -361,7 +361,7 @@ async fn slo_alert_states_burn_rates_and_budget_from_the_published_metrics() {
     }
     assert!(
         e.reports[0].detail.as_deref().unwrap().contains(
-            "no metric on the alarm (composite?); 1 minutes of checkout metrics; SLO burn rates of checkout over 2 window pairs and the 30-day budget"
+            "composite alarm: no metric of its own; 1 minutes of checkout metrics; SLO burn rates of checkout over 2 window pairs and the 30-day budget"
         ),
         "{:?}",
         e.reports[0].detail
@@ -469,5 +469,39 @@ async fn dry_run_plans_the_slo_reads() {
         plan.contains("service Some(\"checkout\")")
             && plan.contains("SLO Errors/Requests sums over 1h, 5m, 6h, 30m and 30 days"),
         "{plan}"
+    );
+}
+
+#[tokio::test]
+async fn a_window_length_shared_by_two_pairs_is_read_once() {
+    let m = Memory::default();
+    seed_slo_values(&m);
+    let raw = r#"{"alarm":"a1","service":"checkout","slo":{"target_percent":99.9,"window_days":7,"windows":[
+        {"long_seconds":21600,"short_seconds":1800,"burn_rate":6},{"long_seconds":259200,"short_seconds":21600,"burn_rate":1}]},
+        "steps":[{"type":"gather_context"},{"type":"notify"}]}"#;
+    let loaded = Loaded {
+        runbook: Runbook::parse(raw, "a1").unwrap(),
+        fallback_reason: None,
+    };
+    let e = exec_composite(&m, &loaded, Some("appmon/Services")).await;
+    assert_eq!(outcomes(&e), [Outcome::Ok, Outcome::Ok], "{e:#?}");
+    let periods: Vec<String> = m
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("metric_data"))
+        .map(|c| c.split(' ').nth(2).unwrap().to_string())
+        .collect();
+    assert_eq!(periods, ["[21600,", "[1800,", "[259200,", "[86400,"]);
+    let body = m.published.lock().unwrap()[0].1.clone();
+    // The 6h figure appears in both pairs.
+    assert_eq!(
+        body.matches("6h: 5.00x (300 errors / 60000 requests)")
+            .count(),
+        2,
+        "{body}"
+    );
+    assert!(
+        body.contains("Error budget over the last 7 days: 50.0% left"),
+        "{body}"
     );
 }
