@@ -58,6 +58,53 @@ pub struct AlarmNotification {
     /// Absent for composite alarms (they carry `AlarmRule` instead).
     #[serde(default)]
     pub trigger: Option<Trigger>,
+    /// Composite alarms only: the rule over the child alarms, e.g.
+    /// `ALARM("slo-fast-long") AND ALARM("slo-fast-short")`.
+    #[serde(default)]
+    pub alarm_rule: Option<String>,
+    /// Composite alarms only, and not always present (an empty list or missing when no child
+    /// state caused the change, e.g. a rule update): the children whose states triggered it.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub triggering_children: Vec<TriggeringChild>,
+}
+
+/// A composite alarm's notification carries no `Trigger` (no metric, no dimensions): the state
+/// of its children is all it says. Shape, as CloudWatch publishes it to SNS:
+/// `{"AlarmName", "AlarmDescription", "AWSAccountId", "NewStateValue", "NewStateReason",
+/// "StateChangeTime", "Region", "AlarmArn", "OldStateValue", "OKActions", "AlarmActions",
+/// "InsufficientDataActions", "AlarmRule", "TriggeringChildren": [{"Arn", "State": {"Value",
+/// "Timestamp"}}]}`. AWS documents composite alarms and their `AlarmRule`
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-combining.html>,
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html>)
+/// but prints no SNS body for them; the field names and nesting here are those of real
+/// composite notifications as delivered by SNS, published in public repositories' test events
+/// (the same `TriggeringChildren` entries that the Lambda-action
+/// payload calls `triggeringAlarms` in `alarmData.state.reasonData`, see `aws_lambda_events`'
+/// fixture `example-cloudwatch-alarm-composite.json`). `AlarmArn` is there too, so the
+/// subscription's body filter (`contract::sns::ALARM_ARN_FIELD`) lets it through.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TriggeringChild {
+    pub arn: String,
+    #[serde(default)]
+    pub state: Option<ChildState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ChildState {
+    pub value: AlarmState,
+    #[serde(default)]
+    pub timestamp: Option<String>,
+}
+
+impl TriggeringChild {
+    /// The child alarm's name: what follows `:alarm:` in its ARN.
+    pub fn name(&self) -> &str {
+        self.arn
+            .split_once(":alarm:")
+            .map_or(self.arn.as_str(), |(_, name)| name)
+    }
 }
 
 /// `Trigger`: either a single metric (`MetricName`/`Namespace`/`Dimensions`) or metric math (`Metrics`).
@@ -89,6 +136,10 @@ pub struct Trigger {
     pub comparison_operator: Option<String>,
     #[serde(default)]
     pub threshold: Option<f64>,
+    /// Anomaly-detection alarms: the id of the `ANOMALY_DETECTION_BAND(...)` query in
+    /// `Metrics` that is the threshold (they carry no `Threshold`).
+    #[serde(default)]
+    pub threshold_metric_id: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub metrics: Vec<MetricDataQuery>,
 }
@@ -112,6 +163,9 @@ pub struct MetricDataQuery {
     pub metric_stat: Option<MetricStat>,
     #[serde(default)]
     pub return_data: Option<bool>,
+    /// Set on queries of a metric in another account (cross-account observability).
+    #[serde(default)]
+    pub account_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -145,6 +199,11 @@ impl AlarmNotification {
     /// `StateChangeTime` as UTC; CloudWatch writes `+0000`, which RFC 3339 parsers reject.
     pub fn state_change_time(&self) -> Option<DateTime<Utc>> {
         parse_cloudwatch_time(&self.state_change_time)
+    }
+
+    /// A composite alarm: no metric of its own, only a rule over other alarms.
+    pub fn is_composite(&self) -> bool {
+        self.alarm_rule.is_some() && self.trigger.is_none()
     }
 
     /// Every dimension the alarm's metrics carry (single metric and metric math alike).
@@ -254,6 +313,36 @@ mod tests {
         assert_eq!(t.metric_name, None);
         let dims: Vec<_> = a.dimensions().map(|d| d.value.as_str()).collect();
         assert_eq!(dims, ["cart"]);
+    }
+
+    #[test]
+    fn parses_composite_without_trigger() {
+        let msg = r#"{"AlarmName":"slo-page","AlarmDescription":null,"AWSAccountId":"123456789012","NewStateValue":"ALARM","NewStateReason":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:slo-page-5m transitioned to ALARM at Sunday 29 November, 2026 18:05:31 UTC","StateChangeTime":"2026-11-29T18:05:31.123+0000","Region":"US East (N. Virginia)","AlarmArn":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:slo-page","OldStateValue":"OK","OKActions":[],"AlarmActions":["arn:aws:sns:us-east-1:123456789012:alerts"],"InsufficientDataActions":[],"AlarmRule":"ALARM(\"slo-page-1h\") AND ALARM(\"slo-page-5m\")","TriggeringChildren":[{"Arn":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:slo-page-5m","State":{"Value":"ALARM","Timestamp":"2026-11-29T18:05:31.123+0000"}}]}"#;
+        let a = alarm(msg);
+        assert!(a.is_composite());
+        assert_eq!(a.trigger, None);
+        assert_eq!(a.dimensions().count(), 0);
+        assert_eq!(
+            a.alarm_rule.as_deref(),
+            Some(r#"ALARM("slo-page-1h") AND ALARM("slo-page-5m")"#)
+        );
+        assert_eq!(a.triggering_children.len(), 1);
+        let child = &a.triggering_children[0];
+        assert_eq!(child.name(), "slo-page-5m");
+        assert_eq!(child.state.as_ref().unwrap().value, AlarmState::Alarm);
+        // TriggeringChildren may be empty, null or missing; a metric alarm is never composite.
+        for children in [
+            r#","TriggeringChildren":[]"#,
+            r#","TriggeringChildren":null"#,
+            "",
+        ] {
+            let m = format!(
+                r#"{{"AlarmName":"c","NewStateValue":"OK","StateChangeTime":"2026-11-29T18:05:31.123+0000","AlarmRule":"ALARM(x)"{children}}}"#
+            );
+            let a = alarm(&m);
+            assert!(a.is_composite() && a.triggering_children.is_empty(), "{m}");
+        }
+        assert!(!alarm(SINGLE).is_composite());
     }
 
     #[test]

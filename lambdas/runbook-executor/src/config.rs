@@ -28,6 +28,7 @@ impl FromEnv for Config {
                 metric_namespace: env
                     .optional(env::METRIC_NAMESPACE)?
                     .unwrap_or_else(|| DEFAULT_METRIC_NAMESPACE.into()),
+                service_metrics_namespace: env.optional(env::SERVICE_METRICS_NAMESPACE)?,
                 incident_ttl_days: env.parse(
                     env::INCIDENT_TTL_DAYS,
                     DEFAULT_INCIDENT_TTL_DAYS,
@@ -63,16 +64,22 @@ mod tests {
         assert!(!c.settings.dry_run);
         assert_eq!(c.settings.incident_ttl_days, 30);
         assert_eq!(c.settings.metric_namespace, "appmon/Runbooks");
+        assert_eq!(c.settings.service_metrics_namespace, None);
         let mut vars = BASE.to_vec();
         vars.extend([
             ("DRY_RUN", "TRUE"),
             ("INCIDENT_TTL_DAYS", "7"),
             ("METRIC_NAMESPACE", "x/y"),
+            ("SERVICE_METRICS_NAMESPACE", "appmon/Services"),
         ]);
         let c = config(&vars).unwrap();
         assert!(c.settings.dry_run);
         assert_eq!(c.settings.incident_ttl_days, 7);
         assert_eq!(c.settings.metric_namespace, "x/y");
+        assert_eq!(
+            c.settings.service_metrics_namespace.as_deref(),
+            Some("appmon/Services")
+        );
     }
 
     #[test]

@@ -217,6 +217,7 @@ mod tests {
             topic_arn: "arn:t".into(),
             dry_run: false,
             metric_namespace: "ns".into(),
+            service_metrics_namespace: Some("appmon/Services".into()),
             incident_ttl_days: 30,
         }
     }
@@ -273,6 +274,65 @@ mod tests {
         let out = serde_json::to_value(&summary).unwrap();
         assert_eq!(out["records"][3]["steps"][0]["outcome"], "ok");
         assert_eq!(out["records"][0]["reason"], "message is not JSON");
+    }
+
+    /// A composite (SLO) alarm's notification, as Lambda hands it over: its runbook is found by
+    /// the composite alarm's name and every step runs, with service and SLO from the runbook.
+    #[tokio::test]
+    async fn composite_alarm_runs_the_runbook_named_after_it() {
+        let event: Value =
+            serde_json::from_str(include_str!("../tests/fixtures/sns-composite-alarm.json"))
+                .unwrap();
+        let memory = Memory::default();
+        let runbook = json!({"alarm": "appmon-checkout-availability-page", "service": "checkout",
+            "slo": {"target_percent": 99.9, "window_days": 30,
+                "windows": [{"long_seconds": 3600, "short_seconds": 300, "burn_rate": 14.4}]},
+            "steps": [{"type": "record_incident"}, {"type": "gather_context"}, {"type": "notify"}, {"type": "put_metric"}]});
+        memory.runbooks.lock().unwrap().insert(
+            "/rb/appmon-checkout-availability-page".into(),
+            runbook.to_string(),
+        );
+        let summary = run(&memory, &event).await.unwrap();
+        let record = &summary.records[0];
+        assert_eq!(record.status, RecordStatus::Executed, "{record:#?}");
+        assert_eq!(record.runbook_fallback, None);
+        assert_eq!(
+            record.alarm.as_deref(),
+            Some("appmon-checkout-availability-page")
+        );
+        let steps: Vec<(&str, &str)> = record
+            .steps
+            .iter()
+            .map(|s| (s.step, s.outcome.as_str()))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("record_incident", "ok"),
+                ("gather_context", "ok"),
+                ("notify", "ok"),
+                ("put_metric", "ok")
+            ]
+        );
+        let calls = memory.calls();
+        assert_eq!(
+            calls[0],
+            "get_parameter /rb/appmon-checkout-availability-page"
+        );
+        assert!(calls.contains(&"open #incident#appmon-checkout-availability-page".to_string()));
+        // Two windows and the budget, all for the runbook's service; no alarm metric queries.
+        let reads = calls
+            .iter()
+            .filter(|c| c.starts_with("metric_data errors,requests"))
+            .count();
+        assert_eq!(reads, 3, "{calls:?}");
+        let (subject, body) = &memory.published.lock().unwrap()[0];
+        assert_eq!(subject, "ALARM: appmon-checkout-availability-page (was OK)");
+        assert!(body.contains("Service: checkout\n"), "{body}");
+        assert!(
+            body.contains("Triggered by: appmon-checkout-availability-page-5m (ALARM"),
+            "{body}"
+        );
     }
 
     #[tokio::test]

@@ -128,6 +128,7 @@ impl Stack {
                 topic_arn,
                 dry_run,
                 metric_namespace: NAMESPACE.into(),
+                service_metrics_namespace: Some(contract::service_metrics::namespace("appmon")),
                 incident_ttl_days: 30,
             },
         };
@@ -674,4 +675,70 @@ async fn metric_math_alarm_gathers_its_queries_and_the_dimension_service() {
         "{body}"
     );
     assert!(body.contains("Metric math: 100*errors/requests"), "{body}");
+}
+
+/// Published service metrics as the log processor would have put them: `Requests` 100 a minute
+/// for the hour before the fixtures' state change (17:06–18:05), `Errors` 2 a minute in its last
+/// five minutes (18:01–18:05).
+async fn seed_published(sdk: &SdkConfig) {
+    let cw = aws_sdk_cloudwatch::Client::new(sdk);
+    let namespace = contract::service_metrics::namespace("appmon");
+    let first = t("2026-11-29T17:06:00Z");
+    for (metric, from_minute, value) in [("Requests", 0, 100.0), ("Errors", 55, 2.0)] {
+        let data = (from_minute..60).map(|i| {
+            MetricDatum::builder()
+                .metric_name(metric)
+                .dimensions(
+                    Dimension::builder()
+                        .name(contract::service_metrics::DIMENSION)
+                        .value("checkout")
+                        .build(),
+                )
+                .value(value)
+                .unit(aws_sdk_cloudwatch::types::StandardUnit::Count)
+                .timestamp(SmithyTime::from_secs(
+                    (first + Duration::minutes(i)).timestamp(),
+                ))
+                .build()
+        });
+        cw.put_metric_data()
+            .namespace(&namespace)
+            .set_metric_data(Some(data.collect()))
+            .send()
+            .await
+            .expect("seed published metrics");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn composite_slo_alert_reads_burn_rates_from_the_published_metrics() {
+    let alarm = "appmon-checkout-availability-page";
+    let runbook = json!({"alarm": alarm, "service": "checkout",
+        "slo": {"target_percent": 99.9, "window_days": 30,
+            "windows": [{"long_seconds": 3600, "short_seconds": 300, "burn_rate": 14.4}]},
+        "steps": [{"type": "gather_context"}, {"type": "notify"}]})
+    .to_string();
+    let stack = Stack::new(&[(alarm, &runbook)], false).await;
+    seed_published(&stack.sdk).await;
+
+    let summary = stack.deliver(&fixture("sns-composite-alarm.json")).await;
+    assert_eq!(
+        outcomes(&summary),
+        [("gather_context", Outcome::Ok), ("notify", Outcome::Ok)],
+        "{summary:#?}"
+    );
+    let notes = stack.notifications().await;
+    assert_eq!(notes.len(), 1);
+    let body = notes[0]["Message"].as_str().unwrap();
+    for want in [
+        "Service: checkout\n",
+        "from the published service metrics (CloudWatch namespace appmon/Services, Sum of Errors and Requests with ServiceName=checkout), windows ending 2026-11-29 18:06:00 UTC",
+        // 10 errors in 6000 requests over the hour, 10 in 500 over the last 5 minutes.
+        "  1h: 1.67x (10 errors / 6000 requests); 5m: 20.00x (10 errors / 500 requests); alerts when both are above 14.4x",
+        // The same data is all there is in the 30 days: the budget is overspent.
+        "  Error budget over the last 30 days: -66.7% left, overspent (10 errors of 6 allowed in 6000 requests)",
+        "Service checkout (2026-11-29T17:36:00Z to 2026-11-29T18:06:00Z): 200 requests",
+    ] {
+        assert!(body.contains(want), "missing {want:?} in:\n{body}");
+    }
 }

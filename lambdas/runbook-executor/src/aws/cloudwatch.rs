@@ -50,6 +50,7 @@ fn to_sdk(q: &MetricQuery) -> MetricDataQuery {
         .set_expression(q.expression.clone())
         .set_metric_stat(stat)
         .return_data(q.return_data)
+        .set_account_id(q.account_id.clone())
         .build()
 }
 
@@ -80,19 +81,17 @@ impl AlarmMetricSource for CloudWatch {
                     .send()
                     .await
                     .map_err(|e| super::sdk_error("CloudWatch GetMetricData", e))?;
-                for r in out.metric_data_results() {
-                    let label = r.label().or(r.id()).unwrap_or("?").to_string();
+                let page = out.metric_data_results().iter().map(|r| {
                     let points = r.timestamps().iter().zip(r.values()).filter_map(|(t, v)| {
                         DateTime::from_timestamp(t.secs(), 0).map(|t| (t, *v))
                     });
-                    match series.iter_mut().find(|s| s.label == label) {
-                        Some(s) => s.points.extend(points),
-                        None => series.push(Series {
-                            label,
-                            points: points.collect(),
-                        }),
+                    Series {
+                        id: r.id().unwrap_or("?").to_string(),
+                        label: r.label().or(r.id()).unwrap_or("?").to_string(),
+                        points: points.collect(),
                     }
-                }
+                });
+                merge_page(&mut series, page);
                 token = out.next_token;
                 if token.is_none() {
                     break;
@@ -103,6 +102,28 @@ impl AlarmMetricSource for CloudWatch {
             }
             Ok(series)
         })
+    }
+}
+
+/// Adds one page of results to the series read so far. A result is the same series as an
+/// earlier page's when it has the same id and label and comes at the same position among the
+/// page's results with that id and label: a query can answer with more than one series under
+/// one id (an `ANOMALY_DETECTION_BAND` expression returns its band's two bounds), and the next
+/// page continues each of them in the same order.
+fn merge_page(series: &mut Vec<Series>, page: impl IntoIterator<Item = Series>) {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for result in page {
+        let key = (result.id.clone(), result.label.clone());
+        let nth = seen.iter().filter(|k| **k == key).count();
+        seen.push(key);
+        let existing = series
+            .iter_mut()
+            .filter(|s| s.id == result.id && s.label == result.label)
+            .nth(nth);
+        match existing {
+            Some(s) => s.points.extend(result.points),
+            None => series.push(result),
+        }
     }
 }
 
@@ -135,5 +156,68 @@ impl MetricSink for CloudWatch {
                 .map_err(|e| super::sdk_error("CloudWatch PutMetricData", e))?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_796_000_000 + minute * 60, 0).unwrap()
+    }
+
+    fn series(id: &str, label: &str, points: &[(i64, f64)]) -> Series {
+        Series {
+            id: id.into(),
+            label: label.into(),
+            points: points.iter().map(|(m, v)| (at(*m), *v)).collect(),
+        }
+    }
+
+    #[test]
+    fn pages_continue_each_series_including_two_under_one_id() {
+        let mut all = Vec::new();
+        merge_page(
+            &mut all,
+            [
+                series("m1", "Requests", &[(0, 100.0)]),
+                series("ad1", "Requests (expected)", &[(0, 160.0)]),
+                series("ad1", "Requests (expected)", &[(0, 95.0)]),
+            ],
+        );
+        merge_page(
+            &mut all,
+            [
+                series("m1", "Requests", &[(1, 12.0)]),
+                series("ad1", "Requests (expected)", &[(1, 161.0)]),
+                series("ad1", "Requests (expected)", &[(1, 96.0)]),
+            ],
+        );
+        assert_eq!(
+            all,
+            [
+                series("m1", "Requests", &[(0, 100.0), (1, 12.0)]),
+                series("ad1", "Requests (expected)", &[(0, 160.0), (1, 161.0)]),
+                series("ad1", "Requests (expected)", &[(0, 95.0), (1, 96.0)]),
+            ]
+        );
+    }
+
+    #[test]
+    fn expressions_and_accounts_are_passed_through() {
+        let q = MetricQuery {
+            id: "ad1".into(),
+            label: Some("Requests (expected)".into()),
+            expression: Some("ANOMALY_DETECTION_BAND(m1, 2)".into()),
+            metric: None,
+            return_data: true,
+            account_id: Some("111122223333".into()),
+        };
+        let sdk = to_sdk(&q);
+        assert_eq!(sdk.expression(), Some("ANOMALY_DETECTION_BAND(m1, 2)"));
+        assert_eq!(sdk.metric_stat(), None);
+        assert_eq!(sdk.account_id(), Some("111122223333"));
+        assert_eq!(sdk.return_data(), Some(true));
     }
 }

@@ -39,6 +39,10 @@ pub struct Settings {
     pub topic_arn: String,
     pub dry_run: bool,
     pub metric_namespace: String,
+    /// `SERVICE_METRICS_NAMESPACE`: where the services' own metrics are published
+    /// (`contract::service_metrics::namespace`); SLO burn rates and budgets are read from it.
+    /// `None` when unset: the SLO numbers are then reported as unavailable.
+    pub service_metrics_namespace: Option<String>,
     pub incident_ttl_days: u32,
 }
 
@@ -236,6 +240,7 @@ async fn run_step(
                 ports.service_metrics,
                 run,
                 *lookback_minutes,
+                settings.service_metrics_namespace.as_deref(),
             )
             .await;
             *context = Some(gathered);

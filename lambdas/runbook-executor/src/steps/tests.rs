@@ -36,6 +36,7 @@ fn settings(dry_run: bool) -> Settings {
         topic_arn: "arn:t".into(),
         dry_run,
         metric_namespace: "ns".into(),
+        service_metrics_namespace: Some("appmon/Services".into()),
         incident_ttl_days: 30,
     }
 }
@@ -255,6 +256,252 @@ async fn partial_context_is_still_used_when_cloudwatch_fails() {
     let (_, body) = &m.published.lock().unwrap()[0];
     assert!(
         body.contains("Service checkout") && body.contains("10 requests"),
+        "{body}"
+    );
+}
+
+/// A composite SLO alert: no `Trigger`, the service and the SLO come from the runbook.
+const COMPOSITE: &str = r#"{"AlarmName":"a1","AlarmDescription":null,"NewStateValue":"ALARM","OldStateValue":"OK",
+    "NewStateReason":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:a1-5m transitioned to ALARM at Sunday 29 November, 2026 18:05:31 UTC",
+    "StateChangeTime":"2026-11-29T18:05:31.123+0000","AlarmArn":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:a1",
+    "AlarmRule":"(ALARM(\"a1-1h\") AND ALARM(\"a1-5m\")) OR (ALARM(\"a1-6h\") AND ALARM(\"a1-30m\"))",
+    "TriggeringChildren":[{"Arn":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:a1-5m","State":{"Value":"ALARM","Timestamp":"2026-11-29T18:05:31.123+0000"}}]}"#;
+
+fn slo_loaded(steps: &str) -> Loaded {
+    let raw = format!(
+        r#"{{"alarm":"a1","service":"checkout","slo":{{"target_percent":99.9,"window_days":30,"windows":[
+        {{"long_seconds":3600,"short_seconds":300,"burn_rate":14.4}},{{"long_seconds":21600,"short_seconds":1800,"burn_rate":6}}]}},
+        "steps":{steps}}}"#
+    );
+    Loaded {
+        runbook: Runbook::parse(&raw, "a1").unwrap(),
+        fallback_reason: None,
+    }
+}
+
+/// Errors and Requests sums the fake CloudWatch answers, by period (no Requests for 30m).
+fn seed_slo_values(m: &Memory) {
+    let mut v = m.metric_values.lock().unwrap();
+    for (name, period, value) in [
+        ("Errors", 3600, 144.0),
+        ("Requests", 3600, 10_000.0),
+        ("Errors", 300, 20.0),
+        ("Requests", 300, 1000.0),
+        ("Errors", 21600, 300.0),
+        ("Requests", 21600, 60_000.0),
+        ("Errors", 1800, 0.0),
+        ("Errors", 86400, 500.0),
+        ("Requests", 86400, 1_000_000.0),
+    ] {
+        v.insert((name.to_string(), period), value);
+    }
+}
+
+async fn exec_composite(memory: &Memory, loaded: &Loaded, namespace: Option<&str>) -> Executed {
+    let alarm = match classify_message(COMPOSITE) {
+        Classified::Alarm(a) => *a,
+        Classified::Ignored(r) => panic!("{r}"),
+    };
+    assert!(alarm.is_composite());
+    let run = Run {
+        message_id: "m1",
+        alarm: &alarm,
+        loaded,
+        now: Utc::now(),
+    };
+    let settings = Settings {
+        service_metrics_namespace: namespace.map(str::to_string),
+        ..settings(false)
+    };
+    execute(&run, &memory.ports(), &settings).await
+}
+
+const GATHER_NOTIFY: &str = r#"[{"type":"gather_context"},{"type":"notify"}]"#;
+
+#[tokio::test]
+async fn slo_alert_states_burn_rates_and_budget_from_the_published_metrics() {
+    let m = Memory::default();
+    seed_slo_values(&m);
+    let e = exec_composite(&m, &slo_loaded(GATHER_NOTIFY), Some("appmon/Services")).await;
+    assert_eq!(outcomes(&e), [Outcome::Ok, Outcome::Ok], "{e:#?}");
+
+    // One GetMetricData per window length, each one period long, ending at the minute after
+    // the state change; the budget in daily periods over 30 days. No alarm queries: composite.
+    let reads: Vec<String> = m
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("metric_data"))
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            "metric_data errors,requests [3600, 3600] 2026-11-29T17:06:00+00:00..2026-11-29T18:06:00+00:00",
+            "metric_data errors,requests [300, 300] 2026-11-29T18:01:00+00:00..2026-11-29T18:06:00+00:00",
+            "metric_data errors,requests [21600, 21600] 2026-11-29T12:06:00+00:00..2026-11-29T18:06:00+00:00",
+            "metric_data errors,requests [1800, 1800] 2026-11-29T17:36:00+00:00..2026-11-29T18:06:00+00:00",
+            "metric_data errors,requests [86400, 86400] 2026-10-30T18:06:00+00:00..2026-11-29T18:06:00+00:00",
+        ]
+    );
+    // The runbook's service is used for the table too.
+    assert!(m.calls().contains(&"service_minutes checkout".to_string()));
+
+    let (subject, body) = &m.published.lock().unwrap()[0];
+    assert_eq!(subject, "ALARM: a1 (was OK)");
+    for want in [
+        "Composite alarm rule: (ALARM(\"a1-1h\") AND ALARM(\"a1-5m\")) OR",
+        "Triggered by: a1-5m (ALARM since 2026-11-29 18:05:31 UTC)",
+        "Service: checkout\n",
+        "SLO: 99.9% of requests without error over 30 days; alerts when the burn rate over 1h and 5m both above 14.4x, or 6h and 30m both above 6x",
+        "SLO burn rates of checkout (error ratio / error budget ratio 0.1%), from the published service metrics (CloudWatch namespace appmon/Services, Sum of Errors and Requests with ServiceName=checkout), windows ending 2026-11-29 18:06:00 UTC:",
+        "  1h: 14.40x (144 errors / 10000 requests); 5m: 20.00x (20 errors / 1000 requests); alerts when both are above 14.4x",
+        "  6h: 5.00x (300 errors / 60000 requests); 30m: no requests in the window, no burn rate; alerts when both are above 6x",
+        "  Error budget over the last 30 days: 50.0% left (500 errors of 1000 allowed in 1000000 requests)",
+    ] {
+        assert!(body.contains(want), "missing {want:?} in:\n{body}");
+    }
+    assert!(
+        e.reports[0].detail.as_deref().unwrap().contains(
+            "composite alarm: no metric of its own; 1 minutes of checkout metrics; SLO burn rates of checkout over 2 window pairs and the 30-day budget"
+        ),
+        "{:?}",
+        e.reports[0].detail
+    );
+}
+
+#[tokio::test]
+async fn slo_numbers_that_cannot_be_read_are_stated_and_the_rest_still_runs() {
+    // CloudWatch down: gather_context fails (every SLO read named once), notify still runs with
+    // the table's numbers and says why the SLO numbers are missing.
+    let m = Memory::failing(&["metric_data"]);
+    let e = exec_composite(
+        &m,
+        &slo_loaded(r#"[{"type":"gather_context"},{"type":"notify"},{"type":"put_metric"}]"#),
+        Some("appmon/Services"),
+    )
+    .await;
+    assert_eq!(
+        outcomes(&e),
+        [Outcome::Failed, Outcome::Ok, Outcome::Ok],
+        "{e:#?}"
+    );
+    let error = e.reports[0].error.as_deref().unwrap();
+    assert_eq!(
+        error,
+        "SLO 1h, 5m, 6h, 30m, 30d budget of checkout: CloudWatch GetMetricData: metric_data is down"
+    );
+    let body = m.published.lock().unwrap()[0].1.clone();
+    for want in [
+        "Service checkout (",
+        "10 requests",
+        "  1h: unavailable (CloudWatch GetMetricData: metric_data is down); 5m: unavailable",
+        "  Error budget over the last 30 days: unavailable (CloudWatch GetMetricData: metric_data is down)",
+        "1. gather_context: failed - SLO 1h, 5m",
+    ] {
+        assert!(body.contains(want), "missing {want:?} in:\n{body}");
+    }
+
+    // No requests at all: no burn rate and no budget figure, but no failure either.
+    let m = Memory::default();
+    let e = exec_composite(&m, &slo_loaded(GATHER_NOTIFY), Some("appmon/Services")).await;
+    assert_eq!(outcomes(&e), [Outcome::Ok, Outcome::Ok], "{e:#?}");
+    let body = m.published.lock().unwrap()[0].1.clone();
+    assert!(
+        body.contains("  1h: no requests in the window, no burn rate; 5m: no requests"),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "Error budget over the last 30 days: no requests in the window, no budget figure"
+        ),
+        "{body}"
+    );
+
+    // Deployed without SERVICE_METRICS_NAMESPACE: nothing is queried, and the message says so.
+    let m = Memory::default();
+    let e = exec_composite(&m, &slo_loaded(GATHER_NOTIFY), None).await;
+    assert_eq!(outcomes(&e), [Outcome::Failed, Outcome::Ok], "{e:#?}");
+    assert!(!m.calls().iter().any(|c| c.starts_with("metric_data")));
+    assert!(
+        e.reports[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("SERVICE_METRICS_NAMESPACE is not set on the function"),
+        "{:?}",
+        e.reports[0].error
+    );
+}
+
+#[tokio::test]
+async fn an_slo_runbook_without_gather_context_still_names_the_service_and_the_slo() {
+    let m = Memory::default();
+    let e = exec_composite(
+        &m,
+        &slo_loaded(r#"[{"type":"notify"}]"#),
+        Some("appmon/Services"),
+    )
+    .await;
+    assert_eq!(outcomes(&e), [Outcome::Ok]);
+    let (_, body) = &m.published.lock().unwrap()[0];
+    assert!(body.contains("Service: checkout\n"), "{body}");
+    assert!(body.contains("SLO: 99.9% of requests"), "{body}");
+    assert!(!body.contains("SLO burn rates"), "{body}");
+}
+
+#[tokio::test]
+async fn dry_run_plans_the_slo_reads() {
+    let m = Memory::default();
+    let alarm = match classify_message(COMPOSITE) {
+        Classified::Alarm(a) => *a,
+        Classified::Ignored(r) => panic!("{r}"),
+    };
+    let loaded = slo_loaded(GATHER_NOTIFY);
+    let run = Run {
+        message_id: "m1",
+        alarm: &alarm,
+        loaded: &loaded,
+        now: Utc::now(),
+    };
+    let e = execute(&run, &m.ports(), &settings(true)).await;
+    assert_eq!(m.calls(), Vec::<String>::new());
+    let plan = e.reports[0].detail.as_deref().unwrap();
+    assert!(
+        plan.contains("service Some(\"checkout\")")
+            && plan.contains("SLO Errors/Requests sums over 1h, 5m, 6h, 30m and 30 days"),
+        "{plan}"
+    );
+}
+
+#[tokio::test]
+async fn a_window_length_shared_by_two_pairs_is_read_once() {
+    let m = Memory::default();
+    seed_slo_values(&m);
+    let raw = r#"{"alarm":"a1","service":"checkout","slo":{"target_percent":99.9,"window_days":7,"windows":[
+        {"long_seconds":21600,"short_seconds":1800,"burn_rate":6},{"long_seconds":259200,"short_seconds":21600,"burn_rate":1}]},
+        "steps":[{"type":"gather_context"},{"type":"notify"}]}"#;
+    let loaded = Loaded {
+        runbook: Runbook::parse(raw, "a1").unwrap(),
+        fallback_reason: None,
+    };
+    let e = exec_composite(&m, &loaded, Some("appmon/Services")).await;
+    assert_eq!(outcomes(&e), [Outcome::Ok, Outcome::Ok], "{e:#?}");
+    let periods: Vec<String> = m
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("metric_data"))
+        .map(|c| c.split(' ').nth(2).unwrap().to_string())
+        .collect();
+    assert_eq!(periods, ["[21600,", "[1800,", "[259200,", "[86400,"]);
+    let body = m.published.lock().unwrap()[0].1.clone();
+    // The 6h figure appears in both pairs.
+    assert_eq!(
+        body.matches("6h: 5.00x (300 errors / 60000 requests)")
+            .count(),
+        2,
+        "{body}"
+    );
+    assert!(
+        body.contains("Error budget over the last 7 days: 50.0% left"),
         "{body}"
     );
 }

@@ -37,8 +37,11 @@ pub async fn run(
 ) -> anyhow::Result<Done> {
     let remaining: Vec<&str> = input.remaining.iter().map(Step::kind).collect();
     let loaded = input.run.loaded;
+    let service = super::gather_context::affected_service(input.run);
     let (subject, body) = render(&Message {
         alarm: input.run.alarm,
+        service: service.as_deref(),
+        slo: loaded.runbook.slo.as_ref(),
         link: loaded.runbook.link.as_deref(),
         fallback_reason: loaded.fallback_reason.as_deref(),
         context: input.context,

@@ -5,8 +5,11 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
+use contract::service_metrics;
+use contract::slo::SloContext;
+
 use crate::alarm::{AlarmNotification, AlarmState};
-use crate::steps::gather_context::{GatheredContext, Series};
+use crate::steps::gather_context::{duration, Counts, GatheredContext, Series, SloReading};
 use crate::steps::StepReport;
 
 /// SNS wants subjects "less than 100 characters" (API reference); 99 is safe either way.
@@ -17,6 +20,10 @@ const MAX_POINTS: usize = 10;
 /// Everything the message is made of.
 pub struct Message<'a> {
     pub alarm: &'a AlarmNotification,
+    /// The affected service (the runbook's `service`, else the alarm's `ServiceName` dimension).
+    pub service: Option<&'a str>,
+    /// The SLO an SLO alert guards (from the runbook).
+    pub slo: Option<&'a SloContext>,
     pub link: Option<&'a str>,
     pub fallback_reason: Option<&'a str>,
     pub context: Option<&'a GatheredContext>,
@@ -105,6 +112,53 @@ fn body(m: &Message<'_>) -> String {
     if let Some(r) = &a.new_state_reason {
         let _ = writeln!(out, "Reason: {r}");
     }
+    if let Some(rule) = &a.alarm_rule {
+        let _ = writeln!(out, "Composite alarm rule: {rule}");
+        if !a.triggering_children.is_empty() {
+            let children: Vec<String> = a
+                .triggering_children
+                .iter()
+                .map(|c| match &c.state {
+                    Some(s) => format!(
+                        "{} ({}{})",
+                        c.name(),
+                        s.value.as_str(),
+                        s.timestamp
+                            .as_deref()
+                            .and_then(crate::alarm::parse_cloudwatch_time)
+                            .map(|t| format!(" since {}", when(t)))
+                            .unwrap_or_default()
+                    ),
+                    None => c.name().to_string(),
+                })
+                .collect();
+            let _ = writeln!(out, "Triggered by: {}", children.join(", "));
+        }
+    }
+    if let Some(service) = m.service {
+        let _ = writeln!(out, "Service: {service}");
+    }
+    if let Some(slo) = m.slo {
+        let pairs: Vec<String> = slo
+            .windows
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} and {} both above {}x",
+                    duration(w.long_seconds),
+                    duration(w.short_seconds),
+                    plain(w.burn_rate)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "SLO: {}% of requests without error over {} days; alerts when the burn rate over {}",
+            plain(slo.target_percent),
+            slo.window_days,
+            pairs.join(", or ")
+        );
+    }
     if let Some(t) = &a.trigger {
         if let (Some(ns), Some(name)) = (&t.namespace, &t.metric_name) {
             let dims: Vec<String> = t
@@ -130,7 +184,17 @@ fn body(m: &Message<'_>) -> String {
                 .filter(|q| q.return_data.unwrap_or(true))
                 .map(|q| q.expression.clone().unwrap_or_else(|| q.id.clone()))
                 .collect();
-            let _ = writeln!(out, "Metric math: {}", exprs.join(", "));
+            let _ = write!(out, "Metric math: {}", exprs.join(", "));
+            match (&t.comparison_operator, &t.threshold_metric_id, t.threshold) {
+                (Some(op), Some(band), _) => {
+                    let _ = write!(out, ", {op} band {band}");
+                }
+                (Some(op), None, Some(th)) => {
+                    let _ = write!(out, ", {op} {}", number(th));
+                }
+                _ => {}
+            }
+            out.push('\n');
         }
     }
 
@@ -199,6 +263,95 @@ fn write_context(out: &mut String, ctx: &GatheredContext) {
             None => out.push_str(", no latency data\n"),
         }
     }
+    if let Some(slo) = &ctx.slo {
+        write_slo(out, slo);
+    }
+}
+
+/// Burn rate of one window, with the counts it comes from, or why there is none.
+fn burn(c: &Counts, target_percent: f64) -> String {
+    match c {
+        Counts::Unavailable(e) => format!("unavailable ({e})"),
+        Counts::Read { errors, requests } => match c.burn_rate(target_percent) {
+            Some(b) => format!(
+                "{}x ({} errors / {} requests)",
+                rate(b),
+                number(*errors),
+                number(*requests)
+            ),
+            None => "no requests in the window, no burn rate".into(),
+        },
+    }
+}
+
+fn rate(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+/// At most 4 decimals, trailing zeros dropped: `99.9`, `14.4`, `6`, `0.1`, `1000`.
+fn plain(v: f64) -> String {
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+fn write_slo(out: &mut String, slo: &SloReading) {
+    let source = match &slo.namespace {
+        Some(ns) => format!(
+            "CloudWatch namespace {ns}, Sum of {} and {} with {}={}",
+            service_metrics::ERRORS.name,
+            service_metrics::REQUESTS.name,
+            service_metrics::DIMENSION,
+            slo.service
+        ),
+        None => "namespace not configured".into(),
+    };
+    let _ = writeln!(
+        out,
+        "SLO burn rates of {} (error ratio / error budget ratio {}%), from the published service metrics ({source}), windows ending {}:",
+        slo.service,
+        plain(100.0 - slo.target_percent),
+        when(slo.end)
+    );
+    for p in &slo.pairs {
+        let _ = writeln!(
+            out,
+            "  {}: {}; {}: {}; alerts when both are above {}x",
+            duration(p.window.long_seconds),
+            burn(&p.long, slo.target_percent),
+            duration(p.window.short_seconds),
+            burn(&p.short, slo.target_percent),
+            plain(p.window.burn_rate)
+        );
+    }
+    let budget = match &slo.budget {
+        Counts::Unavailable(e) => format!("unavailable ({e})"),
+        Counts::Read { errors, requests } => {
+            match contract::slo::budget_remaining(*errors, *requests, slo.target_percent) {
+                Some(left) => {
+                    let allowed = requests * (1.0 - slo.target_percent / 100.0);
+                    let over = if left < 0.0 { ", overspent" } else { "" };
+                    format!(
+                        "{:.1}% left{over} ({} errors of {} allowed in {} requests)",
+                        100.0 * left,
+                        number(*errors),
+                        plain(allowed),
+                        number(*requests)
+                    )
+                }
+                None => "no requests in the window, no budget figure".into(),
+            }
+        }
+    };
+    let _ = writeln!(
+        out,
+        "  Error budget over the last {} days: {budget}",
+        slo.window_days
+    );
 }
 
 fn recent(s: &Series) -> String {
@@ -246,6 +399,7 @@ mod tests {
         let ctx = GatheredContext {
             lookback_minutes: 30,
             series: vec![Series {
+                id: "m1".into(),
                 label: "errors".into(),
                 points: vec![
                     (t("2026-11-29T18:04:00Z"), 3.0),
@@ -261,6 +415,7 @@ mod tests {
                 errors: 15.0,
                 p99_latency_ms: Some(812.5),
             }),
+            slo: None,
         };
         let reports = [StepReport {
             index: 0,
@@ -272,6 +427,8 @@ mod tests {
         }];
         let m = Message {
             alarm: &a,
+            service: Some("checkout"),
+            slo: None,
             link: Some("https://wiki.example.com/checkout-5xx"),
             fallback_reason: None,
             context: Some(&ctx),
@@ -301,11 +458,65 @@ mod tests {
         );
     }
 
+    /// The alarm inside a committed SNS fixture.
+    fn fixture_alarm(event: &str) -> AlarmNotification {
+        let event: serde_json::Value = serde_json::from_str(event).unwrap();
+        alarm(event["Records"][0]["Sns"]["Message"].as_str().unwrap())
+    }
+
+    fn plain_body(a: &AlarmNotification, service: Option<&str>) -> String {
+        let m = Message {
+            alarm: a,
+            service,
+            slo: None,
+            link: None,
+            fallback_reason: None,
+            context: None,
+            reports: &[],
+            own_index: 0,
+            remaining: &[],
+        };
+        render(&m).1
+    }
+
+    #[test]
+    fn service_alarms_show_their_metric_and_service() {
+        let p99 = fixture_alarm(include_str!(
+            "../../../tests/fixtures/sns-alarm-service-p99.json"
+        ));
+        let body = plain_body(&p99, Some("checkout"));
+        for want in [
+            "Metric: appmon/Services Latency [ServiceName=checkout] p99, GreaterThanThreshold 500\n",
+            "Service: checkout\n",
+        ] {
+            assert!(body.contains(want), "missing {want:?} in:\n{body}");
+        }
+        let band = fixture_alarm(include_str!(
+            "../../../tests/fixtures/sns-alarm-anomaly-band.json"
+        ));
+        let body = plain_body(&band, Some("checkout"));
+        assert!(
+            body.contains("Metric math: m1, ANOMALY_DETECTION_BAND(m1, 2), LessThanLowerOrGreaterThanUpperThreshold band ad1\n"),
+            "{body}"
+        );
+        let rate = fixture_alarm(include_str!(
+            "../../../tests/fixtures/sns-alarm-service-error-rate.json"
+        ));
+        let body = plain_body(&rate, None);
+        assert!(
+            body.contains("Metric math: 100*errors/requests, GreaterThanThreshold 5\n"),
+            "{body}"
+        );
+        assert!(!body.contains("Service:"), "{body}");
+    }
+
     #[test]
     fn fallback_is_explained() {
         let a = alarm(ALARM);
         let m = Message {
             alarm: &a,
+            service: Some("checkout"),
+            slo: None,
             link: None,
             fallback_reason: Some("runbook parameter /appmon/runbooks/checkout-5xx does not exist"),
             context: None,
