@@ -67,6 +67,9 @@ class MotoServer:
         env = dict(os.environ)
         # AWS-managed policies (AWSLambdaBasicExecutionRole, ...) exist only with this switch.
         env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        # Where moto's request recorder writes (tests/e2e/cw_eval.py reads PutMetricData from it):
+        # the run's work dir, never the checkout.
+        env["MOTO_RECORDER_FILEPATH"] = str(self.workdir / "moto_recording")
         env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(BOOTSTRAP_REQUESTS)
         # moto's server, with its SigV4 check fixed for bodiless requests (see moto_main.py).
         argv = [self.python, str(Path(__file__).with_name("moto_main.py")), "-H", "127.0.0.1", "-p", str(self.port)]

@@ -173,3 +173,26 @@ def build(now: datetime | None = None, seed: int = 7) -> tuple[list[LogObject], 
     truth = Truth()
     objects = [_json_lines(rng, base, truth), _combined(rng, base, truth), _emf(rng, base, truth)]
     return objects, truth
+
+
+def service_object(now: datetime, service: str = "checkout", minutes: int = 5, per_minute: int = 50,
+                   error_every: int = 5, seed: int = 11) -> tuple[LogObject, Truth]:
+    """`minutes` complete minutes before `now` of `service`'s JSON access lines, every
+    `error_every`-th a 500 (error_every=5: a 20 % error rate), and their truth."""
+    rng = random.Random(seed)
+    truth = Truth()
+    end = now.replace(second=0, microsecond=0)
+    lines = []
+    for m in range(minutes, 0, -1):
+        minute = end - timedelta(minutes=m)
+        for i in range(per_minute):
+            when = minute + timedelta(seconds=i * 60 / per_minute)
+            status = 500 if i % error_every == 0 else 200
+            latency = round(rng.lognormvariate(4.0, 0.5), 3)
+            lines.append(json.dumps({"timestamp": _rfc3339(when), "service": service, "status": status,
+                                     "latency_ms": latency, "path": "/pay"}))
+            truth.add(service, when, "requests", 1)
+            truth.add(service, when, "errors", 1 if status >= 500 else 0)
+            truth.add(service, when, "latency_ms", latency)
+    body = ("\n".join(lines) + "\n").encode()
+    return LogObject(f"logs/{service}/{end:%Y/%m/%d/%H%M}-burn.jsonl", body, len(lines), 0), truth

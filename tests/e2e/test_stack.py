@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from . import checks, events, flows, package, policy_lint, procs, samples, sns_filter
+from . import checks, cw_eval, events, flows, package, policy_lint, procs, samples, sns_filter
 from .aws_proxy import RecordingProxy
 from .harness import REPO, Env
 from .runtime_api import InvocationError
@@ -52,6 +52,9 @@ def env(request):
 def test_step_1_moto(env):
     with step(1, "start moto server"):
         env.start_moto()
+        # moto's request recorder keeps every PutMetricData (with timestamps and dimensions, which
+        # moto's own state dump drops): the service alarms' data in step 6b (tests/e2e/cw_eval.py).
+        cw_eval.start_recording(env.moto.endpoint)
         profile = json.loads((env.package_dir / "manifest.json").read_text()).get("profile")
         note(f"moto at {env.moto.endpoint}; packages ({profile} profile) from {package.package_dir(REPO)}")
 
@@ -223,7 +226,11 @@ def gateway_refusals(env, front, body: bytes, post_hdr: dict) -> list[str]:
 
 
 def pick_alarms(alarms: list[dict]) -> list[dict]:
-    """One alarm per Trigger shape CloudWatch publishes: single metric, metric math, percentile."""
+    """One alarm per Trigger shape CloudWatch publishes: single metric, metric math, percentile
+    (the stack's own alarms; step 6b covers the per-service ones)."""
+    alarms = [a for a in alarms if not any(d.get("Name") == "ServiceName" for q in a.get("Metrics", [])
+                                           for d in q.get("MetricStat", {}).get("Metric", {}).get("Dimensions", []))
+              and not any(d.get("Name") == "ServiceName" for d in a.get("Dimensions", []))]
     single = next((a for a in alarms if a.get("MetricName") == "Errors" and "log-processor" in a["AlarmName"]), None)
     math = next((a for a in alarms if a.get("Metrics")), None)
     pct = next((a for a in alarms if a.get("ExtendedStatistic")), None)
@@ -302,6 +309,104 @@ def test_step_6_alarm(env):
              f"stopped the executor's own {len(published)}")
         for line in outcomes:
             note(f"  {line}")
+
+
+def test_step_6b_service_alarms(env):
+    """Issue 12 end to end: a service's logs -> its metrics in CloudWatch exactly once -> the
+    applied alarm's own query, evaluated as AWS documents (cw_eval: moto evaluates no alarm and
+    no metric math), breaches with the value computed here from the logs -> the alarm's
+    notification runs the service's runbook with its recent metrics."""
+    assert env.data.get("ingested") and env.stack.alarms, "steps 3/4 failed"
+    with step("6b", "service logs -> CloudWatch once -> error-rate + burn-rate alarms -> runbook (checkout)"):
+        s3, cw, sns, sqs = env.aws("s3"), env.aws("cloudwatch"), env.aws("sns"), env.aws("sqs")
+        lp_env = env.stack.functions["log-processor"]["Environment"]["Variables"]
+        namespace = lp_env["SERVICE_METRICS_NAMESPACE"]
+        assert lp_env["PUBLISHED_SERVICES"] == "checkout", lp_env
+        now = datetime.now(timezone.utc)
+        obj, burn = samples.service_object(now, "checkout", minutes=5, per_minute=50, error_every=5)
+        with flows.bucket_policy_lifted(s3, env.stack.bucket):
+            records = flows.upload(s3, env.stack.bucket, [obj], env.stack.notification_id)
+            fn = env.start_function("log-processor")
+            event = events.s3_event(records)
+            first = flows.object_reports(fn.invoke(event))
+            again = flows.object_reports(fn.invoke(event))  # delivered twice: nothing is published again
+        assert all(r.get("groups_written") == 0 for r in again.values()), f"replay wrote: {again}"
+
+        # Exactly once in CloudWatch: per minute, Requests and Errors sum to the logs' counts.
+        data = cw_eval.published(env.moto.endpoint)
+        dims = {"ServiceName": "checkout"}
+        t0, t1 = (now.replace(second=0, microsecond=0) - timedelta(minutes=5)).timestamp(), now.timestamp()
+        for metric, truth_metric in (("Requests", "requests"), ("Errors", "errors")):
+            got = cw_eval.series(cw_eval.raw_datapoints(None, namespace, metric, dims, t0, t1, data), "Sum", t0, t1, 60)
+            want = {datetime.fromisoformat(m.replace("Z", "+00:00")).timestamp(): sum(burn.values[("checkout", m, truth_metric)])
+                    for m in burn.minutes()}
+            assert {t: v for t, v in got.items() if v is not None} == want, f"{metric} per minute: {got} vs logs {want}"
+        latency = cw_eval.raw_datapoints(None, namespace, "Latency", dims, t0, t1, data)
+        assert sum(c for d in latency for _, c in d.values) == len(burn.series("checkout", "latency_ms")), \
+            "Latency sample count differs from the lines"
+
+        # The applied error-rate alarm's own query, evaluated over the published data.
+        alarms = {a["AlarmName"]: a for a in cw.describe_alarms(MaxRecords=100)["MetricAlarms"]}
+        prefix = lp_env["METRICS_TABLE"].removesuffix("-ApplicationMetrics")
+        rate_alarm = alarms[f"{prefix}-error-rate-checkout"]
+        fetch = cw_eval.raw_fetch(env.moto.endpoint)
+        at = now.replace(second=0, microsecond=0).timestamp() + 1
+        ev = cw_eval.evaluate_metric_alarm(rate_alarm, fetch, now=at, range_periods=5)
+        truth = samples.Truth()
+        for key, values in list(env.data["truth"].values.items()) + list(burn.values.items()):
+            truth.values[key] += values
+
+        def logs_ratio(start: float, seconds: int) -> float:
+            minutes = [m for m in truth.minutes() if start <= datetime.fromisoformat(m.replace("Z", "+00:00")).timestamp() < start + seconds]
+            req = sum(sum(truth.values.get(("checkout", m, "requests"), [])) for m in minutes)
+            err = sum(sum(truth.values.get(("checkout", m, "errors"), [])) for m in minutes)
+            return err / req if req else 0.0
+
+        for t, value, _, _ in ev.evaluated:
+            assert value is not None and abs(value - 100 * logs_ratio(t, 60)) < 1e-9, \
+                f"error rate at {t}: alarm query {value} vs logs {100 * logs_ratio(t, 60)}"
+        assert ev.state == "ALARM", f"error-rate alarm would be {ev.state}: {ev.reason}"
+        # The burn-rate windows: errors / requests / (1 - 99.9 %) over each window, from the logs.
+        burn_rates = []
+        for child, seconds in (("page-5m", 300), ("page-1h", 3600)):
+            alarm = alarms[f"{prefix}-availability-checkout-{child}"]
+            assert not alarm.get("AlarmActions"), f"{child}: SLO children must not notify"
+            bev = cw_eval.evaluate_metric_alarm(alarm, fetch, now=at, range_periods=1)
+            (t, value, _, _), = bev.evaluated
+            want = logs_ratio(t, seconds) / (1 - 99.9 / 100)
+            assert value is not None and abs(value - want) < 1e-6 * want, f"{child}: burn rate {value} vs logs {want}"
+            burn_rates.append(f"{child} {value:.1f} (> {alarm['Threshold']}: {bev.state})")
+        with pytest.raises(cw_eval.NotEvaluable):  # its band is CloudWatch's model: plan tests cover it
+            cw_eval.evaluate_metric_alarm(alarms[f"{prefix}-traffic-drop-checkout"], fetch, now=at)
+
+        # ALARM -> SNS -> the executor runs checkout's runbook with checkout's recent metrics.
+        queue = flows.subscribe_queue(sqs, sns, env.stack.topic_arn)
+        sub = next(x for x in sns.list_subscriptions_by_topic(TopicArn=env.stack.topic_arn)["Subscriptions"]
+                   if x["Protocol"] == "lambda")
+        policy, scope = flows.subscription_filter(sns, sub["SubscriptionArn"])
+        reason = f"Threshold Crossed: {len(ev.breaching)} datapoints were greater than the threshold (5.0)."
+        cw.set_alarm_state(AlarmName=rate_alarm["AlarmName"], StateValue="ALARM", StateReason=reason)
+        described = cw.describe_alarms(AlarmNames=[rate_alarm["AlarmName"]])["MetricAlarms"][0]
+        message = events.alarm_message(described, "ALARM", "OK", reason)
+        sns_event = events.sns_event(env.stack.topic_arn, events.alarm_subject(message), json.dumps(message),
+                                     sub["SubscriptionArn"])
+        assert sns_filter.matches(policy, scope, sns_event["Records"][0]["Sns"]), "filter blocks the service alarm"
+        executor = env.start_function("runbook-executor")
+        result = executor.invoke(sns_event)
+        steps = [st for r in (result or {}).get("records", []) for st in r.get("steps", [])]
+        assert steps and all(st.get("outcome") == "ok" for st in steps), f"runbook steps: {steps}"
+        published = [m for m in flows.drain(sqs, queue)
+                     if (m.get("MessageAttributes", {}).get("origin") or {}).get("Value") == "runbook-executor"]
+        assert len(published) == 1, f"{len(published)} enriched notifications"
+        text = published[0]["Message"]
+        recent = logs_ratio(t0, 300)
+        assert "checkout" in text and "requests" in text.lower(), f"notification does not name checkout's metrics:\n{text}"
+        denied = env.access_denials()
+        assert not denied, "calls refused by IAM:\n" + "\n".join(denied)
+        note(f"{obj.lines} checkout lines (20 % errors) delivered twice -> published once "
+             f"({sum(len(d.values) for d in latency)} latency values); error-rate alarm {ev.state} "
+             f"at {[round(v, 1) for _, v in ev.breaching]} %; last 5 min {100 * recent:.0f} %")
+        note("burn rates " + "; ".join(burn_rates) + f"; runbook {'+'.join(st['step'] for st in steps)}")
 
 
 def test_step_7_replan_and_destroy(env):
