@@ -168,3 +168,54 @@ fn a_runbook_the_executor_would_reject_is_rejected_where_it_is_written() {
     let text = with_first_runbook_steps(&vec!["{ type = \"notify\" }"; 20].join(", "));
     parse_config(Path::new("cfg/monitoring.toml"), &text).expect("20 steps are allowed");
 }
+
+#[test]
+fn service_alarm_problems_are_located_by_their_key_path() {
+    let text = format!(
+        "{STARTER}
+[[alarms]]
+name = \"slow\"
+kind = \"service_latency\"
+percentile = \"p100\"
+threshold = 100.0
+
+[[alarms]]
+name = \"budget\"
+kind = \"slo\"
+threshold = 100.5
+window_days = 0
+
+[[alarms]]
+name = \"queue\"
+kind = \"service_metric\"
+metric = \"queue_depth\"
+statistic = \"p101\"
+threshold = 10.0
+period_seconds = 60
+evaluation_periods = 2000
+"
+    )
+    .replace("services       = []", "services       = [\"check out\"]");
+    let report = errors(&text);
+    let at = |needle: &str, key: &str| {
+        let line = line_of(&text, needle);
+        let (file_line, want) = (format!("cfg/monitoring.toml:{line}:"), format!(": {key}: "));
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with(&file_line) && l.contains(&want)),
+            "no {file_line}..{want:?} in:\n{report}"
+        );
+    };
+    at("percentile = \"p100\"", "alarms[11].percentile");
+    at("threshold = 100.5", "alarms[12].threshold");
+    at("window_days = 0", "alarms[12].window_days");
+    at("metric = \"queue_depth\"", "alarms[13].metric");
+    at("statistic = \"p101\"", "alarms[13].statistic");
+    at("evaluation_periods = 2000", "alarms[13].evaluation_periods");
+    at("[\"check out\"]", "service_metrics.services[0]");
+    assert!(
+        report.contains("CloudWatch evaluates at most 86400 s"),
+        "{report}"
+    );
+}

@@ -53,6 +53,32 @@ service = "checkout"
 on_failure = "stop"
 steps = [{ type = "notify" }, { type = "start_automation", document = "AWS-RestartEC2Instance", parameters = { InstanceId = "i-123" } }]
 """,
+    "service-alarms-only": """
+[components]
+api = false
+runbooks = false
+[service_metrics]
+services = ["orders"]
+custom_metrics = ["queue_depth"]
+[[alarms]]
+name = "queue"
+kind = "service_metric"
+metric = "queue_depth"
+statistic = "Maximum"
+threshold = 1000
+comparison = "GreaterThanOrEqualToThreshold"
+[[alarms]]
+name = "slo"
+kind = "slo"
+threshold = 99.5
+window_days = 28
+[[alarms]]
+name = "latency-band"
+kind = "service_latency"
+percentile = "p90"
+anomaly_band = true
+threshold = 2
+""",
 }
 
 
@@ -111,6 +137,29 @@ def test_variant_generates_validates_and_plans(variant, tmp_path):
         assert "aws_cloudwatch_dashboard" not in types
         [alarm] = [rc["change"]["after"] for rc in plan["resource_changes"] if rc["type"] == "aws_cloudwatch_metric_alarm"]
         assert alarm["extended_statistic"] == "p90" and alarm["alarm_name"] == "acme-mon-latency"
+    elif variant == "service-alarms-only":
+        # The config's services are the map's default; no runbooks component: no SSM, no composite
+        # runbook, but the composite alarms still notify the topic.
+        alarms = {rc["change"]["after"]["alarm_name"]: rc["change"]["after"] for rc in plan["resource_changes"]
+                  if rc["type"] == "aws_cloudwatch_metric_alarm"}
+        assert sorted(alarms) == sorted(["appmon-queue-orders", "appmon-latency-band-orders"] +
+                                        [f"appmon-slo-orders-page-{w}" for w in ("1h", "5m", "6h", "30m")])
+        queue = alarms["appmon-queue-orders"]
+        [q] = queue["metric_query"]
+        assert (q["metric"][0]["metric_name"], q["metric"][0]["stat"], queue["comparison_operator"]) == \
+            ("queue_depth", "Maximum", "GreaterThanOrEqualToThreshold")
+        band = {q["id"]: q for q in alarms["appmon-latency-band-orders"]["metric_query"]}
+        assert band["band"]["expression"] == "ANOMALY_DETECTION_BAND(latency, 2)"
+        assert band["latency"]["metric"][0]["stat"] == "p90"
+        assert alarms["appmon-latency-band-orders"]["comparison_operator"] == "GreaterThanUpperThreshold"
+        [composite] = [rc["change"]["after"] for rc in plan["resource_changes"] if rc["type"] == "aws_cloudwatch_composite_alarm"]
+        assert composite["alarm_name"] == "appmon-slo-orders"
+        assert "1 - 99.5 / 100" in alarms["appmon-slo-orders-page-5m"]["metric_query"][0]["expression"] or any(
+            "1 - 99.5 / 100" in (q["expression"] or "") for q in alarms["appmon-slo-orders-page-5m"]["metric_query"])
+        lp = next(f for f in functions if f["function_name"] == "appmon-log-processor")
+        assert lp["environment"][0]["variables"]["PUBLISHED_METRICS"] == "queue_depth"
+        assert lp["environment"][0]["variables"]["PUBLISHED_SERVICES"] == "orders"
+        assert "aws_ssm_parameter" not in types
     else:
         # The metrics-api alarm is dropped with its function; the runbook carries its steps.
         assert [a["alarm_name"] for a in (rc["change"]["after"] for rc in plan["resource_changes"]
@@ -170,3 +219,27 @@ def test_log_expiry_must_follow_the_transition(tree, tmp_path):
     bad = tools.terraform(["plan", "-input=false", "-no-color", "-lock=false"], root, check=False)
     assert bad.returncode != 0, "a plan expiring logs before their transition must fail"
     assert "logs_expiration_days must be greater than logs_transition_days" in bad.stderr, bad.stderr
+
+
+def test_services_input_is_validated(tree, tmp_path):
+    """Bad service names, unknown alarm overrides and negative thresholds in the `services` map
+    fail at plan with the module's validation messages (no `gen` run involved)."""
+    root = tree / "bad-services"
+    root.mkdir()
+    package = tmp_path / "package"
+    tools.fake_package(package)
+    (root / "main.tf").write_text(
+        'provider "aws" {\n  region = "us-east-1"\n}\n\n'
+        f'module "monitoring" {{\n  source             = "../terraform"\n  lambda_package_dir = "{package}"\n'
+        '  services = {\n    "check out" = {}\n'
+        '    search = { alarms = { "no-such-alarm" = {}, "error-rate" = { threshold = -1 } } }\n  }\n'
+        '  published_metrics = ["Requests"]\n}\n'
+    )
+    (root / "offline_override.tf").write_text(tools.OFFLINE_PROVIDER)
+    tools.init(root)
+    bad = tools.terraform(["plan", "-input=false", "-no-color", "-lock=false"], root, check=False)
+    assert bad.returncode != 0, "a plan with invalid services must fail"
+    err = " ".join(bad.stderr.split())
+    assert "services keys must be service names" in err, bad.stderr
+    assert "services[*].alarms keys must be among the service alarms" in err, bad.stderr
+    assert "published_metrics: at most 20 metric names" in err, bad.stderr

@@ -526,18 +526,29 @@ impl Config {
         if m.services.len() > sm::MAX_PUBLISHED_SERVICES {
             issues.push(ConfigIssue::new(
                 "service_metrics.services",
-                format!("lists {} services, at most {} are allowed", m.services.len(), sm::MAX_PUBLISHED_SERVICES),
+                format!(
+                    "lists {} services, at most {} are allowed",
+                    m.services.len(),
+                    sm::MAX_PUBLISHED_SERVICES
+                ),
             ));
         }
         for (i, name) in m.services.iter().enumerate() {
             if let Err(e) = contract::names::validate_service_name(name) {
-                issues.push(ConfigIssue::new(format!("service_metrics.services[{i}]"), e.to_string()));
+                issues.push(ConfigIssue::new(
+                    format!("service_metrics.services[{i}]"),
+                    e.to_string(),
+                ));
             }
         }
         if m.custom_metrics.len() > sm::MAX_PUBLISHED_METRICS {
             issues.push(ConfigIssue::new(
                 "service_metrics.custom_metrics",
-                format!("lists {} metrics, at most {} are allowed", m.custom_metrics.len(), sm::MAX_PUBLISHED_METRICS),
+                format!(
+                    "lists {} metrics, at most {} are allowed",
+                    m.custom_metrics.len(),
+                    sm::MAX_PUBLISHED_METRICS
+                ),
             ));
         }
         for (i, name) in m.custom_metrics.iter().enumerate() {
@@ -545,7 +556,10 @@ impl Config {
             if let Err(e) = contract::names::validate_metric_name(name) {
                 issues.push(ConfigIssue::new(key, e.to_string()));
             } else if sm::BUILT_IN.iter().any(|b| b.name == name) {
-                issues.push(ConfigIssue::new(key, format!("{name:?} is a built-in metric, always published")));
+                issues.push(ConfigIssue::new(
+                    key,
+                    format!("{name:?} is a built-in metric, always published"),
+                ));
             }
         }
     }
@@ -784,7 +798,10 @@ fn validate_alarm(i: usize, alarm: &Alarm, issues: &mut Vec<ConfigIssue>) {
         if m == 0 || m > alarm.evaluation_periods {
             issues.push(ConfigIssue::new(
                 key("datapoints_to_alarm"),
-                format!("must be 1 to evaluation_periods ({})", alarm.evaluation_periods),
+                format!(
+                    "must be 1 to evaluation_periods ({})",
+                    alarm.evaluation_periods
+                ),
             ));
         }
     }
@@ -839,9 +856,13 @@ fn validate_service_alarm(
         if alarm.ticket {
             issues.push(only("ticket", |d| d.slo != Field::Forbidden));
         }
-    } else if let Err(e) = contract::slo::validate(alarm.threshold, alarm.window_days_or_default()) {
-        let field = if e.starts_with("window") { "window_days" } else { "threshold" };
-        issues.push(ConfigIssue::new(key(field), e));
+    } else {
+        if let Err(e) = contract::slo::validate_target(alarm.threshold) {
+            issues.push(ConfigIssue::new(key("threshold"), e));
+        }
+        if let Err(e) = contract::slo::validate_window(alarm.window_days_or_default()) {
+            issues.push(ConfigIssue::new(key("window_days"), e));
+        }
     }
     match (kind.metric, &alarm.metric, &alarm.statistic) {
         (Field::Forbidden, None, None) => {}

@@ -4,9 +4,9 @@
 //! ([`crate::plan::alarm_kind`]).
 
 use super::common::*;
+use super::service_alarms;
 use crate::config::model::Alarm;
 use crate::hcl::{Block, Expr, Part};
-use super::service_alarms;
 use crate::plan::{ActiveAlarm, Input, Plan, Render};
 
 pub fn component(plan: &Plan) -> Component {
@@ -56,20 +56,21 @@ pub fn component(plan: &Plan) -> Component {
         Expr::call("merge", parts)
     };
     let outputs = vec![
-                output_expr(
-                    "alarm_arns",
-                    by_name("arn"),
-                    "ARNs of the alarms by short name.",
-                ),
-                output_expr(
-                    "alarm_names",
-                    by_name("alarm_name"),
-                    "Full names of the alarms by short name.",
-                ),
-            ];
+        output_expr(
+            "alarm_arns",
+            by_name("arn"),
+            "ARNs of the alarms by short name.",
+        ),
+        output_expr(
+            "alarm_names",
+            by_name("alarm_name"),
+            "Full names of the alarms by short name.",
+        ),
+    ];
     Component {
         dir: "alarms",
-        summary: "CloudWatch alarms on the stack's and the services' health, notifying the alarm topic.",
+        summary:
+            "CloudWatch alarms on the stack's and the services' health, notifying the alarm topic.",
         main,
         variables: variables(plan),
         outputs,

@@ -2,11 +2,11 @@
 //! alarm model as the resources, so a panel exists exactly for what is deployed.
 
 use super::common::*;
-use crate::config::model::{DashboardSection, Function};
 use super::service_alarms;
+use crate::config::model::{DashboardSection, Function};
 use crate::hcl::{BinOp, Block, Expr};
-use contract::service_metrics::{ERRORS, LATENCY, REQUESTS};
 use crate::plan::{Input, Plan};
+use contract::service_metrics::{ERRORS, LATENCY, REQUESTS};
 
 const WIDTH: u32 = 24;
 const HALF: u32 = 12;
@@ -34,9 +34,10 @@ fn services_section(layout: &mut Layout) {
         ])
     };
     let top = |extra: u32| {
-        layout
-            .y_expr(layout.y + extra)
-            .binary(BinOp::Plus, Expr::ident("i").binary(BinOp::Mul, Expr::num(SERVICE_HEIGHT)))
+        layout.y_expr(layout.y + extra).binary(
+            BinOp::Plus,
+            Expr::ident("i").binary(BinOp::Mul, Expr::num(SERVICE_HEIGHT)),
+        )
     };
     let title = |what: &str| {
         Expr::template_parts([
@@ -73,10 +74,22 @@ fn services_section(layout: &mut Layout) {
             (
                 "metrics",
                 Expr::list([
-                    row(REQUESTS.name, vec![("id", Expr::str("requests")), ("label", Expr::str("Requests"))]),
-                    row(ERRORS.name, vec![("id", Expr::str("errors")), ("label", Expr::str("Errors"))]),
+                    row(
+                        REQUESTS.name,
+                        vec![
+                            ("id", Expr::str("requests")),
+                            ("label", Expr::str("Requests")),
+                        ],
+                    ),
+                    row(
+                        ERRORS.name,
+                        vec![("id", Expr::str("errors")), ("label", Expr::str("Errors"))],
+                    ),
                     Expr::list([Expr::object([
-                        ("expression", Expr::str("IF(requests > 0, 100 * errors / requests, 0)")),
+                        (
+                            "expression",
+                            Expr::str("IF(requests > 0, 100 * errors / requests, 0)"),
+                        ),
                         ("label", Expr::str("Error rate (%)")),
                         ("id", Expr::str("rate")),
                         ("yAxis", Expr::str("right")),
@@ -100,8 +113,14 @@ fn services_section(layout: &mut Layout) {
             (
                 "metrics",
                 Expr::list([
-                    row(LATENCY.name, vec![("stat", Expr::str("p50")), ("label", Expr::str("p50"))]),
-                    row(LATENCY.name, vec![("stat", Expr::str("p99")), ("label", Expr::str("p99"))]),
+                    row(
+                        LATENCY.name,
+                        vec![("stat", Expr::str("p50")), ("label", Expr::str("p50"))],
+                    ),
+                    row(
+                        LATENCY.name,
+                        vec![("stat", Expr::str("p99")), ("label", Expr::str("p99"))],
+                    ),
                 ]),
             ),
         ]),
@@ -141,14 +160,15 @@ impl Layout {
 
     /// The current row, moved down by the dynamic parts above.
     fn y_expr(&self, y: u32) -> Expr {
-        self.offsets
-            .iter()
-            .fold(Expr::num(y), |e, local| e.binary(BinOp::Plus, Expr::local(local)))
+        self.offsets.iter().fold(Expr::num(y), |e, local| {
+            e.binary(BinOp::Plus, Expr::local(local))
+        })
     }
 
     fn push(&mut self, ty: &str, x: u32, width: u32, height: u32, properties: Expr) {
         let y = self.y_expr(self.y);
-        self.widgets.push(widget(ty, x, y, width, height, properties));
+        self.widgets
+            .push(widget(ty, x, y, width, height, properties));
     }
 
     fn header(&mut self, markdown: &str) {
@@ -176,7 +196,8 @@ impl Layout {
 
     /// A list of widgets computed by Terraform, `height_local` rows tall.
     fn dynamic(&mut self, list: Expr, height_local: &'static str) {
-        self.parts.push(Expr::List(std::mem::take(&mut self.widgets)));
+        self.parts
+            .push(Expr::List(std::mem::take(&mut self.widgets)));
         self.parts.push(list);
         self.offsets.push(height_local);
     }
@@ -260,7 +281,11 @@ pub fn component(plan: &Plan) -> Component {
             ]),
         );
         layout.dynamic(
-            Expr::For(Box::new(Expr::for_list("i, chunk", alarm_chunks(), alarm_widget))),
+            Expr::For(Box::new(Expr::for_list(
+                "i, chunk",
+                alarm_chunks(),
+                alarm_widget,
+            ))),
             "alarm_rows",
         );
     }
@@ -281,17 +306,20 @@ pub fn component(plan: &Plan) -> Component {
     }
     if plan.sections.contains(&DashboardSection::Services) {
         locals = locals
-            .attr(service_alarms::NAMESPACE_LOCAL, service_alarms::namespace_expr())
-            .attr("services", Expr::call("sort", [keys(Expr::var("services"))]))
+            .attr(
+                service_alarms::NAMESPACE_LOCAL,
+                service_alarms::namespace_expr(),
+            )
+            .attr(
+                "services",
+                Expr::call("sort", [keys(Expr::var("services"))]),
+            )
             .attr(
                 "service_rows",
                 Expr::num(SERVICE_HEIGHT).binary(BinOp::Mul, length(Expr::local("services"))),
             );
     }
-    let body = Expr::call(
-        "jsonencode",
-        [Expr::object([("widgets", layout.body())])],
-    );
+    let body = Expr::call("jsonencode", [Expr::object([("widgets", layout.body())])]);
 
     // Dashboards take no tags.
     let mut variables = vec![name_prefix_var(None)];

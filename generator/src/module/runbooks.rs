@@ -3,9 +3,9 @@
 
 use super::alarms::full_name;
 use super::common::*;
+use super::service_alarms;
 use crate::config::model::Alarm;
 use crate::hcl::{Block, Expr, Part};
-use super::service_alarms;
 use crate::plan::{ActiveAlarm, Plan};
 use contract::slo::SloContext;
 
@@ -164,7 +164,11 @@ fn runbook_value_as(alarm: &Alarm, name: Expr, overrides: Vec<(&str, Expr)>) -> 
 }
 
 fn parameter_ident(alarm: &Alarm, suffix: &str) -> String {
-    format!("{}{}", super::alarms::ident(&alarm.name), suffix.replace('-', "_"))
+    format!(
+        "{}{}",
+        super::alarms::ident(&alarm.name),
+        suffix.replace('-', "_")
+    )
 }
 
 /// The runbook of one service's instance of a per-service alarm: it names the service, and an
@@ -186,7 +190,10 @@ fn service_parameter(alarm: &Alarm, suffix: &str, slo: Option<SloContext>) -> Bl
         overrides.push(("slo", Expr::Object(fields.collect())));
     }
     Block::resource("aws_ssm_parameter", parameter_ident(alarm, suffix))
-        .attr("for_each", Expr::local(&service_alarms::services_local(alarm)))
+        .attr(
+            "for_each",
+            Expr::local(&service_alarms::services_local(alarm)),
+        )
         .attr(
             "name",
             Expr::template_parts([
@@ -200,7 +207,10 @@ fn service_parameter(alarm: &Alarm, suffix: &str, slo: Option<SloContext>) -> Bl
         .attr(
             "description",
             Expr::template_parts([
-                Part::Lit(format!("Runbook of the {}{suffix} alarm of service ", alarm.name)),
+                Part::Lit(format!(
+                    "Runbook of the {}{suffix} alarm of service ",
+                    alarm.name
+                )),
                 Part::Interp(Expr::reference("each.key")),
             ]),
         )

@@ -201,10 +201,7 @@ fn metric_alarm(a: &ActiveAlarm, q: ServiceQuery, runbooks: bool) -> Block {
         },
     );
     let mut block = Block::resource("aws_cloudwatch_metric_alarm", ident(&a.name))
-        .attr(
-            "for_each",
-            Expr::local(&services_local(a)),
-        )
+        .attr("for_each", Expr::local(&services_local(a)))
         .attr("alarm_name", instance_name(a, ""))
         .attr("alarm_description", description(a, "", runbooks));
     let mut queries = q.queries;
@@ -281,14 +278,22 @@ pub fn slo_context(a: &Alarm, windows: &[BurnWindow]) -> SloContext {
 }
 
 fn child_ident(a: &Alarm, severity: &str, w: u32) -> String {
-    let sev = if severity.is_empty() { "page" } else { "ticket" };
+    let sev = if severity.is_empty() {
+        "page"
+    } else {
+        "ticket"
+    };
     format!("{}_{sev}_{}", ident(&a.name), window_label(w))
 }
 
 fn slo_alarms(a: &ActiveAlarm, runbooks: bool) -> Vec<Block> {
     let mut out = Vec::new();
     for (severity, windows) in severities(a) {
-        let sev = if severity.is_empty() { "page" } else { "ticket" };
+        let sev = if severity.is_empty() {
+            "page"
+        } else {
+            "ticket"
+        };
         let mut rule: Vec<Part> = Vec::new();
         for (i, w) in windows.iter().enumerate() {
             if i > 0 {
@@ -451,7 +456,9 @@ pub fn composite_alarms_var() -> Block {
 
 /// Whether any active alarm is an SLO alert.
 pub fn has_slo(plan: &Plan) -> bool {
-    plan.alarms.iter().any(|a| matches!(a.descriptor.render, Render::Slo))
+    plan.alarms
+        .iter()
+        .any(|a| matches!(a.descriptor.render, Render::Slo))
 }
 
 /// The alarm-name suffixes of a per-service alarm that notify (and get a runbook), with the SLO
@@ -465,4 +472,3 @@ pub fn notifying(a: &ActiveAlarm) -> Vec<(&'static str, Option<SloContext>)> {
         _ => vec![("", None)],
     }
 }
-

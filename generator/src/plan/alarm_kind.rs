@@ -284,11 +284,13 @@ impl AlarmKind {
                 function: Field::Forbidden,
                 percentile: Field::Forbidden,
                 max_threshold: None,
-                default_description: |a| match a.comparison {
+                default_description: |a| {
+                    match a.comparison {
                     Some(Comparison::GreaterThanThreshold | Comparison::GreaterThanOrEqualToThreshold) => {
                         "The service received more requests per period than the ceiling.".into()
                     }
                     _ => "The service received fewer requests per period than the floor (a silent service is broken).".into(),
+                }
                 },
                 metric: Field::Forbidden,
                 comparison: (Field::Optional, Comparison::LessThanThreshold),
@@ -324,7 +326,8 @@ impl AlarmKind {
                 inputs: &[Input::Services],
                 function: Field::Forbidden,
                 percentile: Field::Forbidden,
-                max_threshold: Some((100.0, "is the availability target in percent: must be below 100")),
+                // The target's range is the contract's (`slo::validate_target`).
+                max_threshold: None,
                 default_description: |a| {
                     format!(
                         "The service is burning its {}% / {}-day error budget too fast (SRE workbook multiwindow, multi-burn-rate alert).",

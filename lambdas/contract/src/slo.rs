@@ -81,17 +81,30 @@ pub struct SloContext {
 
 /// Checks an SLO target (percent) and window (days).
 pub fn validate(target_percent: f64, window_days: u32) -> Result<(), String> {
-    if !(target_percent > 0.0 && target_percent < 100.0) {
-        return Err(format!(
+    validate_target(target_percent)?;
+    validate_window(window_days)
+}
+
+/// An availability target is a percentage strictly between 0 and 100.
+pub fn validate_target(target_percent: f64) -> Result<(), String> {
+    if target_percent > 0.0 && target_percent < 100.0 {
+        Ok(())
+    } else {
+        Err(format!(
             "target {target_percent}: must be a percentage strictly between 0 and 100"
-        ));
+        ))
     }
-    if !(1..=MAX_WINDOW_DAYS).contains(&window_days) {
-        return Err(format!(
+}
+
+/// An SLO window is 1 to [`MAX_WINDOW_DAYS`] days.
+pub fn validate_window(window_days: u32) -> Result<(), String> {
+    if (1..=MAX_WINDOW_DAYS).contains(&window_days) {
+        Ok(())
+    } else {
+        Err(format!(
             "window {window_days} days: must be 1 to {MAX_WINDOW_DAYS}"
-        ));
+        ))
     }
-    Ok(())
 }
 
 /// Longest SLO window: CloudWatch keeps hourly data 455 days, and GetMetricData answers a window
