@@ -895,13 +895,11 @@ fn validate_service_alarm(
             }
         }
     }
-    if kind.per_service() {
-        if alarm.runbook.as_ref().is_some_and(|r| r.service.is_some()) {
-            issues.push(ConfigIssue::new(
-                key("runbook.service"),
-                "is set per service for per-service kinds (each service's runbook names its service)",
-            ));
-        }
+    if kind.per_service() && alarm.runbook.as_ref().is_some_and(|r| r.service.is_some()) {
+        issues.push(ConfigIssue::new(
+            key("runbook.service"),
+            "is set per service for per-service kinds (each service's runbook names its service)",
+        ));
     }
 }
 
