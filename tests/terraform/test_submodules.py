@@ -120,20 +120,29 @@ def test_log_processor_environment_carries_a_non_default_logs_prefix(functions_p
 
 
 def test_dashboard_widgets(tmp_path):
-    alarm = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:solo-api-5xx-rate"
+    # 150 alarms: an alarm status widget holds at most 100 (Dashboard Body Structure, alarm widget).
+    alarms = [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:solo-a{i}" for i in range(150)]
     plan = plan_module("dashboard", {
         "name_prefix": "solo", "api_name": "solo-metrics", "api_stage_name": "v1", "table_name": "solo-ApplicationMetrics",
         "function_names": {"log-processor": "solo-log-processor", "metrics-api": "solo-metrics-api",
                            "runbook-executor": "solo-runbook-executor"},
-        "alarm_arns": [alarm],
+        "alarm_arns": alarms, "services": {"search": {}, "checkout": {}},
     }, tmp_path)
     [dash] = [rc["change"]["after"] for rc in plan["resource_changes"] if rc["type"] == "aws_cloudwatch_dashboard"]
     widgets = json.loads(dash["dashboard_body"])["widgets"]
     texts = [w["properties"]["markdown"] for w in widgets if w["type"] == "text"]
-    assert texts == ["## API performance", "## Lambda health", "## DynamoDB performance"]
-    [alarms] = [w for w in widgets if w["type"] == "alarm"]
-    assert alarms["properties"]["alarms"] == [alarm]
+    assert texts == ["## Service checkout", "## Service search", "## API performance", "## Lambda health",
+                     "## DynamoDB performance"]
+    status = [w for w in widgets if w["type"] == "alarm"]
+    assert [len(w["properties"]["alarms"]) for w in status] == [100, 50]
+    assert [a for w in status for a in w["properties"]["alarms"]] == alarms
     metrics = [m for w in widgets if w["type"] == "metric" for m in w["properties"]["metrics"]]
+    # Services: requests, errors, error rate (math), p50/p99 latency of the published metrics.
+    for service in ("checkout", "search"):
+        assert ["solo/Services", "Requests", "ServiceName", service, {"id": "requests", "label": "Requests"}] in metrics
+        assert ["solo/Services", "Latency", "ServiceName", service, {"stat": "p99", "label": "p99"}] in metrics
+    assert [{"expression": "IF(requests > 0, 100 * errors / requests, 0)", "label": "Error rate (%)", "id": "rate",
+             "yAxis": "right"}] in metrics
     assert ["AWS/ApiGateway", "5XXError", "ApiName", "solo-metrics", "Stage", "v1", {"label": "5XX"}] in metrics
     lambda_fns = {m[3] for m in metrics if m[0] == "AWS/Lambda"}
     assert lambda_fns == {"solo-log-processor", "solo-metrics-api", "solo-runbook-executor"}
