@@ -237,7 +237,10 @@ fn metric_alarm(a: &ActiveAlarm, q: ServiceQuery, runbooks: bool) -> Block {
         .attr_opt("datapoints_to_alarm", a.datapoints_to_alarm)
         .attr("treat_missing_data", missing.as_str());
     if q.percentile {
-        block = block.attr("evaluate_low_sample_count_percentiles", "evaluate");
+        // Left unset: "If you specify evaluate or omit this parameter, the alarm is always
+        // evaluated" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html),
+        // and the parameter belongs to single-metric percentile alarms, not metric-query ones.
+        block = block.comment("Percentile periods with few requests are evaluated (the parameter's default when omitted).");
     }
     let block = actions(block);
     let block = queries.into_iter().fold(block, |b, query| {

@@ -296,16 +296,16 @@ locals {
 }
 
 resource "aws_cloudwatch_metric_alarm" "latency_p99" {
-  for_each                              = local.latency_p99_services
-  alarm_name                            = "${var.name_prefix}-latency-p99-${each.key}"
-  alarm_description                     = "The service's p99 latency is above the threshold (ms). Service ${each.key}. Runbook: https://runbooks.example.com/service-latency. Procedure: SSM parameter /${var.name_prefix}/runbooks/${var.name_prefix}-latency-p99-${each.key}."
-  comparison_operator                   = "GreaterThanThreshold"
-  threshold                             = each.value
-  evaluation_periods                    = 5
-  treat_missing_data                    = "notBreaching"
-  evaluate_low_sample_count_percentiles = "evaluate"
-  alarm_actions                         = [var.topic_arn]
-  ok_actions                            = [var.topic_arn]
+  for_each            = local.latency_p99_services
+  alarm_name          = "${var.name_prefix}-latency-p99-${each.key}"
+  alarm_description   = "The service's p99 latency is above the threshold (ms). Service ${each.key}. Runbook: https://runbooks.example.com/service-latency. Procedure: SSM parameter /${var.name_prefix}/runbooks/${var.name_prefix}-latency-p99-${each.key}."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = each.value
+  evaluation_periods  = 5
+  treat_missing_data  = "notBreaching"
+  # Percentile periods with few requests are evaluated (the parameter's default when omitted).
+  alarm_actions = [var.topic_arn]
+  ok_actions    = [var.topic_arn]
   metric_query {
     id = "latency"
     metric {
