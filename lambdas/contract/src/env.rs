@@ -49,9 +49,19 @@ pub const LOG_LEVELS: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
 /// Every variable the module sets on the function, in the order it writes them.
 pub const fn keys(f: Function) -> &'static [&'static str] {
     match f {
-        Function::LogProcessor => &[METRICS_TABLE, LOGS_PREFIX, LOG_LEVEL],
+        Function::LogProcessor => &[
+            METRICS_TABLE,
+            LOGS_PREFIX,
+            SERVICE_METRICS_NAMESPACE,
+            PUBLISHED_SERVICES,
+            PUBLISHED_METRICS,
+            LOG_LEVEL,
+        ],
         Function::MetricsApi => &[
             METRICS_TABLE,
+            SERVICE_METRICS_NAMESPACE,
+            PUBLISHED_SERVICES,
+            PUBLISHED_METRICS,
             CORS_ALLOWED_ORIGINS,
             MAX_BODY_BYTES,
             LOG_LEVEL,
