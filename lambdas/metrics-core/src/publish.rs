@@ -36,9 +36,11 @@ use contract::service_metrics::{
 use serde::Serialize;
 use std::collections::BTreeSet;
 
-/// Minutes this close to either end of CloudWatch's accepted window are not sent: the request
-/// reaches CloudWatch seconds after `now` (SDK retries included), and one datum outside the
-/// window fails the whole request.
+/// Minutes this close to either end of CloudWatch's accepted window (two weeks back, two hours
+/// ahead: `MAX_AGE_SECONDS`, `MAX_FUTURE_SECONDS`,
+/// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html) are
+/// not sent: the request reaches CloudWatch seconds after `now` (SDK retries included), and a
+/// datum outside the window is an invalid parameter of the whole request, not of itself.
 pub const WINDOW_MARGIN_SECONDS: i64 = 600;
 /// Unlisted services named in a [`Plan`] (examples for the log line; the count is exact).
 pub const MAX_EXAMPLES: usize = 5;
@@ -140,7 +142,10 @@ fn list(
 pub enum Data {
     /// `Value`.
     Value(f64),
-    /// `Values` + `Counts`, same length (1..=[`MAX_VALUES_PER_DATUM`]), values distinct.
+    /// `Values` + `Counts`, same length (1..=[`MAX_VALUES_PER_DATUM`]), values distinct ("each
+    /// unique value is listed just once"), finite and within ±2^360
+    /// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html;
+    /// stored values are within ±1e30).
     Distribution { values: Vec<f64>, counts: Vec<f64> },
 }
 
@@ -313,7 +318,11 @@ pub fn distribution(agg: &Aggregate) -> Vec<Data> {
     out
 }
 
-/// Greedy packing into requests of ≤ 1000 datums and ≤ 1 MB (estimated).
+/// Greedy packing into requests of ≤ 1000 datums and ≤ 1 MB (estimated): "each PutMetricData
+/// request is limited to 1 MB in size for HTTP POST requests ... no more than 1000 different
+/// metrics" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html).
+/// The estimate is of the uncompressed body: the SDK gzips bodies over 10 KB, which CloudWatch
+/// accepts, but the limit is not documented as applying after compression.
 struct Packer {
     overhead: usize,
     requests: Vec<Vec<Datum>>,
@@ -405,15 +414,19 @@ impl MetricPublisher {
         Self(client)
     }
 
-    /// Sends every request of `plan`, one after the other. The SDK retries throttling and
-    /// transient failures (standard retry mode); a request that still fails is logged as an error
-    /// with its counts and reported in `datums_not_published`, and the next one is tried: this
-    /// runs after the store commit, so failing the invocation would not publish anything again.
+    /// Sends every request of `plan`, [`CONCURRENT_REQUESTS`] at a time. The SDK retries
+    /// throttling and transient failures (standard retry mode, 3 attempts:
+    /// https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html); a request
+    /// that still fails is logged as an error with its counts and reported in
+    /// `datums_not_published`, and the others are still sent: this runs after the store commit,
+    /// so failing the invocation would not publish anything again. PutMetricData has no
+    /// idempotency token (API_PutMetricData.html), so an SDK resend of a request whose response
+    /// was lost is the one way a datum can reach CloudWatch twice.
     pub async fn publish(&self, plan: &Plan) -> PublishReport {
         use aws_sdk_cloudwatch::error::DisplayErrorContext;
-        let mut report = PublishReport::default();
-        for (i, request) in plan.requests.iter().enumerate() {
-            report.put_metric_data_requests += 1;
+        use futures_util::stream::{self, StreamExt};
+        let total = plan.requests.len();
+        let sends = plan.requests.iter().enumerate().map(|(i, request)| async move {
             let result = self
                 .0
                 .put_metric_data()
@@ -421,24 +434,35 @@ impl MetricPublisher {
                 .set_metric_data(Some(request.iter().map(to_sdk).collect()))
                 .send()
                 .await;
-            match result {
-                Ok(_) => report.datums_published += request.len(),
-                Err(e) => {
-                    report.datums_not_published += request.len();
-                    tracing::error!(
-                        namespace = %plan.namespace,
-                        request = i + 1,
-                        requests = plan.requests.len(),
-                        datums = request.len(),
-                        error = %DisplayErrorContext(&e),
-                        "PutMetricData failed after retries; these datums are not in CloudWatch (the table has them)"
-                    );
-                }
+            if let Err(e) = &result {
+                tracing::error!(
+                    namespace = %plan.namespace,
+                    request = i + 1,
+                    requests = total,
+                    datums = request.len(),
+                    error = %DisplayErrorContext(e),
+                    "PutMetricData failed after retries; these datums are not in CloudWatch (the table has them)"
+                );
+            }
+            (request.len(), result.is_ok())
+        });
+        let mut results = stream::iter(sends).buffer_unordered(CONCURRENT_REQUESTS);
+        let mut report = PublishReport::default();
+        while let Some((datums, ok)) = results.next().await {
+            report.put_metric_data_requests += 1;
+            if ok {
+                report.datums_published += datums;
+            } else {
+                report.datums_not_published += datums;
             }
         }
         report
     }
 }
+
+/// PutMetricData requests in flight at once: a 1 GiB object is ~100 requests, which one after
+/// the other would add seconds of network round trips to the invocation.
+pub const CONCURRENT_REQUESTS: usize = 4;
 
 fn to_sdk(d: &Datum) -> aws_sdk_cloudwatch::types::MetricDatum {
     use aws_sdk_cloudwatch::primitives::DateTime;
