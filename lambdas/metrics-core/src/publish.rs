@@ -17,8 +17,8 @@
 //! `Requests` and `Errors` are one `Value` each (the minute's sum; `Errors` = 0 when the group has
 //! none, so `Errors / Requests` alarm math always has both operands); `Latency` and the custom
 //! metrics are `Values` + `Counts` from the sketch's buckets, at most
-//! [`MAX_VALUES_PER_DATUM`] values per datum (a minute with more buckets is several datums of
-//! the same metric and timestamp, which CloudWatch aggregates). The bucket values are within
+//! [`MAX_VALUES_PER_REQUEST`] values per request in all (a minute with more buckets is several
+//! datums of the same metric and timestamp, in several requests; CloudWatch aggregates them). The bucket values are within
 //! the sketch's 1% of the values they stand for, so CloudWatch's percentiles, sums and averages
 //! of a distribution are too; counts are exact.
 
@@ -31,7 +31,7 @@ use contract::iam::{AwsClient, Operation};
 use contract::service_metrics::{
     Shape, BUILT_IN, CUSTOM_UNIT, DIMENSION, ERRORS, LATENCY, LIST_SEPARATOR, MAX_AGE_SECONDS,
     MAX_DATUMS_PER_REQUEST, MAX_FUTURE_SECONDS, MAX_PUBLISHED_METRICS, MAX_PUBLISHED_SERVICES,
-    MAX_REQUEST_BYTES, MAX_VALUES_PER_DATUM, REQUESTS,
+    MAX_REQUEST_BYTES, MAX_VALUES_PER_REQUEST, REQUESTS,
 };
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -142,7 +142,7 @@ fn list(
 pub enum Data {
     /// `Value`.
     Value(f64),
-    /// `Values` + `Counts`, same length (1..=[`MAX_VALUES_PER_DATUM`]), values distinct ("each
+    /// `Values` + `Counts`, same length (1..=[`MAX_VALUES_PER_REQUEST`]), values distinct ("each
     /// unique value is listed just once"), finite and within ±2^360
     /// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html;
     /// stored values are within ±1e30).
@@ -298,14 +298,14 @@ fn datum(key: &GroupKey, name: &str, unit: &'static str, data: Data) -> Datum {
     }
 }
 
-/// The sketch's buckets as `Values` + `Counts`, [`MAX_VALUES_PER_DATUM`] at a time.
+/// The sketch's buckets as `Values` + `Counts`, [`MAX_VALUES_PER_REQUEST`] at a time.
 pub fn distribution(agg: &Aggregate) -> Vec<Data> {
-    let mut out = Vec::with_capacity(agg.sketch.bin_count().div_ceil(MAX_VALUES_PER_DATUM));
+    let mut out = Vec::with_capacity(agg.sketch.bin_count().div_ceil(MAX_VALUES_PER_REQUEST));
     let (mut values, mut counts) = (Vec::new(), Vec::new());
     for (v, c) in agg.sketch.bins() {
         values.push(v);
         counts.push(c as f64);
-        if values.len() == MAX_VALUES_PER_DATUM {
+        if values.len() == MAX_VALUES_PER_REQUEST {
             out.push(Data::Distribution {
                 values: std::mem::take(&mut values),
                 counts: std::mem::take(&mut counts),
@@ -318,7 +318,8 @@ pub fn distribution(agg: &Aggregate) -> Vec<Data> {
     out
 }
 
-/// Greedy packing into requests of ≤ 1000 datums and ≤ 1 MB (estimated): "each PutMetricData
+/// Greedy packing into requests of ≤ 1000 datums, ≤ [`MAX_VALUES_PER_REQUEST`] `Values` in all
+/// and ≤ 1 MB (estimated): "each PutMetricData
 /// request is limited to 1 MB in size for HTTP POST requests ... no more than 1000 different
 /// metrics" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html).
 /// The estimate is of the uncompressed body: the SDK gzips bodies over 10 KB, which CloudWatch
@@ -328,6 +329,8 @@ struct Packer {
     requests: Vec<Vec<Datum>>,
     current: Vec<Datum>,
     bytes: usize,
+    /// `Values` entries in `current`.
+    values: usize,
 }
 
 impl Packer {
@@ -338,18 +341,26 @@ impl Packer {
             requests: Vec::new(),
             current: Vec::new(),
             bytes: overhead,
+            values: 0,
         }
     }
 
     fn push(&mut self, d: Datum) {
         let size = d.estimated_bytes();
-        let full =
-            self.current.len() == MAX_DATUMS_PER_REQUEST || self.bytes + size > MAX_REQUEST_BYTES;
+        let values = match &d.data {
+            Data::Distribution { values, .. } => values.len(),
+            Data::Value(_) => 0,
+        };
+        let full = self.current.len() == MAX_DATUMS_PER_REQUEST
+            || self.bytes + size > MAX_REQUEST_BYTES
+            || self.values + values > MAX_VALUES_PER_REQUEST;
         if full && !self.current.is_empty() {
             self.requests.push(std::mem::take(&mut self.current));
             self.bytes = self.overhead;
+            self.values = 0;
         }
         self.bytes += size;
+        self.values += values;
         self.current.push(d);
     }
 

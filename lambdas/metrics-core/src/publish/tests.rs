@@ -293,10 +293,21 @@ fn requests_stay_under_the_size_limit_by_a_real_encoding() {
     let p = plan(&b, &keys(&b), &pol, NOW);
     assert!(
         p.requests.len() > 1,
-        "the size limit splits before 1000 datums"
+        "40 minutes of 300 buckets need several requests"
     );
     for r in &p.requests {
         assert!(r.len() <= MAX_DATUMS_PER_REQUEST);
+        let values: usize = r
+            .iter()
+            .map(|d| match &d.data {
+                Data::Distribution { values, .. } => values.len(),
+                Data::Value(_) => 0,
+            })
+            .sum();
+        assert!(
+            values <= MAX_VALUES_PER_REQUEST,
+            "{values} values in one request"
+        );
         let estimate = request_overhead_bytes(&p.namespace)
             + r.iter().map(Datum::estimated_bytes).sum::<usize>();
         assert!(estimate <= MAX_REQUEST_BYTES);
