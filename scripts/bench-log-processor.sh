@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Log-processor benchmark: parse + aggregate throughput and peak RSS of the release binary on a
 # reproducible JSON-lines file (plain and gzip), the naive Python version on the same data,
-# and DynamoDB requests per million lines (against moto).
+# DynamoDB requests per million lines (against moto), and the CloudWatch publishing plan of the
+# object (PutMetricData requests per object and per million lines, its CPU cost).
 #
 #   scripts/bench-log-processor.sh            # 1 GiB input, seed 42
 #   BENCH_SIZE_MB=200 scripts/bench-log-processor.sh
@@ -58,6 +59,19 @@ echo "| run | wall s | cpu s | MB/s (cpu) | MB/s (wall) | peak RSS MiB |"
 echo "|---|---|---|---|---|---|"
 run rust-plain "$bin" --file "$input" --key "$key" --reference-time "$reference"
 run rust-gzip "$bin" --file "$input.gz" --key "$key" --reference-time "$reference"
+# The same plain run plus planning what the Lambda would publish to CloudWatch for the object
+# (every service published): the datum building must not cost throughput (target: < 5%).
+run rust-plain-publishing "$bin" --file "$input" --key "$key" --reference-time "$reference" --plan-publishing
+"$python" - "$work/rust-plain-publishing.time" "$lines" "$work/rust-plain.row" "$work/rust-plain-publishing.row" <<'PY'
+import json, sys
+summary = next(json.loads(l) for l in open(sys.argv[1]) if l.startswith("{") and '"publishing"' in l)
+p, lines = summary["publishing"], int(sys.argv[2])
+cpu = [float(open(f).read().split("|")[3]) for f in sys.argv[3:5]]
+print(f"\nBENCH put_metric_data_requests_per_object={p['put_metric_data_requests']} "
+      f"per_1M_lines={p['put_metric_data_requests'] * 1e6 / lines:.1f} datums={p['datums']} "
+      f"groups_published={p['groups_published']} plan_ms={p['plan_ms']:.1f} "
+      f"cpu_s_without={cpu[0]:.2f} cpu_s_with={cpu[1]:.2f}")
+PY
 if [ "${BENCH_SKIP_NAIVE:-0}" != 1 ]; then
     run python-naive "$python" "$root/scripts/bench/naive_log_processor.py" "$input" "$key"
     # Same aggregates? Counts and sums must agree exactly, percentiles within the sketch's 1%.

@@ -565,24 +565,42 @@ mod tests {
         Operation::DynamoDbTransactPuts,
     ];
 
+    /// The log processor's and the metrics API's publisher of the services' metrics.
+    const PUBLISHER: &[Operation] = &[Operation::CloudWatchPutMetricData];
+
     #[test]
     fn clients_must_match_the_grants_both_ways() {
         let f = Function::LogProcessor;
-        assert!(clients_match_grants(
-            f,
-            &[&[Operation::S3GetObject], WRITER]
-        ));
-        assert!(client_mismatches(f, &[&[Operation::S3GetObject], WRITER]).is_empty());
+        let s3 = &[Operation::S3GetObject][..];
+        assert!(clients_match_grants(f, &[s3, WRITER, PUBLISHER]));
+        assert!(client_mismatches(f, &[s3, WRITER, PUBLISHER]).is_empty());
         // A grant no client needs.
-        assert!(!clients_match_grants(f, &[WRITER]));
+        assert!(!clients_match_grants(f, &[WRITER, PUBLISHER]));
         assert_eq!(
-            client_mismatches(f, &[WRITER]),
+            client_mismatches(f, &[WRITER, PUBLISHER]),
             ["log-processor is granted S3GetObject (ReadLogObjects) but no client performs S3GetObject"]
+        );
+        assert_eq!(
+            client_mismatches(f, &[s3, WRITER]),
+            ["log-processor is granted CloudWatchPutMetricData (PublishServiceMetrics) but no client performs CloudWatchPutMetricData"]
         );
         // A call no grant names.
         let extra = &[Operation::S3GetObject, Operation::DynamoDbQuery][..];
-        assert!(!clients_match_grants(f, &[extra, WRITER]));
-        assert_eq!(client_mismatches(f, &[extra, WRITER]).len(), 1);
+        assert!(!clients_match_grants(f, &[extra, WRITER, PUBLISHER]));
+        assert_eq!(client_mismatches(f, &[extra, WRITER, PUBLISHER]).len(), 1);
+    }
+
+    #[test]
+    fn both_writers_publish_the_service_metrics_under_the_namespace_condition() {
+        for f in [Function::LogProcessor, Function::MetricsApi] {
+            let grant = f
+                .grants()
+                .iter()
+                .find(|g| g.operations.contains(&Operation::CloudWatchPutMetricData))
+                .unwrap_or_else(|| panic!("{f:?} has no PutMetricData grant"));
+            assert_eq!(grant.sid, "PublishServiceMetrics");
+            assert_eq!(grant.condition, Some(Condition::ServiceMetricNamespace));
+        }
     }
 
     #[test]

@@ -70,8 +70,13 @@ pub const CUSTOM_UNIT: &str = "None";
 pub const MAX_AGE_SECONDS: i64 = 14 * 24 * 3600;
 /// See [`MAX_AGE_SECONDS`].
 pub const MAX_FUTURE_SECONDS: i64 = 2 * 3600;
-/// A `MetricDatum` holds at most 150 distinct values (API_MetricDatum.html).
-pub const MAX_VALUES_PER_DATUM: usize = 150;
+/// `Values` arrays hold at most 150 values per request in all: "You can include up to 150 unique
+/// values in each PutMetricData action that specifies a Values array"
+/// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html). The
+/// page for the action says "150 values per metric with one PutMetricData request"; the stricter
+/// reading (per request) is the one AWS's own SDK metric publisher implements (aws-sdk-java-v2
+/// `MetricCollectionAggregator` caps the values of all datums of a request), so it is ours.
+pub const MAX_VALUES_PER_REQUEST: usize = 150;
 /// A `PutMetricData` request holds at most 1000 datums and 1 MB (API_PutMetricData.html).
 pub const MAX_DATUMS_PER_REQUEST: usize = 1000;
 /// See [`MAX_DATUMS_PER_REQUEST`].

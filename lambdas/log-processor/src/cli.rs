@@ -1,6 +1,9 @@
-//! Offline mode: `log-processor --file PATH [--key KEY] [--logs-prefix PREFIX] [--reference-time RFC3339]`.
-//! Same pipeline as the Lambda, no AWS access. Aggregates go to stdout as JSON lines,
-//! the line counts (one JSON object) to stderr.
+//! Offline mode: `log-processor --file PATH [--key KEY] [--logs-prefix PREFIX] [--reference-time RFC3339]
+//! [--plan-publishing]`. Same pipeline as the Lambda, no AWS access. Aggregates go to stdout as
+//! JSON lines, the line counts (one JSON object) to stderr. `--plan-publishing` also plans what
+//! the Lambda would publish to CloudWatch for this object if every service were published (as if
+//! every group were newly applied, at the reference time) and adds the request and datum counts
+//! and the planning time to that object: the benchmark's cost figures.
 
 use crate::pipeline::{process_read, Window};
 use std::path::PathBuf;
@@ -14,13 +17,15 @@ pub struct FileArgs {
     pub logs_prefix: String,
     /// Centre of the accepted time window; default: the file's modification time.
     pub reference_ms: Option<i64>,
+    /// Plan the CloudWatch publishing of the object (`--plan-publishing`); nothing is sent.
+    pub plan_publishing: bool,
 }
 
 /// The module's default `logs_prefix`, for `--file` runs that do not name one.
 pub const DEFAULT_LOGS_PREFIX: &str = "logs/";
 
 pub const USAGE: &str =
-    "usage: log-processor --file PATH [--key logs/<service>/name.log] [--logs-prefix logs/] [--reference-time RFC3339]\n\
+    "usage: log-processor --file PATH [--key logs/<service>/name.log] [--logs-prefix logs/] [--reference-time RFC3339] [--plan-publishing]\n\
      (without arguments it runs as an AWS Lambda function)";
 
 /// `Ok(None)`: no arguments, run as a Lambda function.
@@ -29,6 +34,7 @@ pub fn parse_args(args: &[String]) -> Result<Option<FileArgs>, String> {
         return Ok(None);
     }
     let (mut path, mut key, mut reference_ms) = (None, None, None);
+    let mut plan_publishing = false;
     let mut logs_prefix = DEFAULT_LOGS_PREFIX.to_owned();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -48,6 +54,7 @@ pub fn parse_args(args: &[String]) -> Result<Option<FileArgs>, String> {
                 })?;
                 reference_ms = Some(ms);
             }
+            "--plan-publishing" => plan_publishing = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -58,6 +65,7 @@ pub fn parse_args(args: &[String]) -> Result<Option<FileArgs>, String> {
         key,
         logs_prefix,
         reference_ms,
+        plan_publishing,
     }))
 }
 
@@ -77,15 +85,39 @@ pub fn run(args: &FileArgs) -> Result<(), String> {
         .map_err(|e| format!("{name}: {e}"))?;
     crate::output::write_rows(&outcome.batch, std::io::stdout().lock())
         .map_err(|e| format!("stdout: {e}"))?;
-    let summary = serde_json::json!({
+    let mut summary = serde_json::json!({
         "file": args.path,
         "bytes": outcome.bytes,
         "gzip": outcome.gzip,
         "groups": outcome.batch.len(),
         "stats": outcome.stats,
     });
+    if args.plan_publishing {
+        summary["publishing"] = plan_publishing(&outcome.batch, reference_ms.div_euclid(1000));
+    }
     eprintln!("{summary}");
     Ok(())
+}
+
+/// Every service of the batch published, every group newly applied, at `now`.
+fn plan_publishing(batch: &metrics_core::Batch, now: i64) -> serde_json::Value {
+    let started = std::time::Instant::now();
+    let keys: Vec<metrics_core::GroupKey> = batch.0.keys().cloned().collect();
+    let policy = metrics_core::PublishPolicy {
+        namespace: contract::service_metrics::namespace("bench"),
+        services: keys.iter().map(|k| k.service.clone()).collect(),
+        custom_metrics: Vec::new(),
+    };
+    let plan = metrics_core::publish::plan(batch, &keys, &policy, now);
+    let elapsed = started.elapsed();
+    serde_json::json!({
+        "put_metric_data_requests": plan.requests.len(),
+        "datums": plan.datums(),
+        "groups_published": plan.groups_published,
+        "too_old_for_cloudwatch": plan.too_old_for_cloudwatch,
+        "too_new_for_cloudwatch": plan.too_new_for_cloudwatch,
+        "plan_ms": elapsed.as_secs_f64() * 1e3,
+    })
 }
 
 #[cfg(test)]
@@ -112,7 +144,8 @@ mod tests {
                 path: "x.log".into(),
                 key: Some("logs/api/x.log".into()),
                 logs_prefix: "logs/".into(),
-                reference_ms: Some(1_795_975_200_000)
+                reference_ms: Some(1_795_975_200_000),
+                plan_publishing: false,
             }))
         );
         assert!(parse_args(&args(&["--key", "k"]))

@@ -3,6 +3,7 @@
 
 use contract::env;
 use metrics_core::env::{invalid, ConfigError, Env, FromEnv};
+use metrics_core::PublishPolicy;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -13,6 +14,9 @@ pub struct Config {
     /// Required, not defaulted: the module always sets it, and a default of `logs/` is how a
     /// stack with another prefix came to reject every line without a `service` field.
     pub logs_prefix: String,
+    /// `SERVICE_METRICS_NAMESPACE`, `PUBLISHED_SERVICES`, `PUBLISHED_METRICS`: what each
+    /// commit publishes to CloudWatch (`metrics_core::publish`).
+    pub publish: PublishPolicy,
 }
 
 impl FromEnv for Config {
@@ -27,6 +31,7 @@ impl FromEnv for Config {
         Ok(Config {
             table: env.required(env::METRICS_TABLE)?,
             logs_prefix,
+            publish: PublishPolicy::read(env)?,
         })
     }
 }
@@ -36,9 +41,19 @@ mod tests {
     use super::*;
     use metrics_core::env::Recorded;
 
-    const BASE: [(&str, &str); 2] = [
+    const BASE: [(&str, &str); 3] = [
         ("METRICS_TABLE", "ApplicationMetrics"),
         ("LOGS_PREFIX", "app-logs/"),
+        ("SERVICE_METRICS_NAMESPACE", "appmon/Services"),
+    ];
+
+    /// The module's values: every variable it sets on the function.
+    const ALL: [(&str, &str); 5] = [
+        BASE[0],
+        BASE[1],
+        BASE[2],
+        ("PUBLISHED_SERVICES", "api,web"),
+        ("PUBLISHED_METRICS", "cart_size"),
     ];
 
     #[test]
@@ -49,9 +64,17 @@ mod tests {
             c,
             Config {
                 table: "ApplicationMetrics".into(),
-                logs_prefix: "app-logs/".into()
+                logs_prefix: "app-logs/".into(),
+                publish: PublishPolicy {
+                    namespace: "appmon/Services".into(),
+                    services: Default::default(),
+                    custom_metrics: Vec::new(),
+                },
             }
         );
+        let c = Config::from_lookup(Recorded::new(&ALL).lookup()).unwrap();
+        assert!(c.publish.publishes("api") && c.publish.publishes("web"));
+        assert_eq!(c.publish.custom_metrics, ["cart_size"]);
     }
 
     #[test]
@@ -71,7 +94,7 @@ mod tests {
             );
         }
         for bad in ["logs", "/logs/"] {
-            let vars = Recorded::new(&[BASE[0], ("LOGS_PREFIX", bad)]);
+            let vars = Recorded::new(&[BASE[0], ("LOGS_PREFIX", bad), BASE[2]]);
             let e = Config::from_lookup(vars.lookup()).unwrap_err();
             assert_eq!(e.name(), "LOGS_PREFIX", "{bad}: {e}");
         }
@@ -81,6 +104,6 @@ mod tests {
     /// `metrics_core::aws::init_tracing`); the generator writes the same list.
     #[test]
     fn reads_the_variables_the_module_sets() {
-        Recorded::assert_reads_module_keys::<Config>(contract::Function::LogProcessor, &BASE);
+        Recorded::assert_reads_module_keys::<Config>(contract::Function::LogProcessor, &ALL);
     }
 }

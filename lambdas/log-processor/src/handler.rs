@@ -2,9 +2,9 @@
 
 use crate::config::Config;
 use crate::event::plan;
-use crate::s3::{process_object, LogObjects, ObjectError, ObjectReport};
+use crate::s3::{process_object, LogObjects, ObjectError, ObjectReport, Publishing};
 use contract::Function;
-use metrics_core::MetricWriter;
+use metrics_core::{MetricPublisher, MetricWriter, PublishPolicy};
 use serde_json::{json, Value};
 
 /// Clients and settings built once per execution environment, borrowed by every invocation:
@@ -12,17 +12,23 @@ use serde_json::{json, Value};
 pub struct Deps {
     pub s3: LogObjects,
     pub store: MetricWriter,
+    /// The services' metrics in CloudWatch, published after each commit.
+    pub cloudwatch: MetricPublisher,
+    /// Which services and metrics are published, under which namespace.
+    pub publish: PublishPolicy,
     /// `LOGS_PREFIX`: see [`crate::event::service_from_key`].
     pub logs_prefix: String,
 }
 
-contract::assert_clients!(Function::LogProcessor; LogObjects, MetricWriter);
+contract::assert_clients!(Function::LogProcessor; LogObjects, MetricWriter, MetricPublisher);
 
 impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> Deps {
         Deps {
             s3: LogObjects::new(sdk),
             store: MetricWriter::new(metrics_core::aws::dynamodb_client(sdk), &config.table),
+            cloudwatch: MetricPublisher::new(sdk),
+            publish: config.publish.clone(),
             logs_prefix: config.logs_prefix.clone(),
         }
     }
@@ -95,8 +101,12 @@ pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, HandlerError> 
     }
     let mut reports: Vec<ObjectReport> = Vec::new();
     let mut errors: Vec<ObjectError> = Vec::new();
+    let publishing = Publishing {
+        client: &deps.cloudwatch,
+        policy: &deps.publish,
+    };
     for obj in &planned.objects {
-        match process_object(&deps.s3, &deps.store, &deps.logs_prefix, obj).await {
+        match process_object(&deps.s3, &deps.store, &publishing, &deps.logs_prefix, obj).await {
             Ok(report) => {
                 log_report(&report);
                 reports.push(report);
@@ -115,10 +125,23 @@ pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, HandlerError> 
 
 /// One `object processed` line per object through the function's one log path (so `LOG_LEVEL`
 /// filters it), with the report's fields at the top level as before: `bucket`, `key`, line
-/// counts, groups written. `rejected` (line counts per reject reason, non-zero only) is a JSON
-/// object in text form, e.g. `{"no_service":1}`; Logs Insights reads it with `parse`.
+/// counts, groups written, what was published to CloudWatch. `rejected` (line counts per reject
+/// reason, non-zero only) and `not_published_services` are JSON in text form, e.g.
+/// `{"no_service":1}`; Logs Insights reads them with `parse`. Datums that failed to publish are
+/// logged at error level by the publisher; minutes CloudWatch would refuse as too old or too new
+/// get a warning here (they are in the table and the API, not in CloudWatch).
 fn log_report(r: &ObjectReport) {
     let s = &r.stats;
+    let p = &r.published;
+    if p.too_old_for_cloudwatch + p.too_new_for_cloudwatch > 0 {
+        tracing::warn!(
+            bucket = %r.bucket,
+            key = %r.key,
+            too_old_for_cloudwatch = p.too_old_for_cloudwatch,
+            too_new_for_cloudwatch = p.too_new_for_cloudwatch,
+            "minutes outside CloudWatch's window (two weeks back, two hours ahead) are in the table only"
+        );
+    }
     tracing::info!(
         bucket = %r.bucket,
         key = %r.key,
@@ -135,6 +158,14 @@ fn log_report(r: &ObjectReport) {
         groups_already_applied = r.groups_already_applied,
         dynamodb_requests = r.dynamodb_requests,
         retries = r.retries,
+        groups_published = p.groups_published,
+        groups_not_published = p.groups_not_published,
+        not_published_services = %serde_json::to_string(&p.not_published_services).unwrap_or_default(),
+        too_old_for_cloudwatch = p.too_old_for_cloudwatch,
+        too_new_for_cloudwatch = p.too_new_for_cloudwatch,
+        put_metric_data_requests = p.sent.put_metric_data_requests,
+        datums_published = p.sent.datums_published,
+        datums_not_published = p.sent.datums_not_published,
         "object processed"
     );
 }
@@ -243,6 +274,12 @@ mod tests {
             groups_already_applied: 0,
             dynamodb_requests: 2,
             retries: 0,
+            published: metrics_core::publish::PublishSummary {
+                groups_published: 1,
+                groups_not_published: 2,
+                not_published_services: vec!["db".into()],
+                ..Default::default()
+            },
         }
     }
 
@@ -261,6 +298,15 @@ mod tests {
         );
         assert_eq!(line["groups_written"], 1);
         assert_eq!(line["rejected"], r#"{"no_service":1}"#);
+        assert_eq!(
+            (
+                line["groups_published"].as_u64(),
+                line["groups_not_published"].as_u64()
+            ),
+            (Some(1), Some(2))
+        );
+        assert_eq!(line["not_published_services"], r#"["db"]"#);
+        assert_eq!(line["datums_not_published"], 0);
         assert!(line["timestamp"].is_string());
         assert_eq!(logged("warn", &report()), "");
     }

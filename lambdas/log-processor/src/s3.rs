@@ -6,8 +6,9 @@ use crate::source_id::source_id;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use contract::iam::{AwsClient, Operation};
+use metrics_core::publish::{self, PublishSummary};
 use metrics_core::store::{ApplyReport, StoreError};
-use metrics_core::MetricWriter;
+use metrics_core::{MetricPublisher, MetricWriter, PublishPolicy};
 use serde::Serialize;
 
 /// The log objects the function reads: its only S3 access.
@@ -98,14 +99,29 @@ pub struct ObjectReport {
     pub groups_already_applied: usize,
     pub dynamodb_requests: usize,
     pub retries: usize,
+    /// What this object's commit published to CloudWatch, and what it did not and why.
+    #[serde(flatten)]
+    pub published: PublishSummary,
+}
+
+/// Where the newly applied groups go after the commit: the services' CloudWatch namespace.
+pub struct Publishing<'a> {
+    pub client: &'a MetricPublisher,
+    pub policy: &'a PublishPolicy,
 }
 
 /// Streams the object (memory stays flat), aggregates it fully, and only then writes:
 /// a failure while reading writes nothing, and the store applies the batch at most
 /// once per (source id, service, minute), so retries converge to one clean run.
+///
+/// After the commit, the groups it newly applied (never those a replay finds already applied)
+/// are published to CloudWatch. A publishing failure is logged and reported
+/// (`datums_not_published`), not an error: the commit has happened, so a retry of the
+/// invocation would publish nothing; missing CloudWatch data is preferred to double counting.
 pub async fn process_object(
     s3: &LogObjects,
     store: &MetricWriter,
+    publishing: &Publishing<'_>,
     logs_prefix: &str,
     obj: &ObjectRef,
 ) -> Result<ObjectReport, ObjectError> {
@@ -119,7 +135,15 @@ pub async fn process_object(
             key: obj.key.clone(),
             source,
         })?;
-    Ok(report(obj, source, &outcome, &applied))
+    let plan = publish::plan(
+        &outcome.batch,
+        &applied.applied,
+        publishing.policy,
+        chrono::Utc::now().timestamp(),
+    );
+    let sent = publishing.client.publish(&plan).await;
+    let published = PublishSummary::new(&plan, sent);
+    Ok(report(obj, source, &outcome, &applied, published))
 }
 
 /// Streams the object into the pipeline. `logs_prefix`: see [`crate::event::service_from_key`].
@@ -186,7 +210,13 @@ fn corrupt(obj: &ObjectRef, source: crate::reader::CorruptGzip) -> ObjectError {
     }
 }
 
-fn report(obj: &ObjectRef, source_id: String, o: &Outcome, a: &ApplyReport) -> ObjectReport {
+fn report(
+    obj: &ObjectRef,
+    source_id: String,
+    o: &Outcome,
+    a: &ApplyReport,
+    published: PublishSummary,
+) -> ObjectReport {
     ObjectReport {
         bucket: obj.bucket.clone(),
         key: obj.key.clone(),
@@ -200,5 +230,6 @@ fn report(obj: &ObjectRef, source_id: String, o: &Outcome, a: &ApplyReport) -> O
         groups_already_applied: a.groups_already_applied,
         dynamodb_requests: a.read_requests + a.write_requests,
         retries: a.retries,
+        published,
     }
 }

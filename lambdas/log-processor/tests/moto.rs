@@ -524,11 +524,22 @@ async fn a_million_lines_cost_a_handful_of_requests() {
             enc.finish().unwrap(),
         )
         .await;
-    let out = log_processor::handler::handle(&aws.deps(TABLE), s3_event(&[rec]))
+    // Every service published: what one object costs in PutMetricData requests.
+    let mut deps = aws.deps(TABLE);
+    deps.publish.services = services.iter().map(|s| s.to_string()).collect();
+    let out = log_processor::handler::handle(&deps, s3_event(&[rec]))
         .await
         .unwrap();
     let o = &out["objects"][0];
     assert_eq!(o["accepted"], lines);
+    let put_requests = o["put_metric_data_requests"].as_u64().unwrap();
+    assert_eq!(o["groups_published"], 8 * 60, "{o}");
+    assert_eq!(o["datums_not_published"], 0, "{o}");
+    assert!(put_requests >= 1, "{o}");
+    eprintln!(
+        "BENCH put_metric_data_requests_per_1M_lines={put_requests} datums={} groups_published={}",
+        o["datums_published"], o["groups_published"]
+    );
     let groups = o["groups"].as_u64().unwrap();
     assert_eq!(groups, 8 * 60, "8 services x 60 minutes");
     let requests = o["dynamodb_requests"].as_u64().unwrap();
@@ -540,4 +551,111 @@ async fn a_million_lines_cost_a_handful_of_requests() {
     );
     let items = aws.scan(TABLE).await;
     assert_eq!(items.len() as u64, groups);
+}
+
+/// What an invocation's objects published to CloudWatch, added up.
+fn published(out: &serde_json::Value, field: &str) -> u64 {
+    out["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            o[field]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{field} in {o}"))
+        })
+        .sum()
+}
+
+/// After the commit the newly applied groups of the published services go to CloudWatch; a
+/// replayed event applies nothing and so publishes nothing: CloudWatch holds each value once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_event_publishes_nothing() {
+    let (moto, aws) = setup().await;
+    let mut truth = Truth::default();
+    let (records, _) = upload_all(&aws, &mut truth).await;
+    let deps = aws.deps(TABLE);
+    let event = s3_event(&records);
+
+    let out = log_processor::handler::handle(&deps, event.clone())
+        .await
+        .unwrap();
+    assert!(published(&out, "datums_published") > 0, "{out}");
+    assert_eq!(published(&out, "datums_not_published"), 0, "{out}");
+    // The EMF object is the `worker` service's, which the stack does not publish.
+    let worker = &out["objects"][2];
+    assert_eq!(worker["groups_published"], 0, "{worker}");
+    assert_eq!(worker["groups_not_published"], worker["groups_written"]);
+    assert_eq!(
+        worker["not_published_services"],
+        serde_json::json!(["worker"])
+    );
+    assert_eq!(worker["put_metric_data_requests"], 0);
+
+    for _ in 0..2 {
+        let again = log_processor::handler::handle(&deps, event.clone())
+            .await
+            .unwrap();
+        for field in [
+            "groups_published",
+            "groups_not_published",
+            "put_metric_data_requests",
+            "datums_published",
+        ] {
+            assert_eq!(published(&again, field), 0, "{field}: {again}");
+        }
+    }
+
+    let cw = test_support::cloudwatch::client(&moto.endpoint).await;
+    let (from, to) = (base().timestamp() - 3600, base().timestamp() + 3 * 3600);
+    for service in support::PUBLISHED {
+        let sum = |metric: &'static str| {
+            truth
+                .0
+                .iter()
+                .filter(|((s, _, m), _)| s == service && m == metric)
+                .map(|(_, vs)| vs.iter().sum::<f64>())
+                .sum::<f64>()
+        };
+        let samples = |metric: &'static str| {
+            truth
+                .0
+                .iter()
+                .filter(|((s, _, m), _)| s == service && m == metric)
+                .map(|(_, vs)| vs.len() as f64)
+                .sum::<f64>()
+        };
+        let total = |metric: &'static str, stat: &'static str| {
+            test_support::cloudwatch::total(
+                &cw,
+                support::NAMESPACE,
+                metric,
+                service,
+                stat,
+                from,
+                to,
+            )
+        };
+        assert!(
+            sum("requests") > 0.0,
+            "{service} has requests in the test data"
+        );
+        assert_eq!(total("Requests", "Sum").await, sum("requests"), "{service}");
+        assert_eq!(total("Errors", "Sum").await, sum("errors"), "{service}");
+        assert_eq!(
+            total("Latency", "SampleCount").await,
+            samples("latency_ms"),
+            "{service}"
+        );
+    }
+    let worker_total = test_support::cloudwatch::total(
+        &cw,
+        support::NAMESPACE,
+        "Requests",
+        "worker",
+        "Sum",
+        from,
+        to,
+    );
+    assert_eq!(worker_total.await, 0.0);
 }

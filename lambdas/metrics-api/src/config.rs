@@ -3,6 +3,7 @@
 
 use contract::env;
 use metrics_core::env::{ConfigError, Env, FromEnv};
+use metrics_core::PublishPolicy;
 
 use crate::ingest::DEFAULT_MAX_BODY_BYTES;
 use crate::respond::Cors;
@@ -16,12 +17,16 @@ pub struct Config {
     pub table: String,
     pub cors: Cors,
     pub max_body_bytes: usize,
+    /// `SERVICE_METRICS_NAMESPACE`, `PUBLISHED_SERVICES`, `PUBLISHED_METRICS`: what each
+    /// `POST /metrics` commit publishes to CloudWatch (`metrics_core::publish`).
+    pub publish: PublishPolicy,
 }
 
 impl FromEnv for Config {
     fn read(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
         Ok(Self {
             table: env.required(env::METRICS_TABLE)?,
+            publish: PublishPolicy::read(env)?,
             cors: Cors::parse(
                 &env.optional(env::CORS_ALLOWED_ORIGINS)?
                     .unwrap_or_else(|| "*".to_owned()),
@@ -41,6 +46,7 @@ mod tests {
     use metrics_core::env::Recorded;
 
     const TABLE: (&str, &str) = ("METRICS_TABLE", "ApplicationMetrics");
+    const NAMESPACE: (&str, &str) = ("SERVICE_METRICS_NAMESPACE", "appmon/Services");
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         Config::from_lookup(Recorded::new(vars).lookup())
@@ -48,13 +54,18 @@ mod tests {
 
     #[test]
     fn defaults_and_validation() {
-        let c = config(&[TABLE]).unwrap();
+        let c = config(&[TABLE, NAMESPACE]).unwrap();
         assert_eq!((c.cors, c.max_body_bytes), (Cors::Any, 262_144));
         assert_eq!(c.table, "ApplicationMetrics");
-        let c = config(&[TABLE, ("MAX_BODY_BYTES", "1024")]).unwrap();
+        assert_eq!(c.publish.namespace, "appmon/Services");
+        assert!(
+            c.publish.services.is_empty(),
+            "no services listed: none published"
+        );
+        let c = config(&[TABLE, NAMESPACE, ("MAX_BODY_BYTES", "1024")]).unwrap();
         assert_eq!(c.max_body_bytes, 1024);
         for bad in ["lots", "0"] {
-            let e = config(&[TABLE, ("MAX_BODY_BYTES", bad)]).unwrap_err();
+            let e = config(&[TABLE, NAMESPACE, ("MAX_BODY_BYTES", bad)]).unwrap_err();
             assert_eq!(e.name(), "MAX_BODY_BYTES", "{e}");
         }
         assert_eq!(
@@ -63,12 +74,26 @@ mod tests {
                 name: "METRICS_TABLE".into()
             }
         );
+        assert_eq!(
+            config(&[TABLE]).unwrap_err(),
+            ConfigError::Missing {
+                name: "SERVICE_METRICS_NAMESPACE".into()
+            }
+        );
     }
 
     /// Reads exactly the variables the module sets on this function (`LOG_LEVEL` is read by
     /// `metrics_core::aws::init_tracing`); the generator writes the same list.
     #[test]
     fn reads_the_variables_the_module_sets() {
-        Recorded::assert_reads_module_keys::<Config>(contract::Function::MetricsApi, &[TABLE]);
+        Recorded::assert_reads_module_keys::<Config>(
+            contract::Function::MetricsApi,
+            &[
+                TABLE,
+                NAMESPACE,
+                ("PUBLISHED_SERVICES", "api"),
+                ("PUBLISHED_METRICS", "cart_size"),
+            ],
+        );
     }
 }

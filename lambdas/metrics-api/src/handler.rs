@@ -3,8 +3,11 @@
 
 use contract::Function;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use metrics_core::publish::{self, PublishSummary};
 use metrics_core::store::RequestCounts;
-use metrics_core::{MetricReader, MetricStore, MetricWriter, Minute, StoreError, TableProbe};
+use metrics_core::{
+    MetricPublisher, MetricReader, MetricStore, MetricWriter, Minute, StoreError, TableProbe,
+};
 use serde_json::{json, Value};
 
 use crate::aggregate::{Merger, Series};
@@ -28,7 +31,10 @@ pub struct TableClients {
     store: MetricStore,
 }
 
-contract::assert_clients!(Function::MetricsApi; MetricWriter, MetricReader, TableProbe);
+contract::assert_clients!(
+    Function::MetricsApi;
+    MetricWriter, MetricReader, TableProbe, MetricPublisher
+);
 
 impl TableClients {
     pub fn new(client: aws_sdk_dynamodb::Client, table: &str) -> Self {
@@ -49,12 +55,18 @@ impl TableClients {
 
 pub struct App {
     pub table: TableClients,
+    /// The services' metrics in CloudWatch, published after each `POST /metrics` commit.
+    pub cloudwatch: MetricPublisher,
     pub config: Config,
 }
 
 impl App {
-    pub fn new(table: TableClients, config: Config) -> Self {
-        Self { table, config }
+    pub fn new(table: TableClients, cloudwatch: MetricPublisher, config: Config) -> Self {
+        Self {
+            table,
+            cloudwatch,
+            config,
+        }
     }
 
     /// Handles one invocation. Only an event that is not an API Gateway
@@ -153,6 +165,7 @@ impl App {
             .apply(source.as_deref(), &batch)
             .await
             .map_err(store_error)?;
+        self.publish(&batch, &report.applied).await;
         let values: usize = points.iter().map(ingest::Point::values).sum();
         // A retry of an applied Idempotency-Key writes nothing and says so.
         let duplicate = report.groups_written == 0 && report.groups_already_applied > 0;
@@ -164,6 +177,47 @@ impl App {
                 "duplicate": duplicate,
             }),
         ))
+    }
+}
+
+impl App {
+    /// After the commit: the groups it newly applied go to CloudWatch (a retried request with
+    /// a used `Idempotency-Key` applies none, so publishes none). Failures are logged, never the
+    /// response: the write succeeded, and a client's retry would not publish again.
+    async fn publish(&self, batch: &metrics_core::Batch, applied: &[metrics_core::GroupKey]) {
+        let plan = publish::plan(
+            batch,
+            applied,
+            &self.config.publish,
+            chrono::Utc::now().timestamp(),
+        );
+        if plan.requests.is_empty() && plan.groups_not_published == 0 {
+            return;
+        }
+        let s = PublishSummary::new(&plan, self.cloudwatch.publish(&plan).await);
+        let services = serde_json::to_string(&s.not_published_services).unwrap_or_default();
+        if s.too_old_for_cloudwatch + s.too_new_for_cloudwatch + s.sent.datums_not_published > 0 {
+            tracing::warn!(
+                groups_published = s.groups_published,
+                groups_not_published = s.groups_not_published,
+                not_published_services = %services,
+                too_old_for_cloudwatch = s.too_old_for_cloudwatch,
+                too_new_for_cloudwatch = s.too_new_for_cloudwatch,
+                put_metric_data_requests = s.sent.put_metric_data_requests,
+                datums_published = s.sent.datums_published,
+                datums_not_published = s.sent.datums_not_published,
+                "service metrics partly not in CloudWatch (the table has them)"
+            );
+        } else {
+            tracing::info!(
+                groups_published = s.groups_published,
+                groups_not_published = s.groups_not_published,
+                not_published_services = %services,
+                put_metric_data_requests = s.sent.put_metric_data_requests,
+                datums_published = s.sent.datums_published,
+                "service metrics published"
+            );
+        }
     }
 }
 

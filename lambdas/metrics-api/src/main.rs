@@ -14,7 +14,8 @@ async fn main() -> Result<(), Error> {
     )?;
     let sdk = metrics_core::aws::sdk_config().await;
     let client = metrics_core::aws::dynamodb_client(&sdk);
-    let app = App::new(TableClients::new(client, &config.table), config);
+    let cloudwatch = metrics_core::MetricPublisher::new(&sdk);
+    let app = App::new(TableClients::new(client, &config.table), cloudwatch, config);
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         app.handle(event.payload).await

@@ -101,6 +101,7 @@ async fn serve() -> Served {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_ENDPOINT_URL", &moto.endpoint)
             .env("METRICS_TABLE", TABLE)
+            .env("SERVICE_METRICS_NAMESPACE", support::NAMESPACE)
             .env("CORS_ALLOWED_ORIGINS", "https://dashboard.example.com")
             .env("MAX_BODY_BYTES", "2048")
             .stdin(Stdio::null())

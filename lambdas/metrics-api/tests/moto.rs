@@ -523,3 +523,46 @@ async fn errors_answer_without_writing_anything() {
     .await;
     assert_eq!(r.body["series"], json!([]));
 }
+
+/// `POST /metrics` publishes what its commit newly applied: a retry under the same
+/// `Idempotency-Key` applies nothing and publishes nothing, so CloudWatch holds the values once;
+/// a service not in `PUBLISHED_SERVICES` is never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_post_publishes_nothing_again() {
+    let moto = Moto::start();
+    create_table(&moto.endpoint).await;
+    let config = support::config(&[
+        ("PUBLISHED_SERVICES", "api"),
+        ("PUBLISHED_METRICS", "cart_size"),
+    ]);
+    let app = support::app_at(&moto.endpoint, config).await;
+    let now = chrono::Utc::now().timestamp();
+    let at = now - now % 60 - 300;
+    let body = json!({"points": [
+        {"service": "api", "timestamp": at, "metrics": {
+            "requests": [1, 1, 1], "errors": [0, 1, 0], "latency_ms": [12.5, 80, 300], "cart_size": 4}},
+        {"service": "api", "timestamp": at + 60, "metrics": {"requests": 1, "latency_ms": 9}},
+        {"service": "other", "timestamp": at, "metrics": {"requests": 5}},
+    ]});
+    for attempt in 0..3 {
+        let r = post(&app, v1, &body, Some("publish-once")).await;
+        assert_eq!(r.body["duplicate"], attempt > 0, "{}", r.raw_body);
+    }
+    let cw = test_support::cloudwatch::client(&moto.endpoint).await;
+    let total = |metric: &'static str, service: &'static str, stat: &'static str| {
+        test_support::cloudwatch::total(
+            &cw,
+            support::NAMESPACE,
+            metric,
+            service,
+            stat,
+            at - 3600,
+            at + 3600,
+        )
+    };
+    assert_eq!(total("Requests", "api", "Sum").await, 4.0);
+    assert_eq!(total("Errors", "api", "Sum").await, 1.0);
+    assert_eq!(total("Latency", "api", "SampleCount").await, 4.0);
+    assert_eq!(total("cart_size", "api", "SampleCount").await, 1.0);
+    assert_eq!(total("Requests", "other", "Sum").await, 0.0);
+}

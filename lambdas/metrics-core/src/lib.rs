@@ -8,6 +8,7 @@
 //! * [`store`] — exactly-once merges into the table and the queries the API needs (never a Scan).
 //! * [`clients`] — the typed clients functions hold: [`MetricWriter`], [`MetricReader`], [`TableProbe`].
 //! * [`aws`] — SDK configuration (one rustls+ring TLS stack) and the one logging path (`init_tracing`).
+//! * [`publish`] — the services' metrics in CloudWatch: the pure plan of a commit's datums and [`MetricPublisher`].
 //! * [`env`] — the typed reader every function's configuration goes through ([`env::Env`]).
 
 pub mod aggregate;
@@ -16,6 +17,7 @@ pub mod clients;
 pub mod codec;
 pub mod env;
 pub mod minute;
+pub mod publish;
 /// Name rules, defined in the contract crate the generator shares.
 pub use contract::names as service;
 pub mod sketch;
@@ -25,5 +27,6 @@ pub use aggregate::{Aggregate, Batch, GroupKey, MinuteMetrics, Stat};
 pub use clients::{MetricReader, MetricWriter, TableProbe};
 pub use codec::{CodecError, StoredGroup};
 pub use minute::Minute;
+pub use publish::{MetricPublisher, PublishPolicy};
 pub use sketch::{DecodeError, Sketch};
 pub use store::{ApplyReport, MetricStore, StoreError};

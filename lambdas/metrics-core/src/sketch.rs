@@ -271,6 +271,26 @@ impl Sketch {
             .map(|(i, _)| bucket_value(i))
     }
 
+    /// The non-empty buckets as (representative value, count), ascending by value: negative
+    /// buckets, then zero, then positive ones. Each value is within 1% of every value its bucket
+    /// holds, the values are distinct, and the counts sum to [`Sketch::count`] (unless counts
+    /// saturated). What a CloudWatch distribution (`Values` + `Counts`) is built from.
+    pub fn bins(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let negative = self
+            .negative
+            .iter()
+            .rev()
+            .map(|(i, c)| (-bucket_value(i), c));
+        let zero = (self.zero > 0).then_some((0.0, self.zero));
+        let positive = self.positive.iter().map(|(i, c)| (bucket_value(i), c));
+        negative.chain(zero).chain(positive)
+    }
+
+    /// Number of non-empty buckets (the length of [`Sketch::bins`]).
+    pub fn bin_count(&self) -> usize {
+        self.negative.iter().count() + usize::from(self.zero > 0) + self.positive.iter().count()
+    }
+
     /// Compact deterministic encoding (see module docs).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(8 + 3 * (self.positive.counts.len() / 4));

@@ -104,10 +104,15 @@ pub enum StoreError {
 }
 
 /// What [`MetricStore::apply`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplyReport {
     /// Items created or updated.
     pub groups_written: usize,
+    /// The groups this call wrote (`groups_written` of them), in the order their transactions
+    /// committed: exactly the contributions this call newly applied. A group skipped as already
+    /// applied is not listed, so a replayed source lists none. What the functions publish to
+    /// CloudWatch after the commit (`crate::publish`).
+    pub applied: Vec<GroupKey>,
     /// Groups skipped because their item already lists the source.
     pub groups_already_applied: usize,
     /// BatchGetItem requests.
@@ -504,6 +509,7 @@ impl MetricStore {
             Ok(_) => {
                 for &i in &indexes {
                     slots[i].done = true;
+                    report.applied.push(slots[i].key.clone());
                 }
                 report.groups_written += indexes.len();
                 return Ok(None);

@@ -10,6 +10,11 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::collections::HashMap;
 use test_support::dynamo;
 
+/// The service metrics namespace of the tests' stack.
+pub const NAMESPACE: &str = "appmon/Services";
+/// The services the tests' stack publishes to CloudWatch (others are counted, not sent).
+pub const PUBLISHED: [&str; 2] = ["checkout", "web"];
+
 pub struct Aws {
     pub config: aws_config::SdkConfig,
     pub s3: aws_sdk_s3::Client,
@@ -33,6 +38,12 @@ impl Aws {
         Deps {
             s3: log_processor::s3::LogObjects::from_client(self.s3.clone()),
             store: metrics_core::MetricWriter::new(self.ddb.clone(), table),
+            cloudwatch: metrics_core::MetricPublisher::new(&self.config),
+            publish: metrics_core::PublishPolicy {
+                namespace: NAMESPACE.into(),
+                services: PUBLISHED.iter().map(|s| s.to_string()).collect(),
+                custom_metrics: Vec::new(),
+            },
             logs_prefix: "logs/".into(),
         }
     }

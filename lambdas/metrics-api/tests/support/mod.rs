@@ -177,21 +177,28 @@ pub async fn call(app: &App, event: Value) -> Reply {
     Reply::from_event(&out)
 }
 
-/// The function's configuration from these variables plus `METRICS_TABLE` (the test table).
+/// The service metrics namespace of the tests' stack.
+pub const NAMESPACE: &str = "appmon/Services";
+
+/// The function's configuration from these variables plus `METRICS_TABLE` (the test table) and
+/// `SERVICE_METRICS_NAMESPACE` unless given.
 pub fn config(vars: &[(&str, &str)]) -> Config {
-    Config::from_lookup(|k| match k {
-        "METRICS_TABLE" => Some(TABLE.to_owned()),
-        _ => vars
-            .iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string()),
+    Config::from_lookup(|k| match (k, vars.iter().find(|(n, _)| *n == k)) {
+        ("METRICS_TABLE", None) => Some(TABLE.to_owned()),
+        ("SERVICE_METRICS_NAMESPACE", None) => Some(NAMESPACE.to_owned()),
+        (_, found) => found.map(|(_, v)| v.to_string()),
     })
     .expect("valid configuration")
 }
 
 pub async fn app_at(endpoint: &str, config: Config) -> App {
-    let client = dynamo::client(endpoint).await;
-    App::new(metrics_api::TableClients::new(client, TABLE), config)
+    let sdk = dynamo::sdk_config(endpoint).await;
+    let client = metrics_core::aws::dynamodb_client(&sdk);
+    App::new(
+        metrics_api::TableClients::new(client, TABLE),
+        metrics_core::MetricPublisher::new(&sdk),
+        config,
+    )
 }
 
 /// An app whose table endpoint refuses connections: for paths that must
