@@ -86,15 +86,26 @@ class Datum:
     stats: dict | None = None
 
 
-def published(endpoint: str) -> list[Datum]:
+def published(endpoint: str, cloudwatch=None) -> list[Datum]:
     """Every datum of every PutMetricData request the server recorded and stored. The recorder
     keeps requests, not outcomes: each recorded value must also be among the values moto stored
-    (data.json), else a request was refused (e.g. AccessDenied) and this raises."""
+    (data.json; with a `cloudwatch` client, what GetMetricData answers instead: `check_stored`),
+    else a request was refused (e.g. AccessDenied) and this raises."""
     text = urllib.request.urlopen(f"{endpoint}/moto-api/recorder/download-recording", timeout=30).read()
     out = []
-    for line in text.decode().splitlines():
-        if line.strip():
-            out += _put_metric_data(json.loads(line))
+    # One JSON object per request; moto's recorder does not always end one with a newline (seen
+    # with concurrent requests), so the objects are read one after another, not by line.
+    decoder, text, at = json.JSONDecoder(), text.decode(), 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at == len(text):
+            break
+        entry, at = decoder.raw_decode(text, at)
+        out += _put_metric_data(entry)
+    if cloudwatch is not None:
+        check_stored(out, cloudwatch)
+        return out
     stored = json.loads(urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=60).read())
     cw = stored.get("cloudwatch", {})
     have = Counter((d["namespace"], d["name"], d["value"]) for d in cw.get("MetricDatum", []))
@@ -107,6 +118,33 @@ def published(endpoint: str) -> list[Datum]:
     if sent - have:
         raise ValueError(f"recorded PutMetricData values that moto did not store (refused?): {sorted(sent - have)[:5]}")
     return out
+
+
+def check_stored(data: list[Datum], cloudwatch) -> None:
+    """The recorded datums, per metric and minute, against what the server answers for them
+    (`SampleCount` and `Sum`, which moto computes right): a request the server refused was
+    recorded but not stored, and this raises. For servers whose state dump cannot be read (moto's
+    data.json fails once Lambda functions exist: it asks Docker about them)."""
+    sent: dict = {}
+    for d in data:
+        key = (d.namespace, d.name, tuple(sorted(d.dimensions.items())))
+        minute = int(d.timestamp // 60 * 60)
+        count, total = sent.setdefault(key, {}).get(minute, (0.0, 0.0))
+        for v, c in d.values:
+            count, total = count + c, total + v * c
+        sent[key][minute] = (count, total)
+    for (namespace, name, dims), minutes in sent.items():
+        start, end = min(minutes), max(minutes) + 60
+        queries = [{"Id": f"q{i}", "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": name,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dims]}, "Period": 60, "Stat": stat}}
+                   for i, stat in enumerate(("SampleCount", "Sum"))]
+        got = cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=end)["MetricDataResults"]
+        answered = [dict(zip((t.timestamp() for t in r["Timestamps"]), r["Values"])) for r in got]
+        for minute, (count, total) in minutes.items():
+            stored = (answered[0].get(minute, 0.0), answered[1].get(minute, 0.0))
+            if abs(stored[0] - count) > 1e-9 or abs(stored[1] - total) > 1e-6 * max(1.0, abs(total)):
+                raise ValueError(f"{namespace} {name} {dict(dims)} at {minute}: recorded (count, sum) "
+                                 f"{(count, total)}, stored {stored} (a refused request?)")
 
 
 def raw_datapoints(endpoint: str | None, namespace: str, metric: str, dimensions: dict, start: float,
@@ -262,10 +300,10 @@ def series(points: list[Datum], stat: str, start: float, end: float, period: int
     return out
 
 
-def raw_fetch(endpoint: str):
+def raw_fetch(endpoint: str, cloudwatch=None):
     """A `fetch` for evaluate_metric_alarm over the PutMetricData requests recorded so far (one
     snapshot: data.json with moto's IAM managed policies takes seconds to download)."""
-    data = published(endpoint)
+    data = published(endpoint, cloudwatch)
 
     def fetch(namespace, metric, dims, stat, period, start, end):
         return series(raw_datapoints(None, namespace, metric, dims, start, end, data), stat, start, end, period)

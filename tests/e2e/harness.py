@@ -87,7 +87,12 @@ class Env:
     def start_function(self, key: str, endpoint: str | None = None) -> LambdaFunction:
         """The real bootstrap from the zip, with the environment the module gave the deployed function,
         signing as the local user derived from its role. `endpoint` overrides where its SDK calls go
-        (default: moto)."""
+        (default: moto). A function already running with the same endpoint is reused (its
+        bootstrap file is in use)."""
+        started = getattr(self, "_started", {})
+        self._started = started
+        if (key, endpoint) in started:
+            return started[(key, endpoint)]
         cfg = self.stack.functions[key]
         bootstrap = package.extract_bootstrap(self.packages[key], self.workdir / "task")
         fn_env = dict(cfg.get("Environment", {}).get("Variables", {}))
@@ -98,6 +103,7 @@ class Env:
         fn = LambdaFunction(cfg["FunctionName"], bootstrap, fn_env, self.workdir,
                             memory_mb=cfg.get("MemorySize", 128), timeout_s=cfg.get("Timeout", 30))
         self.running.append(fn)
+        started[(key, endpoint)] = fn
         note(f"{key}: bootstrap up in {fn.cold_start_s * 1000:.0f} ms (log {fn.log_path})", self.tag)
         return fn
 

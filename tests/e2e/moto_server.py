@@ -53,6 +53,7 @@ class MotoServer:
         self.port = port or procs.free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "moto.log"
+        self.workdir = workdir
         self.proc = None
         self.admin: Creds | None = None
         # IAM never returns a secret again: every key the harness makes is kept here (by key id),

@@ -57,6 +57,9 @@ ENV_VALUES = {
     "METRIC_NAMESPACE": "smoke/Runbooks",
     "INCIDENT_TTL_DAYS": "30",
     "LOGS_PREFIX": "logs/",
+    "SERVICE_METRICS_NAMESPACE": "smoke/Services",
+    "PUBLISHED_SERVICES": "checkout",
+    "PUBLISHED_METRICS": "",
     "LOG_LEVEL": "info",
 }
 
