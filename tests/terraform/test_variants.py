@@ -232,7 +232,8 @@ def test_services_input_is_validated(tree, tmp_path):
         'provider "aws" {\n  region = "us-east-1"\n}\n\n'
         f'module "monitoring" {{\n  source             = "../terraform"\n  lambda_package_dir = "{package}"\n'
         '  services = {\n    "check out" = {}\n'
-        '    search = { alarms = { "no-such-alarm" = {}, "error-rate" = { threshold = -1 } } }\n  }\n'
+        '    search = { alarms = { "no-such-alarm" = {}, "error-rate" = { threshold = -1 } } }\n'
+        '    cart = { alarms = { "availability" = { threshold = 100 }, "traffic-drop" = { threshold = 0 } } }\n  }\n'
         '  published_metrics = ["Requests"]\n}\n'
     )
     (root / "offline_override.tf").write_text(tools.OFFLINE_PROVIDER)
@@ -243,3 +244,4 @@ def test_services_input_is_validated(tree, tmp_path):
     assert "services keys must be service names" in err, bad.stderr
     assert "services[*].alarms keys must be among the service alarms" in err, bad.stderr
     assert "published_metrics: at most 20 metric names" in err, bad.stderr
+    assert "availability: an SLO target strictly between 0 and 100" in err, bad.stderr

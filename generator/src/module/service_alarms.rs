@@ -422,6 +422,49 @@ pub fn services_var(plan: &Plan) -> Block {
         Expr::raw(format!("alltrue(flatten([for s, c in var.services : [for k, v in c.alarms : contains([{known}], k) && coalesce(v.threshold, 0) >= 0]]))")),
         &format!("services[*].alarms keys must be among the service alarms ({}); thresholds >= 0.", if names.is_empty() { "none configured".to_string() } else { known.clone() }),
     ))
+    .blocks(threshold_bounds(plan))
+}
+
+/// The bounds a per-service override must keep, as the config's own threshold does: an SLO
+/// target strictly between 0 and 100 (`contract::slo::validate_target`), a band width above 0,
+/// a percentage at most 100.
+fn threshold_bounds(plan: &Plan) -> Vec<Block> {
+    let mut rules: Vec<String> = Vec::new();
+    let mut bounds: Vec<String> = Vec::new();
+    for a in plan.alarms.iter().filter(|a| a.descriptor.per_service()) {
+        // The alarm's own threshold stands in for "no override" (`&&` does not short-circuit).
+        let value = format!(
+            "coalesce(try(c.alarms[\"{}\"].threshold, null), {})",
+            a.name, a.threshold
+        );
+        let (rule, bound) = if matches!(a.descriptor.render, Render::Slo) {
+            (
+                format!("({value} > 0 && {value} < 100)"),
+                "an SLO target strictly between 0 and 100",
+            )
+        } else if a.anomaly_band {
+            (format!("{value} > 0"), "a band width above 0")
+        } else if let Some((max, _)) = a.descriptor.max_threshold {
+            (format!("{value} <= {max}"), "a percentage at most 100")
+        } else {
+            continue;
+        };
+        rules.push(rule);
+        bounds.push(format!("{}: {bound}", a.name));
+    }
+    if rules.is_empty() {
+        return Vec::new();
+    }
+    vec![validation(
+        Expr::raw(format!(
+            "alltrue([for s, c in var.services : {}])",
+            rules.join(" && ")
+        )),
+        &format!(
+            "services[*].alarms thresholds must be {}.",
+            bounds.join("; ")
+        ),
+    )]
 }
 
 fn namespace_doc() -> String {

@@ -100,6 +100,10 @@ variable "services" {
     condition     = alltrue(flatten([for s, c in var.services : [for k, v in c.alarms : contains(["error-rate", "latency-p99", "traffic-drop", "availability"], k) && coalesce(v.threshold, 0) >= 0]]))
     error_message = "services[*].alarms keys must be among the service alarms (\"error-rate\", \"latency-p99\", \"traffic-drop\", \"availability\"); thresholds >= 0."
   }
+  validation {
+    condition     = alltrue([for s, c in var.services : coalesce(try(c.alarms["error-rate"].threshold, null), 5) <= 100 && coalesce(try(c.alarms["traffic-drop"].threshold, null), 3) > 0 && (coalesce(try(c.alarms["availability"].threshold, null), 99.9) > 0 && coalesce(try(c.alarms["availability"].threshold, null), 99.9) < 100)])
+    error_message = "services[*].alarms thresholds must be error-rate: a percentage at most 100; traffic-drop: a band width above 0; availability: an SLO target strictly between 0 and 100."
+  }
 }
 
 variable "composite_alarms" {
