@@ -284,14 +284,7 @@ impl AlarmKind {
                 function: Field::Forbidden,
                 percentile: Field::Forbidden,
                 max_threshold: None,
-                default_description: |a| {
-                    match a.comparison {
-                    Some(Comparison::GreaterThanThreshold | Comparison::GreaterThanOrEqualToThreshold) => {
-                        "The service received more requests per period than the ceiling.".into()
-                    }
-                    _ => "The service received fewer requests per period than the floor (a silent service is broken).".into(),
-                }
-                },
+                default_description: traffic_description,
                 metric: Field::Forbidden,
                 comparison: (Field::Optional, Comparison::LessThanThreshold),
                 missing_data: MissingData::Breaching,
@@ -344,6 +337,24 @@ impl AlarmKind {
             },
         }
     }
+}
+
+fn traffic_description(a: &Alarm) -> String {
+    let more = matches!(
+        a.comparison,
+        Some(Comparison::GreaterThanThreshold | Comparison::GreaterThanOrEqualToThreshold)
+    );
+    match (more, a.anomaly_band) {
+        (true, false) => "The service received more requests per period than the ceiling.",
+        (true, true) => "The service received more requests than CloudWatch's expected band.",
+        (false, false) => {
+            "The service received fewer requests per period than the floor (a silent service is broken)."
+        }
+        (false, true) => {
+            "The service received fewer requests than CloudWatch's expected band (a silent service is broken)."
+        }
+    }
+    .into()
 }
 
 fn api_5xx_rate_query(block: Block, a: &Alarm) -> Block {

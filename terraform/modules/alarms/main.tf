@@ -331,7 +331,7 @@ locals {
 resource "aws_cloudwatch_metric_alarm" "traffic_drop" {
   for_each          = local.traffic_drop_services
   alarm_name        = "${var.name_prefix}-traffic-drop-${each.key}"
-  alarm_description = "The service received fewer requests per period than the floor (a silent service is broken). Service ${each.key}. Runbook: https://runbooks.example.com/service-traffic. Procedure: SSM parameter /${var.name_prefix}/runbooks/${var.name_prefix}-traffic-drop-${each.key}."
+  alarm_description = "The service received fewer requests than CloudWatch's expected band (a silent service is broken). Service ${each.key}. Runbook: https://runbooks.example.com/service-traffic. Procedure: SSM parameter /${var.name_prefix}/runbooks/${var.name_prefix}-traffic-drop-${each.key}."
   # Anomaly detection: the value is compared with CloudWatch's band of expected values.
   comparison_operator = "LessThanLowerThreshold"
   threshold_metric_id = "band"
