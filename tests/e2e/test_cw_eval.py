@@ -318,9 +318,8 @@ def _signed_query(moto, params: dict):
     assert r.status == 200
 
 
-def test_live_moto_raw_datapoints(tmp_path, monkeypatch):
-    # the server inherits the environment; without this the recording lands in its cwd (moto_recording)
-    monkeypatch.setenv("MOTO_RECORDER_FILEPATH", str(tmp_path / "recording.jsonl"))
+def test_live_moto_raw_datapoints(tmp_path):
+    # MotoServer points moto's recorder (MOTO_RECORDER_FILEPATH) into its work dir, never the cwd
     try:
         from .moto_server import MotoServer
         moto = MotoServer(tmp_path).start()
@@ -371,7 +370,7 @@ def test_live_moto_raw_datapoints(tmp_path, monkeypatch):
         dump = json.loads(urllib.request.urlopen(moto.endpoint + "/moto-api/data.json").read())
         datum = next(d for d in dump["cloudwatch"]["MetricDatum"] if d["name"] == "Latency")
         assert "timestamp" not in datum and "dimensions" not in datum
-        assert (tmp_path / "recording.jsonl").stat().st_size > 0
+        assert (tmp_path / "moto_recording").stat().st_size > 0
 
         # a PutMetricData that moto refused is recorded too: published() notices it was not stored
         from botocore.exceptions import ClientError
