@@ -29,6 +29,15 @@ class Route:
     methods: dict = field(default_factory=dict)  # method -> "lambda" | {"mock": {header: value}}
     auth: dict = field(default_factory=dict)  # method -> MethodAuth (absent: none required)
 
+    def specificity(self) -> tuple:
+        """Sort key, most specific first: API Gateway matches a literal path before a `{param}`
+        segment and both before a greedy `{proxy+}`
+        (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-set-up-simple-proxy.html)."""
+        segs = self.resource.strip("/").split("/")
+        greedy = any(s.endswith("+}") for s in segs)
+        params = sum(s.startswith("{") for s in segs)
+        return (greedy, params, -len(segs))
+
     def match(self, path: str) -> dict | None:
         parts = []
         for seg in self.resource.strip("/").split("/"):
@@ -37,7 +46,7 @@ class Route:
                 parts.append(f"(?P<{name.group(1)}>{'.+' if name.group(2) else '[^/]+'})")
             else:
                 parts.append(re.escape(seg))
-        m = re.fullmatch("/" + "/".join(parts) + "/?", path)
+        m = re.fullmatch("/" + "/".join(p for p in parts if p) + "/?", path)
         return m.groupdict() if m else None
 
 
@@ -58,6 +67,7 @@ def routes_from_moto(apigw, api_id: str) -> list[Route]:
                 route.methods[method] = "lambda"
         if route.methods:
             routes.append(route)
+    routes.sort(key=Route.specificity)
     return routes
 
 
@@ -101,7 +111,8 @@ def gateway_response_headers(apigw, api_id: str) -> dict[str, list[tuple[str, st
 class ApiFront:
     def __init__(self, fn: LambdaFunction, routes: list[Route], stage: str, api_id: str, port: int = 0,
                  gateway: GatewayAuth | None = None, response_headers: dict | None = None):
-        self.fn, self.routes, self.stage, self.api_id = fn, routes, stage, api_id
+        self.fn, self.stage, self.api_id = fn, stage, api_id
+        self.routes = sorted(routes, key=Route.specificity)
         # Without a GatewayAuth no key and no caller is known: protected methods are refused.
         self.gateway = gateway or GatewayAuth(api_id, stage)
         self.response_headers = response_headers or {}

@@ -100,6 +100,27 @@ def test_status_from_function_and_gateway_answers(front):
     assert status == 200 and headers["Access-Control-Allow-Origin"] == "*"
 
 
+def test_literal_paths_and_methods_win_over_proxy_and_any(tmp_path):
+    """API Gateway prefers a literal resource over `{proxy+}` and a declared method over `ANY`, in
+    whatever order the resources were created (here the greedy one first, as moto may list it)."""
+    with LambdaFunction("api-fn", BOOT, {}, tmp_path) as fn:
+        routes = [Route("/{proxy+}", {"ANY": "lambda"}), Route("/", {"ANY": "lambda"}),
+                  Route("/metrics", {"ANY": "lambda", "GET": "lambda"},
+                        auth={"GET": MethodAuth(api_key_required=True)})]
+        f = ApiFront(fn, routes, "v1", "abc123", gateway=gateway())
+        try:
+            ev = json.loads(call(f.url + "/metrics", headers={"X-Api-Key": "k1"})[2])
+            assert (ev["resource"], ev["httpMethod"], ev["pathParameters"]) == ("/metrics", "GET", None)
+            assert call(f.url + "/metrics")[0] == 403, "GET keeps its own method's API key requirement"
+            ev = json.loads(call(f.url + "/metrics", "DELETE")[2])
+            assert (ev["resource"], ev["httpMethod"]) == ("/metrics", "DELETE")
+            ev = json.loads(call(f.url + "/a/b?x=1")[2])
+            assert (ev["resource"], ev["path"], ev["pathParameters"]) == ("/{proxy+}", "/a/b", {"proxy": "a/b"})
+            assert json.loads(call(f.url)[2])["resource"] == "/"
+        finally:
+            f.close()
+
+
 def refused(status_headers_body, status, message):
     st, headers, body = status_headers_body
     doc = json.loads(body)

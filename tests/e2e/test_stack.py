@@ -183,6 +183,7 @@ def test_step_5_api(env):
         # The gateway's auth, as deployed: a read without the key, a write without credentials,
         # a write signed badly or by a caller without execute-api:Invoke are all refused.
         refusals = gateway_refusals(env, front, point.encode(), post_hdr)
+        refusals += unrouted(env, front)
         denied = env.access_denials()
         assert not denied, "calls refused by IAM:\n" + "\n".join(denied)
         note(f"{len(truth.services())} services × {len(truth.metrics())} metrics matched; "
@@ -223,6 +224,27 @@ def gateway_refusals(env, front, body: bytes, post_hdr: dict) -> list[str]:
             f"POST by a user without execute-api:Invoke -> {status} {text!r}"
         out.append("tampered body 403 signature mismatch; caller without execute-api:Invoke 403")
     return out
+
+
+def unrouted(env, front) -> list[str]:
+    """What docs/openapi.yaml promises for paths and methods it does not list: a caller with the
+    reads' credentials gets the function's 404/405 JSON errors (the module's ANY and {proxy+}
+    methods); one without them still meets the gateway's 403 before the function."""
+    def call(method: str, path: str, creds: bool):
+        headers = front.client_headers(method, path, None, {}, env.stack.api_key, env.api_caller()) if creds else {}
+        status, hdrs, text = flows.http(method, front.url + path, headers=headers)
+        return status, hdrs, json.loads(text)
+
+    status, _, doc = call("GET", "/no/such/path?x=1", creds=True)
+    assert (status, doc.get("error")) == (404, "not_found"), f"GET /no/such/path -> {status} {doc}"
+    status, hdrs, doc = call("DELETE", "/metrics", creds=True)
+    assert (status, doc.get("error"), hdrs.get("Allow")) == (405, "method_not_allowed", "GET, POST, OPTIONS"), \
+        f"DELETE /metrics -> {status} {doc} Allow={hdrs.get('Allow')}"
+    status, _, doc = call("GET", "/", creds=True)
+    assert (status, doc.get("error")) == (404, "not_found"), f"GET / -> {status} {doc}"
+    status, _, doc = call("GET", "/no/such/path", creds=False)
+    assert status == 403 and "error" not in doc, f"GET /no/such/path without credentials -> {status} {doc}"
+    return ["unknown path 404 and method 405 from the function; without credentials 403"]
 
 
 def pick_alarms(alarms: list[dict]) -> list[dict]:

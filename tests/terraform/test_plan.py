@@ -77,8 +77,8 @@ def test_plan_inventory(plan):
         "aws_s3_bucket_policy": 1, "aws_s3_bucket_notification": 1, "aws_dynamodb_table": 1,
         "aws_sns_topic": 1, "aws_sns_topic_policy": 1, "aws_lambda_function": 3, "aws_iam_role": 4, "aws_iam_role_policy": 3,
         "aws_cloudwatch_log_group": 5, "aws_sqs_queue": 2, "aws_lambda_function_event_invoke_config": 2,
-        "aws_lambda_permission": 3, "aws_api_gateway_rest_api": 1, "aws_api_gateway_resource": 2,
-        "aws_api_gateway_method": 5, "aws_api_gateway_integration": 5, "aws_api_gateway_deployment": 1,
+        "aws_lambda_permission": 3, "aws_api_gateway_rest_api": 1, "aws_api_gateway_resource": 3,
+        "aws_api_gateway_method": 9, "aws_api_gateway_integration": 9, "aws_api_gateway_deployment": 1,
         "aws_api_gateway_stage": 1, "aws_api_gateway_method_settings": 1, "aws_api_gateway_usage_plan": 1,
         "aws_api_gateway_api_key": 1, "aws_api_gateway_usage_plan_key": 1, "aws_api_gateway_account": 1,
         "aws_cloudwatch_metric_alarm": 7 + 3 + 2 + 6 * 2, "aws_cloudwatch_composite_alarm": 2 * 2,
@@ -297,10 +297,13 @@ def test_rest_api(after, config, calls):
     methods = {v["http_method"]: v for a, v in after.items() if ".aws_api_gateway_method." in a and a.endswith("_get")}
     assert set(methods) == {"GET"}
     proxied = {a.split(".")[-1]: v for a, v in after.items() if ".aws_api_gateway_method." in a}
-    assert set(proxied) == {"metrics_get", "metrics_post", "health_get", "metrics_options", "health_options"}
+    fallbacks = {"metrics_any", "health_any", "root_any", "proxy_any"}
+    assert set(proxied) == {"metrics_get", "metrics_post", "health_get", "metrics_options", "health_options"} | fallbacks
     # Reads: API key + usage plan; writes: SigV4 (an API key is not authorization:
     # https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
-    for name in ("metrics_get", "health_get"):
+    # Other methods and paths reach the function (its 404/405 JSON) guarded like reads.
+    assert {proxied[n]["http_method"] for n in fallbacks} == {"ANY"}
+    for name in ("metrics_get", "health_get", *fallbacks):
         assert proxied[name]["api_key_required"] is True and proxied[name]["authorization"] == "NONE"
     assert proxied["metrics_post"]["api_key_required"] is False and proxied["metrics_post"]["authorization"] == "AWS_IAM"
     for name in ("metrics_options", "health_options"):
@@ -317,7 +320,7 @@ def test_rest_api(after, config, calls):
     assert "module.functions.metrics_api_invoke_arn" in wiring
     assert not [a for a in after if ".aws_api_gateway_integration_response." in a or ".aws_api_gateway_method_response." in a]
     paths = sorted(v["path_part"] for a, v in after.items() if ".aws_api_gateway_resource." in a)
-    assert paths == ["health", "metrics"]
+    assert paths == ["health", "metrics", "{proxy+}"]
     stage = one(after, "module.api.aws_api_gateway_stage.this")
     assert stage["stage_name"] == "v1" and stage["xray_tracing_enabled"] is True
     access = json.loads(stage["access_log_settings"][0]["format"])

@@ -193,7 +193,8 @@ def test_api_read_auth_variable_overrides_the_config(tree, tmp_path):
     methods = {rc["address"].rsplit(".", 1)[1]: rc["change"]["after"] for rc in changes if rc["type"] == "aws_api_gateway_method"}
     assert {n: (m["authorization"], m["api_key_required"]) for n, m in methods.items()} == {
         "metrics_get": ("AWS_IAM", False), "metrics_post": ("AWS_IAM", False), "health_get": ("AWS_IAM", False),
-        "metrics_options": ("NONE", False), "health_options": ("NONE", False)}
+        "metrics_options": ("NONE", False), "health_options": ("NONE", False),
+        **{n: ("AWS_IAM", False) for n in ("metrics_any", "health_any", "root_any", "proxy_any")}}
     types = {rc["type"] for rc in changes}
     assert not types & {"aws_api_gateway_api_key", "aws_api_gateway_usage_plan", "aws_api_gateway_usage_plan_key"}
     key_id = plan["planned_values"]["outputs"]["api_key_id"]

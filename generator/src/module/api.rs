@@ -9,6 +9,17 @@ use crate::plan::Plan;
 /// Path part and the methods proxied to the function.
 pub const ROUTES: &[(&str, &[&str])] = &[("metrics", &["GET", "POST"]), ("health", &["GET"])];
 
+/// Requests no route above matches still reach the function, which answers them with the documented
+/// JSON errors: 405 with `Allow` for another method on a known path (`ANY` on each resource), 404
+/// for an unknown path (`ANY` on the root and on a greedy `{proxy+}` resource). Without them API
+/// Gateway answers both itself with 403 "Missing Authentication Token", the response it also gives
+/// unsigned calls. API Gateway prefers an explicit method over `ANY` and an explicit path over
+/// `{proxy+}`
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-set-up-simple-proxy.html).
+/// They are guarded like reads, so an unauthenticated caller still meets the gateway's 403 and
+/// never the function.
+const FALLBACK_AUTH: &str = "var.read_auth";
+
 /// The auth variable guarding a method: writes (`POST`) and reads are set apart, so that writes
 /// can require SigV4 while reads keep an API key. API keys identify and meter callers; AWS says
 /// not to rely on them for authorization
@@ -62,16 +73,53 @@ pub fn component(plan: &Plan) -> Component {
         trigger_ids.push(format!("aws_api_gateway_resource.{path}.id"));
         for method in *methods {
             let id = format!("{path}_{}", method.to_lowercase());
-            main.push(proxy_method(path, method, &id, auth_of(method)));
-            main.push(proxy_integration(path, &id));
-            trigger_ids.push(format!("aws_api_gateway_method.{id}.id"));
-            trigger_ids.push(format!("aws_api_gateway_integration.{id}.id"));
+            let auth = auth_of(method);
+            main.extend(proxied(
+                &resource_id(path),
+                method,
+                &id,
+                auth,
+                &mut trigger_ids,
+            ));
         }
+        let id = format!("{path}_any");
+        main.extend(proxied(
+            &resource_id(path),
+            "ANY",
+            &id,
+            FALLBACK_AUTH,
+            &mut trigger_ids,
+        ));
         let id = format!("{path}_options");
         main.push(preflight_method(path, &id));
-        main.push(proxy_integration(path, &id));
+        main.push(proxy_integration(&resource_id(path), &id));
         trigger_ids.push(format!("aws_api_gateway_method.{path}_options.id"));
         trigger_ids.push(format!("aws_api_gateway_integration.{path}_options.id"));
+    }
+    main.push(
+        Block::resource("aws_api_gateway_resource", "proxy")
+            .attr(
+                "rest_api_id",
+                Expr::reference("aws_api_gateway_rest_api.this.id"),
+            )
+            .attr(
+                "parent_id",
+                Expr::reference("aws_api_gateway_rest_api.this.root_resource_id"),
+            )
+            .attr("path_part", "{proxy+}"),
+    );
+    trigger_ids.push("aws_api_gateway_resource.proxy.id".to_string());
+    for (resource, id) in [
+        ("aws_api_gateway_rest_api.this.root_resource_id", "root_any"),
+        ("aws_api_gateway_resource.proxy.id", "proxy_any"),
+    ] {
+        main.extend(proxied(
+            resource,
+            "ANY",
+            id,
+            FALLBACK_AUTH,
+            &mut trigger_ids,
+        ));
     }
     main.extend(gateway_responses());
     for (id, _) in GATEWAY_RESPONSES {
@@ -175,7 +223,7 @@ pub fn component(plan: &Plan) -> Component {
 
     Component {
         dir: "api",
-        summary: "REST API for the metrics-api function (/metrics GET+POST, /health GET).",
+        summary: "REST API for the metrics-api function (/metrics GET+POST, /health GET; the function answers other methods 405 and other paths 404).",
         main,
         variables: variables(plan),
         outputs,
@@ -376,16 +424,34 @@ fn gateway_responses() -> Vec<Block> {
     blocks
 }
 
-fn proxy_method(path: &str, method: &str, id: &str, auth: &str) -> Block {
+fn resource_id(path: &str) -> String {
+    format!("aws_api_gateway_resource.{path}.id")
+}
+
+/// A method on `resource` (a reference to its id) proxied to the function, and its integration;
+/// their ids join the deployment's triggers.
+fn proxied(
+    resource: &str,
+    method: &str,
+    id: &str,
+    auth: &str,
+    trigger_ids: &mut Vec<String>,
+) -> [Block; 2] {
+    trigger_ids.push(format!("aws_api_gateway_method.{id}.id"));
+    trigger_ids.push(format!("aws_api_gateway_integration.{id}.id"));
+    [
+        proxy_method(resource, method, id, auth),
+        proxy_integration(resource, id),
+    ]
+}
+
+fn proxy_method(resource: &str, method: &str, id: &str, auth: &str) -> Block {
     Block::resource("aws_api_gateway_method", id)
         .attr(
             "rest_api_id",
             Expr::reference("aws_api_gateway_rest_api.this.id"),
         )
-        .attr(
-            "resource_id",
-            Expr::reference(&format!("aws_api_gateway_resource.{path}.id")),
-        )
+        .attr("resource_id", Expr::reference(resource))
         .attr("http_method", method)
         .attr(
             "authorization",
@@ -398,16 +464,13 @@ fn proxy_method(path: &str, method: &str, id: &str, auth: &str) -> Block {
         )
 }
 
-fn proxy_integration(path: &str, id: &str) -> Block {
+fn proxy_integration(resource: &str, id: &str) -> Block {
     Block::resource("aws_api_gateway_integration", id)
         .attr(
             "rest_api_id",
             Expr::reference("aws_api_gateway_rest_api.this.id"),
         )
-        .attr(
-            "resource_id",
-            Expr::reference(&format!("aws_api_gateway_resource.{path}.id")),
-        )
+        .attr("resource_id", Expr::reference(resource))
         .attr(
             "http_method",
             Expr::reference(&format!("aws_api_gateway_method.{id}.http_method")),
@@ -746,6 +809,42 @@ mod tests {
         assert!(read.contains(r#"contains(["api_key", "iam"], var.read_auth)"#));
         assert!(write.contains(r#"contains(["api_key", "iam"], var.write_auth)"#));
         assert!(write.contains("POST /metrics") && read.contains("GET /metrics"));
+    }
+
+    /// Other methods and paths reach the function (405/404 JSON) instead of API Gateway's 403
+    /// "Missing Authentication Token", guarded like reads.
+    #[test]
+    fn other_methods_and_paths_reach_the_function_guarded_like_reads() {
+        let tf = default_main_tf();
+        let proxy = resource(&tf, "aws_api_gateway_resource", "proxy");
+        assert!(proxy.contains(r#"path_part = "{proxy+}""#), "{proxy}");
+        assert!(proxy.contains("parent_id = aws_api_gateway_rest_api.this.root_resource_id"));
+        for (id, on) in [
+            ("metrics_any", "aws_api_gateway_resource.metrics.id"),
+            ("health_any", "aws_api_gateway_resource.health.id"),
+            ("root_any", "aws_api_gateway_rest_api.this.root_resource_id"),
+            ("proxy_any", "aws_api_gateway_resource.proxy.id"),
+        ] {
+            let method = resource(&tf, "aws_api_gateway_method", id);
+            assert!(method.contains(r#"http_method = "ANY""#), "{id}: {method}");
+            assert!(
+                method.contains(&format!("resource_id = {on}")),
+                "{id}: {method}"
+            );
+            assert!(
+                method.contains(r#"authorization = var.read_auth == "iam" ? "AWS_IAM" : "NONE""#),
+                "{id}: {method}"
+            );
+            assert!(method.contains(r#"api_key_required = var.read_auth == "api_key""#));
+            let integration = resource(&tf, "aws_api_gateway_integration", id);
+            assert!(
+                integration.contains("uri = var.function_invoke_arn"),
+                "{integration}"
+            );
+            let triggers = resource(&tf, "aws_api_gateway_deployment", "this");
+            assert!(triggers.contains(&format!("aws_api_gateway_method.{id}.id")));
+            assert!(triggers.contains(&format!("aws_api_gateway_integration.{id}.id")));
+        }
     }
 
     fn vars_tf() -> String {
