@@ -28,9 +28,10 @@
 //! a `ValidationError` cancellation reason). Items only grow, so each of these is also refused on
 //! every replay. The caller picks the policy ([`OnReject`]):
 //! * [`MetricStore::apply`] ([`OnReject::Fail`]): the call fails with the group's error. Names are
-//!   checked before anything is written; the other checks run per transaction, so groups of earlier
-//!   transactions of the call may be committed (each is still applied exactly once on a retry).
-//!   A caller that wants a request applied whole or not at all checks its batch before writing.
+//!   checked before anything is written; the other checks run per chunk of
+//!   [`MAX_GROUPS_PER_REQUEST`] groups, before that chunk's writes, so groups of earlier chunks may
+//!   be committed (each still applied exactly once on a retry). A caller that wants a request
+//!   applied whole or not at all keeps it to one chunk, or checks its batch before writing.
 //! * [`MetricStore::apply_with`] with [`OnReject::Skip`] (the log processor): the group is left out
 //!   and listed in [`ApplyReport::rejected`] with its [`RejectReason`]; the rest is committed. A
 //!   rejected group records no source, so a replay rejects it again and applies nothing twice.
@@ -510,13 +511,13 @@ impl MetricStore {
                     .await?
                 {
                     None => {}
-                    // A conflict outranks being busy: it also needs the re-read.
+                    // A conflict outranks being busy (it also needs the re-read), and being busy
+                    // outranks a rejection (it needs the pause).
                     Some(r @ Retry::Conflict(_)) => retry = Some(r),
-                    Some(r @ Retry::Busy(_)) => {
-                        if !matches!(retry, Some(Retry::Conflict(_))) {
-                            retry = Some(r);
-                        }
+                    Some(r @ Retry::Busy(_)) if !matches!(retry, Some(Retry::Conflict(_))) => {
+                        retry = Some(r);
                     }
+                    Some(Retry::Busy(_)) => {}
                     Some(Retry::Rejected) => {
                         one_per_transaction |= several;
                         retry = retry.or(Some(Retry::Rejected));
