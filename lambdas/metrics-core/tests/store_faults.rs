@@ -256,10 +256,12 @@ async fn a_put_refused_as_invalid_is_rejected_and_the_rest_written() {
     }
 }
 
-/// A transaction cancelled with a `ValidationError` reason for one Put (the TransactWriteItems
-/// API reference lists it under TransactionCanceledException: item too large, number overflow,
-/// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html)
-/// rejects that group; the others (reason `None`, not written) are sent again.
+/// A transaction cancelled with a `ValidationError` reason for one Put rejects that group; the
+/// others (reason `None`, not written) are sent again. DynamoDB cancels a transaction when "an
+/// item size becomes too large (larger than 400 KB) ... or a similar validation error occurs",
+/// with one reason per action, `ValidationError` among the codes
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html,
+/// TransactionCanceledException).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_put_cancelled_as_invalid_is_rejected_and_the_rest_written() {
     let s = setup(refuse_bad(|bad, n| {
