@@ -319,6 +319,9 @@ enum Retry {
     Rejected,
 }
 
+/// A group's Put and its size, or why the group can never be written.
+type Prepared = Result<(TransactWriteItem, usize), (RejectReason, StoreError)>;
+
 /// A group being merged by `apply`: its stored state (None = must be (re)read) and whether it is done.
 struct Slot<'a> {
     key: &'a GroupKey,
@@ -563,7 +566,7 @@ impl MetricStore {
                 report.groups_already_applied += 1;
                 continue;
             }
-            match self.prepare_put(slot, stored, digest) {
+            match self.prepare_put(slot, stored, digest)? {
                 Ok((put, bytes)) => puts.push((i, put, bytes)),
                 Err((reason, e)) => {
                     slot.done = true;
@@ -575,16 +578,16 @@ impl MetricStore {
     }
 
     /// The conditional Put of one group merged into its stored item, and its size; or why the
-    /// group can never be written.
+    /// group can never be written (inner `Err`).
     fn prepare_put(
         &self,
         slot: &Slot<'_>,
         stored: &StoredGroup,
         digest: Option<&str>,
-    ) -> Result<(TransactWriteItem, usize), (RejectReason, StoreError)> {
+    ) -> Result<Prepared, StoreError> {
         let mut merged = stored.clone();
         merged.metrics.merge(slot.add);
-        merged.version = stored.version.checked_add(1).ok_or_else(|| {
+        let Some(version) = stored.version.checked_add(1) else {
             let e = StoreError::Corrupt {
                 table: self.table.clone(),
                 key: slot.key.to_string(),
@@ -593,8 +596,9 @@ impl MetricStore {
                     reason: "at its maximum".to_owned(),
                 },
             };
-            (RejectReason::VersionExhausted, e)
-        })?;
+            return Ok(Err((RejectReason::VersionExhausted, e)));
+        };
+        merged.version = version;
         if let Some(d) = digest {
             merged.sources.insert(d.to_owned());
             if merged.sources.len() > MAX_SOURCES_PER_ITEM {
@@ -603,7 +607,7 @@ impl MetricStore {
                     count: merged.sources.len(),
                     max: MAX_SOURCES_PER_ITEM,
                 };
-                return Err((RejectReason::TooManySources, e));
+                return Ok(Err((RejectReason::TooManySources, e)));
             }
         }
         let item = encode_group(&merged);
@@ -614,11 +618,10 @@ impl MetricStore {
                 bytes,
                 max: MAX_ITEM_BYTES,
             };
-            return Err((RejectReason::ItemTooLarge, e));
+            return Ok(Err((RejectReason::ItemTooLarge, e)));
         }
-        let put = conditional_put(&self.table, item, stored.version)
-            .map_err(|e| (RejectReason::RefusedByDynamoDb, e))?;
-        Ok((TransactWriteItem::builder().put(put).build(), bytes))
+        let put = conditional_put(&self.table, item, stored.version)?;
+        Ok(Ok((TransactWriteItem::builder().put(put).build(), bytes)))
     }
 
     /// Sends one transaction. `Ok(None)`: written. `Ok(Some(retry))`: cancelled or throttled, the
