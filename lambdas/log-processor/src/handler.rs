@@ -129,10 +129,25 @@ pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, HandlerError> 
 /// reason, non-zero only) and `not_published_services` are JSON in text form, e.g.
 /// `{"no_service":1}`; Logs Insights reads them with `parse`. Datums that failed to publish are
 /// logged at error level by the publisher; minutes CloudWatch would refuse as too old or too new
-/// get a warning here (they are in the table and the API, not in CloudWatch).
+/// get a warning here (they are in the table and the API, not in CloudWatch). Groups the table
+/// can never take are in `groups_rejected`, `groups_rejected_by_reason` and
+/// `rejected_group_examples` (JSON text), plus a warning naming them: their data is dropped.
 fn log_report(r: &ObjectReport) {
     let s = &r.stats;
     let p = &r.published;
+    let rejected_by_reason =
+        serde_json::to_string(&r.groups_rejected_by_reason).unwrap_or_default();
+    let rejected_examples = serde_json::to_string(&r.rejected_group_examples).unwrap_or_default();
+    if r.groups_rejected > 0 {
+        tracing::warn!(
+            bucket = %r.bucket,
+            key = %r.key,
+            groups_rejected = r.groups_rejected,
+            groups_rejected_by_reason = %rejected_by_reason,
+            rejected_group_examples = %rejected_examples,
+            "(service, minute) groups the table can never take were dropped; the rest of the object is committed"
+        );
+    }
     if p.too_old_for_cloudwatch + p.too_new_for_cloudwatch > 0 {
         tracing::warn!(
             bucket = %r.bucket,
@@ -156,6 +171,9 @@ fn log_report(r: &ObjectReport) {
         groups = r.groups,
         groups_written = r.groups_written,
         groups_already_applied = r.groups_already_applied,
+        groups_rejected = r.groups_rejected,
+        groups_rejected_by_reason = %rejected_by_reason,
+        rejected_group_examples = %rejected_examples,
         dynamodb_requests = r.dynamodb_requests,
         retries = r.retries,
         groups_published = p.groups_published,
@@ -272,6 +290,9 @@ mod tests {
             groups: 1,
             groups_written: 1,
             groups_already_applied: 0,
+            groups_rejected: 0,
+            groups_rejected_by_reason: Default::default(),
+            rejected_group_examples: Vec::new(),
             dynamodb_requests: 2,
             retries: 0,
             published: metrics_core::publish::PublishSummary {
@@ -309,5 +330,38 @@ mod tests {
         assert_eq!(line["datums_not_published"], 0);
         assert!(line["timestamp"].is_string());
         assert_eq!(logged("warn", &report()), "");
+        assert_eq!(line["groups_rejected"], 0);
+        assert_eq!(line["groups_rejected_by_reason"], "{}");
+    }
+
+    /// Dropped groups are a warning naming the reasons and example groups, and in the report line.
+    #[test]
+    fn rejected_groups_are_a_warning_with_reasons_and_examples() {
+        let mut r = report();
+        r.groups_rejected = 1;
+        r.groups_rejected_by_reason.insert("item_too_large", 1);
+        r.rejected_group_examples.push(crate::s3::RejectedExample {
+            service: "wide".into(),
+            minute: "2026-11-29T18:05:00Z".into(),
+            reason: "item_too_large",
+            message: "item wide@2026-11-29T18:05:00Z would be 546839 bytes".into(),
+        });
+        let text = logged("warn", &r);
+        let line: Value = serde_json::from_str(text.trim()).expect("one warning");
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["groups_rejected"], 1);
+        assert_eq!(line["groups_rejected_by_reason"], r#"{"item_too_large":1}"#);
+        let examples: Value =
+            serde_json::from_str(line["rejected_group_examples"].as_str().unwrap()).unwrap();
+        assert_eq!(examples[0]["service"], "wide");
+        assert_eq!(examples[0]["reason"], "item_too_large");
+        let info = logged("info", &r);
+        let processed: Value = serde_json::from_str(info.lines().last().unwrap()).unwrap();
+        assert_eq!(processed["message"], "object processed");
+        assert_eq!(processed["groups_rejected"], 1);
+        assert_eq!(
+            processed["groups_rejected_by_reason"],
+            r#"{"item_too_large":1}"#
+        );
     }
 }

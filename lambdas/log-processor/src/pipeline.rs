@@ -301,6 +301,43 @@ mod tests {
         );
     }
 
+    /// Access lines cut off after the status (a logger's line-length limit, here also inside a
+    /// multi-byte character of the user agent) count as requests, without a latency; a line cut
+    /// inside the request does not.
+    #[test]
+    fn access_lines_cut_after_the_status_are_accepted() {
+        let head = r#"192.0.2.1 - - [29/Nov/2026:18:05:00 +0000] "GET /a HTTP/1.1" 502"#;
+        let lines = [
+            head.to_owned(),
+            format!("{head} 512"),
+            format!(r#"{head} 512 "https://ref.exa"#),
+            format!(r#"{head} 512 "https://ref.example/" "Mozilla/5.0 (X11; Lin"#),
+        ];
+        let mut text = lines.join("\n").into_bytes();
+        text.extend_from_slice(format!("\n{head} 512 \"-\" \"Caf\u{e9}").as_bytes());
+        text.pop(); // half of the é
+        text.extend_from_slice(b"\n192.0.2.1 - - [29/Nov/2026:18:05:00 +0000] \"GET /a HT\n");
+        let o = run(Some("logs/web/access.log"), &[&text]);
+        assert_eq!(o.stats.accepted, 5, "{:?}", o.stats);
+        assert_eq!(o.stats.rejected.get(Reason::UnknownFormat), 1);
+        assert_eq!(o.stats.rejected.total(), 1);
+        let key = metrics_core::GroupKey::new(
+            "web",
+            metrics_core::Minute::from_epoch_seconds(REF / 1000),
+        );
+        let m = &o.batch.0[&key];
+        assert_eq!(m.get(metrics_core::aggregate::REQUESTS).unwrap().count, 5);
+        assert_eq!(
+            m.get(metrics_core::aggregate::ERRORS).unwrap().sum,
+            5.0,
+            "502s are errors"
+        );
+        assert!(
+            m.get(metrics_core::aggregate::LATENCY_MS).is_none(),
+            "no latency from cut fields"
+        );
+    }
+
     #[test]
     fn emf_values_out_of_range_reject_the_whole_line() {
         let line = format!(

@@ -7,9 +7,13 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use contract::iam::{AwsClient, Operation};
 use metrics_core::publish::{self, PublishSummary};
-use metrics_core::store::{ApplyReport, StoreError};
+use metrics_core::store::{ApplyReport, OnReject, StoreError};
 use metrics_core::{MetricPublisher, MetricWriter, PublishPolicy};
 use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Rejected groups an object's report names as examples; the counts cover them all.
+pub const REJECTED_GROUP_EXAMPLES: usize = 5;
 
 /// The log objects the function reads: its only S3 access.
 #[derive(Clone)]
@@ -97,11 +101,28 @@ pub struct ObjectReport {
     pub groups: usize,
     pub groups_written: usize,
     pub groups_already_applied: usize,
+    /// Groups the table can never take (see `metrics_core::store`, "Groups that can never be
+    /// written"): left out, the rest committed. `groups` = written + already applied + rejected.
+    pub groups_rejected: usize,
+    /// Rejected groups per reason (`item_too_large`, `too_many_sources`, ...), non-zero only.
+    pub groups_rejected_by_reason: BTreeMap<&'static str, usize>,
+    /// The first [`REJECTED_GROUP_EXAMPLES`] rejected groups, with why.
+    pub rejected_group_examples: Vec<RejectedExample>,
     pub dynamodb_requests: usize,
     pub retries: usize,
     /// What this object's commit published to CloudWatch, and what it did not and why.
     #[serde(flatten)]
     pub published: PublishSummary,
+}
+
+/// One rejected (service, minute) group, as the report names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedExample {
+    pub service: String,
+    /// Minute start, `YYYY-MM-DDTHH:MM:00Z`.
+    pub minute: String,
+    pub reason: &'static str,
+    pub message: String,
 }
 
 /// Where the newly applied groups go after the commit: the services' CloudWatch namespace.
@@ -113,6 +134,10 @@ pub struct Publishing<'a> {
 /// Streams the object (memory stays flat), aggregates it fully, and only then writes:
 /// a failure while reading writes nothing, and the store applies the batch at most
 /// once per (source id, service, minute), so retries converge to one clean run.
+///
+/// A group the table can never take (too large, too many sources, ...) is rejected and reported,
+/// the rest committed ([`OnReject::Skip`]): a retry could not fix it, so failing would block the
+/// whole object forever. Transient store failures (throttling, network) fail the object.
 ///
 /// After the commit, the groups it newly applied (never those a replay finds already applied)
 /// are published to CloudWatch. A publishing failure is logged and reported
@@ -128,7 +153,7 @@ pub async fn process_object(
     let outcome = read_object(s3, logs_prefix, obj).await?;
     let source = source_id(obj);
     let applied = store
-        .apply(Some(&source), &outcome.batch)
+        .apply_with(Some(&source), &outcome.batch, OnReject::Skip)
         .await
         .map_err(|source| ObjectError::Store {
             bucket: obj.bucket.clone(),
@@ -228,6 +253,22 @@ fn report(
         groups: o.batch.len(),
         groups_written: a.groups_written,
         groups_already_applied: a.groups_already_applied,
+        groups_rejected: a.rejected.len(),
+        groups_rejected_by_reason: a.rejected.iter().fold(BTreeMap::new(), |mut m, r| {
+            *m.entry(r.reason.as_str()).or_default() += 1;
+            m
+        }),
+        rejected_group_examples: a
+            .rejected
+            .iter()
+            .take(REJECTED_GROUP_EXAMPLES)
+            .map(|r| RejectedExample {
+                service: r.key.service.clone(),
+                minute: r.key.minute.key(),
+                reason: r.reason.as_str(),
+                message: r.message.clone(),
+            })
+            .collect(),
         dynamodb_requests: a.read_requests + a.write_requests,
         retries: a.retries,
         published,

@@ -661,3 +661,116 @@ async fn a_replayed_event_publishes_nothing() {
     );
     assert_eq!(worker_total.await, 0.0);
 }
+
+/// 50 request lines of `checkout` and EMF lines of `web` whose minute would make an item over
+/// DynamoDB's 400 KB item limit
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items):
+/// `web`'s group is rejected as `item_too_large`, `checkout`'s is committed, queryable and
+/// published; a replay applies nothing twice and rejects the same group again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_too_large_for_an_item_is_rejected_and_the_rest_committed() {
+    let (_moto, aws) = setup().await;
+    let deps = aws.deps(TABLE);
+    let mut truth = Truth::default();
+    let b = base();
+    let mut text = String::new();
+    for i in 0..50i64 {
+        let at = b + Duration::seconds(i);
+        text.push_str(&format!(
+            "{{\"ts\":{},\"service\":\"checkout\",\"latency_ms\":{i}}}\n",
+            at.timestamp_millis()
+        ));
+        truth.add("checkout", at, "requests", 1.0);
+        truth.add("checkout", at, "errors", 0.0);
+        truth.add("checkout", at, "latency_ms", i as f64);
+    }
+    // 2 000 metrics of 100 distinct values each in one minute: ~550 KB as an item.
+    let values: Vec<String> = (0..100).map(|i| 1.07f64.powi(i).to_string()).collect();
+    let values = values.join(",");
+    for line in 0..20 {
+        let names: Vec<String> = (0..100).map(|j| format!("custom.m{line}.{j}")).collect();
+        let defs: Vec<String> = names
+            .iter()
+            .map(|n| format!(r#"{{"Name":"{n}"}}"#))
+            .collect();
+        let members: Vec<String> = names
+            .iter()
+            .map(|n| format!(r#""{n}":[{values}]"#))
+            .collect();
+        text.push_str(&format!(
+            r#"{{"_aws":{{"Timestamp":{},"CloudWatchMetrics":[{{"Namespace":"W","Dimensions":[[]],"Metrics":[{}]}}]}},"service":"web",{}}}"#,
+            b.timestamp_millis(),
+            defs.join(","),
+            members.join(",")
+        ));
+        text.push('\n');
+    }
+    let record = aws
+        .put(BUCKET, "logs/checkout/mixed.log", text.into_bytes())
+        .await;
+    let event = s3_event(&[record]);
+
+    let out = log_processor::handler::handle(&deps, event.clone())
+        .await
+        .expect("a group the table cannot take does not fail the object");
+    let o = &out["objects"][0];
+    assert_eq!(
+        (o["lines"].as_u64(), o["accepted"].as_u64()),
+        (Some(70), Some(70)),
+        "{o}"
+    );
+    assert_eq!(
+        (o["groups"].as_u64(), o["groups_written"].as_u64()),
+        (Some(2), Some(1)),
+        "{o}"
+    );
+    assert_eq!(o["groups_rejected"], 1, "{o}");
+    assert_eq!(
+        o["groups_rejected_by_reason"],
+        serde_json::json!({"item_too_large": 1})
+    );
+    let example = &o["rejected_group_examples"][0];
+    assert_eq!(example["service"], "web");
+    assert_eq!(example["reason"], "item_too_large");
+    assert!(
+        example["message"]
+            .as_str()
+            .unwrap()
+            .contains("over DynamoDB's 409600-byte item limit"),
+        "{example}"
+    );
+    // Only the committed group is published.
+    assert_eq!(o["groups_published"], 1, "{o}");
+    assert_table_matches(&aws, TABLE, &truth).await;
+    let reader = metrics_core::MetricReader::new(aws.ddb.clone(), TABLE);
+    let minute = Minute::from_epoch_seconds(b.timestamp());
+    let rows = reader
+        .query_service("checkout", minute, minute.next())
+        .await
+        .unwrap();
+    assert_eq!(rows[0].1.get("requests").unwrap().count, 50);
+    assert!(reader
+        .query_service("web", minute, minute.next())
+        .await
+        .unwrap()
+        .is_empty());
+
+    let table = without_updated_at(aws.scan(TABLE).await);
+    let again = log_processor::handler::handle(&deps, event).await.unwrap();
+    let o = &again["objects"][0];
+    assert_eq!(
+        (
+            o["groups_written"].as_u64(),
+            o["groups_already_applied"].as_u64(),
+            o["groups_published"].as_u64()
+        ),
+        (Some(0), Some(1), Some(0)),
+        "{o}"
+    );
+    assert_eq!(
+        o["groups_rejected_by_reason"],
+        serde_json::json!({"item_too_large": 1})
+    );
+    assert_eq!(o["rejected_group_examples"][0]["service"], "web");
+    assert_eq!(without_updated_at(aws.scan(TABLE).await), table);
+}

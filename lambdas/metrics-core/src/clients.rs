@@ -8,7 +8,9 @@
 
 use crate::aggregate::Batch;
 use crate::minute::Minute;
-use crate::store::{ApplyReport, MetricStore, MinutePage, RequestCounts, ServicePage, StoreError};
+use crate::store::{
+    ApplyReport, MetricStore, MinutePage, OnReject, RequestCounts, ServicePage, StoreError,
+};
 use crate::MinuteMetrics;
 use aws_sdk_dynamodb::Client;
 use contract::iam::{AwsClient, Operation};
@@ -40,6 +42,16 @@ impl MetricWriter {
         batch: &Batch,
     ) -> Result<ApplyReport, StoreError> {
         self.0.apply(source_id, batch).await
+    }
+
+    /// See [`MetricStore::apply_with`].
+    pub async fn apply_with(
+        &self,
+        source_id: Option<&str>,
+        batch: &Batch,
+        on_reject: OnReject,
+    ) -> Result<ApplyReport, StoreError> {
+        self.0.apply_with(source_id, batch, on_reject).await
     }
 
     pub fn table(&self) -> &str {

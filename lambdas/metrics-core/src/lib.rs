@@ -29,4 +29,4 @@ pub use codec::{CodecError, StoredGroup};
 pub use minute::Minute;
 pub use publish::{MetricPublisher, PublishPolicy};
 pub use sketch::{DecodeError, Sketch};
-pub use store::{ApplyReport, MetricStore, StoreError};
+pub use store::{ApplyReport, MetricStore, OnReject, RejectReason, RejectedGroup, StoreError};

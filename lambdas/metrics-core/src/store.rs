@@ -20,6 +20,25 @@
 //! Without a source id (`None`, API writes without idempotency key) nothing is recorded and a retry by
 //! the caller counts twice.
 //!
+//! ## Groups that can never be written
+//! Some failures belong to one group and no retry can fix them: an invalid service or metric name,
+//! an item that would pass 400 KB ([`StoreError::ItemTooLarge`]) or [`MAX_SOURCES_PER_ITEM`]
+//! ([`StoreError::TooManySources`]), a `Version` at its maximum, a stored item that does not
+//! decode ([`StoreError::Corrupt`]), a Put DynamoDB refuses as invalid (a `ValidationException`, or
+//! a `ValidationError` cancellation reason). Items only grow, so each of these is also refused on
+//! every replay. The caller picks the policy ([`OnReject`]):
+//! * [`MetricStore::apply`] ([`OnReject::Fail`]): the call fails with the group's error. Names are
+//!   checked before anything is written; the other checks run per chunk of
+//!   [`MAX_GROUPS_PER_REQUEST`] groups, before that chunk's writes, so groups of earlier chunks may
+//!   be committed (each still applied exactly once on a retry). A caller that wants a request
+//!   applied whole or not at all keeps it to one chunk, or checks its batch before writing.
+//! * [`MetricStore::apply_with`] with [`OnReject::Skip`] (the log processor): the group is left out
+//!   and listed in [`ApplyReport::rejected`] with its [`RejectReason`]; the rest is committed. A
+//!   rejected group records no source, so a replay rejects it again and applies nothing twice.
+//!
+//! Transient failures (throttling, network errors, exhausted conflict rounds) always fail the call,
+//! so that the caller retries.
+//!
 //! ## Requests
 //! Every call counts its DynamoDB requests ([`MetricStore::request_counts`], [`ApplyReport`],
 //! [`ServicePage::requests`]) so that benchmarks can report them.
@@ -103,6 +122,54 @@ pub enum StoreError {
     },
 }
 
+/// What to do with a group that can never be written (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnReject {
+    /// Fail the call with the group's error.
+    Fail,
+    /// Leave the group out, list it in [`ApplyReport::rejected`], write the rest.
+    Skip,
+}
+
+/// Why a group was left out under [`OnReject::Skip`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RejectReason {
+    /// Its service or a metric name breaks the name rules.
+    InvalidName,
+    /// The merged item would pass [`MAX_ITEM_BYTES`].
+    ItemTooLarge,
+    /// The item already records [`MAX_SOURCES_PER_ITEM`] other sources.
+    TooManySources,
+    /// The stored `Version` cannot be incremented.
+    VersionExhausted,
+    /// The stored item does not decode.
+    CorruptItem,
+    /// DynamoDB refused the Put as invalid (`ValidationException` / `ValidationError`).
+    RefusedByDynamoDb,
+}
+
+impl RejectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::InvalidName => "invalid_name",
+            RejectReason::ItemTooLarge => "item_too_large",
+            RejectReason::TooManySources => "too_many_sources",
+            RejectReason::VersionExhausted => "version_exhausted",
+            RejectReason::CorruptItem => "corrupt_item",
+            RejectReason::RefusedByDynamoDb => "refused_by_dynamodb",
+        }
+    }
+}
+
+/// A group left out of an [`OnReject::Skip`] apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedGroup {
+    pub key: GroupKey,
+    pub reason: RejectReason,
+    /// The error it would have failed an [`OnReject::Fail`] apply with.
+    pub message: String,
+}
+
 /// What [`MetricStore::apply`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplyReport {
@@ -115,6 +182,8 @@ pub struct ApplyReport {
     pub applied: Vec<GroupKey>,
     /// Groups skipped because their item already lists the source.
     pub groups_already_applied: usize,
+    /// Groups left out under [`OnReject::Skip`], in the order they were found.
+    pub rejected: Vec<RejectedGroup>,
     /// BatchGetItem requests.
     pub read_requests: usize,
     /// TransactWriteItems requests.
@@ -245,7 +314,13 @@ enum Retry {
     Conflict(String),
     /// Throttling, transient errors, transaction conflicts: same items, after a pause.
     Busy(String),
+    /// Some groups were rejected (or must go one per transaction to find which): send the rest
+    /// again at once. Progress, so not counted against any bound.
+    Rejected,
 }
+
+/// A group's Put and its size, or why the group can never be written.
+type Prepared = Result<(TransactWriteItem, usize), (RejectReason, StoreError)>;
 
 /// A group being merged by `apply`: its stored state (None = must be (re)read) and whether it is done.
 struct Slot<'a> {
@@ -343,23 +418,41 @@ impl MetricStore {
             .transpose()
     }
 
-    /// Merges every group of `batch` into the table, exactly once per `source_id` (see module docs).
+    /// Merges every group of `batch` into the table, exactly once per `source_id` (see module
+    /// docs); a group that can never be written fails the call ([`OnReject::Fail`]).
     pub async fn apply(
         &self,
         source_id: Option<&str>,
         batch: &Batch,
     ) -> Result<ApplyReport, StoreError> {
-        validate_batch(batch)?;
+        self.apply_with(source_id, batch, OnReject::Fail).await
+    }
+
+    /// [`MetricStore::apply`] with a choice of what a group that can never be written does.
+    pub async fn apply_with(
+        &self,
+        source_id: Option<&str>,
+        batch: &Batch,
+        on_reject: OnReject,
+    ) -> Result<ApplyReport, StoreError> {
+        if on_reject == OnReject::Fail {
+            validate_batch(batch)?;
+        }
         let digest = match source_id {
             Some("") => return Err(StoreError::Invalid("source id is empty".to_owned())),
             Some(id) => Some(source_digest(id)),
             None => None,
         };
-        let groups: Vec<(&GroupKey, &MinuteMetrics)> =
-            batch.0.iter().filter(|(_, m)| !m.is_empty()).collect();
         let mut report = ApplyReport::default();
+        let mut groups: Vec<(&GroupKey, &MinuteMetrics)> = Vec::new();
+        for (key, metrics) in batch.0.iter().filter(|(_, m)| !m.is_empty()) {
+            match validate_group(key, metrics) {
+                Ok(()) => groups.push((key, metrics)),
+                Err(e) => reject(on_reject, &mut report, key, RejectReason::InvalidName, e)?,
+            }
+        }
         for chunk in groups.chunks(MAX_GROUPS_PER_REQUEST) {
-            self.apply_chunk(chunk, digest.as_deref(), &mut report)
+            self.apply_chunk(chunk, digest.as_deref(), on_reject, &mut report)
                 .await?;
         }
         Ok(report)
@@ -369,6 +462,7 @@ impl MetricStore {
         &self,
         chunk: &[(&GroupKey, &MinuteMetrics)],
         digest: Option<&str>,
+        on_reject: OnReject,
         report: &mut ApplyReport,
     ) -> Result<(), StoreError> {
         let mut slots: Vec<Slot<'_>> = chunk
@@ -381,6 +475,9 @@ impl MetricStore {
             })
             .collect();
         let (mut busy, mut conflicts) = (0u32, 0u32);
+        // After DynamoDB refused a transaction of several Puts as invalid: one Put per transaction,
+        // so that the refused ones are found and the others written.
+        let mut one_per_transaction = false;
         loop {
             let unread: Vec<&GroupKey> = slots
                 .iter()
@@ -390,28 +487,49 @@ impl MetricStore {
             if !unread.is_empty() {
                 let mut found = self.batch_get(&unread, report).await?;
                 for slot in slots.iter_mut().filter(|s| !s.done && s.stored.is_none()) {
-                    slot.stored = Some(
-                        found
-                            .remove(slot.key)
-                            .unwrap_or_else(|| StoredGroup::empty(slot.key.clone())),
-                    );
+                    match found.remove(slot.key) {
+                        Some(Err(e)) => {
+                            slot.done = true;
+                            reject(on_reject, report, slot.key, RejectReason::CorruptItem, e)?;
+                        }
+                        Some(Ok(stored)) => slot.stored = Some(stored),
+                        None => slot.stored = Some(StoredGroup::empty(slot.key.clone())),
+                    }
                 }
             }
-            let puts = self.prepare_puts(&mut slots, digest, report)?;
+            let puts = self.prepare_puts(&mut slots, digest, on_reject, report)?;
             if puts.is_empty() {
                 return Ok(());
             }
             let mut retry = None;
-            for tx in split_transactions(puts) {
-                match self.write_transaction(tx, &mut slots, report).await? {
+            let max_items = if one_per_transaction {
+                1
+            } else {
+                MAX_GROUPS_PER_REQUEST
+            };
+            for tx in split_transactions(puts, max_items) {
+                let several = tx.len() > 1;
+                match self
+                    .write_transaction(tx, &mut slots, on_reject, report)
+                    .await?
+                {
                     None => {}
-                    // A conflict outranks being busy: it also needs the re-read.
+                    // A conflict outranks being busy (it also needs the re-read), and being busy
+                    // outranks a rejection (it needs the pause).
                     Some(r @ Retry::Conflict(_)) => retry = Some(r),
-                    Some(r @ Retry::Busy(_)) => retry = retry.or(Some(r)),
+                    Some(r @ Retry::Busy(_)) if !matches!(retry, Some(Retry::Conflict(_))) => {
+                        retry = Some(r);
+                    }
+                    Some(Retry::Busy(_)) => {}
+                    Some(Retry::Rejected) => {
+                        one_per_transaction |= several;
+                        retry = retry.or(Some(Retry::Rejected));
+                    }
                 }
             }
             let (counter, max, last) = match retry {
                 None => return Ok(()),
+                Some(Retry::Rejected) => continue,
                 Some(Retry::Conflict(last)) => (&mut conflicts, MAX_CONFLICT_ROUNDS, last),
                 Some(Retry::Busy(last)) => (&mut busy, MAX_ATTEMPTS, last),
             };
@@ -434,6 +552,7 @@ impl MetricStore {
         &self,
         slots: &mut [Slot<'_>],
         digest: Option<&str>,
+        on_reject: OnReject,
         report: &mut ApplyReport,
     ) -> Result<Vec<(usize, TransactWriteItem, usize)>, StoreError> {
         let mut puts = Vec::new();
@@ -447,42 +566,62 @@ impl MetricStore {
                 report.groups_already_applied += 1;
                 continue;
             }
-            let mut merged = stored.clone();
-            merged.metrics.merge(slot.add);
-            merged.version = stored
-                .version
-                .checked_add(1)
-                .ok_or_else(|| StoreError::Corrupt {
-                    table: self.table.clone(),
-                    key: slot.key.to_string(),
-                    source: CodecError::Invalid {
-                        attribute: VERSION.to_owned(),
-                        reason: "at its maximum".to_owned(),
-                    },
-                })?;
-            if let Some(d) = digest {
-                merged.sources.insert(d.to_owned());
-                if merged.sources.len() > MAX_SOURCES_PER_ITEM {
-                    return Err(StoreError::TooManySources {
-                        key: slot.key.to_string(),
-                        count: merged.sources.len(),
-                        max: MAX_SOURCES_PER_ITEM,
-                    });
+            match self.prepare_put(slot, stored, digest)? {
+                Ok((put, bytes)) => puts.push((i, put, bytes)),
+                Err((reason, e)) => {
+                    slot.done = true;
+                    reject(on_reject, report, slot.key, reason, e)?;
                 }
             }
-            let item = encode_group(&merged);
-            let bytes = item_size(&item);
-            if bytes > MAX_ITEM_BYTES {
-                return Err(StoreError::ItemTooLarge {
-                    key: slot.key.to_string(),
-                    bytes,
-                    max: MAX_ITEM_BYTES,
-                });
-            }
-            let put = conditional_put(&self.table, item, stored.version)?;
-            puts.push((i, TransactWriteItem::builder().put(put).build(), bytes));
         }
         Ok(puts)
+    }
+
+    /// The conditional Put of one group merged into its stored item, and its size; or why the
+    /// group can never be written (inner `Err`).
+    fn prepare_put(
+        &self,
+        slot: &Slot<'_>,
+        stored: &StoredGroup,
+        digest: Option<&str>,
+    ) -> Result<Prepared, StoreError> {
+        let mut merged = stored.clone();
+        merged.metrics.merge(slot.add);
+        let Some(version) = stored.version.checked_add(1) else {
+            let e = StoreError::Corrupt {
+                table: self.table.clone(),
+                key: slot.key.to_string(),
+                source: CodecError::Invalid {
+                    attribute: VERSION.to_owned(),
+                    reason: "at its maximum".to_owned(),
+                },
+            };
+            return Ok(Err((RejectReason::VersionExhausted, e)));
+        };
+        merged.version = version;
+        if let Some(d) = digest {
+            merged.sources.insert(d.to_owned());
+            if merged.sources.len() > MAX_SOURCES_PER_ITEM {
+                let e = StoreError::TooManySources {
+                    key: slot.key.to_string(),
+                    count: merged.sources.len(),
+                    max: MAX_SOURCES_PER_ITEM,
+                };
+                return Ok(Err((RejectReason::TooManySources, e)));
+            }
+        }
+        let item = encode_group(&merged);
+        let bytes = item_size(&item);
+        if bytes > MAX_ITEM_BYTES {
+            let e = StoreError::ItemTooLarge {
+                key: slot.key.to_string(),
+                bytes,
+                max: MAX_ITEM_BYTES,
+            };
+            return Ok(Err((RejectReason::ItemTooLarge, e)));
+        }
+        let put = conditional_put(&self.table, item, stored.version)?;
+        Ok(Ok((TransactWriteItem::builder().put(put).build(), bytes)))
     }
 
     /// Sends one transaction. `Ok(None)`: written. `Ok(Some(retry))`: cancelled or throttled, the
@@ -491,6 +630,7 @@ impl MetricStore {
         &self,
         tx: Vec<(usize, TransactWriteItem)>,
         slots: &mut [Slot<'_>],
+        on_reject: OnReject,
         report: &mut ApplyReport,
     ) -> Result<Option<Retry>, StoreError> {
         let (indexes, items): (Vec<usize>, Vec<TransactWriteItem>) = tx.into_iter().unzip();
@@ -522,12 +662,29 @@ impl MetricStore {
         }
         let service_err = err.into_service_error();
         let TransactWriteItemsError::TransactionCanceledException(cancel) = &service_err else {
-            return Err(StoreError::Aws {
+            let e = StoreError::Aws {
                 operation: "TransactWriteItems",
                 table: self.table.clone(),
                 code: service_err.code().map(str::to_owned),
                 message: DisplayErrorContext(&service_err).to_string(),
-            });
+            };
+            // The request itself is invalid (e.g. an item over DynamoDB's count of 400 KB, which
+            // `item_size` only approximates): deterministic. Alone in its transaction, the group
+            // is rejected; with others, they are sent one per transaction to find it.
+            if on_reject == OnReject::Skip && service_err.code() == Some("ValidationException") {
+                if let [i] = indexes[..] {
+                    slots[i].done = true;
+                    reject(
+                        on_reject,
+                        report,
+                        slots[i].key,
+                        RejectReason::RefusedByDynamoDb,
+                        e,
+                    )?;
+                }
+                return Ok(Some(Retry::Rejected));
+            }
+            return Err(e);
         };
         let codes: Vec<Option<&str>> = cancel
             .cancellation_reasons()
@@ -544,6 +701,51 @@ impl MetricStore {
                     | "ProvisionedThroughputExceeded"
             )
         });
+        // A Put DynamoDB found invalid (`ValidationError`: item too large, number overflow) is
+        // refused on every retry: reject it, send the others again (nothing of a cancelled
+        // transaction is written).
+        let invalid: Vec<usize> = indexes
+            .iter()
+            .zip(&codes)
+            .filter(|(_, c)| **c == Some("ValidationError"))
+            .map(|(i, _)| *i)
+            .collect();
+        let understood = codes.len() == indexes.len()
+            && codes.iter().flatten().all(|c| {
+                matches!(
+                    *c,
+                    "None"
+                        | "ValidationError"
+                        | "ConditionalCheckFailed"
+                        | "TransactionConflict"
+                        | "ThrottlingError"
+                        | "ProvisionedThroughputExceeded"
+                )
+            });
+        if on_reject == OnReject::Skip && !invalid.is_empty() && understood {
+            for (i, c) in indexes.iter().zip(&codes) {
+                if *c == Some("ConditionalCheckFailed") {
+                    slots[*i].stored = None;
+                }
+            }
+            for i in invalid {
+                slots[i].done = true;
+                let e = StoreError::Aws {
+                    operation: "TransactWriteItems",
+                    table: self.table.clone(),
+                    code: Some("ValidationError".to_owned()),
+                    message: reason.clone(),
+                };
+                reject(
+                    on_reject,
+                    report,
+                    slots[i].key,
+                    RejectReason::RefusedByDynamoDb,
+                    e,
+                )?;
+            }
+            return Ok(Some(Retry::Rejected));
+        }
         if let Some(code) = fatal {
             return Err(StoreError::Aws {
                 operation: "TransactWriteItems",
@@ -576,13 +778,18 @@ impl MetricStore {
         }))
     }
 
-    /// Consistent BatchGetItem of ≤100 keys, retrying unprocessed keys with back-off.
+    /// Consistent BatchGetItem of ≤100 keys, retrying unprocessed keys with back-off. An item
+    /// that does not decode is returned as its error (the caller decides), under its key.
     async fn batch_get(
         &self,
         keys: &[&GroupKey],
         report: &mut ApplyReport,
-    ) -> Result<HashMap<GroupKey, StoredGroup>, StoreError> {
+    ) -> Result<HashMap<GroupKey, Result<StoredGroup, StoreError>>, StoreError> {
         let mut found = HashMap::new();
+        let requested: HashMap<(String, String), &GroupKey> = keys
+            .iter()
+            .map(|k| ((k.service.clone(), k.minute.key()), *k))
+            .collect();
         let mut pending: Vec<HashMap<String, AttributeValue>> =
             keys.iter().map(|k| key_of(k)).collect();
         let mut attempt = 0u32;
@@ -608,8 +815,19 @@ impl MetricStore {
                         .into_iter()
                         .flatten()
                     {
-                        let group = decode_group(item).map_err(|e| self.corrupt(item, e))?;
-                        found.insert(group.key.clone(), group);
+                        let raw = |name| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+                        let Some(&key) = raw(PK).zip(raw(SK)).and_then(|k| requested.get(&k))
+                        else {
+                            // Not a key we asked for: DynamoDB never does that.
+                            return Err(self.corrupt(
+                                item,
+                                CodecError::Missing {
+                                    attribute: format!("{PK}/{SK} of a requested key"),
+                                },
+                            ));
+                        };
+                        let group = decode_group(item).map_err(|e| self.corrupt(item, e));
+                        found.insert(key.clone(), group);
                     }
                     pending = out
                         .unprocessed_keys()
@@ -783,13 +1001,39 @@ impl MetricStore {
 }
 
 fn validate_batch(batch: &Batch) -> Result<(), StoreError> {
-    for (key, metrics) in &batch.0 {
-        validate_service_name(&key.service).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        for name in metrics.0.keys() {
-            validate_metric_name(name).map_err(|e| StoreError::Invalid(format!("{key}: {e}")))?;
-        }
+    batch
+        .0
+        .iter()
+        .try_for_each(|(key, metrics)| validate_group(key, metrics))
+}
+
+fn validate_group(key: &GroupKey, metrics: &MinuteMetrics) -> Result<(), StoreError> {
+    validate_service_name(&key.service).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    for name in metrics.0.keys() {
+        validate_metric_name(name).map_err(|e| StoreError::Invalid(format!("{key}: {e}")))?;
     }
     Ok(())
+}
+
+/// A group that can never be written: the call's error, or listed in the report.
+fn reject(
+    on_reject: OnReject,
+    report: &mut ApplyReport,
+    key: &GroupKey,
+    reason: RejectReason,
+    error: StoreError,
+) -> Result<(), StoreError> {
+    match on_reject {
+        OnReject::Fail => Err(error),
+        OnReject::Skip => {
+            report.rejected.push(RejectedGroup {
+                key: key.clone(),
+                reason,
+                message: error.to_string(),
+            });
+            Ok(())
+        }
+    }
 }
 
 /// A Put that only succeeds if the item is still at `expected_version` (0 = absent).
@@ -810,16 +1054,18 @@ fn conditional_put(
     put.build().map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-/// Splits Puts into transactions of ≤100 items and ≤3 MB.
+/// Splits Puts into transactions of ≤`max_items` (≤100) items and ≤3 MB.
 fn split_transactions(
     puts: Vec<(usize, TransactWriteItem, usize)>,
+    max_items: usize,
 ) -> Vec<Vec<(usize, TransactWriteItem)>> {
     let mut out: Vec<Vec<(usize, TransactWriteItem)>> = Vec::new();
     let mut current = Vec::new();
     let mut bytes = 0usize;
     for (i, put, size) in puts {
         if !current.is_empty()
-            && (current.len() == MAX_GROUPS_PER_REQUEST || bytes + size > MAX_TRANSACTION_BYTES)
+            && (current.len() >= max_items.min(MAX_GROUPS_PER_REQUEST)
+                || bytes + size > MAX_TRANSACTION_BYTES)
         {
             out.push(std::mem::take(&mut current));
             bytes = 0;
@@ -862,10 +1108,16 @@ mod tests {
             TransactWriteItem::builder().put(p).build()
         };
         let puts: Vec<_> = (0..250).map(|i| (i, put(), 10)).collect();
-        let sizes: Vec<usize> = split_transactions(puts).iter().map(Vec::len).collect();
+        let sizes: Vec<usize> = split_transactions(puts, MAX_GROUPS_PER_REQUEST)
+            .iter()
+            .map(Vec::len)
+            .collect();
         assert_eq!(sizes, vec![100, 100, 50]);
         let big: Vec<_> = (0..10).map(|i| (i, put(), 400 * 1024)).collect();
-        let sizes: Vec<usize> = split_transactions(big).iter().map(Vec::len).collect();
+        let sizes: Vec<usize> = split_transactions(big, MAX_GROUPS_PER_REQUEST)
+            .iter()
+            .map(Vec::len)
+            .collect();
         assert_eq!(sizes, vec![7, 3]);
     }
 

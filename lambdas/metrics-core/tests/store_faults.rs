@@ -200,3 +200,149 @@ async fn a_validation_error_fails_at_once() {
     assert!(e.to_string().contains("Item size has exceeded"), "{e}");
     assert_eq!(s.faulty.request_counts().transact_write, 1);
 }
+
+/// A rule that answers every TransactWriteItems holding a Put for service `bad` with `fault`
+/// (given the index of that Put in the transaction and the transaction's size).
+fn refuse_bad(fault: impl Fn(usize, usize) -> Fault + Send + Sync + 'static) -> Rule {
+    Arc::new(move |target, body| {
+        if target != "TransactWriteItems" {
+            return None;
+        }
+        let items = body["TransactItems"].as_array()?;
+        let i = items
+            .iter()
+            .position(|t| t["Put"]["Item"]["ServiceName"]["S"] == "bad")?;
+        Some(fault(i, items.len()))
+    })
+}
+
+/// DynamoDB refuses an invalid request as a whole with ValidationException (e.g. "Item size has
+/// exceeded the maximum allowed size", which `item_size` only approximates; see "Error handling"
+/// in https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html).
+/// Under `OnReject::Skip` the Puts go one per transaction: the refused one is rejected, the others
+/// are written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_refused_as_invalid_is_rejected_and_the_rest_written() {
+    let s = setup(refuse_bad(|_, _| Fault {
+        status: 400,
+        body: error(
+            "ValidationException",
+            "Item size has exceeded the maximum allowed size",
+        ),
+    }))
+    .await;
+    let report = s
+        .faulty
+        .apply_with(
+            Some("obj"),
+            &batch(&["a", "bad", "c"]),
+            metrics_core::OnReject::Skip,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert_eq!(report.rejected[0].key, GroupKey::new("bad", t0()));
+    assert_eq!(
+        report.rejected[0].reason,
+        metrics_core::RejectReason::RefusedByDynamoDb
+    );
+    assert!(report.rejected[0]
+        .message
+        .contains("Item size has exceeded"));
+    assert_eq!(report.groups_written, 2);
+    assert_eq!(report.retries, 0, "progress, not a back-off");
+    for (svc, want) in [("a", Some(5)), ("bad", None), ("c", Some(5))] {
+        assert_eq!(requests(&s.direct, svc).await, want, "{svc}");
+    }
+}
+
+/// A transaction cancelled with a `ValidationError` reason for one Put rejects that group; the
+/// others (reason `None`, not written) are sent again. DynamoDB cancels a transaction when "an
+/// item size becomes too large (larger than 400 KB) ... or a similar validation error occurs",
+/// with one reason per action, `ValidationError` among the codes
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html,
+/// TransactionCanceledException).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_cancelled_as_invalid_is_rejected_and_the_rest_written() {
+    let s = setup(refuse_bad(|bad, n| {
+        let reasons: Vec<Value> = (0..n)
+            .map(|i| if i == bad { json!({ "Code": "ValidationError", "Message": "Item size to update has exceeded the maximum allowed size" }) } else { json!({ "Code": "None" }) })
+            .collect();
+        let mut e = error("TransactionCanceledException", "Transaction cancelled [ValidationError]");
+        e["CancellationReasons"] = Value::Array(reasons);
+        Fault { status: 400, body: e }
+    }))
+    .await;
+    let b = batch(&["a", "bad", "c"]);
+    let e = s.faulty.apply(Some("obj"), &b).await.unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Aws { code: Some(c), .. } if c == "ValidationError"),
+        "apply keeps failing the call: {e}"
+    );
+    let report = s
+        .faulty
+        .apply_with(Some("obj"), &b, metrics_core::OnReject::Skip)
+        .await
+        .unwrap();
+    let rejected: Vec<_> = report
+        .rejected
+        .iter()
+        .map(|r| (&r.key.service, r.reason))
+        .collect();
+    assert_eq!(
+        rejected,
+        [(
+            &"bad".to_owned(),
+            metrics_core::RejectReason::RefusedByDynamoDb
+        )]
+    );
+    assert_eq!(report.groups_written, 2);
+    for (svc, want) in [("a", Some(5)), ("bad", None), ("c", Some(5))] {
+        assert_eq!(requests(&s.direct, svc).await, want, "{svc}");
+    }
+}
+
+/// Throttling is transient: under `OnReject::Skip` too it is retried, never a rejection (and
+/// past `MAX_ATTEMPTS` it fails the call, the same path as `persistent_throttling_...`); a failure
+/// that is not about one group (here the table is gone) fails the call, rejecting nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_and_table_failures_are_not_rejections() {
+    // Throttles the first two transactions; any transaction for `gone` finds no table.
+    let throttle = first("TransactWriteItems", 2, |_| Fault {
+        status: 400,
+        body: error(
+            "ThrottlingException",
+            "Rate of requests exceeds the allowed throughput.",
+        ),
+    });
+    let gone = refuse_bad(|_, _| Fault {
+        status: 400,
+        body: error("ResourceNotFoundException", "Requested resource not found"),
+    });
+    let s = setup(Arc::new(move |target, body| {
+        gone(target, body).or_else(|| throttle(target, body))
+    }))
+    .await;
+    let report = s
+        .faulty
+        .apply_with(
+            Some("obj"),
+            &batch(&["a", "b"]),
+            metrics_core::OnReject::Skip,
+        )
+        .await
+        .unwrap();
+    assert!(report.rejected.is_empty(), "{report:?}");
+    assert_eq!((report.groups_written, report.retries), (2, 2));
+
+    let e = s
+        .faulty
+        .apply_with(Some("obj"), &batch(&["bad"]), metrics_core::OnReject::Skip)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Aws { code: Some(c), .. } if c == "ResourceNotFoundException"),
+        "{e}"
+    );
+    assert_eq!(requests(&s.direct, "bad").await, None, "nothing written");
+}

@@ -451,3 +451,135 @@ async fn bounds_are_errors_not_silent_drops() {
     assert!(e.to_string().contains("wide@2026-11-29T18:05:00Z"), "{e}");
     assert_eq!(store.request_counts().transact_write, before);
 }
+
+/// Under `OnReject::Skip` each group the table can never take is left out with its reason and
+/// every other group is committed; a replay applies nothing twice and rejects the same groups
+/// for the same reasons (items only grow). Under `apply` the same batch fails, as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_that_can_never_be_written_are_rejected_and_the_rest_committed() {
+    use metrics_core::{OnReject, RejectReason};
+    let moto = Moto::start();
+    let (client, store) = setup(&moto, "ApplicationMetrics").await;
+    let put = |group: StoredGroup| {
+        let client = client.clone();
+        async move {
+            client
+                .put_item()
+                .table_name("ApplicationMetrics")
+                .set_item(Some(encode_group(&group)))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let seeded = |service: &str, version: u64, sources: usize| StoredGroup {
+        key: GroupKey::new(service, t0()),
+        metrics: batch(&[service], 1, 1)
+            .0
+            .remove(&GroupKey::new(service, t0()))
+            .unwrap(),
+        version,
+        sources: (0..sources)
+            .map(|i| source_digest(&format!("obj-{i}")))
+            .collect(),
+    };
+    put(seeded("busy", 1, MAX_SOURCES_PER_ITEM)).await;
+    put(seeded("old", u64::MAX, 1)).await;
+    client
+        .put_item()
+        .table_name("ApplicationMetrics")
+        .item(PK, AttributeValue::S("broken".into()))
+        .item(SK, AttributeValue::S(t0().key()))
+        .item(VERSION, AttributeValue::N("1".into()))
+        .item("Metrics", AttributeValue::S("oops".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let mut b = batch(&["ok", "busy", "old", "broken", "has space"], 1, 2);
+    b.record("badmetric", t0(), "bad metric", 1.0);
+    for m in 0..2000 {
+        for i in 0..100 {
+            b.record("wide", t0(), &format!("custom.metric.{m}"), 1.07f64.powi(i));
+        }
+    }
+    let before = snapshot(&client, "ApplicationMetrics").await;
+    let e = store.apply(Some("new"), &b).await.unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(_)), "{e}");
+
+    let expected = BTreeMap::from([
+        ("badmetric", RejectReason::InvalidName),
+        ("busy", RejectReason::TooManySources),
+        ("broken", RejectReason::CorruptItem),
+        ("has space", RejectReason::InvalidName),
+        ("old", RejectReason::VersionExhausted),
+        ("wide", RejectReason::ItemTooLarge),
+    ]);
+    let rejected = |r: &metrics_core::ApplyReport| -> BTreeMap<&str, RejectReason> {
+        r.rejected
+            .iter()
+            .map(|g| {
+                (
+                    expected
+                        .keys()
+                        .find(|k| **k == g.key.service)
+                        .copied()
+                        .unwrap_or("?"),
+                    g.reason,
+                )
+            })
+            .collect()
+    };
+    let first = store
+        .apply_with(Some("new"), &b, OnReject::Skip)
+        .await
+        .unwrap();
+    assert_eq!(rejected(&first), expected);
+    assert_eq!(first.applied, vec![GroupKey::new("ok", t0())]);
+    assert_eq!((first.groups_written, first.groups_already_applied), (1, 0));
+    let wide = first
+        .rejected
+        .iter()
+        .find(|g| g.key.service == "wide")
+        .unwrap();
+    assert!(
+        wide.message.contains("wide@2026-11-29T18:05:00Z would be")
+            && wide
+                .message
+                .contains("over DynamoDB's 409600-byte item limit"),
+        "{}",
+        wide.message
+    );
+    let after = snapshot(&client, "ApplicationMetrics").await;
+    let mut changed: Vec<&str> = after
+        .keys()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .map(|k| k.0.as_str())
+        .collect();
+    changed.sort();
+    assert_eq!(changed, ["ok"], "only the good group is written");
+    assert_eq!(
+        store
+            .get_group(&GroupKey::new("ok", t0()))
+            .await
+            .unwrap()
+            .unwrap()
+            .metrics,
+        b.0[&GroupKey::new("ok", t0())]
+    );
+
+    let replay = store
+        .apply_with(Some("new"), &b, OnReject::Skip)
+        .await
+        .unwrap();
+    assert_eq!(rejected(&replay), expected);
+    assert_eq!(
+        (replay.groups_written, replay.groups_already_applied),
+        (0, 1)
+    );
+    assert!(replay.applied.is_empty());
+    assert_eq!(
+        without_updated_at(snapshot(&client, "ApplicationMetrics").await),
+        without_updated_at(after)
+    );
+}

@@ -36,9 +36,16 @@ pub fn parse_line(line: &[u8]) -> Result<Record<'_>, Reason> {
         .unwrap_or(line.len());
     let line = &line[start..];
     // ASCII is checked word-at-a-time; only other lines pay for full UTF-8 validation.
-    if !line.is_ascii() && std::str::from_utf8(line).is_err() {
-        return Err(Reason::Binary);
-    }
+    let line = if line.is_ascii() {
+        line
+    } else {
+        match std::str::from_utf8(line) {
+            Ok(_) => line,
+            // Cut inside a multi-byte character (a line-length limit): the rest is text.
+            Err(e) if e.error_len().is_none() => &line[..e.valid_up_to()],
+            Err(_) => return Err(Reason::Binary),
+        }
+    };
     if line.first() == Some(&b'{') {
         // A NUL can only hide inside a string here; it is harmless to the fields we read.
         return parse_json(line);
