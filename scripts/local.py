@@ -169,9 +169,9 @@ def alarm_plan(alarms: list[dict], name: str | None, state: str, topic_arn: str)
     """What `alarm NAME --state STATE` should do: (set it?, the one line to print)."""
     names = sorted(a["AlarmName"] for a in alarms)
     if not name:
-        return False, ("alarms (state): " + ", ".join(f"{a['AlarmName']} ({a['StateValue']})"
-                                                      for a in sorted(alarms, key=lambda a: a["AlarmName"]))
-                       + "\n  fire one with: scripts/local.py alarm NAME [--state OK|ALARM|INSUFFICIENT_DATA]")
+        return False, ("alarms (state now):\n" + "".join(f"  {a['AlarmName']} ({a['StateValue']})\n"
+                                                        for a in sorted(alarms, key=lambda a: a["AlarmName"]))
+                       + "fire one with: scripts/local.py alarm NAME [--state OK|ALARM|INSUFFICIENT_DATA]")
     alarm = next((a for a in alarms if a["AlarmName"] == name), None)
     if alarm is None:
         close = [n for n in names if name.lower() in n.lower()]

@@ -118,7 +118,7 @@ class ApiFront:
         self.integration_timeout_s = integration_timeout_s
         # Every error the front itself answers (500/502/504), with its reason: "STATUS METHOD path: reason".
         self.errors: list[str] = []
-        self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._log = log or _print_line
         # Without a GatewayAuth no key and no caller is known: protected methods are refused.
         self.gateway = gateway or GatewayAuth(api_id, stage)
         self.response_headers = response_headers or {}
@@ -146,7 +146,7 @@ class ApiFront:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/{stage}"
@@ -240,6 +240,21 @@ class ApiFront:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    # Accept a burst of clients at once (socketserver's default backlog is 5): under load a client
+    # waits for the function, as with API Gateway, not for a TCP accept.
+    request_queue_size = 256
+
+
+_print_lock = threading.Lock()
+
+
+def _print_line(line: str) -> None:
+    with _print_lock:  # one whole line at a time from the request threads
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 def _error_type(response_type: str) -> str:
