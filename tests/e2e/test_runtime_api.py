@@ -105,12 +105,12 @@ def test_crashed_environment_is_replaced_for_the_next_invocation(fn):
 
 def test_concurrent_invocations_run_in_separate_processes_up_to_the_limit(tmp_path):
     with LambdaFunction("pool-fn", BOOT, {}, tmp_path, timeout_s=20, max_environments=3) as fn:
-        results = concurrently(fn, [{"sleep": 1.5, "echo": i} for i in range(7)])
+        results = concurrently(fn, [{"sleep": 1.0, "echo": i} for i in range(5)])
         assert all(isinstance(r, dict) for r in results), results
-        assert sorted(r["echo"] for r in results) == list(range(7))
+        assert sorted(r["echo"] for r in results) == list(range(5))
         pids = {r["pid"] for r in results}
-        assert len(pids) == 3, f"7 concurrent invocations with 3 environments used {len(pids)} processes"
-        assert fn.peak_environments == 3 and fn.peak_in_flight == 7
+        assert len(pids) == 3, f"5 concurrent invocations with 3 environments used {len(pids)} processes"
+        assert fn.peak_environments == 3 and fn.peak_in_flight == 5
         # Started on demand, kept warm: a lone invocation reuses one of them.
         assert fn.invoke({"echo": "warm"})["pid"] in pids
 
@@ -121,7 +121,7 @@ def test_beyond_reserved_concurrency_an_invocation_is_throttled(tmp_path):
     # https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
     with LambdaFunction("reserved-fn", BOOT, {}, tmp_path, timeout_s=20, max_environments=8,
                         reserved_concurrency=2) as fn:
-        busy = threading.Thread(target=concurrently, args=(fn, [{"sleep": 2}, {"sleep": 2}]))
+        busy = threading.Thread(target=concurrently, args=(fn, [{"sleep": 1}, {"sleep": 1}]))
         busy.start()
         while fn.peak_in_flight < 2:
             time.sleep(0.02)
@@ -135,7 +135,7 @@ def test_beyond_reserved_concurrency_an_invocation_is_throttled(tmp_path):
 
 def test_wait_for_a_free_environment_is_bounded(tmp_path):
     with LambdaFunction("one-fn", BOOT, {}, tmp_path, timeout_s=20) as fn:
-        busy = threading.Thread(target=fn.invoke, args=({"sleep": 2},))
+        busy = threading.Thread(target=fn.invoke, args=({"sleep": 1},))
         busy.start()
         while fn.peak_in_flight < 1:
             time.sleep(0.02)
