@@ -26,7 +26,7 @@ build arch="arm64" profile="release": tools && (smoke "dist/lambda")
     {{gen}} terraform
 
 # Run every test: lint, unit, generated-code check, Terraform + checkov, packaging, arm64 smoke, end to end.
-test: tools-all lint unit generated terraform-tests packaging-tests smoke-arm64 e2e
+test: tools-all lint unit local-tests generated terraform-tests packaging-tests smoke-arm64 e2e
     @echo "just test: all suites passed"
 
 # cargo fmt --check, clippy -D warnings, terraform fmt -check.
@@ -38,6 +38,10 @@ lint: tools
 # Unit and crate-level integration tests (moto-backed ones start their own server).
 unit: tools
     cargo test --locked --workspace
+
+# scripts/local.py's decisions (`just local`'s client commands), without a stack: about a second.
+local-tests: tools
+    {{python}} -m pytest -q tests/local
 
 # Fail when the committed terraform/ differs from what `gen terraform` writes.
 generated: tools

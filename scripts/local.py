@@ -4,7 +4,8 @@
     python scripts/local.py                  # start: moto, terraform apply, functions, HTTP API
     python scripts/local.py upload FILE      # put a log file into the bucket (service from --service)
     python scripts/local.py upload --sample  # the e2e sample logs (JSON lines, EMF, combined gzip)
-    python scripts/local.py alarm [NAME]     # move an alarm to ALARM (or --state OK)
+    python scripts/local.py alarm            # list the alarms and their states
+    python scripts/local.py alarm NAME       # move an alarm to ALARM (or --state OK)
     python scripts/local.py post SERVICE METRIC=VALUE ...   # POST /metrics, signed as the API requires
 
 moto enforces IAM as in `just e2e`: Terraform and these commands use an administrator made first,
@@ -27,6 +28,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,7 +97,7 @@ class Relays:
         for a in cw.describe_alarms()["MetricAlarms"]:
             old = self.states.get(a["AlarmName"])
             self.states[a["AlarmName"]] = a["StateValue"]
-            if old is None or old == a["StateValue"]:
+            if old is None or not notifies(a, old, a["StateValue"], self.env.stack.topic_arn):
                 continue
             msg = events.alarm_message(a, a["StateValue"], old, a.get("StateReason") or "set locally")
             ev = events.sns_event(self.env.stack.topic_arn, events.alarm_subject(msg), json.dumps(msg),
@@ -149,6 +151,75 @@ def summary(out) -> str:
     return json.dumps(out)[:200]
 
 
+# ---- decisions (pure, tested in tests/local without a stack) ------------------------------------
+
+# CloudWatch runs an alarm's actions only when its state changes, and only the actions configured
+# for the new state (AlarmActions, OKActions, InsufficientDataActions), when actions are enabled:
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+_ACTIONS = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}
+
+
+def notifies(alarm: dict, old: str, new: str, topic_arn: str) -> bool:
+    """Does CloudWatch notify the topic when `alarm` goes from `old` to `new`?"""
+    return (old != new and alarm.get("ActionsEnabled", True)
+            and topic_arn in (alarm.get(_ACTIONS[new]) or []))
+
+
+def alarm_plan(alarms: list[dict], name: str | None, state: str, topic_arn: str) -> tuple[bool, str]:
+    """What `alarm NAME --state STATE` should do: (set it?, the one line to print)."""
+    names = sorted(a["AlarmName"] for a in alarms)
+    if not name:
+        return False, ("alarms (state now):\n" + "".join(f"  {a['AlarmName']} ({a['StateValue']})\n"
+                                                        for a in sorted(alarms, key=lambda a: a["AlarmName"]))
+                       + "fire one with: scripts/local.py alarm NAME [--state OK|ALARM|INSUFFICIENT_DATA]")
+    alarm = next((a for a in alarms if a["AlarmName"] == name), None)
+    if alarm is None:
+        close = [n for n in names if name.lower() in n.lower()]
+        return False, (f"alarm: no alarm named {name!r}; "
+                       + (f"did you mean {', '.join(close)}? " if close else "")
+                       + "`scripts/local.py alarm` lists them")
+    current = alarm["StateValue"]
+    if current == state:
+        other = "OK" if state != "OK" else "ALARM"
+        return False, (f"alarm: {name} is already {state}; CloudWatch notifies only on a state change, "
+                       f"so nothing would be sent: run `scripts/local.py alarm {name} --state {other}` first")
+    if notifies(alarm, current, state, topic_arn):
+        return True, f"alarm {name} {current} -> {state}; the runbook executor gets the SNS notification within a second"
+    return True, (f"alarm {name} {current} -> {state}; it has no {_ACTIONS[state]} on the topic, "
+                  "so CloudWatch sends no notification (as on AWS)")
+
+
+def upload_key(prefix: str, path: Path, service: str | None, key: str | None) -> str:
+    """The object key for `upload FILE`; SystemExit with what to do instead when nothing would
+    process it (the bucket notifies the log processor only under the logs prefix)."""
+    prefix = prefix.rstrip("/") + "/"
+    if key is None:
+        return f"{prefix}{service or 'local'}/{path.name}"
+    if not key.startswith(prefix) or key == prefix:
+        raise SystemExit(f"upload: --key {key!r} is outside {prefix!r}: S3 notifies the log processor only "
+                         f"for keys under it; use --key {prefix}<service>/{path.name}")
+    return key
+
+
+def check_upload_file(path: Path) -> None:
+    if not path.exists():
+        raise SystemExit(f"upload: {path} does not exist; give the path of a log file, or --sample")
+    if not path.is_file():
+        raise SystemExit(f"upload: {path} is not a file; give the path of a log file, or --sample")
+
+
+def sample_query(truth: samples.Truth, service: str = "web") -> str:
+    """A GET /metrics query string over exactly the uploaded sample's minutes for `service`: one
+    point per metric (period = the whole range), valid under the API's rules (period <= range, a
+    multiple of 60 s)."""
+    minutes = sorted({m for s, m, _ in truth.values if s == service})
+    first = datetime.fromisoformat(minutes[0].replace("Z", "+00:00"))
+    last = datetime.fromisoformat(minutes[-1].replace("Z", "+00:00")) + timedelta(minutes=1)
+    period = int((last - first).total_seconds())
+    return (f"service={service}&from={flows.iso(first)}&to={flows.iso(last)}"
+            f"&period={period}&stat=count,avg,p99")
+
+
 # ---- serve ---------------------------------------------------------------------------------------
 
 def serve(args) -> int:
@@ -196,7 +267,8 @@ def serve(args) -> int:
                                      "api_id": env.stack.api_id, "stage": env.stack.stage,
                                      "api_key": env.stack.api_key, "pid": os.getpid(),
                                      "admin": env.moto.admin, "api_caller": caller,
-                                     "alarms": [a["AlarmName"] for a in env.stack.alarms]}, indent=2))
+                                     "alarms": [a["AlarmName"] for a in env.stack.alarms],
+                                     "topic_arn": env.stack.topic_arn}, indent=2))
         STATE.chmod(0o600)
         banner(env, front, caller, time.monotonic() - started)
         while not stopping.wait(0.5):
@@ -288,6 +360,7 @@ Try, in another terminal:
   {get("/metrics?service=checkout&stat=count,avg,p99&period=300")}
   {get("/metrics?stat=count,sum&period=3600")}
   {writes}
+  {py} scripts/local.py alarm              (lists the alarms)
   {py} scripts/local.py alarm {alarm}
 
 Ctrl-C stops everything.
@@ -299,7 +372,10 @@ Ctrl-C stops everything.
 def load_state() -> dict:
     if not STATE.exists():
         raise SystemExit(f"no local stack is running ({STATE} missing): start one with `just local`")
-    return json.loads(STATE.read_text())
+    state = json.loads(STATE.read_text())
+    if state.get("pid") and not Path(f"/proc/{state['pid']}").exists():
+        raise SystemExit(f"the local stack (pid {state['pid']}) is not running any more: start one with `just local`")
+    return state
 
 
 def client(state: dict, service: str):
@@ -342,16 +418,15 @@ def upload(args) -> int:
         for o in objects:
             s3.put_object(Bucket=state["bucket"], Key=o.key, Body=o.body)
             say(f"uploaded s3://{state['bucket']}/{o.key} ({o.lines} lines)")
-        frm = truth.minutes()[0]
-        say(f"services {', '.join(truth.services())}; data from {frm}. Query e.g.:")
-        print(f"  curl -s -H 'x-api-key: {state['api_key']}' "
-              f"'{state['api_url']}/metrics?service=web&from={frm}&period=3600&stat=count,avg,p99'")
+        say(f"services {', '.join(truth.services())}; data from {truth.minutes()[0]} to {truth.minutes()[-1]}. "
+            "Query e.g. (web's totals over its minutes):")
+        print(f"  curl -s -H 'x-api-key: {state['api_key']}' '{state['api_url']}/metrics?{sample_query(truth)}'")
         return 0
     if not args.file:
         raise SystemExit("upload: give a FILE or --sample")
     path = Path(args.file)
-    service = args.service or "local"
-    key = args.key or f"{state['prefix'].rstrip('/')}/{service}/{path.name}"
+    check_upload_file(path)
+    key = upload_key(state["prefix"], path, args.service, args.key)
     s3.put_object(Bucket=state["bucket"], Key=key, Body=path.read_bytes())
     say(f"uploaded s3://{state['bucket']}/{key}; the log processor gets its event within a second")
     return 0
@@ -359,11 +434,15 @@ def upload(args) -> int:
 
 def alarm(args) -> int:
     state = load_state()
-    name = args.name or next((a for a in state["alarms"] if "log-processor" in a), state["alarms"][0])
-    reason = args.reason or f"Set by scripts/local.py at {time.strftime('%H:%M:%S')}"
-    client(state, "cloudwatch").set_alarm_state(AlarmName=name, StateValue=args.state, StateReason=reason)
-    say(f"alarm {name} -> {args.state}; the runbook executor gets the SNS notification within a second")
-    return 0
+    cw = client(state, "cloudwatch")
+    alarms = [a for page in cw.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"])
+              for a in page["MetricAlarms"]]
+    go, line = alarm_plan(alarms, args.name, args.state, state["topic_arn"])
+    if go:
+        reason = args.reason or f"Set by scripts/local.py at {time.strftime('%H:%M:%S')}"
+        cw.set_alarm_state(AlarmName=args.name, StateValue=args.state, StateReason=reason)
+    say(line)
+    return 0 if go or not args.name else 1
 
 
 def main() -> int:
@@ -377,7 +456,7 @@ def main() -> int:
     up.add_argument("--service", help="service name for lines without one (key logs/<service>/...)")
     up.add_argument("--key", help="full object key instead")
     up.add_argument("--sample", action="store_true", help="upload the e2e sample logs")
-    al = sub.add_parser("alarm", help="change an alarm's state")
+    al = sub.add_parser("alarm", help="list the alarms (no NAME) or change one's state")
     al.add_argument("name", nargs="?")
     al.add_argument("--state", default="ALARM", choices=["ALARM", "OK", "INSUFFICIENT_DATA"])
     al.add_argument("--reason")

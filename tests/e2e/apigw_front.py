@@ -6,15 +6,23 @@ Gateway checks, per method as deployed (`apiKeyRequired`, `authorizationType`): 
 stage's usage plans and SigV4 for AWS_IAM methods (`gateway_auth.py`). It turns each HTTP request
 into a REST v1 proxy event, invokes the real function through the Runtime API emulator, and maps
 the proxy response back to HTTP.
+Errors are API Gateway's (https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html):
+a throttled invocation (Lambda's 429, the function never ran) is a 500, a function error, timeout,
+crash or malformed proxy response a 502, both `{"message": "Internal server error"}`; no answer
+within the integration timeout (29 s, https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html)
+is a 504 `{"message": "Endpoint request timed out"}`. Each one is printed to stderr with its reason.
 Not emulated (documented in docs/e2e.md): usage-plan throttling and quotas, access logs.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import re
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -108,11 +116,20 @@ def gateway_response_headers(apigw, api_id: str) -> dict[str, list[tuple[str, st
     return out
 
 
+# API Gateway's maximum integration timeout for REST APIs (the default).
+INTEGRATION_TIMEOUT_S = 29.0
+
+
 class ApiFront:
     def __init__(self, fn: LambdaFunction, routes: list[Route], stage: str, api_id: str, port: int = 0,
-                 gateway: GatewayAuth | None = None, response_headers: dict | None = None):
+                 gateway: GatewayAuth | None = None, response_headers: dict | None = None,
+                 integration_timeout_s: float = INTEGRATION_TIMEOUT_S, log=None):
         self.fn, self.stage, self.api_id = fn, stage, api_id
         self.routes = sorted(routes, key=Route.specificity)
+        self.integration_timeout_s = integration_timeout_s
+        # Every error the front itself answers (500/502/504), with its reason: "STATUS METHOD path: reason".
+        self.errors: list[str] = []
+        self._log = log or _print_line
         # Without a GatewayAuth no key and no caller is known: protected methods are refused.
         self.gateway = gateway or GatewayAuth(api_id, stage)
         self.response_headers = response_headers or {}
@@ -140,7 +157,7 @@ class ApiFront:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/{stage}"
@@ -184,18 +201,71 @@ class ApiFront:
                 event["requestContext"]["identity"].update({
                     "accessKey": caller.access_key, "accountId": self.gateway.account, "caller": caller.user_id,
                     "user": caller.user_id, "userArn": caller.user_arn})
-            try:
-                out = self.fn.invoke(event)
-            except InvocationError as e:
-                self.last_error = str(e)
-                return _json(502, {"message": "Internal server error"})
-            return _proxy_response(out)
+            return self._integrate(method, raw_path, event)
         # What API Gateway answers for a path/method it has no route for.
         return _json(403, {"message": "Missing Authentication Token"})
+
+    def _integrate(self, method: str, raw_path: str, event: dict):
+        """Invoke the function as the Lambda proxy integration does, within the integration timeout."""
+        result: dict = {}
+        started = time.monotonic()
+
+        def call() -> None:
+            try:
+                result["inv"] = self.fn.invoke_raw(event, wait_s=self.integration_timeout_s)
+            except InvocationError as e:
+                result["error"] = e
+
+        worker = threading.Thread(target=call, daemon=True)
+        worker.start()
+        worker.join(self.integration_timeout_s)
+        if worker.is_alive():  # the invocation goes on (until its own timeout), the client is answered
+            return self._error(504, "Endpoint request timed out", method, raw_path,
+                               f"integration timeout: no answer from {self.fn.name} within "
+                               f"{self.integration_timeout_s:g}s")
+        took = f" after {time.monotonic() - started:.1f}s"
+        if "error" in result:
+            e = result["error"]
+            if e.kind == "no_environment":  # never ran: nothing answered within the integration timeout
+                return self._error(504, "Endpoint request timed out", method, raw_path, f"integration timeout: {e}")
+            status = 500 if e.kind == "throttled" else 502
+            return self._error(status, "Internal server error", method, raw_path, f"{e.kind}{took}: {e}")
+        inv = result["inv"]
+        if inv.outcome == "error":
+            return self._error(502, "Internal server error", method, raw_path,
+                               f"function error{took} ({inv.error_type or 'unhandled'}): "
+                               f"{inv.body.decode(errors='replace')[:500]}")
+        try:
+            return _proxy_response(json.loads(inv.body) if inv.body else None)
+        except (ValueError, TypeError, KeyError, AttributeError, binascii.Error) as e:
+            return self._error(502, "Internal server error", method, raw_path,
+                               f"malformed Lambda proxy response{took} ({e}): {inv.body.decode(errors='replace')[:300]}")
+
+    def _error(self, status: int, message: str, method: str, raw_path: str, reason: str):
+        line = f"{status} {method} {raw_path}: {reason}"
+        self.errors.append(line)
+        self._log(f"[apigw] {line.splitlines()[0][:2000]}")
+        status, hdrs, data = _json(status, {"message": message})
+        return status, hdrs + list(self.response_headers.get("DEFAULT_5XX", [])), data
 
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    # Accept a burst of clients at once (socketserver's default backlog is 5): under load a client
+    # waits for the function, as with API Gateway, not for a TCP accept.
+    request_queue_size = 256
+
+
+_print_lock = threading.Lock()
+
+
+def _print_line(line: str) -> None:
+    with _print_lock:  # one whole line at a time from the request threads
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 def _error_type(response_type: str) -> str:
@@ -210,9 +280,9 @@ def _json(status: int, doc: dict):
 
 
 def _proxy_response(out) -> tuple[int, list, bytes]:
-    """Map a Lambda proxy response; a malformed one is a 502, as API Gateway does."""
+    """Map a Lambda proxy response; raises ValueError on a malformed one (API Gateway's 502)."""
     if not isinstance(out, dict) or not isinstance(out.get("statusCode"), int):
-        return _json(502, {"message": "Internal server error"})
+        raise ValueError("no integer statusCode")
     headers: list[tuple[str, str]] = []
     single = out.get("headers") or {}
     multi = out.get("multiValueHeaders") or {}

@@ -15,6 +15,10 @@ from .tf import Terraform, declared_variables
 REPO = Path(__file__).resolve().parents[2]
 # Dev knob: take terraform/ and examples/local from another tree (e.g. a scratch module).
 TF_ROOT = Path(os.environ.get("E2E_TF_ROOT") or REPO)
+# Execution environments (processes) per function on this machine: Lambda would start one per
+# concurrent invocation up to the reserved (or account) concurrency; beyond this local cap an
+# invocation waits for a free one (docs/e2e.md).
+LOCAL_ENVIRONMENTS = int(os.environ.get("LOCAL_LAMBDA_ENVIRONMENTS") or 4)
 
 
 def tf_vars(config_dir: Path, endpoint: str, pkg_dir: Path) -> list[str]:
@@ -100,12 +104,21 @@ class Env:
         if endpoint:
             fn_env["AWS_ENDPOINT_URL"] = endpoint
         fn_env.setdefault("RUST_LOG", "info")
+        reserved = self.reserved_concurrency(cfg["FunctionName"])
         fn = LambdaFunction(cfg["FunctionName"], bootstrap, fn_env, self.workdir,
-                            memory_mb=cfg.get("MemorySize", 128), timeout_s=cfg.get("Timeout", 30))
+                            memory_mb=cfg.get("MemorySize", 128), timeout_s=cfg.get("Timeout", 30),
+                            max_environments=LOCAL_ENVIRONMENTS, reserved_concurrency=reserved)
         self.running.append(fn)
         started[(key, endpoint)] = fn
-        note(f"{key}: bootstrap up in {fn.cold_start_s * 1000:.0f} ms (log {fn.log_path})", self.tag)
+        note(f"{key}: bootstrap up in {fn.cold_start_s * 1000:.0f} ms (log {fn.log_path}); timeout "
+             f"{fn.timeout_s:g} s, up to {fn.max_environments} execution environments"
+             + (f", reserved concurrency {reserved}" if reserved is not None else ", unreserved"), self.tag)
         return fn
+
+    def reserved_concurrency(self, function_name: str) -> int | None:
+        """The function's reserved concurrency as deployed (None: unreserved)."""
+        got = self.aws("lambda").get_function_concurrency(FunctionName=function_name)
+        return got.get("ReservedConcurrentExecutions")
 
     def start_moto(self, port: int | None = None) -> None:
         import sys

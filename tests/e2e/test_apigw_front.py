@@ -1,6 +1,8 @@
 """The HTTP front builds REST v1 proxy events as API Gateway does and maps responses back."""
 
 import json
+import threading
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -186,5 +188,63 @@ def test_without_gateway_data_protected_methods_are_refused(tmp_path):
         f = ApiFront(fn, [Route("/m", {"GET": "lambda"}, auth={"GET": MethodAuth(api_key_required=True)})], "v1", "x")
         try:
             assert call(f.url + "/m", headers={"x-api-key": "anything"})[0] == 403
+        finally:
+            f.close()
+
+
+# API Gateway's answers when the integration fails
+# (https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html): 502 for a function
+# error, timeout, crash or malformed response, 500 when Lambda refuses the invocation (throttled),
+# 504 past the integration timeout (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
+# The front prints each with its reason.
+
+@pytest.fixture
+def failing_front(tmp_path):
+    with LambdaFunction("api-fn", BOOT, {}, tmp_path, timeout_s=1, max_environments=2, reserved_concurrency=2) as fn:
+        routes = [Route(p, {"GET": "lambda"}) for p in ("/ok", "/slow", "/crash", "/malformed")]
+        f = ApiFront(fn, routes, "v1", "abc123", integration_timeout_s=3,
+                     response_headers={"DEFAULT_5XX": [("Access-Control-Allow-Origin", "*")]})
+        yield f
+        f.close()
+
+
+def test_integration_failures_answer_as_api_gateway_and_print_why(failing_front, capsys):
+    url = failing_front.url
+    cases = [("/slow?s=30", 502, "Internal server error", "timeout"),
+             ("/crash", 502, "Internal server error", "crash"),
+             ("/malformed", 502, "Internal server error", "malformed Lambda proxy response")]
+    for path, want, message, reason in cases:
+        status, headers, body = call(url + path)
+        assert (status, json.loads(body)) == (want, {"message": message}), (path, status, body)
+        assert headers["Access-Control-Allow-Origin"] == "*"
+        printed = capsys.readouterr().err
+        assert f"[apigw] {want} GET /v1{path}: {reason}" in printed, printed
+        assert call(url + "/ok")[0] == 200, f"not answering normally after {path}"
+    assert len(failing_front.errors) == len(cases)
+
+
+def test_throttled_invocation_is_a_500_with_its_reason(failing_front, capsys):
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(call(failing_front.url + "/slow?s=0.8")))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    while failing_front.fn.peak_in_flight < 2:
+        time.sleep(0.02)
+    status, _, body = call(failing_front.url + "/ok")
+    assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
+    assert "[apigw] 500 GET /v1/ok: throttled" in capsys.readouterr().err
+    for t in threads:
+        t.join(30)
+    assert [r[0] for r in results] == [200, 200]
+
+
+def test_past_the_integration_timeout_the_client_gets_504(tmp_path, capsys):
+    with LambdaFunction("api-fn", BOOT, {}, tmp_path, timeout_s=10) as fn:
+        f = ApiFront(fn, [Route("/slow", {"GET": "lambda"})], "v1", "abc123", integration_timeout_s=0.5)
+        try:
+            status, _, body = call(f.url + "/slow?s=1.5")
+            assert (status, json.loads(body)) == (504, {"message": "Endpoint request timed out"})
+            assert "[apigw] 504 GET /v1/slow?s=1.5: integration timeout" in capsys.readouterr().err
         finally:
             f.close()

@@ -16,6 +16,8 @@ import os
 import shutil
 import sys
 import tempfile
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -47,6 +49,16 @@ def env(request):
             note(f"logs kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def local_cli():
+    """scripts/local.py as a module (`just local`'s decisions)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("local_cli", REPO / "scripts" / "local.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def test_step_1_moto(env):
@@ -149,6 +161,13 @@ def test_step_5_api(env):
         everyone = flows.get_json(f"{front.url}/metrics?{q}", hdr)
         flows.compare_totals(everyone, truth, truth.services(), problems)
         all_services = recorder.since(mark)
+        # The query `scripts/local.py upload --sample` suggests for these same samples answers 200
+        # with every web line (issue 13: it used to be a 400).
+        suggested = local_cli().sample_query(truth, "web")
+        doc = flows.get_json(f"{front.url}/metrics?{suggested}", hdr)
+        counts = {s["metric"]: [p["count"] for p in s["points"]] for s in doc["series"]}
+        if counts != {m: [len(truth.series("web", m))] for m in truth.metrics("web")}:
+            problems.append(f"suggested sample query {suggested}: counts {counts}")
         counts, pages = flows.per_minute_pages(front.url, hdr, "web", frm, base + timedelta(minutes=20), limit=4)
         if counts != flows.truth_minute_counts(truth, "web"):
             problems.append(f"per-minute counts for web differ over {pages} pages")
@@ -192,6 +211,49 @@ def test_step_5_api(env):
         note(f"gateway refused: {'; '.join(refusals)}")
         note(f"DynamoDB calls for 1 h: one service {flows.op_counts(one_service)}; "
              f"all services {flows.op_counts(all_services)}; no Scan in {len(recorder.calls)} calls")
+
+
+def test_step_5b_load(env):
+    """Issue 13: concurrent queries run in separate execution environments up to the limit, none
+    outlives its timeout, every answer is 200 or an error the front printed with its reason, and
+    the stack answers normally right after."""
+    assert "front" in env.data, "step 5 failed"
+    n = 40
+    with step("5b", f"{n} concurrent all-services queries through the front"):
+        front, base = env.data["front"], env.data["base"]
+        fn = front.fn
+        hdr = {"x-api-key": env.stack.api_key}
+        url = (f"{front.url}/metrics?from={flows.iso(base)}&to={flows.iso(base + timedelta(minutes=5))}"
+               f"&period=300&stat=count,sum")
+        errors_before = len(front.errors)
+        with ThreadPoolExecutor(n) as pool:
+            answers = list(pool.map(lambda _: flows.http("GET", url, headers=hdr), range(n)))
+        printed = front.errors[errors_before:]
+        statuses = Counter(status for status, _, _ in answers)
+        others = [(status, body[:200]) for status, _, body in answers if status != 200]
+        # A non-200 is one the front answered itself (500/502/504), each printed with its reason.
+        assert len(others) == len(printed) and all(st in (500, 502, 504) for st, _ in others), \
+            f"answers {dict(statuses)}; printed {printed}; non-200 {others[:5]}"
+        def canonical(body: bytes) -> str:
+            # Neither the series order nor the last bits of a float sum (the minutes arrive in
+            # any order) are part of the contract.
+            doc = json.loads(body, parse_float=lambda v: float(f"{float(v):.10g}"))
+            doc["series"] = sorted(doc["series"], key=lambda x: (x["service"], x["metric"]))
+            return json.dumps(doc, sort_keys=True)
+        bodies = {canonical(body) for status, _, body in answers if status == 200}
+        assert len(bodies) <= 1, "the same query answered differently under load:\n" + "\n".join(sorted(bodies))[:3000]
+        assert fn.longest_s <= fn.timeout_s + 1.0, f"an invocation ran {fn.longest_s:.1f}s (timeout {fn.timeout_s}s)"
+        assert 1 < fn.peak_environments <= fn.max_environments, \
+            f"{fn.peak_environments} environments for {n} concurrent queries (limit {fn.max_environments})"
+        status, _, body = flows.http("GET", front.url + "/health", headers=hdr)
+        assert status == 200, f"/health after the load -> {status} {body!r}"
+        # Lambda's own lines for every invocation: the API's log is never empty (it logs only problems).
+        assert fn.log_text().count("REPORT RequestId: ") >= n, "no REPORT line per invocation in the API's log"
+        status, _, body = flows.http("GET", url, headers=hdr)
+        assert status == 200, f"query after the load -> {status} {body!r}"
+        note(f"answers {dict(sorted(statuses.items()))}; {fn.peak_environments} environments "
+             f"(limit {fn.max_environments}), longest invocation {fn.longest_s:.1f}s of {fn.timeout_s:g}s; "
+             f"printed: {printed[:3]}")
 
 
 def gateway_refusals(env, front, body: bytes, post_hdr: dict) -> list[str]:
