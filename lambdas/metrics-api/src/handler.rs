@@ -93,7 +93,8 @@ impl App {
             Route::Preflight => Ok(Response::empty(204)),
             Route::Health => Ok(self.health().await),
             Route::GetMetrics => {
-                let q = query::parse(&req.query, chrono::Utc::now().timestamp())?;
+                let now = req.reference_time_ms().div_euclid(1000);
+                let q = query::parse(&req.query, now)?;
                 let page = q.page();
                 let merger = self.fetch(&q, page).await?;
                 Ok(render_metrics(&q, page, merger.finish(&q.stats)))
@@ -157,7 +158,8 @@ impl App {
             return Err(ApiError::too_large(self.config.max_body_bytes));
         }
         let source = ingest::source_id(req.header(ingest::IDEMPOTENCY_HEADER))?;
-        let points = ingest::parse_body(&req.body)?;
+        let window = contract::acceptance::Window::around(req.reference_time_ms());
+        let points = ingest::parse_body(&req.body, &window)?;
         let batch = ingest::to_batch(&points);
         let report = self
             .table

@@ -119,6 +119,13 @@ pub fn rfc3339(epoch: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Epoch milliseconds as RFC 3339, with the fraction only when there is one.
+pub fn rfc3339_ms(epoch_ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(epoch_ms)
+        .map(|d| d.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        .unwrap_or_default()
+}
+
 /// Parses `from`/`to`/`timestamp` values: RFC 3339, or whole epoch seconds.
 pub fn parse_time(value: &str) -> Result<i64, String> {
     let v = value.trim();

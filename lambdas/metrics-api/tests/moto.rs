@@ -15,7 +15,12 @@ use support::schema::Doc;
 use support::{call, create_table, fixture, v1, v2, Reply};
 use test_support::{dynamo, Moto};
 
-const T0: i64 = 1_795_975_200; // 2026-11-29T18:00:00Z
+/// An hour before the events' request time, on a minute: 2026-11-29T18:00:00Z. The points the
+/// tests write lie after it, inside the acceptance window around the request time.
+fn t0() -> i64 {
+    let request = support::request_time_ms() / 1000;
+    request - request % 60 - 3600
+}
 
 async fn setup() -> (Moto, App) {
     let moto = Moto::start();
@@ -31,12 +36,20 @@ fn ts(t: i64) -> String {
 type Make = fn(&str, &str, &[(&str, &str)], &[(&str, &str)], Option<&str>) -> Value;
 
 async fn post(app: &App, make: Make, body: &Value, key: Option<&str>) -> Reply {
+    post_at(app, make, body, key, support::request_time_ms()).await
+}
+
+/// `post` as received by API Gateway at `request_ms`.
+async fn post_at(
+    app: &App,
+    make: Make,
+    body: &Value,
+    key: Option<&str>,
+    request_ms: i64,
+) -> Reply {
     let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
-    let r = call(
-        app,
-        make("POST", "/metrics", &[], &headers, Some(&body.to_string())),
-    )
-    .await;
+    let event = make("POST", "/metrics", &[], &headers, Some(&body.to_string()));
+    let r = call(app, support::at(event, Some(request_ms))).await;
     assert_eq!(r.status, 202, "{}", r.raw_body);
     let doc = Doc::load();
     doc.check(
@@ -133,8 +146,8 @@ async fn one_service_across_minute_boundaries_and_pages() {
             .collect();
         truth[(minute / 2) as usize].extend(&lat);
         let body = json!({"points": [
-            {"service": "checkout", "timestamp": ts(T0 + minute * 60 + 10), "metrics": {"latency_ms": lat[..10]}},
-            {"service": "checkout", "timestamp": T0 + minute * 60 + 50, "metrics": {"latency_ms": lat[10..], "requests": 10}},
+            {"service": "checkout", "timestamp": ts(t0() + minute * 60 + 10), "metrics": {"latency_ms": lat[..10]}},
+            {"service": "checkout", "timestamp": t0() + minute * 60 + 50, "metrics": {"latency_ms": lat[10..], "requests": 10}},
         ]});
         let make: Make = if minute % 2 == 0 { v1 } else { v2 };
         let r = post(&app, make, &body, None).await;
@@ -144,12 +157,12 @@ async fn one_service_across_minute_boundaries_and_pages() {
     post(
         &app,
         v1,
-        &json!({"service": "search", "timestamp": T0, "metrics": {"latency_ms": 9999}}),
+        &json!({"service": "search", "timestamp": t0(), "metrics": {"latency_ms": 9999}}),
         None,
     )
     .await;
 
-    let (from, to) = (ts(T0), ts(T0 + 600));
+    let (from, to) = (ts(t0()), ts(t0() + 600));
     let query = [
         ("service", "checkout"),
         ("metric", "latency_ms"),
@@ -169,7 +182,7 @@ async fn one_service_across_minute_boundaries_and_pages() {
     let pts = series[0]["points"].as_array().unwrap();
     assert_eq!(pts.len(), 5);
     for (i, (p, values)) in pts.iter().zip(&truth).enumerate() {
-        assert_eq!(p["timestamp"], json!(ts(T0 + i as i64 * 120)));
+        assert_eq!(p["timestamp"], json!(ts(t0() + i as i64 * 120)));
         assert_eq!(p["count"], json!(values.len()));
         let sum: f64 = values.iter().sum();
         assert!((p["sum"].as_f64().unwrap() - sum).abs() < 1e-6);
@@ -194,7 +207,7 @@ async fn one_service_across_minute_boundaries_and_pages() {
     assert_eq!(pages.len(), 3);
     assert_eq!(
         pages[1]["page"],
-        json!({"from": ts(T0 + 240), "to": ts(T0 + 480)})
+        json!({"from": ts(t0() + 240), "to": ts(t0() + 480)})
     );
     assert_eq!(points(&pages), points(&whole));
 
@@ -233,7 +246,7 @@ async fn every_service_from_the_index_with_bounded_pages() {
     for minute in 0..90i64 {
         for (i, svc) in ["api", "billing", "checkout"].iter().enumerate() {
             if (minute + i as i64) % 3 != 0 {
-                points_in.push(json!({"service": svc, "timestamp": T0 + minute * 60 + 5, "metrics": {"requests": 1, "errors": i}}));
+                points_in.push(json!({"service": svc, "timestamp": t0() + minute * 60 + 5, "metrics": {"requests": 1, "errors": i}}));
             }
         }
     }
@@ -249,7 +262,7 @@ async fn every_service_from_the_index_with_bounded_pages() {
         after.total() - before.total()
     );
 
-    let (from, to) = (ts(T0), ts(T0 + 90 * 60));
+    let (from, to) = (ts(t0()), ts(t0() + 90 * 60));
     let before = app.table.request_counts().query;
     let q = [
         ("from", from.as_str()),
@@ -261,7 +274,7 @@ async fn every_service_from_the_index_with_bounded_pages() {
     // Without `service`, a page is at most 60 minutes: one index query each.
     assert_eq!(
         first.body["page"],
-        json!({"from": ts(T0), "to": ts(T0 + 3600)})
+        json!({"from": ts(t0()), "to": ts(t0() + 3600)})
     );
     assert_eq!(
         queries, 60,
@@ -318,7 +331,7 @@ async fn one_service_one_day_is_one_query() {
         .map(|m| {
             let mut g = StoredGroup::empty(GroupKey::new(
                 "checkout",
-                Minute::from_epoch_seconds(T0 + m * 60),
+                Minute::from_epoch_seconds(t0() + m * 60),
             ));
             g.version = 1;
             for v in [m as f64 + 1.0, 2.0 * m as f64 + 1.0] {
@@ -348,7 +361,7 @@ async fn one_service_one_day_is_one_query() {
         assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
     }
     let before = app.table.request_counts().query;
-    let (from, to) = (ts(T0), ts(T0 + 86_400));
+    let (from, to) = (ts(t0()), ts(t0() + 86_400));
     let r = get(
         &app,
         v1,
@@ -385,14 +398,17 @@ async fn idempotent_retries_count_once() {
         assert_eq!(retry.body["groups"]["written"], json!(0));
     }
     // Without a key the same write counts each time.
-    let body = json!({"service": "checkout", "timestamp": "2026-11-29T18:05:00Z", "metrics": {"requests": 1}});
+    // The fixture's body writes into 2026-11-29T18:05, 55 minutes before its request time.
+    let minute = t0() + 300;
+    let body = json!({"service": "checkout", "timestamp": ts(minute), "metrics": {"requests": 1}});
     post(&app, v2, &body, None).await;
     post(&app, v2, &body, None).await;
 
+    let (from, to) = (ts(minute), ts(minute + 60));
     let q = [
         ("service", "checkout"),
-        ("from", "2026-11-29T18:05:00Z"),
-        ("to", "2026-11-29T18:06:00Z"),
+        ("from", from.as_str()),
+        ("to", to.as_str()),
         ("stat", "count"),
     ];
     let r = get(&app, v1, &q).await;
@@ -424,8 +440,7 @@ async fn errors_answer_without_writing_anything() {
     let small = support::config(&[("MAX_BODY_BYTES", "300")]);
     let app = support::app_at(&moto.endpoint, small).await;
     let ok = |metrics: Value| {
-        json!({"service": "checkout", "timestamp": "2026-11-29T18:05:00Z", "metrics": metrics})
-            .to_string()
+        json!({"service": "checkout", "timestamp": ts(t0() + 300), "metrics": metrics}).to_string()
     };
     for make in [v1 as Make, v2] {
         let gets: &[(&[(&str, &str)], &str)] = &[
@@ -463,7 +478,7 @@ async fn errors_answer_without_writing_anything() {
             ),
             (ok(json!({"bad name!": 1})), Some("metrics.bad name!")),
             (
-                r##"{"service":"#checkout","timestamp":1,"metrics":{"x":1}}"##.to_owned(),
+                json!({"service": "#checkout", "timestamp": t0(), "metrics": {"x": 1}}).to_string(),
                 Some("service"),
             ),
             ("{\"points\": [".to_owned(), None),
@@ -544,8 +559,11 @@ async fn a_retried_post_publishes_nothing_again() {
         {"service": "api", "timestamp": at + 60, "metrics": {"requests": 1, "latency_ms": 9}},
         {"service": "other", "timestamp": at, "metrics": {"requests": 5}},
     ]});
+    // CloudWatch takes data up to two weeks old by its own clock, so these points are near the
+    // present, and so is the request's time.
     for attempt in 0..3 {
-        let r = post(&app, v1, &body, Some("publish-once")).await;
+        let request_ms = chrono::Utc::now().timestamp_millis();
+        let r = post_at(&app, v1, &body, Some("publish-once"), request_ms).await;
         assert_eq!(r.body["duplicate"], attempt > 0, "{}", r.raw_body);
     }
     let cw = test_support::cloudwatch::client(&moto.endpoint).await;
