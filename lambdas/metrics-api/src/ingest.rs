@@ -7,8 +7,9 @@ use contract::acceptance::{self, Window};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use metrics_core::aggregate::{check_value, validate_metric_name, Batch};
+use metrics_core::aggregate::{check_value, validate_metric_name, Batch, GroupKey};
 use metrics_core::service::validate_service_name;
+use metrics_core::store::atomic::MAX_ATOMIC_GROUPS;
 use metrics_core::Minute;
 
 use crate::error::ApiError;
@@ -16,10 +17,13 @@ use crate::query::{parse_time, rfc3339, rfc3339_ms};
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
-const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+/// Longest `Idempotency-Key`, in characters.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
+    /// Where the point is in the body (`points[3]`, `[3]`, or `""` for a lone point), for errors.
+    pub at: String,
     pub service: String,
     /// Epoch seconds.
     pub timestamp: i64,
@@ -148,7 +152,9 @@ fn parse_point(mut obj: Map<String, Value>, at: &str, window: &Window) -> Result
     };
     let ts_field = path(at, "timestamp");
     let timestamp = match obj.remove("timestamp") {
-        Some(Value::String(s)) => parse_time(&s).map_err(|m| ApiError::body(Some(ts_field.clone()), m))?,
+        Some(Value::String(s)) => {
+            parse_time(&s).map_err(|m| ApiError::body(Some(ts_field.clone()), m))?
+        }
         Some(Value::Number(n)) => n
             .as_i64()
             .map(|t| t.to_string())
@@ -197,6 +203,7 @@ fn parse_point(mut obj: Map<String, Value>, at: &str, window: &Window) -> Result
         out.push((name, values));
     }
     Ok(Point {
+        at: at.to_owned(),
         service,
         timestamp,
         metrics: out,
@@ -236,6 +243,93 @@ pub fn to_batch(points: &[Point]) -> Batch {
     batch
 }
 
+/// A request's points as the store writes them: one transaction, so at most
+/// [`MAX_ATOMIC_GROUPS`] (service, minute) groups.
+#[derive(Debug)]
+pub struct Write {
+    pub batch: Batch,
+    /// The first point of each group, so a store refusal can name a field.
+    first_point: std::collections::BTreeMap<GroupKey, String>,
+    /// Digest of the canonical body ([`body_digest`]).
+    pub body_digest: String,
+    /// The earliest point, epoch seconds.
+    pub earliest: i64,
+}
+
+impl Write {
+    /// The body path of the first point writing into `key` (`points` when unknown).
+    pub fn field_of(&self, key: &GroupKey) -> String {
+        self.first_point
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| "points".to_owned())
+    }
+}
+
+/// Groups `points` for the store; a point that opens one group too many is a 400 naming it.
+pub fn to_write(points: &[Point]) -> Result<Write, ApiError> {
+    let mut first_point = std::collections::BTreeMap::new();
+    for p in points {
+        let key = GroupKey::new(p.service.clone(), Minute::from_epoch_seconds(p.timestamp));
+        if !first_point.contains_key(&key) {
+            if first_point.len() == MAX_ATOMIC_GROUPS {
+                return Err(ApiError::body(
+                    Some(p.at.clone()),
+                    format!(
+                        "this point's (service, minute) is group {} of the request; a request is \
+                         applied whole in one DynamoDB transaction and may touch at most \
+                         {MAX_ATOMIC_GROUPS} (service, minute) groups: split it",
+                        MAX_ATOMIC_GROUPS + 1
+                    ),
+                ));
+            }
+            first_point.insert(key, p.at.clone());
+        }
+    }
+    Ok(Write {
+        batch: to_batch(points),
+        first_point,
+        body_digest: body_digest(points),
+        earliest: points.iter().map(|p| p.timestamp).min().unwrap_or(0),
+    })
+}
+
+/// SHA-256 (hex) of the body's canonical form: what "the same body" means for an
+/// `Idempotency-Key`. The canonical form is the sorted list of observations
+/// `[service, epoch seconds, metric, value]`, as JSON, so the body's shape (one point, `points`,
+/// an array), key order, whitespace, the split of observations over points, the timestamp's
+/// form (RFC 3339 with any offset, or epoch seconds) and the number's spelling (`1`, `1.0`,
+/// `1e0`) do not matter; only the data does.
+pub fn body_digest(points: &[Point]) -> String {
+    // The value's bits after `+ 0.0`, so -0 and 0 are one value; the order is total.
+    let mut obs: Vec<(&str, i64, &str, u64)> = points
+        .iter()
+        .flat_map(|p| {
+            p.metrics.iter().flat_map(move |(name, values)| {
+                values.iter().map(move |v| {
+                    (
+                        p.service.as_str(),
+                        p.timestamp,
+                        name.as_str(),
+                        (v + 0.0).to_bits(),
+                    )
+                })
+            })
+        })
+        .collect();
+    obs.sort_unstable();
+    let canonical: Vec<(&str, i64, &str, f64)> = obs
+        .into_iter()
+        .map(|(s, t, m, bits)| (s, t, m, f64::from_bits(bits)))
+        .collect();
+    // Serialising strings, integers and finite floats cannot fail.
+    let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,10 +362,7 @@ mod tests {
         let array = format!("[{one}]");
         assert_eq!(parse(&array).unwrap().len(), 1);
         let epoch = r#"{"service":"a","timestamp":1795975510,"metrics":{"x":1}}"#;
-        assert_eq!(
-            parse(epoch).unwrap()[0].timestamp,
-            1_795_975_510
-        );
+        assert_eq!(parse(epoch).unwrap()[0].timestamp, 1_795_975_510);
     }
 
     #[test]
@@ -339,6 +430,57 @@ mod tests {
         assert!(at(1_795_978_805 + 86_400).is_ok());
         assert!(at(1_795_978_805 - 14 * 86_400 - 1).is_err());
         assert!(at(1_795_978_805 + 86_400 + 1).is_err());
+    }
+
+    /// The same data is the same body whatever its JSON spelling; any other data is not.
+    #[test]
+    fn the_body_digest_is_of_the_canonical_form() {
+        let digest = |body: &str| body_digest(&parse(body).unwrap());
+        let base = digest(
+            r#"{"points":[{"service":"a","timestamp":"2026-11-29T18:05:10Z","metrics":{"x":1,"y":[2.5,3]}},
+                          {"service":"b","timestamp":1795975510,"metrics":{"x":-0.0}}]}"#,
+        );
+        for same in [
+            // Other shape, key order, whitespace, number spelling, timestamp forms, point order.
+            r#"[{"metrics":{"y":[3.0,2.5],"x":1.0},"timestamp":"2026-11-29T19:05:10+01:00","service":"a"},
+                {"service":"b","timestamp":"1795975510","metrics":{"x":0}}]"#,
+            r#"[{"service":"b","timestamp":1795975510,"metrics":{"x":0e0}},
+                {"service":"a","timestamp":1795975510,"metrics":{"x":10e-1}},
+                {"service":"a","timestamp":1795975510,"metrics":{"y":[25e-1,3]}}]"#,
+        ] {
+            assert_eq!(digest(same), base, "{same}");
+        }
+        for other in [
+            r#"{"points":[{"service":"a","timestamp":"2026-11-29T18:05:10Z","metrics":{"x":1,"y":[2.5,3,3]}},
+                          {"service":"b","timestamp":1795975510,"metrics":{"x":0}}]}"#,
+            r#"{"points":[{"service":"a","timestamp":"2026-11-29T18:05:11Z","metrics":{"x":1,"y":[2.5,3]}},
+                          {"service":"b","timestamp":1795975510,"metrics":{"x":0}}]}"#,
+            r#"{"points":[{"service":"a","timestamp":"2026-11-29T18:05:10Z","metrics":{"x":1,"y":[2.5,3.0000001]}},
+                          {"service":"b","timestamp":1795975510,"metrics":{"x":0}}]}"#,
+            r#"{"points":[{"service":"a","timestamp":"2026-11-29T18:05:10Z","metrics":{"x":1,"z":[2.5,3]}},
+                          {"service":"b","timestamp":1795975510,"metrics":{"x":0}}]}"#,
+        ] {
+            assert_ne!(digest(other), base, "{other}");
+        }
+    }
+
+    /// One transaction holds 100 items, one of them the idempotency record: the point that
+    /// opens group 100 is named.
+    #[test]
+    fn a_request_touches_at_most_99_groups() {
+        let point = |i: usize| serde_json::json!({"service": format!("s{i}"), "timestamp": REQUEST_MS / 1000, "metrics": {"x": 1}});
+        let mut points: Vec<Value> = (0..MAX_ATOMIC_GROUPS).map(point).collect();
+        // More points in groups already open are fine.
+        points.push(point(0));
+        let body = serde_json::json!({ "points": points }).to_string();
+        let w = to_write(&parse(&body).unwrap()).unwrap();
+        assert_eq!(w.batch.0.len(), MAX_ATOMIC_GROUPS);
+        assert_eq!(w.field_of(w.batch.0.keys().next().unwrap()), "points[0]");
+        points.push(point(MAX_ATOMIC_GROUPS));
+        let body = serde_json::json!({ "points": points }).to_string();
+        let e = to_write(&parse(&body).unwrap()).unwrap_err();
+        assert_eq!((e.status, e.field.as_deref()), (400, Some("points[100]")));
+        assert!(e.message.contains("at most 99"), "{}", e.message);
     }
 
     #[test]

@@ -391,7 +391,10 @@ mod tests {
         let r = parse_event(e).unwrap().1.unwrap();
         assert_eq!(r.request_time_ms, None);
         let clock = chrono::Utc::now().timestamp_millis();
-        assert!((r.reference_time_ms() - clock).abs() < 60_000, "falls back to the clock");
+        assert!(
+            (r.reference_time_ms() - clock).abs() < 60_000,
+            "falls back to the clock"
+        );
     }
 
     #[test]

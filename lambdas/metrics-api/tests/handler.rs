@@ -303,7 +303,12 @@ async fn post_timestamps_must_lie_in_the_window_around_the_request_time() {
             let r = call(&app, make("POST", "/metrics", &[], &[], Some(&body(t)))).await;
             assert_eq!(r.status, 503, "{t} is inside: {}", r.raw_body);
         }
-        for t in [earliest - 1, latest + 1, 1, request_ms / 1000 + 365 * 86_400] {
+        for t in [
+            earliest - 1,
+            latest + 1,
+            1,
+            request_ms / 1000 + 365 * 86_400,
+        ] {
             let r = call(&app, make("POST", "/metrics", &[], &[], Some(&body(t)))).await;
             r.assert_error(400, "invalid_body", Some("points[1].timestamp"));
             let m = r.body["message"].as_str().unwrap();
@@ -342,5 +347,56 @@ async fn without_a_request_time_the_clock_is_the_reference() {
         call(&app, old)
             .await
             .assert_error(400, "invalid_body", Some("timestamp"));
+    }
+}
+
+/// A parameter that takes one value, given twice, is refused by name; before, its values were
+/// joined and the caller read about a `','` they never typed. `stat` may repeat.
+#[tokio::test]
+async fn a_repeated_single_valued_parameter_is_named() {
+    let app = offline_app().await;
+    for make in [v1, v2] {
+        let r = call(
+            &app,
+            make(
+                "GET",
+                "/metrics",
+                &[("service", "checkout"), ("service", "search")],
+                &[],
+                None,
+            ),
+        )
+        .await;
+        r.assert_error(400, "invalid_parameter", Some("service"));
+        let m = r.body["message"].as_str().unwrap();
+        assert!(m.contains("more than once") && !m.contains("','"), "{m}");
+        let r = call(
+            &app,
+            make(
+                "GET",
+                "/metrics",
+                &[
+                    ("from", "2026-11-29T18:00:00Z"),
+                    ("from", "2026-11-29T17:00:00Z"),
+                ],
+                &[],
+                None,
+            ),
+        )
+        .await;
+        r.assert_error(400, "invalid_parameter", Some("from"));
+        // A list parameter repeated is its values joined: valid (503: the table is offline).
+        let r = call(
+            &app,
+            make(
+                "GET",
+                "/metrics",
+                &[("service", "a"), ("stat", "p50"), ("stat", "p99")],
+                &[],
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 503, "{}", r.raw_body);
     }
 }

@@ -40,13 +40,7 @@ async fn post(app: &App, make: Make, body: &Value, key: Option<&str>) -> Reply {
 }
 
 /// `post` as received by API Gateway at `request_ms`.
-async fn post_at(
-    app: &App,
-    make: Make,
-    body: &Value,
-    key: Option<&str>,
-    request_ms: i64,
-) -> Reply {
+async fn post_at(app: &App, make: Make, body: &Value, key: Option<&str>, request_ms: i64) -> Reply {
     let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
     let event = make("POST", "/metrics", &[], &headers, Some(&body.to_string()));
     let r = call(app, support::at(event, Some(request_ms))).await;
@@ -250,10 +244,17 @@ async fn every_service_from_the_index_with_bounded_pages() {
             }
         }
     }
+    // 180 (service, minute) groups: two requests, since one request is one transaction of at
+    // most 99 groups.
     let before = app.table.request_counts();
-    let r = post(&app, v1, &json!({ "points": points_in }), Some("seed")).await;
+    let half = points_in.len() / 2;
+    let mut groups = 0;
+    for (i, part) in [&points_in[..half], &points_in[half..]].iter().enumerate() {
+        let key = format!("seed-{i}");
+        let r = post(&app, v1, &json!({ "points": part }), Some(&key)).await;
+        groups += r.body["groups"]["written"].as_u64().unwrap();
+    }
     let after = app.table.request_counts();
-    let groups = r.body["groups"]["written"].as_u64().unwrap();
     assert_eq!(groups, 180);
     eprintln!(
         "DynamoDB requests, POST of {groups} (service, minute) groups: {} BatchGetItem, {} TransactWriteItems, {} total",
@@ -583,4 +584,255 @@ async fn a_retried_post_publishes_nothing_again() {
     assert_eq!(total("Latency", "api", "SampleCount").await, 4.0);
     assert_eq!(total("cart_size", "api", "SampleCount").await, 1.0);
     assert_eq!(total("Requests", "other", "Sum").await, 0.0);
+}
+
+/// Every metric item of the table (reserved items excluded), to compare before and after.
+async fn metric_items(moto: &Moto) -> Vec<(String, String, Value)> {
+    let client = dynamo::client(&moto.endpoint).await;
+    // A test-side Scan of the whole table: the function itself never scans.
+    let out = client
+        .scan()
+        .table_name(support::TABLE)
+        .send()
+        .await
+        .unwrap();
+    let mut items: Vec<(String, String, Value)> = out
+        .items()
+        .iter()
+        .filter_map(|item| {
+            let pk = item["ServiceName"].as_s().unwrap().clone();
+            let sk = item["Timestamp"].as_s().unwrap().clone();
+            (!pk.starts_with('#')).then(|| {
+                let g = metrics_core::codec::decode_group(item).unwrap();
+                let metrics: serde_json::Map<String, Value> = g
+                    .metrics
+                    .0
+                    .iter()
+                    .map(|(k, a)| (k.clone(), json!([a.count, a.sum])))
+                    .collect();
+                (pk, sk, Value::Object(metrics))
+            })
+        })
+        .collect();
+    items.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    items
+}
+
+/// An `Idempotency-Key` names one request. Reused with the same data (however the JSON spells
+/// it) it is a duplicate that writes nothing; reused with other data, even data for other
+/// minutes, it is a 422 naming the header (IETF draft-ietf-httpapi-idempotency-key-header,
+/// "Error Scenarios"), and nothing of the new body is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_key_with_another_body_is_a_422_and_writes_nothing() {
+    let (moto, app) = setup().await;
+    let first = json!({"points": [
+        {"service": "checkout", "timestamp": t0() + 10, "metrics": {"requests": 1, "latency_ms": [12.5, 80]}},
+        {"service": "search", "timestamp": ts(t0() + 70), "metrics": {"errors": 1}},
+    ]});
+    let r = post(&app, v1, &first, Some("order-7")).await;
+    assert_eq!(
+        (&r.body["duplicate"], &r.body["groups"]),
+        (&json!(false), &json!({"written": 2, "already_applied": 0}))
+    );
+    let after_first = metric_items(&moto).await;
+    assert_eq!(after_first.len(), 2);
+
+    // The same data, spelt differently: another shape, order, number and time forms.
+    let same = format!(
+        r#"[ {{"timestamp": "{}", "metrics": {{"errors": 1.0}}, "service": "search"}},
+             {{"service": "checkout", "timestamp": {}, "metrics": {{"latency_ms": [80, 1.25e1], "requests": 1e0}}}} ]"#,
+        ts(t0() + 70),
+        t0() + 10
+    );
+    for make in [v1 as Make, v2] {
+        let headers = [("Idempotency-Key", "order-7")];
+        let r = call(&app, make("POST", "/metrics", &[], &headers, Some(&same))).await;
+        assert_eq!(r.status, 202, "{}", r.raw_body);
+        assert_eq!(
+            (&r.body["duplicate"], &r.body["groups"]),
+            (&json!(true), &json!({"written": 0, "already_applied": 2}))
+        );
+    }
+    assert_eq!(metric_items(&moto).await, after_first);
+
+    // Other data under the same key: one more value, and a minute the first never touched.
+    let other = json!({"points": [
+        {"service": "checkout", "timestamp": t0() + 10, "metrics": {"requests": 1, "latency_ms": [12.5, 80]}},
+        {"service": "search", "timestamp": ts(t0() + 70), "metrics": {"errors": 1}},
+        {"service": "search", "timestamp": t0() + 600, "metrics": {"errors": 1}},
+    ]});
+    let doc = Doc::load();
+    for make in [v1 as Make, v2] {
+        let headers = [("Idempotency-Key", "order-7")];
+        let r = call(
+            &app,
+            make("POST", "/metrics", &[], &headers, Some(&other.to_string())),
+        )
+        .await;
+        r.assert_error(422, "idempotency_key_reused", Some("Idempotency-Key"));
+        assert!(
+            r.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("different body"),
+            "{}",
+            r.raw_body
+        );
+        doc.check(
+            doc.response_schema("/metrics", "POST", 422).unwrap(),
+            &r.body,
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        metric_items(&moto).await,
+        after_first,
+        "nothing of the other body"
+    );
+    // A new key applies it.
+    let r = post(&app, v2, &other, Some("order-8")).await;
+    assert_eq!(r.body["groups"]["written"], json!(3));
+}
+
+/// A request is one transaction: a request over 99 (service, minute) groups is refused whole
+/// (400 naming the point that opens group 100), and a group whose item would exceed DynamoDB's
+/// item size fails the whole request (413 naming the point, the service and the minute):
+/// nothing of either is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_applied_whole_or_not_at_all() {
+    let (moto, app) = setup().await;
+    let wide: Vec<Value> = (0..100)
+        .map(|i| json!({"service": format!("svc-{i:03}"), "timestamp": t0(), "metrics": {"requests": 1}}))
+        .collect();
+    for key in [None, Some("wide")] {
+        let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+        let body = json!({ "points": wide }).to_string();
+        call(&app, v1("POST", "/metrics", &[], &headers, Some(&body)))
+            .await
+            .assert_error(400, "invalid_body", Some("points[99]"));
+    }
+    assert_eq!(metric_items(&moto).await, vec![]);
+    let r = post(&app, v1, &json!({ "points": wide[..99] }), Some("wide")).await;
+    assert_eq!(r.body["groups"]["written"], json!(99));
+
+    // `big` at t0 is near DynamoDB's 400 KB item limit: adding metrics to it overflows.
+    let client = dynamo::client(&moto.endpoint).await;
+    let mut g = StoredGroup::empty(GroupKey::new("big", Minute::from_epoch_seconds(t0())));
+    g.version = 1;
+    // Mostly a few metrics with wide sketches (thousands of buckets each): moto and the codec
+    // handle a few dozen map entries much faster than thousands. Then small ones to the brim.
+    let mut i = 0;
+    while item_size(&encode_group(&g)) < 360 * 1024 {
+        for k in 0..4000 {
+            g.metrics.record(&format!("wide-{i:03}"), 1.011f64.powi(k));
+        }
+        i += 1;
+    }
+    while item_size(&encode_group(&g)) < 392 * 1024 {
+        for _ in 0..20 {
+            g.metrics.record(&format!("small-{i:04}"), 1.0);
+            i += 1;
+        }
+    }
+    assert!(item_size(&encode_group(&g)) < 400 * 1024);
+    client
+        .put_item()
+        .table_name(support::TABLE)
+        .set_item(Some(encode_group(&g)))
+        .send()
+        .await
+        .unwrap();
+    let before = metric_items(&moto).await;
+    let extra: serde_json::Map<String, Value> = (0..400)
+        .map(|j| (format!("extra-{j:03}"), json!(1)))
+        .collect();
+    let body = json!({"points": [
+        {"service": "small", "timestamp": t0() + 60, "metrics": {"requests": 1}},
+        {"service": "big", "timestamp": t0() + 5, "metrics": extra},
+    ]});
+    for key in [None, Some("big-1")] {
+        let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+        let r = call(
+            &app,
+            v2("POST", "/metrics", &[], &headers, Some(&body.to_string())),
+        )
+        .await;
+        r.assert_error(413, "item_too_large", Some("points[1]"));
+        let m = r.body["message"].as_str().unwrap();
+        assert!(
+            m.contains("service big in minute 2026-11-29T18:00:00Z"),
+            "{m}"
+        );
+    }
+    assert_eq!(
+        metric_items(&moto).await,
+        before,
+        "not even the small group"
+    );
+
+    // Eight such items in one request pass the transaction's size (DynamoDB: 4 MB in all,
+    // `MAX_ATOMIC_BYTES` with the estimate's margin): a 413 naming the point where the total
+    // passed it, and nothing written, although each item alone would fit.
+    for m in 1..8 {
+        let mut copy = g.clone();
+        copy.key = GroupKey::new("big", Minute::from_epoch_seconds(t0() + m * 60));
+        client
+            .put_item()
+            .table_name(support::TABLE)
+            .set_item(Some(encode_group(&copy)))
+            .send()
+            .await
+            .unwrap();
+    }
+    let before = metric_items(&moto).await;
+    let points: Vec<Value> = (0..8)
+        .map(|m| json!({"service": "big", "timestamp": t0() + m * 60, "metrics": {"requests": 1}}))
+        .collect();
+    let r = call(
+        &app,
+        v1(
+            "POST",
+            "/metrics",
+            &[],
+            &[],
+            Some(&json!({ "points": points }).to_string()),
+        ),
+    )
+    .await;
+    r.assert_error(413, "transaction_too_large", Some("points[7]"));
+    assert_eq!(metric_items(&moto).await, before);
+}
+
+/// Two requests racing with one key and different bodies: one is applied, the other is a 422
+/// (the record's Put is conditioned on there being none), and the table holds exactly one body.
+/// moto runs single-threaded (a cancelled transaction restores a whole-table snapshot there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_requests_with_one_key_apply_one_body() {
+    let moto = Moto::start_serialized();
+    create_table(&moto.endpoint).await;
+    let app = support::app_at(&moto.endpoint, support::config(&[])).await;
+    let bodies: Vec<String> = (0..4)
+        .map(|i| {
+            json!({"points": [
+                {"service": "race", "timestamp": t0(), "metrics": {"requests": 1}},
+                {"service": "race", "timestamp": t0() + 60 * (i + 1), "metrics": {"requests": i + 1}},
+            ]})
+            .to_string()
+        })
+        .collect();
+    // Concurrent on one task: the requests' DynamoDB calls interleave.
+    let headers = [("Idempotency-Key", "race-1")];
+    let calls = bodies
+        .iter()
+        .map(|body| call(&app, v1("POST", "/metrics", &[], &headers, Some(body))));
+    let mut statuses: Vec<u16> = futures_util::future::join_all(calls)
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [202, 422, 422, 422], "one body applied");
+    let items = metric_items(&moto).await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[0].2, json!({"requests": [1, 1.0]}));
 }

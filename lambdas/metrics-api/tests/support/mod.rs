@@ -126,7 +126,10 @@ pub fn request_time_ms() -> i64 {
     let v2 = fixture("v2-get-metrics.json")["requestContext"]["timeEpoch"]
         .as_i64()
         .unwrap();
-    assert_eq!(v1, v2, "the v1 and v2 fixtures were received at the same time");
+    assert_eq!(
+        v1, v2,
+        "the v1 and v2 fixtures were received at the same time"
+    );
     v1
 }
 
