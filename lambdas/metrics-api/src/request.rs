@@ -62,8 +62,19 @@ impl Request {
     }
 }
 
-fn positive(epoch_ms: i64) -> Option<i64> {
-    (epoch_ms > 0).then_some(epoch_ms)
+/// Below this an epoch in milliseconds would be before 1973-03-03: no real request time.
+const SECONDS_BELOW: i64 = 100_000_000_000;
+
+/// The request time in ms. API Gateway sends milliseconds; `cargo lambda watch` (the local HTTP
+/// front of `tests/http.rs`) sends seconds in `timeEpoch`, measured. A value below 1e11 cannot
+/// be milliseconds of a real request, and as seconds it is any time before the year 5138, so it
+/// is read as seconds. 0 (absent) is `None`.
+fn request_time(epoch: i64) -> Option<i64> {
+    match epoch {
+        ..=0 => None,
+        s if s < SECONDS_BELOW => Some(s * 1000),
+        ms => Some(ms),
+    }
 }
 
 /// The invocation event was not an API Gateway proxy event at all. This is
@@ -145,7 +156,7 @@ fn v1_request(e: ApiGatewayProxyRequest) -> Result<Request, ApiError> {
         repeated,
         headers,
         body: decode_body(e.body, e.is_base64_encoded)?,
-        request_time_ms: positive(e.request_context.request_time_epoch),
+        request_time_ms: request_time(e.request_context.request_time_epoch),
     })
 }
 
@@ -183,7 +194,7 @@ fn v2_request(e: ApiGatewayV2httpRequest) -> Result<Request, ApiError> {
         repeated,
         headers: join_headers(&e.headers),
         body: decode_body(e.body, e.is_base64_encoded)?,
-        request_time_ms: positive(context.time_epoch),
+        request_time_ms: request_time(context.time_epoch),
     })
 }
 
@@ -390,6 +401,11 @@ mod tests {
             .remove("requestTimeEpoch");
         let r = parse_event(e).unwrap().1.unwrap();
         assert_eq!(r.request_time_ms, None);
+        // Seconds, as `cargo lambda watch` sends them.
+        let mut e = fixture("v2-post-metrics.json");
+        e["requestContext"]["timeEpoch"] = serde_json::json!(1_795_978_805);
+        let seconds = parse_event(e).unwrap().1.unwrap();
+        assert_eq!(seconds.request_time_ms, Some(1_795_978_805_000));
         let clock = chrono::Utc::now().timestamp_millis();
         assert!(
             (r.reference_time_ms() - clock).abs() < 60_000,
