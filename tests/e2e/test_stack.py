@@ -184,6 +184,14 @@ def test_step_5_api(env):
             status, headers, body = flows.http("POST", front.url + "/metrics", point.encode(), signed)
             assert status == 202, f"POST attempt {attempt} -> {status} {body!r}"
         assert json.loads(body).get("duplicate") is True, f"retried POST not reported as duplicate: {body!r}"
+        # The same key with other data: 422 naming the header, and nothing of it written (the
+        # read-back below still finds the one point).
+        other = json.dumps({"service": "e2e-post", "timestamp": flows.iso(ts), "metrics": {"queue_depth": 1.0}})
+        signed = front.client_headers("POST", "/metrics", other.encode(), post_hdr, env.stack.api_key, caller)
+        status, _, body = flows.http("POST", front.url + "/metrics", other.encode(), signed)
+        reused = json.loads(body)
+        assert (status, reused.get("error"), reused.get("field")) == (422, "idempotency_key_reused", "Idempotency-Key"), \
+            f"POST reusing the key with another body -> {status} {body!r}"
         doc = flows.get_json(f"{front.url}/metrics?service=e2e-post&{q}", hdr)
         pt = doc["series"][0]["points"][0]
         assert (pt["count"], pt["sum"], doc["series"][0]["metric"]) == (1, 42.5, "queue_depth"), doc

@@ -2,6 +2,7 @@
 //! (which run under it). Nothing here depends on the AWS SDK, so the generator can use it as
 //! cheaply as the functions do.
 //!
+//! - [`acceptance`]: the time window in which log lines and API data points are accepted.
 //! - [`iam`]: every AWS operation each function performs, declared once. The generator writes each
 //!   function's IAM policy from it; each function reaches AWS only through typed clients whose
 //!   operations are checked against it at compile time ([`assert_clients!`]).
@@ -14,6 +15,7 @@
 //! - [`service_metrics`]: the applications' metrics in CloudWatch (namespace, dimension, names).
 //! - [`slo`]: SLO burn-rate windows, the evaluable alarm windows, burn rate and budget arithmetic.
 
+pub mod acceptance;
 pub mod env;
 pub mod http;
 pub mod iam;

@@ -10,34 +10,11 @@ use crate::rejects::{Reason, Rejects};
 use metrics_core::aggregate::Batch;
 use serde::Serialize;
 
-const DAY_MS: i64 = 86_400_000;
-/// Lines stamped further ahead of the reference time than this are clock errors.
-pub const MAX_FUTURE_MS: i64 = DAY_MS;
-/// Lines older than this, relative to the reference time, are rejected: later than any
-/// shipping delay we expect, and most likely a re-upload of archived logs.
-pub const MAX_AGE_MS: i64 = 14 * DAY_MS;
-
-/// Accepted timestamps: `[reference - 14 days, reference + 1 day]`. The reference is the
-/// object's S3 `LastModified` (a retry days later judges the same lines the same way),
-/// or the file's modification time for `--file`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub earliest_ms: i64,
-    pub latest_ms: i64,
-}
-
-impl Window {
-    pub fn around(reference_ms: i64) -> Window {
-        Window {
-            earliest_ms: reference_ms - MAX_AGE_MS,
-            latest_ms: reference_ms + MAX_FUTURE_MS,
-        }
-    }
-
-    pub fn contains(&self, ts_ms: i64) -> bool {
-        (self.earliest_ms..=self.latest_ms).contains(&ts_ms)
-    }
-}
+/// Accepted timestamps: `[reference - 14 days, reference + 1 day]`, edges included, defined
+/// once for logs and API writes (`contract::acceptance`, which says why these bounds). The
+/// reference is the object's S3 `LastModified` (a retry days later judges the same lines the
+/// same way), or the file's modification time for `--file`.
+pub use contract::acceptance::{Window, MAX_AGE_MS, MAX_FUTURE_MS};
 
 /// Line counts of one object.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]

@@ -11,7 +11,8 @@ pub const CODES: &[&str] = &[
     "method_not_allowed",
     "payload_too_large",
     "item_too_large",
-    "too_many_sources",
+    "transaction_too_large",
+    "idempotency_key_reused",
     "unavailable",
 ];
 
@@ -81,6 +82,23 @@ impl ApiError {
     /// The write is valid but the table's per-item limits refuse it.
     pub fn store_limit(status: u16, code: &'static str, message: String) -> Self {
         Self::new(status, code, None, message)
+    }
+
+    /// The field at fault, for errors found past parsing (e.g. a store limit a point hit).
+    pub fn at(mut self, field: String) -> Self {
+        self.field = Some(field);
+        self
+    }
+
+    /// An `Idempotency-Key` reused with a different body: 422, as the IETF draft
+    /// (draft-ietf-httpapi-idempotency-key-header, "Error Scenarios") specifies.
+    pub fn key_reused(message: String) -> Self {
+        Self::new(
+            422,
+            "idempotency_key_reused",
+            Some("Idempotency-Key".to_owned()),
+            message,
+        )
     }
 
     /// The table could not be reached; details go to the log, not the client.

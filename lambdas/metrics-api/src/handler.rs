@@ -1,9 +1,11 @@
 //! The Lambda handler: event in, proxy response out. Thin: it wires the pure
 //! modules to the store and owns no rules of its own.
 
+use contract::acceptance::{Window, MAX_AGE_MS};
 use contract::Function;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use metrics_core::publish::{self, PublishSummary};
+use metrics_core::store::atomic::{AtomicError, AtomicOutcome, AtomicWrite, Idempotency};
 use metrics_core::store::RequestCounts;
 use metrics_core::{
     MetricPublisher, MetricReader, MetricStore, MetricWriter, Minute, StoreError, TableProbe,
@@ -93,7 +95,9 @@ impl App {
             Route::Preflight => Ok(Response::empty(204)),
             Route::Health => Ok(self.health().await),
             Route::GetMetrics => {
-                let q = query::parse(&req.query, chrono::Utc::now().timestamp())?;
+                let now = req.reference_time_ms().div_euclid(1000);
+                query::check_repeats(&req.repeated)?;
+                let q = query::parse(&req.query, now)?;
                 let page = q.page();
                 let merger = self.fetch(&q, page).await?;
                 Ok(render_metrics(&q, page, merger.finish(&q.stats)))
@@ -157,23 +161,40 @@ impl App {
             return Err(ApiError::too_large(self.config.max_body_bytes));
         }
         let source = ingest::source_id(req.header(ingest::IDEMPOTENCY_HEADER))?;
-        let points = ingest::parse_body(&req.body)?;
-        let batch = ingest::to_batch(&points);
-        let report = self
+        let now_ms = req.reference_time_ms();
+        let points = ingest::parse_body(&req.body, &Window::around(now_ms))?;
+        let write = ingest::to_write(&points)?;
+        let idempotency = source.as_deref().map(|source_id| Idempotency {
+            source_id,
+            body_digest: &write.body_digest,
+            // When the earliest point leaves the acceptance window: from then on a resend of
+            // this body is refused by the window, so the record is no longer needed.
+            expires_at: write.earliest + MAX_AGE_MS / 1000,
+        });
+        let outcome = self
             .table
             .writer
-            .apply(source.as_deref(), &batch)
+            .apply_atomic(&AtomicWrite {
+                batch: &write.batch,
+                idempotency,
+                now: now_ms.div_euclid(1000),
+            })
             .await
-            .map_err(store_error)?;
-        self.publish(&batch, &report.applied).await;
+            .map_err(|e| atomic_error(e, &write))?;
+        let (written, already_applied, duplicate) = match &outcome {
+            AtomicOutcome::Applied(report) => {
+                self.publish(&write.batch, &report.applied).await;
+                (report.groups_written, 0, false)
+            }
+            // A retry of an applied Idempotency-Key with the same body writes nothing and says so.
+            AtomicOutcome::Duplicate { groups, .. } => (0, *groups, true),
+        };
         let values: usize = points.iter().map(ingest::Point::values).sum();
-        // A retry of an applied Idempotency-Key writes nothing and says so.
-        let duplicate = report.groups_written == 0 && report.groups_already_applied > 0;
         Ok(Response::json(
             202,
             &json!({
                 "accepted": {"points": points.len(), "values": values},
-                "groups": {"written": report.groups_written, "already_applied": report.groups_already_applied},
+                "groups": {"written": written, "already_applied": already_applied},
                 "duplicate": duplicate,
             }),
         ))
@@ -221,6 +242,26 @@ impl App {
     }
 }
 
+/// An atomic write's refusals name the request's field at fault; store failures go through
+/// [`store_error`].
+fn atomic_error(e: AtomicError, write: &ingest::Write) -> ApiError {
+    let message = e.to_string();
+    match e {
+        AtomicError::Store(inner) => store_error(inner),
+        AtomicError::TooManyGroups { .. } => ApiError::body(Some("points".to_owned()), message),
+        AtomicError::ItemTooLarge { key, .. } => {
+            ApiError::store_limit(413, "item_too_large", message).at(write.field_of(&key))
+        }
+        AtomicError::TransactionTooLarge { at, .. } => {
+            ApiError::store_limit(413, "transaction_too_large", message).at(write.field_of(&at))
+        }
+        AtomicError::KeyReused { .. } => ApiError::key_reused(format!(
+            "{message}; a key names one request: resend that request's body to retry it, or use \
+             a new key for a new request"
+        )),
+    }
+}
+
 /// Store failures caused by the request itself are 4xx; the rest (DynamoDB
 /// unreachable, throttled past retries, corrupt items) are 503 and logged.
 fn store_error(e: StoreError) -> ApiError {
@@ -228,9 +269,6 @@ fn store_error(e: StoreError) -> ApiError {
         StoreError::Invalid(m) => ApiError::body(None, m.clone()),
         StoreError::ItemTooLarge { .. } => {
             ApiError::store_limit(413, "item_too_large", e.to_string())
-        }
-        StoreError::TooManySources { .. } => {
-            ApiError::store_limit(429, "too_many_sources", e.to_string())
         }
         _ => {
             tracing::error!(error = %e, "metrics store request failed");

@@ -1,7 +1,7 @@
 //! Parses and validates the `GET /metrics` query string into a plan for one
 //! page. Everything here is pure: `now` is passed in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use metrics_core::aggregate::{validate_metric_name, Stat};
@@ -35,8 +35,15 @@ pub const MAX_LIMIT: usize = 1440;
 pub const ALL_SERVICES_PAGE_MINUTES: i64 = 60;
 /// Without `service` a period may not exceed the page, so pages stay bounded.
 pub const ALL_SERVICES_MAX_PERIOD: i64 = ALL_SERVICES_PAGE_MINUTES * MINUTE;
-/// Dates outside 1970..=9999 are rejected rather than overflowing.
-const MAX_EPOCH: i64 = 253_402_300_799;
+/// Earliest accepted time (`from`, `to`, a point's `timestamp`): 1970-01-01T00:00:00Z.
+pub const MIN_TIME: i64 = 0;
+/// Latest accepted time: 9999-12-31T23:59:00Z, the last minute start. `to` is rounded up to a
+/// minute, and every time a response states must be an RFC 3339 `date-time` (four-digit year),
+/// so 9999-12-31T23:59:01Z and later, which would round to year 10000, are refused.
+pub const MAX_TIME: i64 = 253_402_300_740;
+/// Parameters that take one value: given twice, they are refused by name rather than joined
+/// (`metric` and `stat` are lists, and may be repeated).
+pub const SINGLE_VALUED: &[&str] = &["service", "from", "to", "period", "limit", "next_token"];
 
 #[derive(Debug, Clone)]
 pub struct MetricsQuery {
@@ -119,6 +126,13 @@ pub fn rfc3339(epoch: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Epoch milliseconds as RFC 3339, with the fraction only when there is one.
+pub fn rfc3339_ms(epoch_ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(epoch_ms)
+        .map(|d| d.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        .unwrap_or_default()
+}
+
 /// Parses `from`/`to`/`timestamp` values: RFC 3339, or whole epoch seconds.
 pub fn parse_time(value: &str) -> Result<i64, String> {
     let v = value.trim();
@@ -130,8 +144,12 @@ pub fn parse_time(value: &str) -> Result<i64, String> {
             .map_err(|_| format!("{value:?} is neither RFC 3339 nor epoch seconds"))?
             .timestamp()
     };
-    if !(0..=MAX_EPOCH).contains(&epoch) {
-        return Err(format!("{value:?} is outside 1970..9999"));
+    if !(MIN_TIME..=MAX_TIME).contains(&epoch) {
+        return Err(format!(
+            "{value:?} is outside {} ..= {}",
+            rfc3339(MIN_TIME),
+            rfc3339(MAX_TIME)
+        ));
     }
     Ok(epoch)
 }
@@ -142,6 +160,26 @@ fn floor_minute(t: i64) -> i64 {
 
 fn ceil_minute(t: i64) -> i64 {
     floor_minute(t + MINUTE - 1)
+}
+
+/// Refuses a single-valued parameter given more than once (`repeated`: the names the request
+/// carried several times), naming it; otherwise its values would be joined with a comma the
+/// caller never typed.
+pub fn check_repeats(repeated: &BTreeSet<String>) -> Result<(), ApiError> {
+    match SINGLE_VALUED.iter().find(|p| repeated.contains(**p)) {
+        None => Ok(()),
+        Some(&name) => {
+            let hint = if name == "service" {
+                " (omit it to answer for every service)"
+            } else {
+                ""
+            };
+            Err(ApiError::param(
+                name,
+                format!("{name} is given more than once; it takes one value{hint}"),
+            ))
+        }
+    }
 }
 
 /// Validates the query string. `now` is epoch seconds.
@@ -204,7 +242,7 @@ pub fn parse(query: &BTreeMap<String, String>, now: i64) -> Result<MetricsQuery,
             ));
         }
         // The token is not signed: its range must be one this API could issue.
-        let sane = |v: i64| (0..=MAX_EPOCH).contains(&v) && v % MINUTE == 0;
+        let sane = |v: i64| (MIN_TIME..=MAX_TIME).contains(&v) && v % MINUTE == 0;
         if !sane(t.from) || !sane(t.to) {
             return Err(ApiError::param(
                 "next_token",
@@ -377,6 +415,56 @@ mod tests {
         assert_eq!(field(parse(&q(&long), NOW)), "to");
         let period_over_range = [("service", "a"), ("period", "7200")];
         assert_eq!(field(parse(&q(&period_over_range), NOW)), "period");
+    }
+
+    /// Every time a response states is an RFC 3339 `date-time`: the range ends at
+    /// 9999-12-31T23:59:00Z (it was `+10000-01-01T00:00:00Z` for a `to` in the last minute).
+    #[test]
+    fn times_near_the_year_9999_stay_four_digit_years() {
+        let last = [
+            ("service", "a"),
+            ("from", "9999-12-31T23:00:00Z"),
+            ("to", "9999-12-31T23:59:00Z"),
+        ];
+        let m = parse(&q(&last), NOW).unwrap();
+        assert_eq!(rfc3339(m.to), "9999-12-31T23:59:00Z");
+        for to in [
+            "9999-12-31T23:59:01Z",
+            "9999-12-31T23:59:59Z",
+            "253402300799",
+        ] {
+            let e = parse(
+                &q(&[
+                    ("service", "a"),
+                    ("from", "9999-12-31T23:00:00Z"),
+                    ("to", to),
+                ]),
+                NOW,
+            )
+            .unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("to"));
+            assert!(e.message.contains("9999-12-31T23:59:00Z"), "{}", e.message);
+        }
+        assert!(parse_time("9999-12-31T23:59:00Z").is_ok());
+        assert!(parse_time("1969-12-31T23:59:59Z").is_err());
+    }
+
+    #[test]
+    fn single_valued_parameters_may_not_repeat() {
+        let repeated = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        assert!(check_repeats(&repeated(&["stat", "metric"])).is_ok());
+        let e = check_repeats(&repeated(&["service"])).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("service"));
+        assert!(e.message.contains("more than once") && !e.message.contains("','"));
+        for name in SINGLE_VALUED {
+            assert_eq!(
+                check_repeats(&repeated(&[name]))
+                    .unwrap_err()
+                    .field
+                    .as_deref(),
+                Some(*name)
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! types. The reply must use the shape of the payload that came in, so the
 //! version travels with the request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use aws_lambda_events::http::HeaderMap;
@@ -33,15 +33,47 @@ pub struct Request {
     /// Decoded query parameters; a repeated parameter is joined with commas
     /// (what payload 2.0 does already), so both payloads read the same.
     pub query: BTreeMap<String, String>,
+    /// Query parameters that came more than once (`a=1&a=2`), so that a parameter taking one
+    /// value can say so instead of complaining about a comma the caller never typed.
+    pub repeated: BTreeSet<String>,
     /// Lower-cased names; repeated headers joined with commas.
     pub headers: BTreeMap<String, String>,
     /// The body bytes, base64-decoded when the gateway encoded them.
     pub body: Vec<u8>,
+    /// When API Gateway received the request, epoch milliseconds: `requestContext.requestTimeEpoch`
+    /// (REST, payload 1.0) or `requestContext.timeEpoch` (HTTP API, payload 2.0), both in ms
+    /// (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html,
+    /// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+    /// `None` when the event carries none (`aws_lambda_events` reads an absent one as 0).
+    pub request_time_ms: Option<i64>,
 }
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(String::as_str)
+    }
+
+    /// The request's reference time, epoch milliseconds: the gateway's request time, so a retry
+    /// of a request is judged by the time of its own arrival and tests can set it; the system
+    /// clock only when the event has none.
+    pub fn reference_time_ms(&self) -> i64 {
+        self.request_time_ms
+            .unwrap_or_else(|| chrono::Utc::now().timestamp_millis())
+    }
+}
+
+/// Below this an epoch in milliseconds would be before 1973-03-03: no real request time.
+const SECONDS_BELOW: i64 = 100_000_000_000;
+
+/// The request time in ms. API Gateway sends milliseconds; `cargo lambda watch` (the local HTTP
+/// front of `tests/http.rs`) sends seconds in `timeEpoch`, measured. A value below 1e11 cannot
+/// be milliseconds of a real request, and as seconds it is any time before the year 5138, so it
+/// is read as seconds. 0 (absent) is `None`.
+fn request_time(epoch: i64) -> Option<i64> {
+    match epoch {
+        ..=0 => None,
+        s if s < SECONDS_BELOW => Some(s * 1000),
+        ms => Some(ms),
     }
 }
 
@@ -111,7 +143,7 @@ fn v1_request(e: ApiGatewayProxyRequest) -> Result<Request, ApiError> {
     } else {
         join_headers(&e.multi_value_headers)
     };
-    let query = if e.multi_value_query_string_parameters.is_empty() {
+    let (query, repeated) = if e.multi_value_query_string_parameters.is_empty() {
         join_query(&e.query_string_parameters)
     } else {
         join_query(&e.multi_value_query_string_parameters)
@@ -121,8 +153,10 @@ fn v1_request(e: ApiGatewayProxyRequest) -> Result<Request, ApiError> {
         method: e.http_method.as_str().to_ascii_uppercase(),
         path: normalise_path(e.path.as_deref().unwrap_or("/")),
         query,
+        repeated,
         headers,
         body: decode_body(e.body, e.is_base64_encoded)?,
+        request_time_ms: request_time(e.request_context.request_time_epoch),
     })
 }
 
@@ -144,18 +178,23 @@ fn v2_request(e: ApiGatewayV2httpRequest) -> Result<Request, ApiError> {
         }
         _ => raw,
     };
+    // Payload 2.0 joins a repeated parameter with commas in `queryStringParameters`; only the
+    // raw query string still shows which parameters were repeated.
+    let (raw_query, repeated) = parse_query_string(e.raw_query_string.as_deref().unwrap_or(""));
     let query = if e.query_string_parameters.is_empty() {
-        parse_query_string(e.raw_query_string.as_deref().unwrap_or(""))
+        raw_query
     } else {
-        join_query(&e.query_string_parameters)
+        join_query(&e.query_string_parameters).0
     };
     Ok(Request {
         version: PayloadVersion::V2,
         method: context.http.method.as_str().to_ascii_uppercase(),
         path: normalise_path(&path),
         query,
+        repeated,
         headers: join_headers(&e.headers),
         body: decode_body(e.body, e.is_base64_encoded)?,
+        request_time_ms: request_time(context.time_epoch),
     })
 }
 
@@ -169,32 +208,46 @@ fn join_headers(map: &HeaderMap) -> BTreeMap<String, String> {
     out
 }
 
-/// Repeated parameters joined with commas, in the order they came.
-fn join_query(map: &QueryMap) -> BTreeMap<String, String> {
+/// Repeated parameters joined with commas, in the order they came, and the names repeated.
+fn join_query(map: &QueryMap) -> (BTreeMap<String, String>, BTreeSet<String>) {
     let mut out = BTreeMap::new();
+    let mut repeated = BTreeSet::new();
     for (k, v) in map.iter() {
-        append(&mut out, k.to_owned(), v.to_owned());
+        if append(&mut out, k.to_owned(), v.to_owned()) {
+            repeated.insert(k.to_owned());
+        }
     }
-    out
+    (out, repeated)
 }
 
-fn append(out: &mut BTreeMap<String, String>, k: String, v: String) {
-    out.entry(k)
-        .and_modify(|existing| {
+/// True when `k` was already there.
+fn append(out: &mut BTreeMap<String, String>, k: String, v: String) -> bool {
+    match out.entry(k) {
+        std::collections::btree_map::Entry::Occupied(mut e) => {
+            let existing = e.get_mut();
             existing.push(',');
             existing.push_str(&v);
-        })
-        .or_insert(v);
+            true
+        }
+        std::collections::btree_map::Entry::Vacant(e) => {
+            e.insert(v);
+            false
+        }
+    }
 }
 
 /// Form-decodes a raw query string (`+` is a space, then percent-decoding).
-fn parse_query_string(raw: &str) -> BTreeMap<String, String> {
+fn parse_query_string(raw: &str) -> (BTreeMap<String, String>, BTreeSet<String>) {
     let mut out = BTreeMap::new();
+    let mut repeated = BTreeSet::new();
     for pair in raw.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        append(&mut out, form_decode(k), form_decode(v));
+        let k = form_decode(k);
+        if append(&mut out, k.clone(), form_decode(v)) {
+            repeated.insert(k);
+        }
     }
-    out
+    (out, repeated)
 }
 
 fn form_decode(s: &str) -> String {
@@ -326,6 +379,40 @@ mod tests {
         assert!(r.body.starts_with(b"{"), "base64 body decoded");
     }
 
+    /// The gateway's request time, in ms, from either payload; absent (or 0) is `None`.
+    #[test]
+    fn the_request_time_comes_from_the_request_context() {
+        assert_eq!(
+            parsed("v1-post-metrics.json").request_time_ms,
+            Some(1_795_978_805_123)
+        );
+        assert_eq!(
+            parsed("v2-post-metrics.json").request_time_ms,
+            Some(1_795_978_805_123)
+        );
+        assert_eq!(
+            parsed("aws_lambda_events/example-apigw-v2-request-no-authorizer.json").request_time_ms,
+            Some(1_587_481_701_067)
+        );
+        let mut e = fixture("v1-post-metrics.json");
+        e["requestContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("requestTimeEpoch");
+        let r = parse_event(e).unwrap().1.unwrap();
+        assert_eq!(r.request_time_ms, None);
+        // Seconds, as `cargo lambda watch` sends them.
+        let mut e = fixture("v2-post-metrics.json");
+        e["requestContext"]["timeEpoch"] = serde_json::json!(1_795_978_805);
+        let seconds = parse_event(e).unwrap().1.unwrap();
+        assert_eq!(seconds.request_time_ms, Some(1_795_978_805_000));
+        let clock = chrono::Utc::now().timestamp_millis();
+        assert!(
+            (r.reference_time_ms() - clock).abs() < 60_000,
+            "falls back to the clock"
+        );
+    }
+
     #[test]
     fn a_non_http_event_fails_with_a_stable_error_type() {
         let e = parse_event(serde_json::json!({"Records": []})).unwrap_err();
@@ -341,7 +428,8 @@ mod tests {
 
     #[test]
     fn raw_query_string_is_form_decoded_and_repeats_joined() {
-        let q = parse_query_string("stat=p50&stat=p99&service=a%2Eb&x=one+two&flag");
+        let (q, repeated) = parse_query_string("stat=p50&stat=p99&service=a%2Eb&x=one+two&flag");
+        assert_eq!(repeated, BTreeSet::from(["stat".to_owned()]));
         assert_eq!(q["stat"], "p50,p99");
         assert_eq!(q["service"], "a.b");
         assert_eq!(q["x"], "one two");

@@ -278,3 +278,125 @@ async fn bad_bodies_are_400s_and_oversized_ones_413() {
             .assert_error(413, "payload_too_large", None);
     }
 }
+
+/// `POST /metrics` accepts points in the same window as log lines (`contract::acceptance`),
+/// around the time API Gateway received the request: `requestContext.requestTimeEpoch` (REST)
+/// or `timeEpoch` (HTTP API), in ms. Outside it is a 400 naming the point's timestamp, with
+/// the bounds. Passing validation shows as 503 here (the table is offline).
+#[tokio::test]
+async fn post_timestamps_must_lie_in_the_window_around_the_request_time() {
+    use contract::acceptance::{MAX_AGE_MS, MAX_FUTURE_MS};
+    let app = offline_app().await;
+    let request_ms = support::request_time_ms();
+    let body = |t: i64| {
+        json!({"points": [
+            {"service": "a", "timestamp": request_ms / 1000, "metrics": {"x": 1}},
+            {"service": "a", "timestamp": t, "metrics": {"x": 1}},
+        ]})
+        .to_string()
+    };
+    // The whole seconds just inside and just outside each edge.
+    let earliest = (request_ms - MAX_AGE_MS).div_euclid(1000) + 1;
+    let latest = (request_ms + MAX_FUTURE_MS).div_euclid(1000);
+    for make in [v1, v2] {
+        for t in [earliest, latest] {
+            let r = call(&app, make("POST", "/metrics", &[], &[], Some(&body(t)))).await;
+            assert_eq!(r.status, 503, "{t} is inside: {}", r.raw_body);
+        }
+        for t in [
+            earliest - 1,
+            latest + 1,
+            1,
+            request_ms / 1000 + 365 * 86_400,
+        ] {
+            let r = call(&app, make("POST", "/metrics", &[], &[], Some(&body(t)))).await;
+            r.assert_error(400, "invalid_body", Some("points[1].timestamp"));
+            let m = r.body["message"].as_str().unwrap();
+            assert!(
+                m.contains("[2026-11-15T19:00:05.123Z, 2026-11-30T19:00:05.123Z]")
+                    && m.contains("14 days before to 1 day after"),
+                "{m}"
+            );
+        }
+        // The reference is the event's time, not the function's clock: the same body is
+        // refused when the gateway received it a year later.
+        let year_later = support::at(
+            make("POST", "/metrics", &[], &[], Some(&body(latest))),
+            Some(request_ms + 365 * 86_400_000),
+        );
+        call(&app, year_later)
+            .await
+            .assert_error(400, "invalid_body", Some("points[0].timestamp"));
+    }
+}
+
+/// Without a request time in the event (not something API Gateway sends) the system clock is
+/// the reference.
+#[tokio::test]
+async fn without_a_request_time_the_clock_is_the_reference() {
+    let app = offline_app().await;
+    let now = chrono::Utc::now().timestamp();
+    let body = |t: i64| json!({"service": "a", "timestamp": t, "metrics": {"x": 1}}).to_string();
+    for make in [v1, v2] {
+        let at_now = support::at(make("POST", "/metrics", &[], &[], Some(&body(now))), None);
+        assert_eq!(call(&app, at_now).await.status, 503);
+        let old = support::at(
+            make("POST", "/metrics", &[], &[], Some(&body(now - 15 * 86_400))),
+            None,
+        );
+        call(&app, old)
+            .await
+            .assert_error(400, "invalid_body", Some("timestamp"));
+    }
+}
+
+/// A parameter that takes one value, given twice, is refused by name; before, its values were
+/// joined and the caller read about a `','` they never typed. `stat` may repeat.
+#[tokio::test]
+async fn a_repeated_single_valued_parameter_is_named() {
+    let app = offline_app().await;
+    for make in [v1, v2] {
+        let r = call(
+            &app,
+            make(
+                "GET",
+                "/metrics",
+                &[("service", "checkout"), ("service", "search")],
+                &[],
+                None,
+            ),
+        )
+        .await;
+        r.assert_error(400, "invalid_parameter", Some("service"));
+        let m = r.body["message"].as_str().unwrap();
+        assert!(m.contains("more than once") && !m.contains("','"), "{m}");
+        let r = call(
+            &app,
+            make(
+                "GET",
+                "/metrics",
+                &[
+                    ("from", "2026-11-29T18:00:00Z"),
+                    ("from", "2026-11-29T17:00:00Z"),
+                ],
+                &[],
+                None,
+            ),
+        )
+        .await;
+        r.assert_error(400, "invalid_parameter", Some("from"));
+        // A list parameter repeated is its values joined: valid (503: the table is offline).
+        let r = call(
+            &app,
+            make(
+                "GET",
+                "/metrics",
+                &[("service", "a"), ("stat", "p50"), ("stat", "p99")],
+                &[],
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 503, "{}", r.raw_body);
+    }
+}

@@ -184,10 +184,15 @@ async fn the_served_function_over_http() {
         (200, &json!({"status": "ok", "table": "reachable"}))
     );
 
+    // Ten minutes ago: inside the acceptance window around the request's time (the front's
+    // `timeEpoch`, or the function's clock when it sends none).
+    let now = chrono::Utc::now().timestamp();
+    let t0 = now - now % 120 - 600;
+    let ts = metrics_api::query::rfc3339;
     let body = json!({"points": [
-        {"service": "checkout", "timestamp": "2026-11-29T18:00:30Z", "metrics": {"latency_ms": [10, 20, 30]}},
-        {"service": "checkout", "timestamp": "2026-11-29T18:01:30Z", "metrics": {"latency_ms": 40}},
-        {"service": "search", "timestamp": "2026-11-29T18:01:00Z", "metrics": {"latency_ms": 5}}
+        {"service": "checkout", "timestamp": ts(t0 + 30), "metrics": {"latency_ms": [10, 20, 30]}},
+        {"service": "checkout", "timestamp": ts(t0 + 90), "metrics": {"latency_ms": 40}},
+        {"service": "search", "timestamp": ts(t0 + 60), "metrics": {"latency_ms": 5}}
     ]})
     .to_string();
     let post = |key: &str| {
@@ -217,20 +222,23 @@ async fn the_served_function_over_http() {
         (202, &json!(true))
     );
 
-    let q =
-        "/metrics?from=2026-11-29T18:00:00Z&to=2026-11-29T18:02:00Z&period=120&stat=count,max,p50";
+    let q = format!(
+        "/metrics?from={}&to={}&period=120&stat=count,max,p50",
+        ts(t0),
+        ts(t0 + 120)
+    );
     let r = curl(&[&url(&format!("{q}&service=checkout"))]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         r.body["series"],
         json!([{"service": "checkout", "metric": "latency_ms", "points": [
-            {"timestamp": "2026-11-29T18:00:00Z", "count": 4, "max": 40.0, "p50": r.body["series"][0]["points"][0]["p50"]}
+            {"timestamp": ts(t0), "count": 4, "max": 40.0, "p50": r.body["series"][0]["points"][0]["p50"]}
         ]}])
     );
     let p50 = r.body["series"][0]["points"][0]["p50"].as_f64().unwrap();
     assert!((p50 - 20.0).abs() <= 0.2, "{p50}");
 
-    let r = curl(&[&url(q)]);
+    let r = curl(&[&url(&q)]);
     let services: Vec<&str> = r.body["series"]
         .as_array()
         .unwrap()
@@ -245,7 +253,8 @@ async fn the_served_function_over_http() {
     assert_eq!((r.status, &r.body["error"]), (400, &json!("invalid_body")));
     let big = format!(
         "[{}]",
-        vec![r#"{"service":"a","timestamp":1,"metrics":{"x":1}}"#; 60].join(",")
+        vec![json!({"service": "a", "timestamp": t0, "metrics": {"x": 1}}).to_string(); 60]
+            .join(",")
     );
     let r = curl(&["-X", "POST", "--data-binary", &big, &url("/metrics")]);
     assert_eq!(

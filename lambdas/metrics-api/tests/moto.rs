@@ -15,7 +15,12 @@ use support::schema::Doc;
 use support::{call, create_table, fixture, v1, v2, Reply};
 use test_support::{dynamo, Moto};
 
-const T0: i64 = 1_795_975_200; // 2026-11-29T18:00:00Z
+/// An hour before the events' request time, on a minute: 2026-11-29T18:00:00Z. The points the
+/// tests write lie after it, inside the acceptance window around the request time.
+fn t0() -> i64 {
+    let request = support::request_time_ms() / 1000;
+    request - request % 60 - 3600
+}
 
 async fn setup() -> (Moto, App) {
     let moto = Moto::start();
@@ -31,12 +36,14 @@ fn ts(t: i64) -> String {
 type Make = fn(&str, &str, &[(&str, &str)], &[(&str, &str)], Option<&str>) -> Value;
 
 async fn post(app: &App, make: Make, body: &Value, key: Option<&str>) -> Reply {
+    post_at(app, make, body, key, support::request_time_ms()).await
+}
+
+/// `post` as received by API Gateway at `request_ms`.
+async fn post_at(app: &App, make: Make, body: &Value, key: Option<&str>, request_ms: i64) -> Reply {
     let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
-    let r = call(
-        app,
-        make("POST", "/metrics", &[], &headers, Some(&body.to_string())),
-    )
-    .await;
+    let event = make("POST", "/metrics", &[], &headers, Some(&body.to_string()));
+    let r = call(app, support::at(event, Some(request_ms))).await;
     assert_eq!(r.status, 202, "{}", r.raw_body);
     let doc = Doc::load();
     doc.check(
@@ -133,8 +140,8 @@ async fn one_service_across_minute_boundaries_and_pages() {
             .collect();
         truth[(minute / 2) as usize].extend(&lat);
         let body = json!({"points": [
-            {"service": "checkout", "timestamp": ts(T0 + minute * 60 + 10), "metrics": {"latency_ms": lat[..10]}},
-            {"service": "checkout", "timestamp": T0 + minute * 60 + 50, "metrics": {"latency_ms": lat[10..], "requests": 10}},
+            {"service": "checkout", "timestamp": ts(t0() + minute * 60 + 10), "metrics": {"latency_ms": lat[..10]}},
+            {"service": "checkout", "timestamp": t0() + minute * 60 + 50, "metrics": {"latency_ms": lat[10..], "requests": 10}},
         ]});
         let make: Make = if minute % 2 == 0 { v1 } else { v2 };
         let r = post(&app, make, &body, None).await;
@@ -144,12 +151,12 @@ async fn one_service_across_minute_boundaries_and_pages() {
     post(
         &app,
         v1,
-        &json!({"service": "search", "timestamp": T0, "metrics": {"latency_ms": 9999}}),
+        &json!({"service": "search", "timestamp": t0(), "metrics": {"latency_ms": 9999}}),
         None,
     )
     .await;
 
-    let (from, to) = (ts(T0), ts(T0 + 600));
+    let (from, to) = (ts(t0()), ts(t0() + 600));
     let query = [
         ("service", "checkout"),
         ("metric", "latency_ms"),
@@ -169,7 +176,7 @@ async fn one_service_across_minute_boundaries_and_pages() {
     let pts = series[0]["points"].as_array().unwrap();
     assert_eq!(pts.len(), 5);
     for (i, (p, values)) in pts.iter().zip(&truth).enumerate() {
-        assert_eq!(p["timestamp"], json!(ts(T0 + i as i64 * 120)));
+        assert_eq!(p["timestamp"], json!(ts(t0() + i as i64 * 120)));
         assert_eq!(p["count"], json!(values.len()));
         let sum: f64 = values.iter().sum();
         assert!((p["sum"].as_f64().unwrap() - sum).abs() < 1e-6);
@@ -194,7 +201,7 @@ async fn one_service_across_minute_boundaries_and_pages() {
     assert_eq!(pages.len(), 3);
     assert_eq!(
         pages[1]["page"],
-        json!({"from": ts(T0 + 240), "to": ts(T0 + 480)})
+        json!({"from": ts(t0() + 240), "to": ts(t0() + 480)})
     );
     assert_eq!(points(&pages), points(&whole));
 
@@ -233,14 +240,21 @@ async fn every_service_from_the_index_with_bounded_pages() {
     for minute in 0..90i64 {
         for (i, svc) in ["api", "billing", "checkout"].iter().enumerate() {
             if (minute + i as i64) % 3 != 0 {
-                points_in.push(json!({"service": svc, "timestamp": T0 + minute * 60 + 5, "metrics": {"requests": 1, "errors": i}}));
+                points_in.push(json!({"service": svc, "timestamp": t0() + minute * 60 + 5, "metrics": {"requests": 1, "errors": i}}));
             }
         }
     }
+    // 180 (service, minute) groups: two requests, since one request is one transaction of at
+    // most 99 groups.
     let before = app.table.request_counts();
-    let r = post(&app, v1, &json!({ "points": points_in }), Some("seed")).await;
+    let half = points_in.len() / 2;
+    let mut groups = 0;
+    for (i, part) in [&points_in[..half], &points_in[half..]].iter().enumerate() {
+        let key = format!("seed-{i}");
+        let r = post(&app, v1, &json!({ "points": part }), Some(&key)).await;
+        groups += r.body["groups"]["written"].as_u64().unwrap();
+    }
     let after = app.table.request_counts();
-    let groups = r.body["groups"]["written"].as_u64().unwrap();
     assert_eq!(groups, 180);
     eprintln!(
         "DynamoDB requests, POST of {groups} (service, minute) groups: {} BatchGetItem, {} TransactWriteItems, {} total",
@@ -249,7 +263,7 @@ async fn every_service_from_the_index_with_bounded_pages() {
         after.total() - before.total()
     );
 
-    let (from, to) = (ts(T0), ts(T0 + 90 * 60));
+    let (from, to) = (ts(t0()), ts(t0() + 90 * 60));
     let before = app.table.request_counts().query;
     let q = [
         ("from", from.as_str()),
@@ -261,7 +275,7 @@ async fn every_service_from_the_index_with_bounded_pages() {
     // Without `service`, a page is at most 60 minutes: one index query each.
     assert_eq!(
         first.body["page"],
-        json!({"from": ts(T0), "to": ts(T0 + 3600)})
+        json!({"from": ts(t0()), "to": ts(t0() + 3600)})
     );
     assert_eq!(
         queries, 60,
@@ -318,7 +332,7 @@ async fn one_service_one_day_is_one_query() {
         .map(|m| {
             let mut g = StoredGroup::empty(GroupKey::new(
                 "checkout",
-                Minute::from_epoch_seconds(T0 + m * 60),
+                Minute::from_epoch_seconds(t0() + m * 60),
             ));
             g.version = 1;
             for v in [m as f64 + 1.0, 2.0 * m as f64 + 1.0] {
@@ -348,7 +362,7 @@ async fn one_service_one_day_is_one_query() {
         assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
     }
     let before = app.table.request_counts().query;
-    let (from, to) = (ts(T0), ts(T0 + 86_400));
+    let (from, to) = (ts(t0()), ts(t0() + 86_400));
     let r = get(
         &app,
         v1,
@@ -385,14 +399,17 @@ async fn idempotent_retries_count_once() {
         assert_eq!(retry.body["groups"]["written"], json!(0));
     }
     // Without a key the same write counts each time.
-    let body = json!({"service": "checkout", "timestamp": "2026-11-29T18:05:00Z", "metrics": {"requests": 1}});
+    // The fixture's body writes into 2026-11-29T18:05, 55 minutes before its request time.
+    let minute = t0() + 300;
+    let body = json!({"service": "checkout", "timestamp": ts(minute), "metrics": {"requests": 1}});
     post(&app, v2, &body, None).await;
     post(&app, v2, &body, None).await;
 
+    let (from, to) = (ts(minute), ts(minute + 60));
     let q = [
         ("service", "checkout"),
-        ("from", "2026-11-29T18:05:00Z"),
-        ("to", "2026-11-29T18:06:00Z"),
+        ("from", from.as_str()),
+        ("to", to.as_str()),
         ("stat", "count"),
     ];
     let r = get(&app, v1, &q).await;
@@ -424,8 +441,7 @@ async fn errors_answer_without_writing_anything() {
     let small = support::config(&[("MAX_BODY_BYTES", "300")]);
     let app = support::app_at(&moto.endpoint, small).await;
     let ok = |metrics: Value| {
-        json!({"service": "checkout", "timestamp": "2026-11-29T18:05:00Z", "metrics": metrics})
-            .to_string()
+        json!({"service": "checkout", "timestamp": ts(t0() + 300), "metrics": metrics}).to_string()
     };
     for make in [v1 as Make, v2] {
         let gets: &[(&[(&str, &str)], &str)] = &[
@@ -463,7 +479,7 @@ async fn errors_answer_without_writing_anything() {
             ),
             (ok(json!({"bad name!": 1})), Some("metrics.bad name!")),
             (
-                r##"{"service":"#checkout","timestamp":1,"metrics":{"x":1}}"##.to_owned(),
+                json!({"service": "#checkout", "timestamp": t0(), "metrics": {"x": 1}}).to_string(),
                 Some("service"),
             ),
             ("{\"points\": [".to_owned(), None),
@@ -544,8 +560,11 @@ async fn a_retried_post_publishes_nothing_again() {
         {"service": "api", "timestamp": at + 60, "metrics": {"requests": 1, "latency_ms": 9}},
         {"service": "other", "timestamp": at, "metrics": {"requests": 5}},
     ]});
+    // CloudWatch takes data up to two weeks old by its own clock, so these points are near the
+    // present, and so is the request's time.
     for attempt in 0..3 {
-        let r = post(&app, v1, &body, Some("publish-once")).await;
+        let request_ms = chrono::Utc::now().timestamp_millis();
+        let r = post_at(&app, v1, &body, Some("publish-once"), request_ms).await;
         assert_eq!(r.body["duplicate"], attempt > 0, "{}", r.raw_body);
     }
     let cw = test_support::cloudwatch::client(&moto.endpoint).await;
@@ -565,4 +584,255 @@ async fn a_retried_post_publishes_nothing_again() {
     assert_eq!(total("Latency", "api", "SampleCount").await, 4.0);
     assert_eq!(total("cart_size", "api", "SampleCount").await, 1.0);
     assert_eq!(total("Requests", "other", "Sum").await, 0.0);
+}
+
+/// Every metric item of the table (reserved items excluded), to compare before and after.
+async fn metric_items(moto: &Moto) -> Vec<(String, String, Value)> {
+    let client = dynamo::client(&moto.endpoint).await;
+    // A test-side Scan of the whole table: the function itself never scans.
+    let out = client
+        .scan()
+        .table_name(support::TABLE)
+        .send()
+        .await
+        .unwrap();
+    let mut items: Vec<(String, String, Value)> = out
+        .items()
+        .iter()
+        .filter_map(|item| {
+            let pk = item["ServiceName"].as_s().unwrap().clone();
+            let sk = item["Timestamp"].as_s().unwrap().clone();
+            (!pk.starts_with('#')).then(|| {
+                let g = metrics_core::codec::decode_group(item).unwrap();
+                let metrics: serde_json::Map<String, Value> = g
+                    .metrics
+                    .0
+                    .iter()
+                    .map(|(k, a)| (k.clone(), json!([a.count, a.sum])))
+                    .collect();
+                (pk, sk, Value::Object(metrics))
+            })
+        })
+        .collect();
+    items.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    items
+}
+
+/// An `Idempotency-Key` names one request. Reused with the same data (however the JSON spells
+/// it) it is a duplicate that writes nothing; reused with other data, even data for other
+/// minutes, it is a 422 naming the header (IETF draft-ietf-httpapi-idempotency-key-header,
+/// "Error Scenarios"), and nothing of the new body is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_key_with_another_body_is_a_422_and_writes_nothing() {
+    let (moto, app) = setup().await;
+    let first = json!({"points": [
+        {"service": "checkout", "timestamp": t0() + 10, "metrics": {"requests": 1, "latency_ms": [12.5, 80]}},
+        {"service": "search", "timestamp": ts(t0() + 70), "metrics": {"errors": 1}},
+    ]});
+    let r = post(&app, v1, &first, Some("order-7")).await;
+    assert_eq!(
+        (&r.body["duplicate"], &r.body["groups"]),
+        (&json!(false), &json!({"written": 2, "already_applied": 0}))
+    );
+    let after_first = metric_items(&moto).await;
+    assert_eq!(after_first.len(), 2);
+
+    // The same data, spelt differently: another shape, order, number and time forms.
+    let same = format!(
+        r#"[ {{"timestamp": "{}", "metrics": {{"errors": 1.0}}, "service": "search"}},
+             {{"service": "checkout", "timestamp": {}, "metrics": {{"latency_ms": [80, 1.25e1], "requests": 1e0}}}} ]"#,
+        ts(t0() + 70),
+        t0() + 10
+    );
+    for make in [v1 as Make, v2] {
+        let headers = [("Idempotency-Key", "order-7")];
+        let r = call(&app, make("POST", "/metrics", &[], &headers, Some(&same))).await;
+        assert_eq!(r.status, 202, "{}", r.raw_body);
+        assert_eq!(
+            (&r.body["duplicate"], &r.body["groups"]),
+            (&json!(true), &json!({"written": 0, "already_applied": 2}))
+        );
+    }
+    assert_eq!(metric_items(&moto).await, after_first);
+
+    // Other data under the same key: one more value, and a minute the first never touched.
+    let other = json!({"points": [
+        {"service": "checkout", "timestamp": t0() + 10, "metrics": {"requests": 1, "latency_ms": [12.5, 80]}},
+        {"service": "search", "timestamp": ts(t0() + 70), "metrics": {"errors": 1}},
+        {"service": "search", "timestamp": t0() + 600, "metrics": {"errors": 1}},
+    ]});
+    let doc = Doc::load();
+    for make in [v1 as Make, v2] {
+        let headers = [("Idempotency-Key", "order-7")];
+        let r = call(
+            &app,
+            make("POST", "/metrics", &[], &headers, Some(&other.to_string())),
+        )
+        .await;
+        r.assert_error(422, "idempotency_key_reused", Some("Idempotency-Key"));
+        assert!(
+            r.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("different body"),
+            "{}",
+            r.raw_body
+        );
+        doc.check(
+            doc.response_schema("/metrics", "POST", 422).unwrap(),
+            &r.body,
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        metric_items(&moto).await,
+        after_first,
+        "nothing of the other body"
+    );
+    // A new key applies it.
+    let r = post(&app, v2, &other, Some("order-8")).await;
+    assert_eq!(r.body["groups"]["written"], json!(3));
+}
+
+/// A request is one transaction: a request over 99 (service, minute) groups is refused whole
+/// (400 naming the point that opens group 100), and a group whose item would exceed DynamoDB's
+/// item size fails the whole request (413 naming the point, the service and the minute):
+/// nothing of either is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_applied_whole_or_not_at_all() {
+    let (moto, app) = setup().await;
+    let wide: Vec<Value> = (0..100)
+        .map(|i| json!({"service": format!("svc-{i:03}"), "timestamp": t0(), "metrics": {"requests": 1}}))
+        .collect();
+    for key in [None, Some("wide")] {
+        let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+        let body = json!({ "points": wide }).to_string();
+        call(&app, v1("POST", "/metrics", &[], &headers, Some(&body)))
+            .await
+            .assert_error(400, "invalid_body", Some("points[99]"));
+    }
+    assert_eq!(metric_items(&moto).await, vec![]);
+    let r = post(&app, v1, &json!({ "points": wide[..99] }), Some("wide")).await;
+    assert_eq!(r.body["groups"]["written"], json!(99));
+
+    // `big` at t0 is near DynamoDB's 400 KB item limit: adding metrics to it overflows.
+    let client = dynamo::client(&moto.endpoint).await;
+    let mut g = StoredGroup::empty(GroupKey::new("big", Minute::from_epoch_seconds(t0())));
+    g.version = 1;
+    // Mostly a few metrics with wide sketches (thousands of buckets each): moto and the codec
+    // handle a few dozen map entries much faster than thousands. Then small ones to the brim.
+    let mut i = 0;
+    while item_size(&encode_group(&g)) < 360 * 1024 {
+        for k in 0..4000 {
+            g.metrics.record(&format!("wide-{i:03}"), 1.011f64.powi(k));
+        }
+        i += 1;
+    }
+    while item_size(&encode_group(&g)) < 392 * 1024 {
+        for _ in 0..20 {
+            g.metrics.record(&format!("small-{i:04}"), 1.0);
+            i += 1;
+        }
+    }
+    assert!(item_size(&encode_group(&g)) < 400 * 1024);
+    client
+        .put_item()
+        .table_name(support::TABLE)
+        .set_item(Some(encode_group(&g)))
+        .send()
+        .await
+        .unwrap();
+    let before = metric_items(&moto).await;
+    let extra: serde_json::Map<String, Value> = (0..400)
+        .map(|j| (format!("extra-{j:03}"), json!(1)))
+        .collect();
+    let body = json!({"points": [
+        {"service": "small", "timestamp": t0() + 60, "metrics": {"requests": 1}},
+        {"service": "big", "timestamp": t0() + 5, "metrics": extra},
+    ]});
+    for key in [None, Some("big-1")] {
+        let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+        let r = call(
+            &app,
+            v2("POST", "/metrics", &[], &headers, Some(&body.to_string())),
+        )
+        .await;
+        r.assert_error(413, "item_too_large", Some("points[1]"));
+        let m = r.body["message"].as_str().unwrap();
+        assert!(
+            m.contains("service big in minute 2026-11-29T18:00:00Z"),
+            "{m}"
+        );
+    }
+    assert_eq!(
+        metric_items(&moto).await,
+        before,
+        "not even the small group"
+    );
+
+    // Eight such items in one request pass the transaction's size (DynamoDB: 4 MB in all,
+    // `MAX_ATOMIC_BYTES` with the estimate's margin): a 413 naming the point where the total
+    // passed it, and nothing written, although each item alone would fit.
+    for m in 1..8 {
+        let mut copy = g.clone();
+        copy.key = GroupKey::new("big", Minute::from_epoch_seconds(t0() + m * 60));
+        client
+            .put_item()
+            .table_name(support::TABLE)
+            .set_item(Some(encode_group(&copy)))
+            .send()
+            .await
+            .unwrap();
+    }
+    let before = metric_items(&moto).await;
+    let points: Vec<Value> = (0..8)
+        .map(|m| json!({"service": "big", "timestamp": t0() + m * 60, "metrics": {"requests": 1}}))
+        .collect();
+    let r = call(
+        &app,
+        v1(
+            "POST",
+            "/metrics",
+            &[],
+            &[],
+            Some(&json!({ "points": points }).to_string()),
+        ),
+    )
+    .await;
+    r.assert_error(413, "transaction_too_large", Some("points[7]"));
+    assert_eq!(metric_items(&moto).await, before);
+}
+
+/// Two requests racing with one key and different bodies: one is applied, the other is a 422
+/// (the record's Put is conditioned on there being none), and the table holds exactly one body.
+/// moto runs single-threaded (a cancelled transaction restores a whole-table snapshot there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_requests_with_one_key_apply_one_body() {
+    let moto = Moto::start_serialized();
+    create_table(&moto.endpoint).await;
+    let app = support::app_at(&moto.endpoint, support::config(&[])).await;
+    let bodies: Vec<String> = (0..4)
+        .map(|i| {
+            json!({"points": [
+                {"service": "race", "timestamp": t0(), "metrics": {"requests": 1}},
+                {"service": "race", "timestamp": t0() + 60 * (i + 1), "metrics": {"requests": i + 1}},
+            ]})
+            .to_string()
+        })
+        .collect();
+    // Concurrent on one task: the requests' DynamoDB calls interleave.
+    let headers = [("Idempotency-Key", "race-1")];
+    let calls = bodies
+        .iter()
+        .map(|body| call(&app, v1("POST", "/metrics", &[], &headers, Some(body))));
+    let mut statuses: Vec<u16> = futures_util::future::join_all(calls)
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [202, 422, 422, 422], "one body applied");
+    let items = metric_items(&moto).await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[0].2, json!({"requests": [1, 1.0]}));
 }

@@ -7,7 +7,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use metrics_api::query::{self, MAX_LIMIT, PARAMS};
+use metrics_api::query::{self, rfc3339, MAX_LIMIT, PARAMS};
 use metrics_api::routes::ROUTES;
 use metrics_core::aggregate::Stat;
 use serde_json::json;
@@ -45,11 +45,15 @@ fn implemented() -> BTreeMap<String, BTreeSet<String>> {
 }
 
 /// A request that passes validation for each documented operation.
-fn sample(method: &str, path: &str) -> (Vec<(&'static str, &'static str)>, Option<&'static str>) {
+fn sample(method: &str, path: &str) -> (Vec<(&'static str, &'static str)>, Option<String>) {
     match (method, path) {
+        // A point at the events' own request time: inside the acceptance window.
         ("POST", _) => (
             vec![],
-            Some(r#"{"service":"a","timestamp":1,"metrics":{"x":1}}"#),
+            Some(
+                json!({"service": "a", "timestamp": support::request_time_ms() / 1000, "metrics": {"x": 1}})
+                    .to_string(),
+            ),
         ),
         _ => (vec![], None),
     }
@@ -103,7 +107,7 @@ async fn every_documented_operation_answers_as_documented() {
         for method in &methods {
             let (query, body) = sample(method, &path);
             for make in [v1, v2] {
-                let r = call(&app, make(method, &path, &query, &[], body)).await;
+                let r = call(&app, make(method, &path, &query, &[], body.as_deref())).await;
                 assert!(
                     r.status != 404 && r.status != 405,
                     "{method} {path}: {}",
@@ -226,4 +230,135 @@ async fn error_bodies_match_the_documented_error_schema() {
             doc.check(doc.schema("Error"), &r.body).unwrap();
         }
     }
+}
+
+/// The document states the server's rules from the same definitions the server validates with,
+/// so a generated client validates what the server does: name patterns (`contract::names`),
+/// time bounds (`query::MIN_TIME`/`MAX_TIME`), value bounds (`aggregate::MAX_ABS_VALUE`), the
+/// acceptance window (`contract::acceptance`), the atomic write's limits
+/// (`store::atomic`), the idempotency key's length. Each pattern is also checked, as a regular
+/// expression, to accept exactly what the server's validator accepts.
+#[test]
+fn documented_patterns_and_bounds_are_the_servers() {
+    use contract::acceptance;
+    use contract::names::{
+        validate_metric_name, validate_service_name, METRIC_NAME_PATTERN, SERVICE_NAME_PATTERN,
+    };
+    use metrics_api::ingest::MAX_IDEMPOTENCY_KEY_LEN;
+    use metrics_api::query::{MAX_RANGE_SECONDS, MAX_TIME, MIN_TIME};
+    use metrics_core::aggregate::MAX_ABS_VALUE;
+    use metrics_core::store::atomic::{MAX_ATOMIC_BYTES, MAX_ATOMIC_GROUPS};
+
+    let doc = Doc::load();
+    let schema = |name: &str| doc.schema(name).clone();
+    let param = |name: &str| {
+        doc.resolve(&doc.0["components"]["parameters"][name])
+            .clone()
+    };
+
+    // Names: the document's patterns are the contract's, and they agree with the validators.
+    assert_eq!(
+        schema("ServiceName")["pattern"],
+        json!(SERVICE_NAME_PATTERN)
+    );
+    assert_eq!(schema("MetricName")["pattern"], json!(METRIC_NAME_PATTERN));
+    assert_eq!(
+        doc.resolve(&param("service")["schema"])["pattern"],
+        json!(SERVICE_NAME_PATTERN)
+    );
+    assert_eq!(
+        doc.resolve(&param("metric")["schema"]["items"])["pattern"],
+        json!(METRIC_NAME_PATTERN)
+    );
+    let data_point = schema("DataPoint");
+    assert_eq!(
+        data_point["properties"]["metrics"]["x-propertyNames"]["pattern"],
+        json!(METRIC_NAME_PATTERN)
+    );
+    let service_re = regex_lite::Regex::new(SERVICE_NAME_PATTERN).unwrap();
+    let metric_re = regex_lite::Regex::new(METRIC_NAME_PATTERN).unwrap();
+    let long = |n: usize| "a".repeat(n);
+    for name in [
+        "checkout",
+        "a.b_c-d",
+        "x:y/z",
+        "",
+        " ",
+        "a b",
+        "#x",
+        "añ",
+        "a,b",
+        "a\n",
+        &long(128),
+        &long(129),
+        &long(255),
+        &long(256),
+    ] {
+        assert_eq!(
+            service_re.is_match(name),
+            validate_service_name(name).is_ok(),
+            "{name:?}"
+        );
+        assert_eq!(
+            metric_re.is_match(name),
+            validate_metric_name(name).is_ok(),
+            "{name:?}"
+        );
+    }
+
+    // Times: the bounds, and the string forms.
+    let time = schema("Time");
+    assert!(doc.schema("Time")["description"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("epoch {MIN_TIME} to {MAX_TIME}")));
+    let digits = format!("^[0-9]{{1,{}}}$", MAX_TIME.to_string().len());
+    assert_eq!(time["oneOf"][1]["pattern"], json!(digits));
+    let integer = &data_point["properties"]["timestamp"]["oneOf"][1];
+    assert_eq!(
+        (&integer["minimum"], &integer["maximum"]),
+        (&json!(MIN_TIME), &json!(MAX_TIME))
+    );
+    assert_eq!(rfc3339(MAX_TIME), "9999-12-31T23:59:00Z");
+    for t in [MIN_TIME, MAX_TIME] {
+        assert!(support::schema::is_date_time(&rfc3339(t)));
+        doc.check(&time, &json!(rfc3339(t))).unwrap();
+        doc.check(&time, &json!(t.to_string())).unwrap();
+    }
+    assert!(doc.check(&time, &json!("+10000-01-01T00:00:00Z")).is_err());
+    // The acceptance window, in words from the contract.
+    let ts_doc = data_point["properties"]["timestamp"]["description"]
+        .as_str()
+        .unwrap()
+        .replace('\n', " ");
+    let window = format!(
+        "{} days before to {} day after",
+        acceptance::MAX_AGE_DAYS,
+        acceptance::MAX_FUTURE_DAYS
+    );
+    assert!(ts_doc.contains(&window), "{ts_doc}");
+    let post = &doc.0["paths"]["/metrics"]["post"];
+    assert!(post["description"].as_str().unwrap().contains(&window));
+
+    // Values, the period, the key, the atomic write.
+    let value = schema("Value");
+    assert_eq!(
+        (&value["minimum"], &value["maximum"]),
+        (&json!(-MAX_ABS_VALUE), &json!(MAX_ABS_VALUE))
+    );
+    assert_eq!(
+        param("period")["schema"]["maximum"],
+        json!(MAX_RANGE_SECONDS)
+    );
+    let key = param("idempotency_key")["schema"].clone();
+    assert_eq!(key["maxLength"], json!(MAX_IDEMPOTENCY_KEY_LEN));
+    assert_eq!(
+        key["pattern"],
+        json!(format!("^[!-~]{{1,{MAX_IDEMPOTENCY_KEY_LEN}}}$"))
+    );
+    assert_eq!(post["x-maxGroups"], json!(MAX_ATOMIC_GROUPS));
+    assert_eq!(post["x-maxTransactionBytes"], json!(MAX_ATOMIC_BYTES));
+    let text = post["description"].as_str().unwrap().replace('\n', " ");
+    assert!(text.contains(&format!("at most {MAX_ATOMIC_GROUPS} (service, minute)")));
+    assert!(text.contains(&format!("at most {MAX_ATOMIC_BYTES} bytes")));
 }

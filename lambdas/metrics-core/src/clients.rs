@@ -8,6 +8,7 @@
 
 use crate::aggregate::Batch;
 use crate::minute::Minute;
+use crate::store::atomic::{AtomicError, AtomicOutcome, AtomicWrite};
 use crate::store::{
     ApplyReport, MetricStore, MinutePage, OnReject, RequestCounts, ServicePage, StoreError,
 };
@@ -15,7 +16,8 @@ use crate::MinuteMetrics;
 use aws_sdk_dynamodb::Client;
 use contract::iam::{AwsClient, Operation};
 
-/// Exactly-once merges of batches into the table ([`MetricStore::apply`]).
+/// Exactly-once merges of batches into the table ([`MetricStore::apply`], and
+/// [`MetricStore::apply_atomic`] for API requests).
 #[derive(Clone)]
 pub struct MetricWriter(MetricStore);
 
@@ -52,6 +54,15 @@ impl MetricWriter {
         on_reject: OnReject,
     ) -> Result<ApplyReport, StoreError> {
         self.0.apply_with(source_id, batch, on_reject).await
+    }
+
+    /// One request's groups in one transaction, whole or not at all, with its idempotency
+    /// record ([`MetricStore::apply_atomic`]).
+    pub async fn apply_atomic(
+        &self,
+        write: &AtomicWrite<'_>,
+    ) -> Result<AtomicOutcome, AtomicError> {
+        self.0.apply_atomic(write).await
     }
 
     pub fn table(&self) -> &str {

@@ -17,8 +17,10 @@
 //! Retries: throttling and transient errors back off (full jitter) for at most [`MAX_ATTEMPTS`];
 //! rounds lost to concurrent writers are bounded separately by [`MAX_CONFLICT_ROUNDS`].
 //!
-//! Without a source id (`None`, API writes without idempotency key) nothing is recorded and a retry by
-//! the caller counts twice.
+//! Without a source id (`None`) nothing is recorded and a retry by the caller counts twice.
+//!
+//! API requests are applied whole or not at all, in one transaction with their idempotency
+//! record: [`atomic`] ([`MetricStore::apply_atomic`]).
 //!
 //! ## Groups that can never be written
 //! Some failures belong to one group and no retry can fix them: an invalid service or metric name,
@@ -42,6 +44,8 @@
 //! ## Requests
 //! Every call counts its DynamoDB requests ([`MetricStore::request_counts`], [`ApplyReport`],
 //! [`ServicePage::requests`]) so that benchmarks can report them.
+
+pub mod atomic;
 
 use crate::aggregate::{Batch, GroupKey, MinuteMetrics};
 use crate::codec::{

@@ -117,6 +117,38 @@ pub fn v2(
     e
 }
 
+/// When API Gateway received the committed fixtures' requests (`requestContext.requestTimeEpoch`
+/// / `timeEpoch`, ms): 2026-11-29T19:00:05.123Z. `v1` and `v2` events carry it unless moved
+/// with [`at`]; the API judges POST timestamps against it (`contract::acceptance`).
+pub fn request_time_ms() -> i64 {
+    let e = fixture("v1-get-metrics.json");
+    let v1 = e["requestContext"]["requestTimeEpoch"].as_i64().unwrap();
+    let v2 = fixture("v2-get-metrics.json")["requestContext"]["timeEpoch"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        v1, v2,
+        "the v1 and v2 fixtures were received at the same time"
+    );
+    v1
+}
+
+/// The event as if API Gateway had received it at `epoch_ms` (`None`: an event without a
+/// request time, as a hand-made or non-gateway caller may send).
+pub fn at(mut event: Value, epoch_ms: Option<i64>) -> Value {
+    let field = if event.get("httpMethod").is_some() {
+        "requestTimeEpoch"
+    } else {
+        "timeEpoch"
+    };
+    let context = event["requestContext"].as_object_mut().unwrap();
+    match epoch_ms {
+        Some(ms) => context.insert(field.to_owned(), json!(ms)),
+        None => context.remove(field),
+    };
+    event
+}
+
 /// The proxy response, decoded.
 #[derive(Debug)]
 pub struct Reply {

@@ -86,6 +86,31 @@ impl Doc {
                 return Err(format!("{at}: {value} is not of type {t}"));
             }
         }
+        if let (Some("date-time"), Some(text)) =
+            (schema.get("format").and_then(Value::as_str), value.as_str())
+        {
+            if !is_date_time(text) {
+                return Err(format!("{at}: {text:?} is not an RFC 3339 date-time"));
+            }
+        }
+        if let (Some(pattern), Some(text)) = (
+            schema.get("pattern").and_then(Value::as_str),
+            value.as_str(),
+        ) {
+            let re = regex_lite::Regex::new(pattern)
+                .map_err(|e| format!("{at}: bad pattern {pattern}: {e}"))?;
+            if !re.is_match(text) {
+                return Err(format!("{at}: {text:?} does not match {pattern}"));
+            }
+        }
+        if let Some(v) = value.as_f64() {
+            let bound = |k: &str| schema.get(k).and_then(Value::as_f64);
+            if bound("minimum").is_some_and(|min| v < min)
+                || bound("maximum").is_some_and(|max| v > max)
+            {
+                return Err(format!("{at}: {v} is outside the schema's bounds"));
+            }
+        }
         if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
             if !allowed.contains(value) {
                 return Err(format!("{at}: {value} not in enum {allowed:?}"));
@@ -131,4 +156,14 @@ impl Doc {
         }
         Ok(())
     }
+}
+
+/// RFC 3339 section 5.6 `date-time`: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, a four-digit year
+/// (chrono alone would also read other forms).
+pub fn is_date_time(text: &str) -> bool {
+    let shape = regex_lite::Regex::new(
+        r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$",
+    )
+    .unwrap();
+    shape.is_match(text) && chrono::DateTime::parse_from_rfc3339(text).is_ok()
 }
