@@ -141,8 +141,13 @@ def summary(out) -> str:
         for o in out["objects"]:
             rejected = o.get("rejected") or {}
             n_rej = sum(rejected.values()) if isinstance(rejected, dict) else len(rejected)
-            parts.append(f"{o.get('accepted')} lines accepted, {n_rej or 0} rejected, "
-                         f"{o.get('groups_written')} (service, minute) groups written")
+            line = (f"{o.get('accepted')} lines accepted, {n_rej or 0} rejected, "
+                    f"{o.get('groups_written')} (service, minute) groups written")
+            if o.get("groups_rejected"):  # groups the table can never take: why, with examples
+                examples = ", ".join(f"{e.get('service')}@{e.get('minute')} {e.get('reason')}"
+                                     for e in o.get("rejected_group_examples") or [])
+                line += f", {o['groups_rejected']} groups rejected ({examples})"
+            parts.append(line)
         return "; ".join(parts) or json.dumps(out)[:200]
     if isinstance(out, dict) and "records" in out:
         return "; ".join(f"{r.get('status')}: " + ", ".join(f"{st.get('step')} {st.get('outcome')}"

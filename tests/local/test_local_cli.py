@@ -112,3 +112,16 @@ def test_a_stale_state_file_says_to_start_the_stack(tmp_path, monkeypatch):
     monkeypatch.setattr(local, "STATE", state)
     with pytest.raises(SystemExit, match="not running any more: start one with `just local`"):
         local.load_state()
+
+
+def test_summary_says_which_groups_were_rejected_and_why():
+    """The log processor's per-object result (lambdas/log-processor/src/s3.rs `ObjectReport`) with a
+    group the table can never take: the one line `just local` prints names it and the reason."""
+    out = {"objects": [{"accepted": 70, "rejected": {}, "groups_written": 1, "groups_rejected": 1,
+                        "rejected_group_examples": [{"service": "web", "minute": "2026-12-02T05:00:00Z",
+                                                     "reason": "item_too_large", "message": "..."}]}]}
+    line = local.summary(out)
+    assert line == ("70 lines accepted, 0 rejected, 1 (service, minute) groups written, "
+                    "1 groups rejected (web@2026-12-02T05:00:00Z item_too_large)"), line
+    del out["objects"][0]["groups_rejected"]
+    assert "groups rejected" not in local.summary(out)

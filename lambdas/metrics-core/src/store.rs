@@ -782,20 +782,51 @@ impl MetricStore {
         }))
     }
 
-    /// Consistent BatchGetItem of ≤100 keys, retrying unprocessed keys with back-off. An item
-    /// that does not decode is returned as its error (the caller decides), under its key.
+    /// Consistent BatchGetItem of ≤100 group keys ([`MetricStore::batch_get_items`]), decoded:
+    /// a stored item that does not decode is that group's `Err`.
     async fn batch_get(
         &self,
         keys: &[&GroupKey],
         report: &mut ApplyReport,
     ) -> Result<HashMap<GroupKey, Result<StoredGroup, StoreError>>, StoreError> {
-        let mut found = HashMap::new();
-        let requested: HashMap<(String, String), &GroupKey> = keys
+        let mut items = self
+            .batch_get_items(keys.iter().map(|k| key_of(k)).collect(), report)
+            .await?;
+        let found = keys
             .iter()
-            .map(|k| ((k.service.clone(), k.minute.key()), *k))
+            .filter_map(|k| {
+                let item = items.remove(&(k.service.clone(), k.minute.key()))?;
+                let group = decode_group(&item).map_err(|e| self.corrupt(&item, e));
+                Some(((*k).clone(), group))
+            })
             .collect();
-        let mut pending: Vec<HashMap<String, AttributeValue>> =
-            keys.iter().map(|k| key_of(k)).collect();
+        // Anything else is not a key we asked for: DynamoDB never answers one.
+        if let Some(item) = items.values().next() {
+            return Err(self.corrupt(
+                item,
+                CodecError::Missing {
+                    attribute: format!("{PK}/{SK} of a requested key"),
+                },
+            ));
+        }
+        Ok(found)
+    }
+
+    /// Consistent BatchGetItem of ≤100 keys, following unprocessed keys with back-off. Items
+    /// by (partition key, sort key), undecoded.
+    pub(crate) async fn batch_get_items(
+        &self,
+        keys: Vec<HashMap<String, AttributeValue>>,
+        report: &mut ApplyReport,
+    ) -> Result<HashMap<(String, String), HashMap<String, AttributeValue>>, StoreError> {
+        let key_string = |item: &HashMap<String, AttributeValue>, name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut found = HashMap::new();
+        let mut pending = keys;
         let mut attempt = 0u32;
         while !pending.is_empty() {
             let request = KeysAndAttributes::builder()
@@ -819,19 +850,7 @@ impl MetricStore {
                         .into_iter()
                         .flatten()
                     {
-                        let raw = |name| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-                        let Some(&key) = raw(PK).zip(raw(SK)).and_then(|k| requested.get(&k))
-                        else {
-                            // Not a key we asked for: DynamoDB never does that.
-                            return Err(self.corrupt(
-                                item,
-                                CodecError::Missing {
-                                    attribute: format!("{PK}/{SK} of a requested key"),
-                                },
-                            ));
-                        };
-                        let group = decode_group(item).map_err(|e| self.corrupt(item, e));
-                        found.insert(key.clone(), group);
+                        found.insert((key_string(item, PK), key_string(item, SK)), item.clone());
                     }
                     pending = out
                         .unprocessed_keys()

@@ -41,7 +41,7 @@ use crate::store::ApplyReport;
 use crate::StoredGroup;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use std::collections::HashMap;
 
@@ -408,77 +408,6 @@ impl MetricStore {
         } else {
             Ok(Sent::Busy(reason))
         }
-    }
-
-    /// Consistent BatchGetItem of ≤100 keys, following unprocessed keys with back-off. Items
-    /// by (partition key, sort key), undecoded.
-    async fn batch_get_items(
-        &self,
-        keys: Vec<HashMap<String, AttributeValue>>,
-        report: &mut ApplyReport,
-    ) -> Result<HashMap<(String, String), HashMap<String, AttributeValue>>, StoreError> {
-        let key_string = |item: &HashMap<String, AttributeValue>, name: &str| {
-            item.get(name)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default()
-        };
-        let mut found = HashMap::new();
-        let mut pending = keys;
-        let mut attempt = 0u32;
-        while !pending.is_empty() {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            bump(&self.counters.batch_get);
-            report.read_requests += 1;
-            let result = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request.clone())
-                .send()
-                .await;
-            let retry_reason = match result {
-                Ok(out) => {
-                    for item in out
-                        .responses()
-                        .and_then(|r| r.get(&self.table))
-                        .into_iter()
-                        .flatten()
-                    {
-                        found.insert((key_string(item, PK), key_string(item, SK)), item.clone());
-                    }
-                    pending = out
-                        .unprocessed_keys()
-                        .and_then(|u| u.get(&self.table))
-                        .map(|k| k.keys().to_vec())
-                        .unwrap_or_default();
-                    if pending.is_empty() {
-                        break;
-                    }
-                    format!("{} keys unprocessed", pending.len())
-                }
-                Err(err) if is_retryable(&err) => {
-                    pending = request.keys().to_vec();
-                    DisplayErrorContext(&err).to_string()
-                }
-                Err(err) => return Err(self.aws_error("BatchGetItem", err)),
-            };
-            attempt += 1;
-            if attempt >= MAX_ATTEMPTS {
-                return Err(StoreError::Exhausted {
-                    operation: "BatchGetItem",
-                    table: self.table.clone(),
-                    attempts: attempt,
-                    last: retry_reason,
-                });
-            }
-            report.retries += 1;
-            tokio::time::sleep(backoff_delay(attempt)).await;
-        }
-        Ok(found)
     }
 }
 
