@@ -58,18 +58,7 @@ pub fn component(plan: &Plan) -> Component {
     );
     let mut trigger_ids = vec![];
     for (path, methods) in ROUTES {
-        main.push(
-            Block::resource("aws_api_gateway_resource", *path)
-                .attr(
-                    "rest_api_id",
-                    Expr::reference("aws_api_gateway_rest_api.this.id"),
-                )
-                .attr(
-                    "parent_id",
-                    Expr::reference("aws_api_gateway_rest_api.this.root_resource_id"),
-                )
-                .attr("path_part", *path),
-        );
+        main.push(top_resource(path, path));
         trigger_ids.push(format!("aws_api_gateway_resource.{path}.id"));
         for method in *methods {
             let id = format!("{path}_{}", method.to_lowercase());
@@ -96,18 +85,7 @@ pub fn component(plan: &Plan) -> Component {
         trigger_ids.push(format!("aws_api_gateway_method.{path}_options.id"));
         trigger_ids.push(format!("aws_api_gateway_integration.{path}_options.id"));
     }
-    main.push(
-        Block::resource("aws_api_gateway_resource", "proxy")
-            .attr(
-                "rest_api_id",
-                Expr::reference("aws_api_gateway_rest_api.this.id"),
-            )
-            .attr(
-                "parent_id",
-                Expr::reference("aws_api_gateway_rest_api.this.root_resource_id"),
-            )
-            .attr("path_part", "{proxy+}"),
-    );
+    main.push(top_resource("proxy", "{proxy+}"));
     trigger_ids.push("aws_api_gateway_resource.proxy.id".to_string());
     for (resource, id) in [
         ("aws_api_gateway_rest_api.this.root_resource_id", "root_any"),
@@ -422,6 +400,20 @@ fn gateway_responses() -> Vec<Block> {
         );
     }
     blocks
+}
+
+/// A resource right under the API's root.
+fn top_resource(name: &str, path_part: &str) -> Block {
+    Block::resource("aws_api_gateway_resource", name)
+        .attr(
+            "rest_api_id",
+            Expr::reference("aws_api_gateway_rest_api.this.id"),
+        )
+        .attr(
+            "parent_id",
+            Expr::reference("aws_api_gateway_rest_api.this.root_resource_id"),
+        )
+        .attr("path_part", path_part)
 }
 
 fn resource_id(path: &str) -> String {

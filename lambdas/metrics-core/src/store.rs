@@ -305,6 +305,21 @@ fn is_retryable_code(code: Option<&str>) -> bool {
     )
 }
 
+/// Cancellation reasons of a TransactWriteItems that another round can get past: no reason for
+/// that item, a condition another writer broke, a conflicting transaction, throttling
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html>,
+/// TransactionCanceledException). Any other reason fails or rejects.
+pub(crate) fn is_retried_cancellation(code: &str) -> bool {
+    matches!(
+        code,
+        "None"
+            | "ConditionalCheckFailed"
+            | "TransactionConflict"
+            | "ThrottlingError"
+            | "ProvisionedThroughputExceeded"
+    )
+}
+
 fn is_retryable<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     matches!(
         err,
@@ -695,16 +710,7 @@ impl MetricStore {
             .iter()
             .map(|r| r.code())
             .collect();
-        let fatal = codes.iter().flatten().find(|c| {
-            !matches!(
-                **c,
-                "None"
-                    | "ConditionalCheckFailed"
-                    | "TransactionConflict"
-                    | "ThrottlingError"
-                    | "ProvisionedThroughputExceeded"
-            )
-        });
+        let fatal = codes.iter().flatten().find(|c| !is_retried_cancellation(c));
         // A Put DynamoDB found invalid (`ValidationError`: item too large, number overflow) is
         // refused on every retry: reject it, send the others again (nothing of a cancelled
         // transaction is written).

@@ -383,16 +383,7 @@ impl MetricStore {
             .iter()
             .filter_map(|r| r.code())
             .collect();
-        if let Some(code) = codes.iter().find(|c| {
-            !matches!(
-                **c,
-                "None"
-                    | "ConditionalCheckFailed"
-                    | "TransactionConflict"
-                    | "ThrottlingError"
-                    | "ProvisionedThroughputExceeded"
-            )
-        }) {
+        if let Some(code) = codes.iter().find(|c| !super::is_retried_cancellation(c)) {
             return Err(StoreError::Aws {
                 operation: "TransactWriteItems",
                 table: self.table.clone(),
