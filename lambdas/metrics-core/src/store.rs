@@ -721,17 +721,10 @@ impl MetricStore {
             .map(|(i, _)| *i)
             .collect();
         let understood = codes.len() == indexes.len()
-            && codes.iter().flatten().all(|c| {
-                matches!(
-                    *c,
-                    "None"
-                        | "ValidationError"
-                        | "ConditionalCheckFailed"
-                        | "TransactionConflict"
-                        | "ThrottlingError"
-                        | "ProvisionedThroughputExceeded"
-                )
-            });
+            && codes
+                .iter()
+                .flatten()
+                .all(|c| *c == "ValidationError" || is_retried_cancellation(c));
         if on_reject == OnReject::Skip && !invalid.is_empty() && understood {
             for (i, c) in indexes.iter().zip(&codes) {
                 if *c == Some("ConditionalCheckFailed") {
