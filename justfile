@@ -25,8 +25,8 @@ build arch="arm64" profile="release": tools && (smoke "dist/lambda")
     {{gen}} package --arch {{arch}} --profile {{profile}} --out dist/lambda
     {{gen}} terraform
 
-# Run every test: lint, unit, generated-code check, Terraform + checkov, packaging, arm64 smoke, end to end.
-test: tools-all lint unit local-tests generated terraform-tests packaging-tests smoke-arm64 e2e
+# Run every test: lint, unit, generated-code check, terraform test, Terraform + checkov, packaging, arm64 smoke, end to end.
+test: tools-all lint unit local-tests generated tftest terraform-tests packaging-tests smoke-arm64 e2e
     @echo "just test: all suites passed"
 
 # cargo fmt --check, clippy -D warnings, terraform fmt -check.
@@ -46,6 +46,12 @@ local-tests: tools
 # Fail when the committed terraform/ differs from what `gen terraform` writes.
 generated: tools
     {{gen}} terraform --check
+
+# The module's own `terraform test` files (terraform/tests/, written by gen): offline, mock provider.
+tftest: tools
+    @[[ -n "$TF_PLUGIN_MIRROR" ]] || { echo "tftest: no provider mirror with hashicorp/aws found (scripts/tf-mirror.sh); set TF_PLUGIN_MIRROR" >&2; exit 1; }
+    cd terraform && terraform init -input=false -no-color -backend=false -plugin-dir="$TF_PLUGIN_MIRROR" >/dev/null
+    cd terraform && terraform test -no-color
 
 # terraform fmt/init/validate/plan assertions and checkov on the generated module.
 terraform-tests: tools-all

@@ -169,6 +169,7 @@ fn terraform(args: &TerraformArgs) -> u8 {
             files.push(readme);
         }
     }
+    files.extend(crate::module::tftest::files(&plan, &module));
     if args.check {
         return check(&args.out, &files);
     }

@@ -67,17 +67,6 @@ def test_every_output_described(module):
         assert re.search(r'^  description\s+=\s+"\S', body, re.M), f"{module.name}: output {name} has no description"
 
 
-def test_knowable_bad_values_are_validated():
-    text = (tools.MODULE / "variables.tf").read_text()
-    validated = {name for name, body in blocks(text, "variable") if "validation {" in body}
-    for name in ["name_prefix", "kms_key_arn", "sns_topic_arn", "alarm_emails", "log_retention_days",
-                 "logs_transition_days", "lambda_architecture", "lambda_memory_mb", "api_stage_name",
-                 "cors_allowed_origins", "alarm_thresholds", "lambda_reserved_concurrency", "lambda_s3_code",
-                 "api_read_auth", "api_write_auth", "logs_bucket_name", "tags",
-                 "lambda_metrics_api_timeout_seconds", "api_max_body_bytes"]:
-        assert name in validated, f"variable {name} has no validation"
-
-
 def test_every_taggable_resource_is_tagged():
     """Resources whose AWS type takes tags set them (the plan test checks the values)."""
     untaggable = {

@@ -155,17 +155,3 @@ def test_dashboard_widgets(tmp_path):
             for y in range(w["y"], w["y"] + w["height"]):
                 assert (x, y) not in cells, f"widgets overlap at {(x, y)}"
                 cells.add((x, y))
-
-
-def test_runbooks_subscribes_a_handed_in_topic_with_the_same_filter(tmp_path):
-    """A caller's own topic (root `sns_topic_arn` -> alerting `topic_arn` -> runbooks): the executor's
-    subscription is still created, on that topic, with the body-scoped AlarmArn filter."""
-    theirs = f"arn:aws:sns:us-east-1:{ACCOUNT}:platform-oncall"
-    plan = plan_module("runbooks", {
-        "name_prefix": "solo", "kms_key_arn": KEY, "topic_arn": theirs,
-        "runbook_executor_function_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:solo-runbook-executor",
-    }, tmp_path)
-    [sub] = [rc["change"]["after"] for rc in plan["resource_changes"] if rc["type"] == "aws_sns_topic_subscription"]
-    assert sub["topic_arn"] == theirs and sub["protocol"] == "lambda"
-    assert sub["filter_policy_scope"] == "MessageBody"
-    assert json.loads(sub["filter_policy"]) == {"AlarmArn": [{"prefix": "arn:"}]}

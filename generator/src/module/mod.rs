@@ -15,6 +15,7 @@ mod root;
 mod runbooks;
 pub mod service_alarms;
 mod storage;
+pub mod tftest;
 
 pub use common::Component;
 pub use runbooks::runbook_json;

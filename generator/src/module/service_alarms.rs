@@ -425,33 +425,72 @@ pub fn services_var(plan: &Plan) -> Block {
     .blocks(threshold_bounds(plan))
 }
 
+/// One bound a per-service override must keep: the HCL rule, its wording, and override values
+/// just outside it (the module's `terraform test` file checks each is refused).
+struct ThresholdBound {
+    rule: String,
+    text: String,
+    outside: Vec<String>,
+}
+
 /// The bounds a per-service override must keep, as the config's own threshold does: an SLO
 /// target strictly between 0 and 100 (`contract::slo::validate_target`), a band width above 0,
 /// a percentage at most 100.
-fn threshold_bounds(plan: &Plan) -> Vec<Block> {
-    let mut rules: Vec<String> = Vec::new();
-    let mut bounds: Vec<String> = Vec::new();
+fn bounds(plan: &Plan) -> Vec<ThresholdBound> {
+    let mut out = Vec::new();
     for a in plan.alarms.iter().filter(|a| a.descriptor.per_service()) {
         // The alarm's own threshold stands in for "no override" (`&&` does not short-circuit).
         let value = format!(
             "coalesce(try(c.alarms[\"{}\"].threshold, null), {})",
             a.name, a.threshold
         );
-        let (rule, bound) = if matches!(a.descriptor.render, Render::Slo) {
+        let (rule, bound, outside) = if matches!(a.descriptor.render, Render::Slo) {
             (
                 format!("({value} > 0 && {value} < 100)"),
                 "an SLO target strictly between 0 and 100",
+                vec!["0".to_owned(), "100".to_owned()],
             )
         } else if a.anomaly_band {
-            (format!("{value} > 0"), "a band width above 0")
+            (
+                format!("{value} > 0"),
+                "a band width above 0",
+                vec!["0".to_owned()],
+            )
         } else if let Some((max, _)) = a.descriptor.max_threshold {
-            (format!("{value} <= {max}"), "a percentage at most 100")
+            (
+                format!("{value} <= {max}"),
+                "a percentage at most 100",
+                vec![format!("{}", max + 0.5)],
+            )
         } else {
             continue;
         };
-        rules.push(rule);
-        bounds.push(format!("{}: {bound}", a.name));
+        out.push(ThresholdBound {
+            rule,
+            text: format!("{}: {bound}", a.name),
+            outside: outside
+                .into_iter()
+                .map(|t| {
+                    format!(
+                        "{{ svc = {{ alarms = {{ \"{}\" = {{ threshold = {t} }} }} }} }}",
+                        a.name
+                    )
+                })
+                .collect(),
+        });
     }
+    out
+}
+
+/// `services` values (HCL source) that break exactly one threshold bound each.
+pub fn threshold_bound_rejects(plan: &Plan) -> Vec<String> {
+    bounds(plan).into_iter().flat_map(|b| b.outside).collect()
+}
+
+fn threshold_bounds(plan: &Plan) -> Vec<Block> {
+    let found = bounds(plan);
+    let rules: Vec<&str> = found.iter().map(|b| b.rule.as_str()).collect();
+    let bounds: Vec<&str> = found.iter().map(|b| b.text.as_str()).collect();
     if rules.is_empty() {
         return Vec::new();
     }
