@@ -9,3 +9,4 @@ pub mod output;
 pub mod package;
 pub mod plan;
 pub mod readme;
+pub mod tfdocs;

@@ -1,8 +1,11 @@
-//! The module README: prose and usage from the module definitions, and tables of every input
-//! and output generated from the same `variable`/`output` blocks that are written to the `.tf`
-//! files, so the documentation cannot drift from the module.
+//! The module README: prose and usage from the module definitions, and the reference tables
+//! (requirements, providers, modules, resources, inputs, outputs) exactly as terraform-docs
+//! writes them ([`crate::tfdocs`]), from the same blocks that are written to the `.tf` files, so
+//! the documentation cannot drift from the module and a user's terraform-docs hook changes
+//! nothing. What terraform-docs does not write (prose, usage, sensitive outputs, checkov skips)
+//! sits outside its markers.
 
-use crate::hcl::{block_text, expr_inline, Block, Expr};
+use crate::hcl::{block_text, Block, Expr};
 use crate::module::{self, Module};
 use crate::output::OutputFile;
 use crate::plan::Plan;
@@ -15,6 +18,8 @@ pub struct ReadmeSpec<'a> {
     pub intro: &'a str,
     /// HCL: a module call showing typical use.
     pub usage: &'a str,
+    /// The module's main.tf blocks (resources, data sources, module calls).
+    pub main: &'a [&'a Block],
     pub variables: &'a [&'a Block],
     pub outputs: &'a [&'a Block],
     /// Markdown sections appended at the end (e.g. accepted checkov skips); may be empty.
@@ -31,11 +36,33 @@ pub fn render(spec: &ReadmeSpec<'_>) -> String {
         out.push_str(spec.usage.trim_end());
         out.push_str("\n```\n\n");
     }
-    out.push_str(&inputs_table(spec.variables));
+    let blocks: Vec<&Block> = spec
+        .main
+        .iter()
+        .chain(spec.variables)
+        .chain(spec.outputs)
+        .copied()
+        .collect();
+    out.push_str(&crate::tfdocs::section(&blocks));
     out.push('\n');
-    out.push_str(&outputs_table(spec.outputs));
+    let sensitive: Vec<String> = spec
+        .outputs
+        .iter()
+        .filter(|b| {
+            b.kind == "output" && matches!(b.body.attr("sensitive"), Some(Expr::Bool(true)))
+        })
+        .map(|b| format!("`{}`", b.labels[0]))
+        .collect();
+    if !sensitive.is_empty() {
+        out.push_str(&format!(
+            "Sensitive outputs (`terraform output -raw <name>` shows them): {}.\n\n",
+            sensitive.join(", ")
+        ));
+    }
     if !spec.extra.trim().is_empty() {
-        out.push('\n');
+        if !out.ends_with("\n\n") {
+            out.push('\n');
+        }
         push_section(&mut out, spec.extra);
     }
     while out.ends_with("\n\n") {
@@ -49,56 +76,6 @@ fn push_section(out: &mut String, markdown: &str) {
     if !text.is_empty() {
         out.push_str(text);
         out.push_str("\n\n");
-    }
-}
-
-/// `## Inputs` with name, type, default (or "required") and description of each variable.
-pub fn inputs_table(blocks: &[&Block]) -> String {
-    let mut out = String::from(
-        "## Inputs\n\n| Name | Type | Default | Description |\n|------|------|---------|-------------|\n",
-    );
-    for b in blocks.iter().filter(|b| b.kind == "variable") {
-        let name = b.labels.first().map_or("", String::as_str);
-        let ty = b
-            .body
-            .attr("type")
-            .map_or_else(|| "any".to_owned(), expr_inline);
-        let sensitive = matches!(b.body.attr("sensitive"), Some(Expr::Bool(true)));
-        let default = match b.body.attr("default") {
-            None => "required".to_owned(),
-            Some(_) if sensitive => "(sensitive)".to_owned(),
-            Some(d) => code(&expr_inline(d)),
-        };
-        out.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            code(name),
-            code(&ty),
-            default,
-            cell(&description(b))
-        ));
-    }
-    out
-}
-
-/// `## Outputs` with name and description of each output.
-pub fn outputs_table(blocks: &[&Block]) -> String {
-    let mut out = String::from("## Outputs\n\n| Name | Description |\n|------|-------------|\n");
-    for b in blocks.iter().filter(|b| b.kind == "output") {
-        let name = b.labels.first().map_or("", String::as_str);
-        let mut text = description(b);
-        if matches!(b.body.attr("sensitive"), Some(Expr::Bool(true))) {
-            text.push_str(" (sensitive)");
-        }
-        out.push_str(&format!("| {} | {} |\n", code(name), cell(&text)));
-    }
-    out
-}
-
-fn description(b: &Block) -> String {
-    match b.body.attr("description") {
-        Some(Expr::Str(s)) => s.clone(),
-        Some(other) => expr_inline(other),
-        None => String::new(),
     }
 }
 
@@ -138,9 +115,18 @@ pub fn module_readmes(plan: &Plan, module: &Module, files: &[OutputFile]) -> Vec
             dir = c.dir
         ));
     }
+    let main: Vec<&Block> = root.main.iter().collect();
     let variables: Vec<&Block> = root.variables.iter().collect();
     let outputs: Vec<&Block> = root.outputs.iter().collect();
-    let mut extra = module::docs::api_account_setting(plan);
+    let mut extra = String::from(
+        "## Tests\n\n`tests/*.tftest.hcl` are Terraform's own tests of this module, planned offline \
+         against `mock_provider \"aws\"` (no account or credentials): every variable validation \
+         refuses a bad value and accepts the values at its bounds, handed-in resources (KMS key, \
+         topic, logs bucket name, API Gateway logging role, code in S3) are used and not created, \
+         and the plan-time switches create what they say. Run `terraform init && terraform test` \
+         here (`terraform init -plugin-dir=<mirror>` offline).\n\n",
+    );
+    extra.push_str(&module::docs::api_account_setting(plan));
     extra.push('\n');
     extra.push_str(&checkov_skips(files));
     let mut out = vec![OutputFile::new(
@@ -149,12 +135,14 @@ pub fn module_readmes(plan: &Plan, module: &Module, files: &[OutputFile]) -> Vec
             title: "Monitoring stack module",
             intro: &intro,
             usage: module::docs::usage(),
+            main: &main,
             variables: &variables,
             outputs: &outputs,
             extra: &extra,
         }),
     )];
     for c in children {
+        let main: Vec<&Block> = c.main.iter().collect();
         let variables: Vec<&Block> = c.variables.iter().collect();
         let outputs: Vec<&Block> = c.outputs.iter().collect();
         let source = format!("./terraform/modules/{}", c.dir);
@@ -164,6 +152,7 @@ pub fn module_readmes(plan: &Plan, module: &Module, files: &[OutputFile]) -> Vec
                 title: &format!("Sub-module `{}`", c.dir),
                 intro: c.summary,
                 usage: &usage_snippet(c.dir, &source, &variables),
+                main: &main,
                 variables: &variables,
                 outputs: &outputs,
                 extra: "",
