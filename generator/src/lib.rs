@@ -8,4 +8,5 @@ pub mod module;
 pub mod output;
 pub mod package;
 pub mod plan;
+pub mod publish;
 pub mod readme;
