@@ -59,6 +59,8 @@ pub struct Artifact {
     pub path: PathBuf,
     pub package: FunctionPackage,
     pub key: String,
+    /// The zip itself.
+    pub bytes: Vec<u8>,
 }
 
 /// What S3 says about a key (HeadObject with checksum mode enabled).
@@ -142,7 +144,7 @@ pub fn check_prefix(prefix: &str) -> Result<(), String> {
 /// Reads `<dir>/manifest.json` and every zip it names; each must be there, match its
 /// manifest entry (size, SHA-256, base64 form) and share one architecture. Every function the
 /// module deploys must be in it: a missing one would make the plan read `dist/` again.
-pub fn load_artifacts(dir: &Path, prefix: &str) -> Result<(Manifest, Vec<(Artifact, Vec<u8>)>)> {
+pub fn load_artifacts(dir: &Path, prefix: &str) -> Result<(Manifest, Vec<Artifact>)> {
     let manifest_path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&manifest_path).with_context(|| {
         format!(
@@ -177,15 +179,13 @@ pub fn load_artifacts(dir: &Path, prefix: &str) -> Result<(Manifest, Vec<(Artifa
             );
         }
         let key = object_key(prefix, function, &package.sha256);
-        out.push((
-            Artifact {
-                function: function.clone(),
-                path,
-                package: package.clone(),
-                key,
-            },
+        out.push(Artifact {
+            function: function.clone(),
+            path,
+            package: package.clone(),
+            key,
             bytes,
-        ));
+        });
     }
     Ok((manifest, out))
 }
@@ -391,8 +391,8 @@ pub fn run(args: &Args) -> Result<()> {
     let published = runtime.block_on(async {
         let store = s3::Store::new(args.endpoint_url.as_deref(), args.region.as_deref()).await;
         let mut published = Vec::new();
-        for (artifact, bytes) in artifacts {
-            let version = publish_one(&store, &args.bucket, &artifact, bytes).await?;
+        for artifact in artifacts {
+            let version = publish_one(&store, &args.bucket, &artifact).await?;
             published.push((artifact, version));
         }
         anyhow::Ok(published)
@@ -412,7 +412,6 @@ async fn publish_one(
     store: &s3::Store,
     bucket: &str,
     artifact: &Artifact,
-    bytes: Vec<u8>,
 ) -> Result<Option<String>> {
     let at = format!("s3://{bucket}/{}", artifact.key);
     let before = store.head(bucket, &artifact.key).await?;
@@ -428,7 +427,7 @@ async fn publish_one(
         .put(
             bucket,
             &artifact.key,
-            bytes,
+            artifact.bytes.clone(),
             &artifact.package.source_code_hash,
         )
         .await
@@ -478,6 +477,7 @@ mod tests {
             path: "dist/lambda/arm64/metrics-api.zip".into(),
             key: object_key("lambda", "metrics-api", &package.sha256),
             package,
+            bytes: b"api".to_vec(),
         }
     }
 
@@ -593,7 +593,7 @@ mod tests {
         }
         std::fs::write(dir.path().join("manifest.json"), m.to_json()).unwrap();
         let (_, artifacts) = load_artifacts(dir.path(), "p").unwrap();
-        let keys: Vec<&str> = artifacts.iter().map(|(a, _)| a.key.as_str()).collect();
+        let keys: Vec<&str> = artifacts.iter().map(|a| a.key.as_str()).collect();
         assert_eq!(
             keys,
             m.functions
@@ -601,7 +601,7 @@ mod tests {
                 .map(|(f, p)| format!("p/{f}/{}.zip", p.sha256))
                 .collect::<Vec<_>>()
         );
-        assert_eq!(artifacts[1].1, b"api");
+        assert_eq!(artifacts[1].bytes, b"api");
 
         // A zip rebuilt after the manifest was written is refused, naming the file.
         std::fs::write(dir.path().join("arm64/metrics-api.zip"), b"rebuilt").unwrap();
