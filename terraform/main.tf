@@ -16,11 +16,11 @@ locals {
   lambda_code = {
     for name in ["log-processor", "metrics-api", "runbook-executor"] : name => contains(keys(var.lambda_s3_code), name) ? {
       filename          = null
-      source_code_hash  = null
+      source_code_hash  = var.lambda_s3_code[name].source_code_hash
       s3_bucket         = var.lambda_s3_code[name].bucket
       s3_key            = var.lambda_s3_code[name].key
       s3_object_version = var.lambda_s3_code[name].version
-      architecture      = null
+      architecture      = var.lambda_s3_code[name].architecture
       } : {
       filename          = "${local.package_dir}/${local.manifest.functions[name].zip}"
       source_code_hash  = local.manifest.functions[name].source_code_hash

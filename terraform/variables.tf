@@ -209,16 +209,26 @@ variable "lambda_package_dir" {
 }
 
 variable "lambda_s3_code" {
-  description = "Functions (\"log-processor\", \"metrics-api\", \"runbook-executor\") whose code comes from an S3 object instead of the packaged zips."
+  description = "Functions (\"log-processor\", \"metrics-api\", \"runbook-executor\") whose code comes from an S3 object instead of the packaged zips. `gen publish` uploads the zips and prints these entries: source_code_hash (base64 SHA-256 of the zip, so an unchanged zip plans no change) and architecture (checked against lambda_architecture) from manifest.json."
   type = map(object({
-    bucket  = string
-    key     = string
-    version = optional(string)
+    bucket           = string
+    key              = string
+    version          = optional(string)
+    source_code_hash = optional(string)
+    architecture     = optional(string)
   }))
   default = {}
   validation {
     condition     = alltrue([for k in keys(var.lambda_s3_code) : contains(["log-processor", "metrics-api", "runbook-executor"], k)])
     error_message = "lambda_s3_code keys must be among \"log-processor\", \"metrics-api\", \"runbook-executor\"."
+  }
+  validation {
+    condition     = alltrue([for c in values(var.lambda_s3_code) : c.source_code_hash == null || can(regex("^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$", c.source_code_hash))])
+    error_message = "lambda_s3_code source_code_hash must be the base64 SHA-256 of the zip (44 characters, as `gen publish` and filebase64sha256() give it)."
+  }
+  validation {
+    condition     = alltrue([for c in values(var.lambda_s3_code) : c.architecture == null || contains(["arm64", "x86_64"], c.architecture)])
+    error_message = "lambda_s3_code architecture must be arm64 or x86_64."
   }
 }
 

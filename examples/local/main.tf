@@ -56,6 +56,7 @@ module "monitoring" {
 
   name_prefix         = var.name_prefix
   lambda_package_dir  = var.lambda_package_dir
+  lambda_s3_code      = var.lambda_s3_code
   lambda_architecture = var.lambda_architecture
   alarm_emails        = ["oncall@example.com"]
 

@@ -35,6 +35,18 @@ variable "lambda_package_dir" {
   default     = null
 }
 
+variable "lambda_s3_code" {
+  description = "Functions whose code is an S3 object, as `gen publish` prints them (lambda.auto.tfvars.json); `just e2e` deploys this way, `just local` from lambda_package_dir."
+  type = map(object({
+    bucket           = string
+    key              = string
+    version          = optional(string)
+    source_code_hash = optional(string)
+    architecture     = optional(string)
+  }))
+  default = {}
+}
+
 variable "lambda_architecture" {
   description = "Architecture of the packaged zips; local runs execute the binaries on this machine, hence x86_64."
   type        = string

@@ -1,6 +1,6 @@
 //! The `gen` command line.
 
-use crate::{config, output, package};
+use crate::{config, output, package, publish};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +27,10 @@ pub enum Command {
     Terraform(TerraformArgs),
     /// Build the Lambda functions and package them as reproducible zips.
     Package(package::Args),
+    /// Upload the packaged zips to S3 under content-addressed keys and print the module inputs
+    /// (`lambda_s3_code`, as *.auto.tfvars.json) that deploy them: plan on one machine, apply the
+    /// saved plan on another without the zips.
+    Publish(publish::Args),
     /// Print, as JSON, the contract the module and the functions share: each AWS operation's
     /// request name and the IAM actions that authorise it, and each function's grants (read by
     /// the local test harness to give each function its role's permissions under moto's names).
@@ -81,6 +85,23 @@ pub fn run(cli: Cli) -> u8 {
                 exit::IO
             }
         },
+        Command::Publish(args) => {
+            if let Err(e) = publish::check_prefix(&args.prefix) {
+                eprintln!("gen publish: {e}");
+                return exit::USAGE;
+            }
+            if args.bucket.trim().is_empty() {
+                eprintln!("gen publish: --bucket must name a bucket");
+                return exit::USAGE;
+            }
+            match publish::run(&args) {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    eprintln!("gen publish: {e:#}");
+                    exit::IO
+                }
+            }
+        }
         Command::Contract => {
             println!("{}", contract_json());
             exit::OK

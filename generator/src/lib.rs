@@ -8,5 +8,6 @@ pub mod module;
 pub mod output;
 pub mod package;
 pub mod plan;
+pub mod publish;
 pub mod readme;
 pub mod tfdocs;

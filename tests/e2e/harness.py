@@ -21,14 +21,16 @@ TF_ROOT = Path(os.environ.get("E2E_TF_ROOT") or REPO)
 LOCAL_ENVIRONMENTS = int(os.environ.get("LOCAL_LAMBDA_ENVIRONMENTS") or 4)
 
 
-def tf_vars(config_dir: Path, endpoint: str, pkg_dir: Path) -> list[str]:
-    """Values for examples/local's variables that only the harness knows."""
+def tf_vars(config_dir: Path, endpoint: str, pkg_dir: Path | None) -> list[str]:
+    """Values for examples/local's variables that only the harness knows (no package folder when
+    `pkg_dir` is None: the code then comes from S3)."""
     args = []
     for name in sorted(declared_variables(config_dir)):
         if "endpoint" in name:
             args.append(f"-var={name}={endpoint}")
         elif name in ("lambda_package_dir", "package_dir"):
-            args.append(f"-var={name}={pkg_dir.resolve()}")
+            if pkg_dir is not None:
+                args.append(f"-var={name}={pkg_dir.resolve()}")
         elif name in ("lambda_architecture", "architecture"):
             args.append(f"-var={name}=x86_64")
     return args
@@ -141,6 +143,60 @@ class Env:
         self.tf.init()
         self.tf.apply()
         self.applied = True
+
+    def apply_split(self) -> list[str]:
+        """The split pipeline (tests/e2e/pipeline.py): `gen publish` to moto's S3, `plan -out` in
+        one directory, the saved plan applied from another that has no package folder. `self.tf`
+        is then the applying runner (step 7 re-plans and destroys there). Returns notes."""
+        import json
+        import time
+
+        from . import pipeline
+        from .tf import copy_config
+
+        admin = self.moto.admin
+        tf_env = {**self.moto.aws_env(), "TF_VAR_access_key": admin.key_id, "TF_VAR_secret_key": admin.secret}
+        notes = []
+        s3 = self.aws("s3")
+        pipeline.make_artifact_bucket(s3)
+        manifest = json.loads((self.package_dir / "manifest.json").read_text())
+
+        # Job 1: build once (the package), publish, plan with the printed inputs.
+        plan_dir = copy_config(TF_ROOT, "local", self.workdir / "plan-runner")
+        started = time.monotonic()
+        pipeline.publish(REPO, self.package_dir, plan_dir / pipeline.INPUTS, self.moto.aws_env())
+        inputs = pipeline.read_inputs(plan_dir / pipeline.INPUTS)
+        problems = pipeline.check_published(s3, inputs, manifest)
+        assert not problems, "gen publish:\n  " + "\n  ".join(problems)
+        # Publishing the same zips again uploads nothing and prints the same inputs.
+        again_path = self.workdir / "republished.json"
+        report = pipeline.publish(REPO, self.package_dir, again_path, self.moto.aws_env())
+        assert report.count("already there") == len(manifest["functions"]) and "uploaded" not in report, \
+            f"a second publish of the same zips uploaded again:\n{report}"
+        assert pipeline.read_inputs(again_path) == inputs, "a second publish printed other inputs"
+        notes.append(f"gen publish: {len(inputs['lambda_s3_code'])} zips to s3://{pipeline.ARTIFACT_BUCKET}/"
+                     f"{pipeline.ARTIFACT_PREFIX}/<function>/<sha256>.zip, checksums verified, versions pinned; "
+                     f"again: nothing uploaded ({time.monotonic() - started:.1f}s)")
+        planner = Terraform(plan_dir, self.workdir / "plan-runner" / "tf-data", tf_env, self.workdir / "terraform.log")
+        planner.var_args = tf_vars(plan_dir, self.moto.endpoint, None)
+        started = time.monotonic()
+        planner.init()
+        planner.plan_to_file()
+        notes.append(f"runner 1: init + plan -out=tfplan ({time.monotonic() - started:.1f}s)")
+
+        # Job 2: another directory and data dir, the same configuration, what job 1 handed over.
+        apply_dir = copy_config(TF_ROOT, "local", self.workdir / "apply-runner")
+        pipeline.hand_over(plan_dir, apply_dir)
+        self.tf = Terraform(apply_dir, self.workdir / "apply-runner" / "tf-data", tf_env, self.workdir / "terraform.log")
+        self.tf.var_args = tf_vars(apply_dir, self.moto.endpoint, None)  # for step 7's re-plan and destroy
+        started = time.monotonic()
+        self.tf.init()
+        self.tf.apply_saved()
+        self.applied = True
+        problems = pipeline.check_state(json.loads((apply_dir / "terraform.tfstate").read_text()), inputs, manifest)
+        assert not problems, "applied functions:\n  " + "\n  ".join(problems)
+        notes.append(f"runner 2: init + apply tfplan, no package folder ({time.monotonic() - started:.1f}s)")
+        return notes
 
     def discover(self) -> list[str]:
         """Read the deployed stack back (step 3); returns the problems found."""

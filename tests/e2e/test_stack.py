@@ -1,10 +1,11 @@
 """`just e2e`: the whole stack on a private moto server, one line per step.
 
-  1 moto (IAM enforced)   2 terraform apply of examples/local   3 resources as specified, function users
+  1 moto (IAM enforced)   2 gen publish + terraform plan -out of examples/local, the saved plan applied
+    from another directory without the package   3 resources as specified, function users
   3b parliament on every policy document
   4 logs -> log-processor (real bootstrap, S3 events, one delivered twice)
   5 metrics API over HTTP vs. values computed here   6 alarm -> runbook-executor (twice)
-  7 plan shows no changes, destroy leaves nothing
+  7 plan (on the applying runner) shows no changes, destroy leaves nothing
 Tests run in file order and share one moto and one apply (the apply is the slow part).
 """
 
@@ -72,9 +73,13 @@ def test_step_1_moto(env):
 
 
 def test_step_2_apply(env):
+    """Issue 15: the one apply goes through the split pipeline (gen publish, plan -out on one
+    runner, the saved plan applied on another without the package); step 3 checks the deployed
+    code is the published zips (CodeSha256), step 7 that a re-plan there shows no change."""
     assert env.moto, "step 1 failed"
-    with step(2, "terraform apply examples/local"):
-        env.apply()
+    with step(2, "gen publish, terraform plan -out (runner 1), apply the saved plan (runner 2)"):
+        for line in env.apply_split():
+            note(line)
         note(f"{len(env.tf.state_resources())} resources in state")
 
 
@@ -527,6 +532,12 @@ def test_step_7_replan_and_destroy(env):
         assert code == 0, "plan after apply shows changes:\n" + "\n".join(
             line for line in plan.splitlines() if line.strip().startswith(("~", "+", "-", "#")))
         env.tf.destroy()
+        # The pipeline's artifacts are not the stack's: destroy leaves them, then the harness
+        # removes its bucket.
+        from . import pipeline
+
+        kept = pipeline.empty_artifact_bucket(env.aws("s3"))
+        assert kept == 3, f"destroy touched the artifact bucket: {kept} zips left of 3"
         left = checks.leftovers(env.aws)
         assert not left, "left behind after destroy: " + "; ".join(left)
         denied = env.access_denials()  # every function's log, step 6's included

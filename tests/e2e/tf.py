@@ -47,6 +47,7 @@ class Terraform:
         from .moto_server import scrub_env
 
         self.env = scrub_env(dict(os.environ))  # only the credentials handed in
+        self.env.pop("LAMBDA_PACKAGE_DIR", None)  # the package reaches terraform only as a -var
         self.env.update(env)
         self.env.update({
             "TF_CLI_CONFIG_FILE": "/dev/null",
@@ -82,6 +83,15 @@ class Terraform:
 
     def apply(self) -> None:
         self.run("apply", "-input=false", "-no-color", "-auto-approve", *self.var_args)
+
+    def plan_to_file(self, name: str = "tfplan") -> None:
+        """`plan -out=<name>` (in the configuration directory): what job 1 of a split pipeline keeps."""
+        self.run("plan", "-input=false", "-no-color", f"-out={name}", *self.var_args)
+
+    def apply_saved(self, name: str = "tfplan") -> None:
+        """`apply <plan>`: exactly the saved plan, no variables and no re-plan (Terraform refuses
+        -var with a saved plan, and a plan whose state has moved on as stale)."""
+        self.run("apply", "-input=false", "-no-color", name)
 
     def plan_changes(self) -> tuple[int, str]:
         """`plan -detailed-exitcode`: (0 no changes | 2 changes, the plan text)."""

@@ -86,8 +86,9 @@ def terraform(args: list[str], cwd: Path, **kw) -> subprocess.CompletedProcess:
     return run([terraform_bin(), *args], cwd, **kw)
 
 
-def init(cwd: Path) -> None:
-    terraform(["init", "-input=false", "-no-color", f"-plugin-dir={plugin_dir()}"], cwd)
+def init(cwd: Path, backend: bool = True) -> None:
+    terraform(["init", "-input=false", "-no-color", f"-plugin-dir={plugin_dir()}"]
+              + ([] if backend else ["-backend=false"]), cwd)
 
 
 def copy_tree(dest: Path) -> Path:

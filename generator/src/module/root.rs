@@ -191,11 +191,11 @@ fn locals(plan: &Plan) -> Block {
     };
     let from_s3 = Expr::object([
         ("filename", Expr::Null),
-        ("source_code_hash", Expr::Null),
+        ("source_code_hash", s3("source_code_hash")),
         ("s3_bucket", s3("bucket")),
         ("s3_key", s3("key")),
         ("s3_object_version", s3("version")),
-        ("architecture", Expr::Null),
+        ("architecture", s3("architecture")),
     ]);
     let from_package = Expr::object([
         (
@@ -351,13 +351,29 @@ fn variables(plan: &Plan) -> Vec<Block> {
                 ("bucket", "string"),
                 ("key", "string"),
                 ("version", "optional(string)"),
+                ("source_code_hash", "optional(string)"),
+                ("architecture", "optional(string)"),
             ]),
-            &format!("Functions ({names}) whose code comes from an S3 object instead of the packaged zips."),
+            &format!(
+                "Functions ({names}) whose code comes from an S3 object instead of the packaged zips. \
+                 `gen publish` uploads the zips and prints these entries: source_code_hash (base64 \
+                 SHA-256 of the zip, so an unchanged zip plans no change) and architecture (checked \
+                 against lambda_architecture) from manifest.json."
+            ),
         )
         .attr("default", Expr::object(Vec::<(String, Expr)>::new()))
         .block(validation(
             Expr::raw(format!("alltrue([for k in keys(var.lambda_s3_code) : contains([{names}], k)])")),
             &format!("lambda_s3_code keys must be among {names}."),
+        ))
+        .block(validation(
+            // base64 of a 32-byte digest: 43 characters and one '=' of padding.
+            Expr::raw("alltrue([for c in values(var.lambda_s3_code) : c.source_code_hash == null || can(regex(\"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$\", c.source_code_hash))])"),
+            "lambda_s3_code source_code_hash must be the base64 SHA-256 of the zip (44 characters, as `gen publish` and filebase64sha256() give it).",
+        ))
+        .block(validation(
+            Expr::raw("alltrue([for c in values(var.lambda_s3_code) : c.architecture == null || contains([\"arm64\", \"x86_64\"], c.architecture)])"),
+            "lambda_s3_code architecture must be arm64 or x86_64.",
         )),
     ]);
     if config.components.api {

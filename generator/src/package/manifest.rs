@@ -16,7 +16,7 @@ pub struct Manifest {
     pub functions: BTreeMap<String, FunctionPackage>,
 }
 
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FunctionPackage {
     pub architecture: String,
     /// Zip path relative to the manifest's directory.

@@ -6,7 +6,7 @@ mod elf;
 mod manifest;
 mod zip;
 
-pub use manifest::{FunctionPackage, Manifest};
+pub use manifest::{FunctionPackage, Manifest, FORMAT_VERSION};
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -214,7 +214,7 @@ pub fn find_workspace_root(start: &Path) -> Result<PathBuf> {
 
 /// Writes through a temporary file in the same directory, so a reader (or Terraform) never
 /// sees half a zip.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().context("output path has no parent")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let tmp = dir.join(format!(
@@ -239,7 +239,7 @@ fn elapsed(since: Instant) -> String {
     }
 }
 
-fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     if bytes >= 1024 * 1024 {
         format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
     } else {
