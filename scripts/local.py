@@ -15,6 +15,8 @@ keys and SigV4 per method as API Gateway would.
 What AWS would do on its own is relayed here: a new object in the logs bucket becomes the S3 event
 the real log-processor binary receives; an alarm state change becomes the SNS notification the
 real runbook-executor receives; HTTP requests become API Gateway REST proxy events for metrics-api.
+A page (tests/e2e/page_server.py; URL in the banner) charts GET /metrics per service and shows the
+alarms' states; its server adds the API's credentials, so the browser holds none.
 Ctrl-C stops everything (add --destroy to run `terraform destroy` first).
 """
 

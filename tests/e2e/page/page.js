@@ -176,6 +176,9 @@ function cloudwatchOnly(name, dashboard) {
 }
 
 async function render() {
+  if (typeof Chart === "undefined") {
+    throw new Error("the chart library did not load (chart.umd.min.js): run scripts/bootstrap.sh --with-chart, as just local does");
+  }
   const r = range();
   const params = { metric: Object.values(METRICS).join(","), from: r.from, to: r.to, stat: "sum,p50,p99" };
   const [series, alarms, dashboard] = await Promise.all([
