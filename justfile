@@ -78,12 +78,14 @@ package-e2e-arm64: tools
 # The smoke test on the arm64 e2e packages: CI covers the deployed architecture without a release build.
 smoke-arm64: package-e2e-arm64 (smoke "dist/e2e-arm64/lambda")
 
-# The whole stack on a local moto server: apply, ingest, query, alarm, re-plan, destroy.
+# The whole stack on a local moto server: apply, ingest, query, alarm, the local page in headless Chromium, re-plan, destroy.
 e2e: package-e2e
+    scripts/bootstrap.sh --with-chart --with-chromium
     {{python}} -m pytest -q -s tests/e2e
 
-# The same stack left running locally for a person to try (Ctrl-C stops it).
+# The same stack left running locally for a person to try, with a page charting it (Ctrl-C stops it).
 local: package-e2e
+    scripts/bootstrap.sh --with-chart
     {{python}} scripts/local.py
 
 # Benchmarks; figures go to docs/benchmarks.md.

@@ -15,6 +15,8 @@ keys and SigV4 per method as API Gateway would.
 What AWS would do on its own is relayed here: a new object in the logs bucket becomes the S3 event
 the real log-processor binary receives; an alarm state change becomes the SNS notification the
 real runbook-executor receives; HTTP requests become API Gateway REST proxy events for metrics-api.
+A page (tests/e2e/page_server.py; URL in the banner) charts GET /metrics per service and shows the
+alarms' states; its server adds the API's credentials, so the browser holds none.
 Ctrl-C stops everything (add --destroy to run `terraform destroy` first).
 """
 
@@ -38,6 +40,7 @@ from e2e import events, flows, procs, samples, sns_filter  # noqa: E402
 from e2e.apigw_front import ApiFront, client_headers, routes_from_moto  # noqa: E402
 from e2e.harness import Env  # noqa: E402
 from e2e.moto_server import Creds, MotoServer  # noqa: E402
+from e2e.page_server import PageServer  # noqa: E402
 from e2e.runtime_api import InvocationError  # noqa: E402
 from e2e.steps import note, step  # noqa: E402
 
@@ -238,7 +241,7 @@ def serve(args) -> int:
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
-    front = relays = policy = None
+    front = relays = policy = page = None
     started = time.monotonic()
     try:
         with step(1, "start moto server", TAG):
@@ -266,16 +269,21 @@ def serve(args) -> int:
             tap = flows.subscribe_queue(env.aws("sqs"), env.aws("sns"), env.stack.topic_arn)
             relays = Relays(env, log_fn, rb_fn, tap)
             threading.Thread(target=relays.run, daemon=True).start()
+            # The page: charts of GET /metrics and the alarms' states; it adds the read credentials
+            # itself, so the browser holds none.
+            page_port = args.page_port if args.page_port and port_free(args.page_port) else 0
+            page = PageServer(front, env.stack.api_key, caller, env.aws("cloudwatch"), port=page_port,
+                              log=lambda line: print(line, flush=True))
         # Local-emulator keys only (moto's users die with it); the client commands sign with them.
         STATE.write_text(json.dumps({"moto": env.moto.endpoint, "bucket": env.stack.bucket,
                                      "prefix": env.stack.logs_prefix, "api_url": front.url,
                                      "api_id": env.stack.api_id, "stage": env.stack.stage,
-                                     "api_key": env.stack.api_key, "pid": os.getpid(),
+                                     "api_key": env.stack.api_key, "pid": os.getpid(), "page_url": page.url,
                                      "admin": env.moto.admin, "api_caller": caller,
                                      "alarms": [a["AlarmName"] for a in env.stack.alarms],
                                      "topic_arn": env.stack.topic_arn}, indent=2))
         STATE.chmod(0o600)
-        banner(env, front, caller, time.monotonic() - started)
+        banner(env, front, caller, time.monotonic() - started, page.url)
         while not stopping.wait(0.5):
             pass
         print(flush=True)
@@ -287,6 +295,8 @@ def serve(args) -> int:
     finally:
         if relays:
             relays.stop.set()
+        if page:
+            page.close()
         if front:
             front.close()
         for fn in env.running:
@@ -329,7 +339,7 @@ def write_examples(front: ApiFront, key: str, caller: Creds, py: str) -> list[st
     return lines
 
 
-def banner(env: Env, front: ApiFront, caller: Creds, took: float) -> None:
+def banner(env: Env, front: ApiFront, caller: Creds, took: float, page_url: str) -> None:
     key, url = env.stack.api_key, front.url
     post = front.method_auth("POST", "/metrics")
     reads = front.method_auth("GET", "/metrics")
@@ -351,6 +361,7 @@ def banner(env: Env, front: ApiFront, caller: Creds, took: float) -> None:
         return "curl -s " + (f"-H 'x-api-key: {key}' " if a.api_key_required else "") + f"'{url}{path}'"
     print(f"""
 [{TAG}] ready in {took:.0f} s
+  Page         {page_url}   (open in a browser: charts per service and the alarms' states, refreshed every 30 s)
   Metrics API  {url}   (GET /metrics: {guard(reads)}; POST /metrics: {guard(post)}, enforced as API Gateway does)
   API key      {key}   (send as x-api-key)
   API caller   {caller.key_id} / {caller.secret}   (user {caller['UserName']}: execute-api:Invoke on the stage)
@@ -454,6 +465,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd")
     ap.add_argument("--api-port", type=int, default=8080, help="HTTP port of the metrics API (default 8080, or any free)")
+    ap.add_argument("--page-port", type=int, default=8081, help="HTTP port of the page (default 8081, or any free)")
     ap.add_argument("--moto-port", type=int, default=None, help="port of the moto server (default: a free one)")
     ap.add_argument("--destroy", action="store_true", help="terraform destroy before stopping")
     up = sub.add_parser("upload", help="put a log file into the logs bucket")

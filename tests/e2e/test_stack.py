@@ -5,6 +5,7 @@
   3b parliament on every policy document
   4 logs -> log-processor (real bootstrap, S3 events, one delivered twice)
   5 metrics API over HTTP vs. values computed here   6 alarm -> runbook-executor (twice)
+  6c the local page (scripts/local.py's) in headless Chromium vs. the API and DescribeAlarms
   7 plan (on the applying runner) shows no changes, destroy leaves nothing
 Tests run in file order and share one moto and one apply (the apply is the slow part).
 """
@@ -40,7 +41,7 @@ def env(request):
     try:
         yield e
     finally:
-        for server in ("front", "recorder"):
+        for server in ("page", "front", "recorder"):
             if server in e.data:
                 e.data[server].close()
         e.stop()
@@ -523,6 +524,47 @@ def test_step_6b_service_alarms(env):
              f"({sum(len(d.values) for d in latency)} latency values); error-rate alarm {ev.state} "
              f"at {[round(v, 1) for _, v in ev.breaching]} %; last 5 min {100 * recent:.0f} %")
         note("burn rates " + "; ".join(burn_rates) + f"; runbook {'+'.join(st['step'] for st in steps)}")
+
+
+def test_step_6c_page(env):
+    """Issue 15: the page `just local` serves (tests/e2e/page_server.py, the same code), pointed at
+    this stack's API front and loaded in Debian's headless Chromium: every chart holds exactly the
+    API's points for the logs ingested above and laid them out on a painted canvas, the totals it
+    prints are the API's, its sections are the deployed dashboard's, and each alarm's state is the
+    one DescribeAlarms gives."""
+    from . import page_check
+    from .page_server import PageServer
+
+    assert "front" in env.data and env.data.get("ingested"), "steps 4/5 failed"
+    with step("6c", "the local page in headless Chromium: charts = the API's answers, alarm states = DescribeAlarms"):
+        front, truth = env.data["front"], env.data["truth"]
+        cw, caller = env.aws("cloudwatch"), env.api_caller()
+        page = PageServer(front, env.stack.api_key, caller, cw)
+        env.data["page"] = page
+        # A fixed range (no refresh while it is read): the samples' first minute to now.
+        frm = env.data["base"]
+        to = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        shot = env.workdir / "page.png"
+        r = page_check.check(page.url, front, env.stack.api_key, caller, cw, frm, to, shot)
+        problems, shown, want, alarms = r.problems, r.shown, r.want, r.alarms
+        # The sample logs themselves, for the services nothing wrote to since step 4: every line a
+        # request, every error line an error.
+        for service in sorted(set(truth.services()) & set(want) - {"checkout"}):
+            got = {k: shown["services"][service]["totals"][k]["exact"] for k in ("requests", "errors")}
+            logs = {k: str(sum(truth.series(service, k))) for k in ("requests", "errors")}
+            if {k: float(v or "nan") for k, v in got.items()} != {k: float(v) for k, v in logs.items()}:
+                problems.append(f"{service}: page totals {got}, sample logs {logs}")
+        assert len(want) >= 2 and len(alarms) >= 5, f"too little to check: services {sorted(want)}, {len(alarms)} alarms"
+        assert len(set(alarms.values())) >= 2, f"alarm states all {set(alarms.values())}: steps 6/6b set some to ALARM"
+        assert not problems, f"{len(problems)} differences (screenshot {shot}):\n" + "\n".join(problems)
+        if os.environ.get("E2E_PAGE_SCREENSHOT"):  # refresh the README's picture from this run
+            target = REPO / os.environ["E2E_PAGE_SCREENSHOT"]
+            shutil.copyfile(shot, target)
+            note(f"screenshot copied to {target}")
+        points = sum(len(d["data"]) for s in shown["services"].values() for c in s["charts"].values() for d in c["datasets"])
+        note(f"{len(want)} services ({', '.join(sorted(want))}), {points} points charted = the API's; "
+             f"{len(alarms)} alarm states ({dict(Counter(alarms.values()))}) = DescribeAlarms; "
+             f"sections {page_check.section_order(r.deployed['sections'])} as {r.dashboard}; page at {page.url}")
 
 
 def test_step_7_replan_and_destroy(env):
