@@ -26,3 +26,16 @@ pub const UPDATED_AT: &str = "UpdatedAt";
 pub fn table_name(name_prefix: &str) -> String {
     format!("{name_prefix}-{TABLE_SUFFIX}")
 }
+
+/// Sort-key prefix of an hourly rollup item (`PT1H#2026-11-29T18:00:00Z`), an ISO 8601 duration.
+/// Every minute key starts with a digit and `'P'` sorts after `'9'`, so no range of minute keys
+/// ever includes a rollup, and a rollup key never parses as a minute.
+pub const HOUR_ROLLUP_PREFIX: &str = "PT1H#";
+/// Sort-key prefix of a daily rollup item (`P1D#2026-11-29T00:00:00Z`).
+pub const DAY_ROLLUP_PREFIX: &str = "P1D#";
+/// Rollup attribute (M): child offset (`"05"`: minute of the hour, or hour of the day) → the
+/// `Version` of the child item the rollup was computed from.
+pub const BASIS: &str = "Basis";
+/// Rollup attribute (BOOL, present only when true): the merged metrics would pass DynamoDB's
+/// item size, so the item holds none and readers use its children instead.
+pub const PARTIAL: &str = "Partial";

@@ -2,7 +2,7 @@
 //! stating the AWS operations its methods perform ([`contract::iam::AwsClient`]). A function holds
 //! only the capabilities it is granted: `contract::assert_clients!` in its crate checks them
 //! against its declared grants at compile time, so the log processor, which holds a
-//! [`MetricWriter`] alone, cannot query, and its policy cannot grant Query.
+//! [`MetricWriter`] alone, cannot read the index, and its policy cannot grant it.
 //!
 //! [`MetricStore`] is the engine behind all three (and what this crate's tests drive directly).
 
@@ -25,6 +25,10 @@ impl AwsClient for MetricWriter {
     const OPERATIONS: &'static [Operation] = &[
         Operation::DynamoDbBatchGetItem,
         Operation::DynamoDbTransactPuts,
+        // The rollups' refresh after each commit (`store::rollup`).
+        Operation::DynamoDbGetItem,
+        Operation::DynamoDbQuery,
+        Operation::DynamoDbPutItem,
     ];
 }
 
