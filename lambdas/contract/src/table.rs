@@ -39,3 +39,13 @@ pub const BASIS: &str = "Basis";
 /// Rollup attribute (BOOL, present only when true): the merged metrics would pass DynamoDB's
 /// item size, so the item holds none and readers use its children instead.
 pub const PARTIAL: &str = "Partial";
+
+/// Fewest days a resolution may be kept (module variable `metric_retention_days`; environment
+/// [`crate::env::MINUTE_RETENTION_DAYS`] and its siblings). A write may land anywhere in the
+/// acceptance window (14 days back) and then recomputes its hour from the hour's minutes and its
+/// day from the day's hours, which reach one more day back; those children must still exist.
+/// One more day covers the TTL's timing (items expire at the end of their interval + the
+/// retention, and DynamoDB deletes them some time later).
+pub const MIN_RETENTION_DAYS: u32 = crate::acceptance::MAX_AGE_DAYS as u32 + 2;
+/// Most days (100 years): beyond that, keep for ever (no TTL).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;

@@ -9,6 +9,7 @@
 use crate::aggregate::Batch;
 use crate::minute::Minute;
 use crate::store::atomic::{AtomicError, AtomicOutcome, AtomicWrite};
+use crate::store::rollup::{FetchReport, Fetched};
 use crate::store::{
     ApplyReport, MetricStore, MinutePage, OnReject, RequestCounts, ServicePage, StoreError,
 };
@@ -94,6 +95,25 @@ impl MetricReader {
     /// A client over an existing store (clones share its request counters).
     pub fn from_store(store: MetricStore) -> Self {
         Self(store)
+    }
+
+    /// A service's items of one run (any resolution), ascending ([`MetricStore::query_run`]).
+    pub async fn query_run(
+        &self,
+        service: &str,
+        run: crate::rollup::Run,
+        fetch: &mut FetchReport,
+    ) -> Result<Vec<Fetched>, StoreError> {
+        self.0.query_run(service, run, fetch).await
+    }
+
+    /// Every service's item of one piece (`TimestampIndex`), ascending by service.
+    pub async fn query_piece(
+        &self,
+        piece: crate::rollup::Piece,
+        fetch: &mut FetchReport,
+    ) -> Result<Vec<(String, Fetched)>, StoreError> {
+        self.0.query_piece(piece, fetch).await
     }
 
     pub async fn query_service(

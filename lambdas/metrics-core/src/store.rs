@@ -380,6 +380,32 @@ pub struct Retention {
 }
 
 impl Retention {
+    /// From the writers' environment (`contract::env::RETENTION_DAYS`; blank: for ever).
+    pub fn read(
+        env: &crate::env::Env<impl Fn(&str) -> Option<String>>,
+    ) -> Result<Retention, crate::env::ConfigError> {
+        use contract::table::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
+        let [minute_days, hour_days, day_days] = contract::env::RETENTION_DAYS.map(|name| {
+            env.optional(name)?
+                .map(|raw| match raw.trim().parse::<u32>() {
+                    Ok(d) if (MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&d) => Ok(d),
+                    _ => Err(crate::env::invalid(
+                        name,
+                        format!(
+                            "expected whole days in {MIN_RETENTION_DAYS}..={MAX_RETENTION_DAYS} \
+                             (or blank: for ever), got {raw:?}"
+                        ),
+                    )),
+                })
+                .transpose()
+        });
+        Ok(Retention {
+            minute_days: minute_days?,
+            hour_days: hour_days?,
+            day_days: day_days?,
+        })
+    }
+
     /// The TTL of the item of `piece`, if its resolution expires.
     pub fn expires_at(&self, piece: Piece) -> Option<i64> {
         let days = match piece.resolution {

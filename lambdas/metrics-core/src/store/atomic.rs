@@ -78,6 +78,9 @@ pub struct AtomicWrite<'a> {
     pub now: i64,
 }
 
+/// A group's Put in the transaction: its key, the version it writes, its item size.
+type Written = (GroupKey, u64, usize);
+
 /// What [`MetricStore::apply_atomic`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AtomicOutcome {
@@ -295,7 +298,7 @@ impl MetricStore {
         found: &mut HashMap<(String, String), HashMap<String, AttributeValue>>,
         record: Option<&(String, Idempotency<'_>)>,
         write: &AtomicWrite<'_>,
-    ) -> Result<(Vec<TransactWriteItem>, Vec<(GroupKey, u64, usize)>), AtomicError> {
+    ) -> Result<(Vec<TransactWriteItem>, Vec<Written>), AtomicError> {
         let mut items = Vec::with_capacity(groups.len() + 1);
         let mut written = Vec::with_capacity(groups.len());
         let mut total = 0usize;
