@@ -8,12 +8,14 @@
 pub const TABLE_SUFFIX: &str = "ApplicationMetrics";
 /// Partition key (S): the service name, or `#kind#id` for the stack's reserved items.
 pub const PARTITION_KEY: &str = "ServiceName";
-/// Sort key (S): the minute start, `YYYY-MM-DDTHH:MM:00Z`.
+/// Sort key (S): the minute start, `YYYY-MM-DDTHH:MM:00Z`; or a rollup's
+/// ([`HOUR_ROLLUP_PREFIX`], [`DAY_ROLLUP_PREFIX`]).
 pub const SORT_KEY: &str = "Timestamp";
 /// Global secondary index with the keys inverted (hash = [`SORT_KEY`], range = [`PARTITION_KEY`],
 /// all attributes projected): every service of one minute.
 pub const TIMESTAMP_INDEX: &str = "TimestampIndex";
-/// TTL attribute (N, epoch seconds) of reserved items; metric items never carry it.
+/// TTL attribute (N, epoch seconds) of reserved items, and of metric items and rollups when the
+/// module sets a retention (`metric_retention_days`).
 pub const TTL_ATTRIBUTE: &str = "ExpiresAt";
 
 /// Non-key attributes of a metric item.

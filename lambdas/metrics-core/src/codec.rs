@@ -7,7 +7,12 @@
 //! Version      N   optimistic-concurrency counter, +1 per write
 //! Sources      SS  digests of contributions already applied (absent when none)
 //! UpdatedAt    S   RFC 3339 time of the last write (informational)
+//! ExpiresAt    N   TTL, only under a retention
 //! ```
+//!
+//! Rollups (`crate::rollup`) share the keys: `Timestamp` = `PT1H#<hour start>` or
+//! `P1D#<day start>`, `Metrics` and `Version` as above, `Basis` M (child offset `"05"` -> N the
+//! child's `Version`), `Partial` BOOL (only when true: no metrics, read the children), no `Sources`.
 //!
 //! Decoding never trusts the item: every problem is a [`CodecError`] naming the attribute.
 
