@@ -85,6 +85,7 @@ module "functions" {
   published_metrics           = var.published_metrics
   log_level                   = var.lambda_log_level
   log_retention_days          = var.log_retention_days
+  metric_retention_days       = var.metric_retention_days
   code                        = local.lambda_code
   table_name                  = module.storage.table_name
   table_arn                   = module.storage.table_arn

@@ -58,6 +58,20 @@ variable "log_retention_days" {
   }
 }
 
+variable "metric_retention_days" {
+  description = "Days the metric table keeps minute items, hourly rollups and daily rollups (DynamoDB TTL); null or unset keeps them for ever. At least 16: a late write inside the 14-day acceptance window recomputes its hour and day from their children."
+  type = object({
+    minute = optional(number)
+    hour   = optional(number)
+    day    = optional(number)
+  })
+  default = {}
+  validation {
+    condition     = alltrue([for d in values(var.metric_retention_days) : d == null ? true : (d >= 16 && d <= 36500 && floor(d) == d)])
+    error_message = "metric_retention_days values must be whole days between 16 and 36500, or null (for ever)."
+  }
+}
+
 variable "logs_bucket_name" {
   description = "Exact name of the logs bucket; null lets AWS pick a unique name starting with \"<name_prefix>-logs-\"."
   type        = string

@@ -158,6 +158,36 @@ def compare_totals(doc: dict, truth: samples.Truth, services: list[str], problem
         problems.append(f"unexpected series {sorted(extra)}")
 
 
+def compare_daily(doc: dict, truth: samples.Truth, services: list[str], problems: list[str]) -> None:
+    """`period=86400` on day boundaries: each (service, metric, UTC day) point equals the truth
+    of that day's minutes."""
+    got = {(s["service"], s["metric"]): {p["timestamp"]: p for p in s["points"]} for s in doc["series"]}
+    want_keys = set()
+    for service in services:
+        for metric in truth.metrics(service):
+            days: dict[str, list[float]] = {}
+            for (s, minute, k), vals in truth.values.items():
+                if s == service and k == metric:
+                    days.setdefault(minute[:10] + "T00:00:00Z", []).extend(vals)
+            want_keys.add((service, metric))
+            points = got.get((service, metric), {})
+            if sorted(points) != sorted(days):
+                problems.append(f"{service}/{metric}: days {sorted(points)} != {sorted(days)}")
+                continue
+            for day, vals in days.items():
+                compare_point(f"{service}/{metric}@{day}", points[day], vals, problems)
+    extra = set(got) - want_keys
+    if extra:
+        problems.append(f"unexpected series {sorted(extra)}")
+
+
+def expected_ranking(truth: samples.Truth, metric: str, n: int) -> list[tuple[str, float]]:
+    """What `top=n&order=<metric>:sum` must answer: services by their sum, highest first, ties
+    by name; services without the metric are not ranked."""
+    totals = {s: sum(truth.series(s, metric)) for s in truth.services() if metric in truth.metrics(s)}
+    return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
 def per_minute_pages(base_url: str, headers: dict, service: str, frm: datetime, to: datetime,
                      limit: int) -> tuple[dict, int]:
     """Per-minute counts of every metric for one service, following next_token; and the page count."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import shutil
 import sys
@@ -167,6 +168,28 @@ def test_step_5_api(env):
         everyone = flows.get_json(f"{front.url}/metrics?{q}", hdr)
         flows.compare_totals(everyone, truth, truth.services(), problems)
         all_services = recorder.since(mark)
+        # A week across every service at a daily period, on day boundaries: one daily rollup
+        # per day (one TimestampIndex Query each), equal to the raw lines' values (issue 14).
+        last_day = datetime.strptime(truth.minutes()[-1][:10], "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        week_to = last_day + timedelta(days=1)
+        week = f"from={flows.iso(week_to - timedelta(days=7))}&to={flows.iso(week_to)}&period=86400&stat={flows.STATS}"
+        mark = recorder.mark()
+        weekly = flows.get_json(f"{front.url}/metrics?{week}", hdr)
+        week_calls = recorder.since(mark)
+        flows.compare_daily(weekly, truth, truth.services(), problems)
+        if weekly.get("next_token") or len(week_calls) != 7:
+            problems.append(f"a week at period=86400: {flows.op_counts(week_calls)}, next_token {weekly.get('next_token')!r}")
+        # The two services with the most errors over that week, ranked and charted.
+        ranked = flows.get_json(f"{front.url}/metrics?{week}&top=2&order=errors:sum", hdr)
+        want_rank = flows.expected_ranking(truth, "errors", 2)
+        got_rank = [(r["service"], r["value"]) for r in ranked.get("ranking", [])]
+        if [s for s, _ in got_rank] != [s for s, _ in want_rank] or not all(
+                math.isclose(g, w, rel_tol=1e-9) for (_, g), (_, w) in zip(got_rank, want_rank)):
+            problems.append(f"top=2 by errors:sum: {got_rank} != {want_rank}")
+        order = list(dict.fromkeys(s["service"] for s in ranked["series"]))
+        if order != [s for s, _ in want_rank]:
+            problems.append(f"top=2 series in order {order}, want {[s for s, _ in want_rank]}")
+        flows.compare_daily(ranked, truth, [s for s, _ in want_rank], problems)
         # The query `scripts/local.py upload --sample` suggests for these same samples answers 200
         # with every web line (issue 13: it used to be a 400).
         suggested = local_cli().sample_query(truth, "web")
@@ -224,7 +247,9 @@ def test_step_5_api(env):
              f"+ idempotent retry read back; API at {front.url}")
         note(f"gateway refused: {'; '.join(refusals)}")
         note(f"DynamoDB calls for 1 h: one service {flows.op_counts(one_service)}; "
-             f"all services {flows.op_counts(all_services)}; no Scan in {len(recorder.calls)} calls")
+             f"all services {flows.op_counts(all_services)}; a week of every service at a daily "
+             f"period {flows.op_counts(week_calls)}; top-2 by errors {want_rank}; "
+             f"no Scan in {len(recorder.calls)} calls")
 
 
 def test_step_5b_load(env):

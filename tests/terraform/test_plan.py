@@ -281,7 +281,8 @@ def test_least_privilege_policies(config):
     lp = statements(config, "log_processor")
     assert lp["ReadLogObjects"]["actions"]["constant_value"] == ["s3:GetObject", "s3:GetObjectVersion"]
     # Written from the contract crate: exactly what the function's typed clients call.
-    assert lp["MergeMetricItems"]["actions"]["constant_value"] == ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
+    assert lp["MergeMetricItemsAndRollups"]["actions"]["constant_value"] == [
+        "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
     api = statements(config, "metrics_api")
     assert api["QueryMetrics"]["actions"]["constant_value"] == ["dynamodb:Query"]
     assert not any("Scan" in a for s in api.values() for a in s["actions"]["constant_value"]), "the API never scans"

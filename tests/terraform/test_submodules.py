@@ -72,7 +72,7 @@ def as_list(v):
 def test_log_processor_policy_is_exact(functions_plan):
     p = policy(functions_plan, "log_processor")
     assert as_list(p["ReadLogObjects"]["Resource"]) == [f"arn:aws:s3:::solo-logs/{LOGS_PREFIX}*"]
-    assert as_list(p["MergeMetricItems"]["Resource"]) == [TABLE]
+    assert as_list(p["MergeMetricItemsAndRollups"]["Resource"]) == [TABLE]
     assert as_list(p["UseStackKey"]["Resource"]) == [KEY]
     assert as_list(p["WriteOwnLogs"]["Resource"]) == [
         f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/solo-log-processor:*"]

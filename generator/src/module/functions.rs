@@ -69,28 +69,36 @@ fn spec(f: Function) -> Spec {
             f,
             description: "Turns log objects written to the logs bucket into per-minute metrics",
             asynchronous: true,
-            environment: vec![
-                (env::METRICS_TABLE, Expr::reference("var.table_name")),
-                (env::LOGS_PREFIX, Expr::reference("var.logs_prefix")),
-                (env::SERVICE_METRICS_NAMESPACE, service_namespace()),
-                (env::PUBLISHED_SERVICES, published_services()),
-                (env::PUBLISHED_METRICS, published_metrics()),
-                (env::LOG_LEVEL, Expr::reference("var.log_level")),
-            ],
+            environment: [
+                vec![
+                    (env::METRICS_TABLE, Expr::reference("var.table_name")),
+                    (env::LOGS_PREFIX, Expr::reference("var.logs_prefix")),
+                    (env::SERVICE_METRICS_NAMESPACE, service_namespace()),
+                    (env::PUBLISHED_SERVICES, published_services()),
+                    (env::PUBLISHED_METRICS, published_metrics()),
+                ],
+                retention_env().to_vec(),
+                vec![(env::LOG_LEVEL, Expr::reference("var.log_level"))],
+            ]
+            .concat(),
         },
         Function::MetricsApi => Spec {
             f,
             description: "Serves and accepts metrics behind the REST API",
             asynchronous: false,
-            environment: vec![
-                (env::METRICS_TABLE, Expr::reference("var.table_name")),
-                (env::SERVICE_METRICS_NAMESPACE, service_namespace()),
-                (env::PUBLISHED_SERVICES, published_services()),
-                (env::PUBLISHED_METRICS, published_metrics()),
-                (env::CORS_ALLOWED_ORIGINS, Expr::raw("join(\",\", var.cors_allowed_origins)")),
-                (env::MAX_BODY_BYTES, Expr::raw("tostring(var.max_body_bytes)")),
-                (env::LOG_LEVEL, Expr::reference("var.log_level")),
-            ],
+            environment: [
+                vec![
+                    (env::METRICS_TABLE, Expr::reference("var.table_name")),
+                    (env::SERVICE_METRICS_NAMESPACE, service_namespace()),
+                    (env::PUBLISHED_SERVICES, published_services()),
+                    (env::PUBLISHED_METRICS, published_metrics()),
+                    (env::CORS_ALLOWED_ORIGINS, Expr::raw("join(\",\", var.cors_allowed_origins)")),
+                    (env::MAX_BODY_BYTES, Expr::raw("tostring(var.max_body_bytes)")),
+                ],
+                retention_env().to_vec(),
+                vec![(env::LOG_LEVEL, Expr::reference("var.log_level"))],
+            ]
+            .concat(),
         },
         Function::RunbookExecutor => Spec {
             f,
@@ -264,6 +272,39 @@ pub fn max_body_var(prefix: &str, plan: &Plan) -> Block {
     ))
 }
 
+/// How long the metric table keeps each resolution, declared again by the root module under
+/// the same name. The writers set each item's TTL from it (`metrics_core::store::Retention`).
+pub fn metric_retention_var() -> Block {
+    use contract::table::{MAX_RETENTION_DAYS as MAX, MIN_RETENTION_DAYS as MIN};
+    let object =
+        Expr::object(["minute", "hour", "day"].map(|k| (k, Expr::raw("optional(number)"))));
+    variable_typed(
+        "metric_retention_days",
+        Expr::call("object", [object]),
+        &format!("Days the metric table keeps minute items, hourly rollups and daily rollups (DynamoDB TTL); null or unset keeps them for ever. At least {MIN}: a late write inside the 14-day acceptance window recomputes its hour and day from their children."),
+    )
+    .attr("default", Expr::object(Vec::<(&str, Expr)>::new()))
+    .block(validation(
+        Expr::raw(format!("alltrue([for d in values(var.metric_retention_days) : d == null ? true : (d >= {MIN} && d <= {MAX} && floor(d) == d)])")),
+        &format!("metric_retention_days values must be whole days between {MIN} and {MAX}, or null (for ever)."),
+    ))
+}
+
+/// `MINUTE_RETENTION_DAYS` and its siblings: the variable's field, blank when null (for ever;
+/// Lambda accepts an empty value, and the functions' `Env` reads a blank value as unset).
+fn retention_env() -> [(&'static str, Expr); 3] {
+    let field = |name: &str| {
+        Expr::raw(format!(
+            "var.metric_retention_days.{name} == null ? \"\" : tostring(var.metric_retention_days.{name})"
+        ))
+    };
+    [
+        (env::MINUTE_RETENTION_DAYS, field("minute")),
+        (env::HOUR_RETENTION_DAYS, field("hour")),
+        (env::DAY_RETENTION_DAYS, field("day")),
+    ]
+}
+
 /// Runbook executor settings, declared again by the root module under the same names.
 pub fn runbook_vars(d: &Defaults) -> [Block; 2] {
     [
@@ -302,6 +343,7 @@ fn variables(plan: &Plan) -> Vec<Block> {
         super::service_alarms::published_metrics_var(plan),
         log_level_var(""),
         log_retention_var(d.log_retention_days),
+        metric_retention_var(),
         variable_typed(
             "code",
             map_of_object_type(&[

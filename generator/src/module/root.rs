@@ -326,6 +326,7 @@ fn variables(plan: &Plan) -> Vec<Block> {
             "alarm_emails must all be email addresses.",
         )),
         log_retention_var(d.log_retention_days),
+        super::functions::metric_retention_var(),
         super::storage::logs_bucket_name_var(),
         super::storage::logs_prefix_var(),
         transition,

@@ -41,6 +41,17 @@ pub const DRY_RUN: &str = "DRY_RUN";
 pub const METRIC_NAMESPACE: &str = "METRIC_NAMESPACE";
 /// Days the runbook executor keeps incident records.
 pub const INCIDENT_TTL_DAYS: &str = "INCIDENT_TTL_DAYS";
+/// Days the writers keep minute items, hourly and daily rollups (blank: for ever); bounds
+/// [`crate::table::MIN_RETENTION_DAYS`]..=[`crate::table::MAX_RETENTION_DAYS`].
+pub const MINUTE_RETENTION_DAYS: &str = "MINUTE_RETENTION_DAYS";
+pub const HOUR_RETENTION_DAYS: &str = "HOUR_RETENTION_DAYS";
+pub const DAY_RETENTION_DAYS: &str = "DAY_RETENTION_DAYS";
+/// The three, finest first (the writers set the TTL of each resolution from one of them).
+pub const RETENTION_DAYS: [&str; 3] = [
+    MINUTE_RETENTION_DAYS,
+    HOUR_RETENTION_DAYS,
+    DAY_RETENTION_DAYS,
+];
 
 /// The log levels [`LOG_LEVEL`] accepts (the module variable `log_level` is validated against
 /// the same list).
@@ -55,6 +66,9 @@ pub const fn keys(f: Function) -> &'static [&'static str] {
             SERVICE_METRICS_NAMESPACE,
             PUBLISHED_SERVICES,
             PUBLISHED_METRICS,
+            MINUTE_RETENTION_DAYS,
+            HOUR_RETENTION_DAYS,
+            DAY_RETENTION_DAYS,
             LOG_LEVEL,
         ],
         Function::MetricsApi => &[
@@ -64,6 +78,9 @@ pub const fn keys(f: Function) -> &'static [&'static str] {
             PUBLISHED_METRICS,
             CORS_ALLOWED_ORIGINS,
             MAX_BODY_BYTES,
+            MINUTE_RETENTION_DAYS,
+            HOUR_RETENTION_DAYS,
+            DAY_RETENTION_DAYS,
             LOG_LEVEL,
         ],
         Function::RunbookExecutor => &[

@@ -105,13 +105,25 @@ mod grants {
 
     pub const LOG_PROCESSOR: &[Grant] = &[
         Grant::new("ReadLogObjects", &[S3GetObject], &[LogObjects]),
-        Grant::new(
-            "MergeMetricItems",
-            &[DynamoDbBatchGetItem, DynamoDbTransactPuts],
-            &[Table],
-        ),
+        MERGE_METRIC_ITEMS,
         PUBLISH_SERVICE_METRICS,
     ];
+
+    /// Exactly-once merges of minute items (consistent BatchGetItem, conditional Puts in
+    /// TransactWriteItems), then the rollups above them: GetItem, a consistent Query of their
+    /// children, a conditional PutItem (`metrics_core::store::rollup`). The table only, never
+    /// its index.
+    const MERGE_METRIC_ITEMS: Grant = Grant::new(
+        "MergeMetricItemsAndRollups",
+        &[
+            DynamoDbBatchGetItem,
+            DynamoDbTransactPuts,
+            DynamoDbGetItem,
+            DynamoDbQuery,
+            DynamoDbPutItem,
+        ],
+        &[Table],
+    );
 
     /// After each store commit, what it newly applied goes to CloudWatch (service alarms).
     const PUBLISH_SERVICE_METRICS: Grant = Grant::new(
@@ -124,11 +136,7 @@ mod grants {
     pub const METRICS_API: &[Grant] = &[
         Grant::new("CheckTable", &[DynamoDbDescribeTable], &[Table]),
         Grant::new("QueryMetrics", &[DynamoDbQuery], &[Table, TableIndexes]),
-        Grant::new(
-            "MergeMetricItems",
-            &[DynamoDbBatchGetItem, DynamoDbTransactPuts],
-            &[Table],
-        ),
+        MERGE_METRIC_ITEMS,
         PUBLISH_SERVICE_METRICS,
     ];
 
@@ -525,19 +533,23 @@ mod tests {
         let lp = actions(Function::LogProcessor);
         for unused in [
             "dynamodb:BatchWriteItem",
-            "dynamodb:GetItem",
             "dynamodb:UpdateItem",
             "dynamodb:ConditionCheckItem",
         ] {
             assert!(!lp.contains(&unused), "log-processor grants {unused}");
         }
         let api = actions(Function::MetricsApi);
-        for unused in [
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
-        ] {
+        for unused in ["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"] {
             assert!(!api.contains(&unused), "metrics-api grants {unused}");
+        }
+        // The writers read the table (rollup children), never its index.
+        for f in [Function::LogProcessor, Function::MetricsApi] {
+            let merge = f
+                .grants()
+                .iter()
+                .find(|g| g.sid == "MergeMetricItemsAndRollups")
+                .unwrap();
+            assert_eq!(merge.resources, [Resource::Table]);
         }
         let rx = actions(Function::RunbookExecutor);
         assert!(!rx.contains(&"dynamodb:ConditionCheckItem"));
@@ -563,6 +575,9 @@ mod tests {
     const WRITER: &[Operation] = &[
         Operation::DynamoDbBatchGetItem,
         Operation::DynamoDbTransactPuts,
+        Operation::DynamoDbGetItem,
+        Operation::DynamoDbQuery,
+        Operation::DynamoDbPutItem,
     ];
 
     /// The log processor's and the metrics API's publisher of the services' metrics.
@@ -585,7 +600,7 @@ mod tests {
             ["log-processor is granted CloudWatchPutMetricData (PublishServiceMetrics) but no client performs CloudWatchPutMetricData"]
         );
         // A call no grant names.
-        let extra = &[Operation::S3GetObject, Operation::DynamoDbQuery][..];
+        let extra = &[Operation::S3GetObject, Operation::DynamoDbUpdateItem][..];
         assert!(!clients_match_grants(f, &[extra, WRITER, PUBLISHER]));
         assert_eq!(client_mismatches(f, &[extra, WRITER, PUBLISHER]).len(), 1);
     }

@@ -3,6 +3,7 @@
 
 use contract::env;
 use metrics_core::env::{invalid, ConfigError, Env, FromEnv};
+use metrics_core::store::Retention;
 use metrics_core::PublishPolicy;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub struct Config {
     /// `SERVICE_METRICS_NAMESPACE`, `PUBLISHED_SERVICES`, `PUBLISHED_METRICS`: what each
     /// commit publishes to CloudWatch (`metrics_core::publish`).
     pub publish: PublishPolicy,
+    /// `MINUTE_RETENTION_DAYS`, `HOUR_RETENTION_DAYS`, `DAY_RETENTION_DAYS`: the TTL its writes set.
+    pub retention: Retention,
 }
 
 impl FromEnv for Config {
@@ -32,6 +35,7 @@ impl FromEnv for Config {
             table: env.required(env::METRICS_TABLE)?,
             logs_prefix,
             publish: PublishPolicy::read(env)?,
+            retention: Retention::read(env)?,
         })
     }
 }
@@ -48,12 +52,16 @@ mod tests {
     ];
 
     /// The module's values: every variable it sets on the function.
-    const ALL: [(&str, &str); 5] = [
+    const ALL: [(&str, &str); 8] = [
         BASE[0],
         BASE[1],
         BASE[2],
         ("PUBLISHED_SERVICES", "api,web"),
         ("PUBLISHED_METRICS", "cart_size"),
+        ("MINUTE_RETENTION_DAYS", "30"),
+        // Blank: for ever (what the module writes for null).
+        ("HOUR_RETENTION_DAYS", ""),
+        ("DAY_RETENTION_DAYS", "400"),
     ];
 
     #[test]
@@ -70,11 +78,20 @@ mod tests {
                     services: Default::default(),
                     custom_metrics: Vec::new(),
                 },
+                retention: Retention::default(),
             }
         );
         let c = Config::from_lookup(Recorded::new(&ALL).lookup()).unwrap();
         assert!(c.publish.publishes("api") && c.publish.publishes("web"));
         assert_eq!(c.publish.custom_metrics, ["cart_size"]);
+        assert_eq!(
+            c.retention,
+            Retention {
+                minute_days: Some(30),
+                hour_days: None,
+                day_days: Some(400),
+            }
+        );
     }
 
     #[test]
@@ -97,6 +114,12 @@ mod tests {
             let vars = Recorded::new(&[BASE[0], ("LOGS_PREFIX", bad), BASE[2]]);
             let e = Config::from_lookup(vars.lookup()).unwrap_err();
             assert_eq!(e.name(), "LOGS_PREFIX", "{bad}: {e}");
+        }
+        // Shorter than the acceptance window needs, or not whole days.
+        for bad in ["15", "0", "1.5", "forever"] {
+            let vars = Recorded::new(&[BASE[0], BASE[1], BASE[2], ("HOUR_RETENTION_DAYS", bad)]);
+            let e = Config::from_lookup(vars.lookup()).unwrap_err();
+            assert_eq!(e.name(), "HOUR_RETENTION_DAYS", "{bad}: {e}");
         }
     }
 

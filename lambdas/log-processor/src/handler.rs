@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::event::plan;
 use crate::s3::{process_object, LogObjects, ObjectError, ObjectReport, Publishing};
 use contract::Function;
-use metrics_core::{MetricPublisher, MetricWriter, PublishPolicy};
+use metrics_core::{MetricPublisher, MetricStore, MetricWriter, PublishPolicy};
 use serde_json::{json, Value};
 
 /// Clients and settings built once per execution environment, borrowed by every invocation:
@@ -26,7 +26,10 @@ impl Deps {
     pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> Deps {
         Deps {
             s3: LogObjects::new(sdk),
-            store: MetricWriter::new(metrics_core::aws::dynamodb_client(sdk), &config.table),
+            store: MetricWriter::from_store(
+                MetricStore::new(metrics_core::aws::dynamodb_client(sdk), &config.table)
+                    .with_retention(config.retention),
+            ),
             cloudwatch: MetricPublisher::new(sdk),
             publish: config.publish.clone(),
             logs_prefix: config.logs_prefix.clone(),
@@ -176,6 +179,9 @@ fn log_report(r: &ObjectReport) {
         rejected_group_examples = %rejected_examples,
         dynamodb_requests = r.dynamodb_requests,
         retries = r.retries,
+        rollups_written = r.rollups_written,
+        rollup_requests = r.rollup_requests,
+        rollup_conflicts = r.rollup_conflicts,
         groups_published = p.groups_published,
         groups_not_published = p.groups_not_published,
         not_published_services = %serde_json::to_string(&p.not_published_services).unwrap_or_default(),
@@ -295,6 +301,9 @@ mod tests {
             rejected_group_examples: Vec::new(),
             dynamodb_requests: 2,
             retries: 0,
+            rollups_written: 0,
+            rollup_requests: 0,
+            rollup_conflicts: 0,
             published: metrics_core::publish::PublishSummary {
                 groups_published: 1,
                 groups_not_published: 2,

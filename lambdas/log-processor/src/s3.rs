@@ -108,8 +108,14 @@ pub struct ObjectReport {
     pub groups_rejected_by_reason: BTreeMap<&'static str, usize>,
     /// The first [`REJECTED_GROUP_EXAMPLES`] rejected groups, with why.
     pub rejected_group_examples: Vec<RejectedExample>,
+    /// Every DynamoDB request for the object: the minute items' and the rollups'.
     pub dynamodb_requests: usize,
     pub retries: usize,
+    /// Hourly and daily rollups recomputed after the commit, and requests and lost races that
+    /// took (`metrics_core::store::rollup`).
+    pub rollups_written: usize,
+    pub rollup_requests: usize,
+    pub rollup_conflicts: usize,
     /// What this object's commit published to CloudWatch, and what it did not and why.
     #[serde(flatten)]
     pub published: PublishSummary,
@@ -269,8 +275,14 @@ fn report(
                 message: r.message.clone(),
             })
             .collect(),
-        dynamodb_requests: a.read_requests + a.write_requests,
+        dynamodb_requests: a.read_requests
+            + a.write_requests
+            + a.rollups.read_requests
+            + a.rollups.write_requests,
         retries: a.retries,
+        rollups_written: a.rollups.written,
+        rollup_requests: a.rollups.read_requests + a.rollups.write_requests,
+        rollup_conflicts: a.rollups.conflicts,
         published,
     }
 }

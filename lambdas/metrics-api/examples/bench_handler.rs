@@ -88,7 +88,7 @@ fn handle(
     for (minute, item) in items {
         merger.add("checkout", *minute, item);
     }
-    let mut resp = render_metrics(&q, page, merger.finish(&q.stats));
+    let mut resp = render_metrics(&q, page, merger.finish(&q.stats), None);
     cors.apply(req.header("origin"), &mut resp);
     // What the runtime does with the returned value.
     serde_json::to_vec(&resp.into_event(version))
@@ -113,7 +113,7 @@ fn phases(event: &Value, items: &[(i64, MinuteMetrics)]) -> [Duration; 4] {
         let t2 = Instant::now();
         let series = merger.finish(&q.stats);
         let t3 = Instant::now();
-        let n = serde_json::to_vec(&render_metrics(&q, page, series).into_event(version))
+        let n = serde_json::to_vec(&render_metrics(&q, page, series, None).into_event(version))
             .expect("json")
             .len();
         let t4 = Instant::now();

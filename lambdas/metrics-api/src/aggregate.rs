@@ -97,7 +97,7 @@ pub enum StatValue {
     Number(Option<f64>),
 }
 
-fn stat_value(agg: &Aggregate, stat: Stat) -> StatValue {
+pub fn stat_value(agg: &Aggregate, stat: Stat) -> StatValue {
     match stat {
         Stat::Count => StatValue::Count(agg.count),
         other => StatValue::Number(agg.stat(other)),

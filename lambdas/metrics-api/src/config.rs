@@ -3,6 +3,7 @@
 
 use contract::env;
 use metrics_core::env::{ConfigError, Env, FromEnv};
+use metrics_core::store::Retention;
 use metrics_core::PublishPolicy;
 
 use crate::ingest::DEFAULT_MAX_BODY_BYTES;
@@ -20,6 +21,8 @@ pub struct Config {
     /// `SERVICE_METRICS_NAMESPACE`, `PUBLISHED_SERVICES`, `PUBLISHED_METRICS`: what each
     /// `POST /metrics` commit publishes to CloudWatch (`metrics_core::publish`).
     pub publish: PublishPolicy,
+    /// `MINUTE_RETENTION_DAYS`, `HOUR_RETENTION_DAYS`, `DAY_RETENTION_DAYS`: the TTL its writes set.
+    pub retention: Retention,
 }
 
 impl FromEnv for Config {
@@ -27,6 +30,7 @@ impl FromEnv for Config {
         Ok(Self {
             table: env.required(env::METRICS_TABLE)?,
             publish: PublishPolicy::read(env)?,
+            retention: Retention::read(env)?,
             cors: Cors::parse(
                 &env.optional(env::CORS_ALLOWED_ORIGINS)?
                     .unwrap_or_else(|| "*".to_owned()),
@@ -93,6 +97,9 @@ mod tests {
                 NAMESPACE,
                 ("PUBLISHED_SERVICES", "api"),
                 ("PUBLISHED_METRICS", "cart_size"),
+                ("MINUTE_RETENTION_DAYS", "16"),
+                ("HOUR_RETENTION_DAYS", "90"),
+                ("DAY_RETENTION_DAYS", ""),
             ],
         );
     }

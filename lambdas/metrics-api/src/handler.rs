@@ -3,26 +3,23 @@
 
 use contract::acceptance::{Window, MAX_AGE_MS};
 use contract::Function;
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 use metrics_core::publish::{self, PublishSummary};
 use metrics_core::store::atomic::{AtomicError, AtomicOutcome, AtomicWrite, Idempotency};
-use metrics_core::store::RequestCounts;
+use metrics_core::store::{RequestCounts, Retention};
 use metrics_core::{
-    MetricPublisher, MetricReader, MetricStore, MetricWriter, Minute, StoreError, TableProbe,
+    MetricPublisher, MetricReader, MetricStore, MetricWriter, StoreError, TableProbe,
 };
 use serde_json::{json, Value};
 
-use crate::aggregate::{Merger, Series};
+use crate::aggregate::Series;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::ingest;
 use crate::query::{self, rfc3339, MetricsQuery, Page};
+use crate::read;
 use crate::request::{parse_event, EventError, Request};
 use crate::respond::Response;
 use crate::routes::{route, Route};
-
-/// Index queries in flight at once when answering for every service.
-pub const INDEX_QUERY_CONCURRENCY: usize = 8;
 
 /// The table clients the function holds: every AWS operation it may perform.
 pub struct TableClients {
@@ -40,7 +37,16 @@ contract::assert_clients!(
 
 impl TableClients {
     pub fn new(client: aws_sdk_dynamodb::Client, table: &str) -> Self {
-        let store = MetricStore::new(client, table);
+        Self::with_retention(client, table, Retention::default())
+    }
+
+    /// Clients whose writes expire after `retention` (the function's configuration).
+    pub fn with_retention(
+        client: aws_sdk_dynamodb::Client,
+        table: &str,
+        retention: Retention,
+    ) -> Self {
+        let store = MetricStore::new(client, table).with_retention(retention);
         Self {
             writer: MetricWriter::from_store(store.clone()),
             reader: MetricReader::from_store(store.clone()),
@@ -99,8 +105,10 @@ impl App {
                 query::check_repeats(&req.repeated)?;
                 let q = query::parse(&req.query, now)?;
                 let page = q.page();
-                let merger = self.fetch(&q, page).await?;
-                Ok(render_metrics(&q, page, merger.finish(&q.stats)))
+                let answer = read::page(&self.table.reader, &q, page)
+                    .await
+                    .map_err(store_error)?;
+                Ok(render_metrics(&q, page, answer.series, answer.ranking))
             }
             Route::PostMetrics => self.post(req).await,
         }
@@ -117,43 +125,6 @@ impl App {
                 )
             }
         }
-    }
-
-    /// One service: one Query on the table's keys (the store follows its
-    /// pages). Every service: one `TimestampIndex` Query per minute, at most
-    /// `INDEX_QUERY_CONCURRENCY` in flight. Never a Scan.
-    async fn fetch<'q>(&self, q: &'q MetricsQuery, page: Page) -> Result<Merger<'q>, ApiError> {
-        let mut merger = Merger::new(page, q.metrics.as_deref());
-        let start = Minute::from_epoch_seconds(page.start);
-        match &q.service {
-            Some(service) => {
-                let end = Minute::from_epoch_seconds(page.end);
-                let rows = self
-                    .table
-                    .reader
-                    .query_service(service, start, end)
-                    .await
-                    .map_err(store_error)?;
-                for (minute, item) in &rows {
-                    merger.add(service, minute.epoch_seconds(), item);
-                }
-            }
-            None => {
-                let reader = &self.table.reader;
-                let mut results = stream::iter(page.minutes())
-                    .map(|t| async move {
-                        let minute = Minute::from_epoch_seconds(t);
-                        reader.query_minute(minute).await.map(|rows| (t, rows))
-                    })
-                    .buffer_unordered(INDEX_QUERY_CONCURRENCY);
-                while let Some((t, rows)) = results.try_next().await.map_err(store_error)? {
-                    for (service, item) in &rows {
-                        merger.add(service, t, item);
-                    }
-                }
-            }
-        }
-        Ok(merger)
     }
 
     async fn post(&self, req: &Request) -> Result<Response, ApiError> {
@@ -285,9 +256,22 @@ struct MetricsBody<'a> {
     to: String,
     period: i64,
     stats: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    order: Option<String>,
+    /// `top` queries: the ranked services, best first, with the ranking value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ranking: Option<Vec<Ranked>>,
     page: PageBody,
     series: Vec<Series>,
     next_token: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct Ranked {
+    service: String,
+    value: f64,
 }
 
 #[derive(serde::Serialize)]
@@ -296,19 +280,37 @@ struct PageBody {
     to: String,
 }
 
-pub fn render_metrics(q: &MetricsQuery, page: Page, series: Vec<Series>) -> Response {
+pub fn render_metrics(
+    q: &MetricsQuery,
+    page: Page,
+    series: Vec<Series>,
+    ranking: Option<Vec<(String, f64)>>,
+) -> Response {
+    let next_token = page
+        .next
+        .map(|start| q.token_for(start, ranking.as_deref()));
     let body = MetricsBody {
         service: q.service.as_deref(),
         from: rfc3339(q.from),
         to: rfc3339(q.to),
         period: q.period,
         stats: q.stats.iter().map(|s| s.as_str()).collect(),
+        top: q.top.as_ref().map(|t| t.n),
+        order: q
+            .top
+            .as_ref()
+            .map(|t| format!("{}:{}", t.metric, t.stat.as_str())),
+        ranking: ranking.map(|r| {
+            r.into_iter()
+                .map(|(service, value)| Ranked { service, value })
+                .collect()
+        }),
         page: PageBody {
             from: rfc3339(page.start),
             to: rfc3339(page.end),
         },
         series,
-        next_token: page.next.map(|start| q.token_for(start)),
+        next_token,
     };
     Response::json(200, &body)
 }

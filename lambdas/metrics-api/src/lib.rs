@@ -8,6 +8,7 @@ pub mod error;
 pub mod handler;
 pub mod ingest;
 pub mod query;
+pub mod read;
 pub mod request;
 pub mod respond;
 pub mod routes;

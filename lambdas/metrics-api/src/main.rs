@@ -15,7 +15,8 @@ async fn main() -> Result<(), Error> {
     let sdk = metrics_core::aws::sdk_config().await;
     let client = metrics_core::aws::dynamodb_client(&sdk);
     let cloudwatch = metrics_core::MetricPublisher::new(&sdk);
-    let app = App::new(TableClients::new(client, &config.table), cloudwatch, config);
+    let table = TableClients::with_retention(client, &config.table, config.retention);
+    let app = App::new(table, cloudwatch, config);
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         app.handle(event.payload).await

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use metrics_core::aggregate::{validate_metric_name, Stat};
+use metrics_core::rollup::{cover, Piece};
 use metrics_core::service::validate_service_name;
 
 use crate::error::ApiError;
@@ -20,6 +21,8 @@ pub const PARAMS: &[&str] = &[
     "period",
     "stat",
     "limit",
+    "top",
+    "order",
     "next_token",
 ];
 
@@ -29,12 +32,18 @@ pub const MAX_RANGE_SECONDS: i64 = 31 * 86_400;
 pub const DEFAULT_STATS: &str = "avg";
 pub const DEFAULT_LIMIT: usize = 1440;
 pub const MAX_LIMIT: usize = 1440;
-/// Without `service`, each minute is one `TimestampIndex` query; a page covers
-/// at most this many minutes (but always at least one whole period), so one
-/// request makes at most this many queries.
-pub const ALL_SERVICES_PAGE_MINUTES: i64 = 60;
-/// Without `service` a period may not exceed the page, so pages stay bounded.
-pub const ALL_SERVICES_MAX_PERIOD: i64 = ALL_SERVICES_PAGE_MINUTES * MINUTE;
+/// Without `service`, each item of a period's cover (a minute, an hour or a day: see
+/// `metrics_core::rollup::cover`) is one `TimestampIndex` Query holding every service; a page
+/// holds as many periods as fit this many Queries (always at least one period), so the items a
+/// page reads, and so its response, stay bounded whatever the range and period.
+pub const ALL_SERVICES_PAGE_QUERIES: usize = 96;
+/// Without `service`, a period is at most a day: one period's cover is then at most 164 Queries
+/// (59 + 23 minutes and hours on each side of a day boundary), the most a page can need.
+pub const ALL_SERVICES_MAX_PERIOD: i64 = 86_400;
+/// `top` ranks at most this many services (their names travel in the page token).
+pub const MAX_TOP: usize = 20;
+/// The ranking `top` uses when `order` is not given.
+pub const DEFAULT_ORDER: &str = "requests:sum";
 /// Earliest accepted time (`from`, `to`, a point's `timestamp`): 1970-01-01T00:00:00Z.
 pub const MIN_TIME: i64 = 0;
 /// Latest accepted time: 9999-12-31T23:59:00Z, the last minute start. `to` is rounded up to a
@@ -43,7 +52,16 @@ pub const MIN_TIME: i64 = 0;
 pub const MAX_TIME: i64 = 253_402_300_740;
 /// Parameters that take one value: given twice, they are refused by name rather than joined
 /// (`metric` and `stat` are lists, and may be repeated).
-pub const SINGLE_VALUED: &[&str] = &["service", "from", "to", "period", "limit", "next_token"];
+pub const SINGLE_VALUED: &[&str] = &[
+    "service",
+    "from",
+    "to",
+    "period",
+    "limit",
+    "top",
+    "order",
+    "next_token",
+];
 
 #[derive(Debug, Clone)]
 pub struct MetricsQuery {
@@ -60,7 +78,20 @@ pub struct MetricsQuery {
     pub limit: usize,
     /// Where this page starts (a period boundary in `[from, to)`).
     pub page_start: i64,
+    /// `top=N`: the N services ranked first by `rank` over the whole range.
+    pub top: Option<Top>,
     hash: String,
+}
+
+/// `top` and `order`: rank every service by one statistic of one metric over `[from, to)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Top {
+    pub n: usize,
+    pub metric: String,
+    pub stat: Stat,
+    /// The ranking (service, value) an earlier page of this query computed (carried by its
+    /// token), so every page shows the same services.
+    pub ranked: Option<Vec<(String, f64)>>,
 }
 
 /// The slice of the range one response covers.
@@ -87,19 +118,34 @@ impl Page {
         usize::try_from((self.end - self.start + self.period - 1) / self.period).unwrap_or(0)
     }
 
-    /// Every minute start in the page (one index query each without `service`).
-    pub fn minutes(&self) -> impl Iterator<Item = i64> {
-        (self.start..self.end).step_by(MINUTE as usize)
+    /// The items that answer the page: each period's cover (the fewest minute, hour and day
+    /// items that exactly fill it), ascending.
+    pub fn pieces(&self) -> Vec<Piece> {
+        (self.start..self.end)
+            .step_by(self.period as usize)
+            .flat_map(|s| cover(s, (s + self.period).min(self.end)))
+            .collect()
     }
 }
 
 impl MetricsQuery {
     pub fn page(&self) -> Page {
-        let mut periods = self.limit as i64;
-        if self.service.is_none() {
-            periods = periods.min((ALL_SERVICES_PAGE_MINUTES * MINUTE / self.period).max(1));
+        let mut end = (self.page_start + self.limit as i64 * self.period).min(self.to);
+        if self.service.is_none() && self.top.is_none() {
+            // As many whole periods as fit the page's Query budget, at least one.
+            let mut queries = 0usize;
+            let mut s = self.page_start;
+            while s < end {
+                let e = (s + self.period).min(self.to);
+                let n = cover(s, e).len();
+                if queries > 0 && queries + n > ALL_SERVICES_PAGE_QUERIES {
+                    end = s;
+                    break;
+                }
+                queries += n;
+                s = e;
+            }
         }
-        let end = (self.page_start + periods * self.period).min(self.to);
         Page {
             start: self.page_start,
             end,
@@ -108,13 +154,14 @@ impl MetricsQuery {
         }
     }
 
-    /// The token that resumes this query at `start`.
-    pub fn token_for(&self, start: i64) -> String {
+    /// The token that resumes this query at `start`; `ranked`: the services a `top` query shows.
+    pub fn token_for(&self, start: i64, ranked: Option<&[(String, f64)]>) -> String {
         PageToken {
             start,
             from: self.from,
             to: self.to,
             hash: self.hash.clone(),
+            ranked: ranked.map(<[(String, f64)]>::to_vec),
         }
         .encode()
     }
@@ -307,10 +354,11 @@ pub fn parse(query: &BTreeMap<String, String>, now: i64) -> Result<MetricsQuery,
         return Err(ApiError::param(
             "period",
             format!(
-                "without service, period is at most {ALL_SERVICES_MAX_PERIOD} s (each minute is one index query)"
+                "without service, period is at most {ALL_SERVICES_MAX_PERIOD} s (one day); give service for longer periods"
             ),
         ));
     }
+    let top = parse_top(get("top"), get("order"), service.is_some(), token.as_ref())?;
 
     let page_start = match &token {
         None => from,
@@ -334,8 +382,74 @@ pub fn parse(query: &BTreeMap<String, String>, now: i64) -> Result<MetricsQuery,
         stats,
         limit,
         page_start,
+        top,
         hash,
     })
+}
+
+fn parse_top(
+    top: Option<&str>,
+    order: Option<&str>,
+    has_service: bool,
+    token: Option<&PageToken>,
+) -> Result<Option<Top>, ApiError> {
+    let Some(top) = top else {
+        if order.is_some() {
+            return Err(ApiError::param(
+                "order",
+                "order ranks the services of a top query; give top=N too",
+            ));
+        }
+        return Ok(None);
+    };
+    if has_service {
+        return Err(ApiError::param(
+            "top",
+            "top ranks services against each other; omit service",
+        ));
+    }
+    let n = top
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_TOP).contains(n))
+        .ok_or_else(|| {
+            ApiError::param("top", format!("top must be an integer in 1..={MAX_TOP}"))
+        })?;
+    let order = order.unwrap_or(DEFAULT_ORDER);
+    let bad_order = || {
+        ApiError::param(
+            "order",
+            format!(
+                "order must be <metric>:<stat>, e.g. errors:sum or latency_ms:p99; got {order:?}"
+            ),
+        )
+    };
+    let (metric, stat) = order.rsplit_once(':').ok_or_else(bad_order)?;
+    validate_metric_name(metric).map_err(|e| ApiError::param("order", e.to_string()))?;
+    let stat: Stat = stat.parse().map_err(|_| bad_order())?;
+    // A token's ranking is only read back, never trusted beyond the names' rules and `n`.
+    let ranked = match token.and_then(|t| t.ranked.clone()) {
+        None => None,
+        Some(list) => {
+            let valid = list.len() <= n
+                && list
+                    .iter()
+                    .all(|(s, v)| validate_service_name(s).is_ok() && v.is_finite());
+            if !valid {
+                return Err(ApiError::param(
+                    "next_token",
+                    "next_token is not a token this API issued",
+                ));
+            }
+            Some(list)
+        }
+    };
+    Ok(Some(Top {
+        n,
+        metric: metric.to_owned(),
+        stat,
+        ranked,
+    }))
 }
 
 fn parse_stats(list: &str) -> Result<Vec<Stat>, ApiError> {
@@ -478,7 +592,7 @@ mod tests {
         let m = parse(&q(&base), NOW).unwrap();
         let p = m.page();
         assert_eq!((p.end - p.start, p.periods()), (240, 4));
-        let token = m.token_for(p.next.unwrap());
+        let token = m.token_for(p.next.unwrap(), None);
 
         let mut next = q(&base);
         next.insert("next_token".into(), token.clone());
@@ -497,6 +611,7 @@ mod tests {
             from: i64::MIN,
             to: i64::MAX,
             hash: params_hash(&query),
+            ranked: None,
         };
         let mut with = query.clone();
         with.insert("next_token".into(), forged.encode());
@@ -506,7 +621,7 @@ mod tests {
     #[test]
     fn default_range_is_carried_by_the_token() {
         let m = parse(&q(&[("service", "a"), ("limit", "10")]), NOW).unwrap();
-        let token = m.token_for(m.page().next.unwrap());
+        let token = m.token_for(m.page().next.unwrap(), None);
         let later = parse(
             &q(&[("service", "a"), ("limit", "10"), ("next_token", &token)]),
             NOW + 600,
@@ -516,16 +631,65 @@ mod tests {
     }
 
     #[test]
-    fn all_service_pages_are_bounded_in_minutes() {
+    fn all_service_pages_are_bounded_in_queries() {
+        // A day at minute resolution: 96 minutes a page.
         let m = parse(&q(&[("from", "0"), ("to", "86400")]), NOW).unwrap();
-        assert_eq!(m.page().minutes().count() as i64, ALL_SERVICES_PAGE_MINUTES);
+        assert_eq!(m.page().pieces().len(), ALL_SERVICES_PAGE_QUERIES);
+        // 31 days at a daily period, day-aligned: one page of 31 day items.
+        let month = [("from", "0"), ("to", "2678400"), ("period", "86400")];
+        let m = parse(&q(&month), NOW).unwrap();
+        assert_eq!((m.page().pieces().len(), m.page().next), (31, None));
+        // Unaligned: each period's cover has minute and hour edges, still at least a period.
+        let skewed = [("from", "1380"), ("to", "2678400"), ("period", "86400")];
+        let m = parse(&q(&skewed), NOW).unwrap();
+        let p = m.page();
+        assert!(
+            p.periods() >= 1 && p.pieces().len() <= 164,
+            "{}",
+            p.pieces().len()
+        );
         assert_eq!(
             field(parse(
-                &q(&[("from", "0"), ("to", "86400"), ("period", "7200")]),
+                &q(&[("from", "0"), ("to", "2678400"), ("period", "172800")]),
                 NOW
             )),
             "period"
         );
+    }
+
+    #[test]
+    fn top_and_order_are_validated_by_name() {
+        let day = [("from", "0"), ("to", "86400")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v = day.to_vec();
+            v.extend_from_slice(extra);
+            parse(&q(&v), NOW)
+        };
+        let t = with(&[("top", "10"), ("order", "errors:sum")])
+            .unwrap()
+            .top
+            .unwrap();
+        assert_eq!((t.n, t.metric.as_str(), t.stat), (10, "errors", Stat::Sum));
+        let t = with(&[("top", "3")]).unwrap().top.unwrap();
+        assert_eq!((t.metric.as_str(), t.stat), ("requests", Stat::Sum));
+        // Metric names may hold ':'; the statistic is after the last one.
+        let t = with(&[("top", "3"), ("order", "http:5xx:p99")])
+            .unwrap()
+            .top
+            .unwrap();
+        assert_eq!((t.metric.as_str(), t.stat), ("http:5xx", Stat::P99));
+        for (bad, name) in [
+            (&[("top", "0")][..], "top"),
+            (&[("top", "21")][..], "top"),
+            (&[("top", "x")][..], "top"),
+            (&[("top", "3"), ("service", "a")][..], "top"),
+            (&[("order", "errors:sum")][..], "order"),
+            (&[("top", "3"), ("order", "errors")][..], "order"),
+            (&[("top", "3"), ("order", "errors:p42")][..], "order"),
+            (&[("top", "3"), ("order", "a b:sum")][..], "order"),
+        ] {
+            assert_eq!(field(with(bad)), name, "{bad:?}");
+        }
     }
 
     mod props {

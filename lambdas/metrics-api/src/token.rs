@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PageToken {
     /// Start of the next page (epoch seconds, a period boundary).
     pub start: i64,
@@ -19,6 +19,9 @@ pub struct PageToken {
     pub to: i64,
     /// `params_hash` of the query that produced the token.
     pub hash: String,
+    /// A `top` query's ranking, computed on its first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranked: Option<Vec<(String, f64)>>,
 }
 
 const ENGINE: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -61,6 +64,7 @@ mod tests {
             from: 60,
             to: 600,
             hash: "abc".into(),
+            ranked: None,
         };
         assert_eq!(PageToken::decode(&t.encode()).unwrap(), t);
         assert_eq!(

@@ -272,19 +272,26 @@ async fn every_service_from_the_index_with_bounded_pages() {
     ];
     let first = get(&app, v2, &q).await;
     let queries = app.table.request_counts().query - before;
-    // Without `service`, a page is at most 60 minutes: one index query each.
+    // Without `service`, at `period=60` each minute is one index Query, and a page holds as
+    // many periods as fit 96 Queries: the 90 minutes are one page.
+    assert_eq!(first.body["page"], json!({"from": from, "to": to}));
     assert_eq!(
-        first.body["page"],
-        json!({"from": ts(t0()), "to": ts(t0() + 3600)})
-    );
-    assert_eq!(
-        queries, 60,
+        queries, 90,
         "one TimestampIndex Query per minute of the page"
     );
-    eprintln!("DynamoDB requests, all services / one hour: {queries} Query (TimestampIndex)");
+    eprintln!("DynamoDB requests, all services / 90 minutes: {queries} Query (TimestampIndex)");
+    let long_to = ts(t0() + 200 * 60);
+    let long = [
+        ("from", from.as_str()),
+        ("to", long_to.as_str()),
+        ("stat", "count,sum"),
+    ];
+    let long_pages = all_pages(&app, v2, &long).await;
+    assert_eq!(long_pages.len(), 3, "200 minutes: pages of 96, 96 and 8");
 
     let pages = all_pages(&app, v2, &q).await;
-    assert_eq!(pages.len(), 2);
+    assert_eq!(pages.len(), 1);
+    assert_eq!(points(&long_pages), points(&pages));
     let got = points(&pages);
     // Truth from what was written: (service, metric, minute) -> count.
     let mut want = Vec::new();
@@ -319,6 +326,41 @@ async fn every_service_from_the_index_with_bounded_pages() {
     assert_eq!(app.table.request_counts().query - before, 1);
     let billing: Vec<_> = want.iter().filter(|p| p.0 == "billing").cloned().collect();
     assert_eq!(points(&one), billing);
+
+    // Two hours at an hourly period: each hour is one hourly rollup (one index Query each),
+    // and its values are the merge of the minutes the POSTs wrote.
+    let before = app.table.request_counts().query;
+    let hourly = all_pages(
+        &app,
+        v2,
+        &[
+            ("from", &from),
+            ("to", &ts(t0() + 7200)),
+            ("period", "3600"),
+            ("stat", "count,sum"),
+        ],
+    )
+    .await;
+    assert_eq!(app.table.request_counts().query - before, 2);
+    let mut by_hour: std::collections::BTreeMap<(String, String, String), (u64, f64)> =
+        Default::default();
+    for (service, metric, p) in &want {
+        let t = metrics_core::rollup::Resolution::Hour.floor(
+            chrono::DateTime::parse_from_rfc3339(p["timestamp"].as_str().unwrap())
+                .unwrap()
+                .timestamp(),
+        );
+        let e = by_hour
+            .entry((service.clone(), metric.clone(), ts(t)))
+            .or_default();
+        e.0 += 1;
+        e.1 += p["sum"].as_f64().unwrap();
+    }
+    let want_hourly: Vec<_> = by_hour
+        .into_iter()
+        .map(|((s, m, t), (n, sum))| (s, m, json!({"timestamp": t, "count": n, "sum": sum})))
+        .collect();
+    assert_eq!(points(&hourly), want_hourly);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,6 +403,17 @@ async fn one_service_one_day_is_one_query() {
             .unwrap();
         assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
     }
+    // Seeded behind the writer's back, so bring the rollups up to date as a writer does after
+    // its commit (recomputed from the committed minute items).
+    let settled: Vec<(GroupKey, u64)> = (0..1440i64)
+        .map(|m| {
+            let key = GroupKey::new("checkout", Minute::from_epoch_seconds(t0() + m * 60));
+            (key, 1)
+        })
+        .collect();
+    let store = metrics_core::MetricStore::new(client.clone(), support::TABLE);
+    let refreshed = store.refresh_rollups(&settled).await.unwrap();
+    assert_eq!(refreshed.written, 24 + 2, "24 hours over 2 days");
     let before = app.table.request_counts().query;
     let (from, to) = (ts(t0()), ts(t0() + 86_400));
     let r = get(
@@ -377,7 +430,7 @@ async fn one_service_one_day_is_one_query() {
     .await;
     let queries = app.table.request_counts().query - before;
     eprintln!("DynamoDB requests, one service / one day: {queries} Query");
-    assert_eq!(queries, 1, "1,440 small items fit one 1 MB Query page");
+    assert_eq!(queries, 1, "24 hourly rollups: one Query");
     let series = r.body["series"].as_array().unwrap();
     let latency = series.iter().find(|s| s["metric"] == "latency_ms").unwrap();
     let pts = latency["points"].as_array().unwrap();
@@ -586,7 +639,8 @@ async fn a_retried_post_publishes_nothing_again() {
     assert_eq!(total("Requests", "other", "Sum").await, 0.0);
 }
 
-/// Every metric item of the table (reserved items excluded), to compare before and after.
+/// Every metric item of the table, minutes and rollups (reserved items excluded), to compare
+/// before and after.
 async fn metric_items(moto: &Moto) -> Vec<(String, String, Value)> {
     let client = dynamo::client(&moto.endpoint).await;
     // A test-side Scan of the whole table: the function itself never scans.
@@ -603,9 +657,13 @@ async fn metric_items(moto: &Moto) -> Vec<(String, String, Value)> {
             let pk = item["ServiceName"].as_s().unwrap().clone();
             let sk = item["Timestamp"].as_s().unwrap().clone();
             (!pk.starts_with('#')).then(|| {
-                let g = metrics_core::codec::decode_group(item).unwrap();
-                let metrics: serde_json::Map<String, Value> = g
-                    .metrics
+                let metrics = match metrics_core::rollup::Resolution::parse_key(&sk) {
+                    Some((metrics_core::rollup::Resolution::Minute, _)) => {
+                        metrics_core::codec::decode_group(item).unwrap().metrics
+                    }
+                    _ => metrics_core::codec::decode_rollup(item).unwrap().metrics,
+                };
+                let metrics: serde_json::Map<String, Value> = metrics
                     .0
                     .iter()
                     .map(|(k, a)| (k.clone(), json!([a.count, a.sum])))
@@ -635,7 +693,8 @@ async fn a_reused_key_with_another_body_is_a_422_and_writes_nothing() {
         (&json!(false), &json!({"written": 2, "already_applied": 0}))
     );
     let after_first = metric_items(&moto).await;
-    assert_eq!(after_first.len(), 2);
+    // Two minute items, and each service's hourly and daily rollup.
+    assert_eq!(after_first.len(), 6);
 
     // The same data, spelt differently: another shape, order, number and time forms.
     let same = format!(
@@ -833,6 +892,7 @@ async fn racing_requests_with_one_key_apply_one_body() {
     statuses.sort_unstable();
     assert_eq!(statuses, [202, 422, 422, 422], "one body applied");
     let items = metric_items(&moto).await;
-    assert_eq!(items.len(), 2, "{items:?}");
+    // Two minute items, their hour and their day.
+    assert_eq!(items.len(), 4, "{items:?}");
     assert_eq!(items[0].2, json!({"requests": [1, 1.0]}));
 }

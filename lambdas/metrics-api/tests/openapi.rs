@@ -176,7 +176,7 @@ async fn documented_parameters_are_exactly_the_accepted_ones() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let q = query::parse(&as_map, 0).unwrap();
-    let token = q.token_for(q.page().next.unwrap());
+    let token = q.token_for(q.page().next.unwrap(), None);
     let mut all: Vec<(&str, &str)> = base.to_vec();
     all.push(("next_token", &token));
     assert_eq!(

@@ -2,13 +2,14 @@
 //! stating the AWS operations its methods perform ([`contract::iam::AwsClient`]). A function holds
 //! only the capabilities it is granted: `contract::assert_clients!` in its crate checks them
 //! against its declared grants at compile time, so the log processor, which holds a
-//! [`MetricWriter`] alone, cannot query, and its policy cannot grant Query.
+//! [`MetricWriter`] alone, cannot read the index, and its policy cannot grant it.
 //!
 //! [`MetricStore`] is the engine behind all three (and what this crate's tests drive directly).
 
 use crate::aggregate::Batch;
 use crate::minute::Minute;
 use crate::store::atomic::{AtomicError, AtomicOutcome, AtomicWrite};
+use crate::store::rollup::{FetchReport, Fetched};
 use crate::store::{
     ApplyReport, MetricStore, MinutePage, OnReject, RequestCounts, ServicePage, StoreError,
 };
@@ -25,6 +26,10 @@ impl AwsClient for MetricWriter {
     const OPERATIONS: &'static [Operation] = &[
         Operation::DynamoDbBatchGetItem,
         Operation::DynamoDbTransactPuts,
+        // The rollups' refresh after each commit (`store::rollup`).
+        Operation::DynamoDbGetItem,
+        Operation::DynamoDbQuery,
+        Operation::DynamoDbPutItem,
     ];
 }
 
@@ -90,6 +95,25 @@ impl MetricReader {
     /// A client over an existing store (clones share its request counters).
     pub fn from_store(store: MetricStore) -> Self {
         Self(store)
+    }
+
+    /// A service's items of one run (any resolution), ascending ([`MetricStore::query_run`]).
+    pub async fn query_run(
+        &self,
+        service: &str,
+        run: crate::rollup::Run,
+        fetch: &mut FetchReport,
+    ) -> Result<Vec<Fetched>, StoreError> {
+        self.0.query_run(service, run, fetch).await
+    }
+
+    /// Every service's item of one piece (`TimestampIndex`), ascending by service.
+    pub async fn query_piece(
+        &self,
+        piece: crate::rollup::Piece,
+        fetch: &mut FetchReport,
+    ) -> Result<Vec<(String, Fetched)>, StoreError> {
+        self.0.query_piece(piece, fetch).await
     }
 
     pub async fn query_service(

@@ -7,12 +7,18 @@
 //! Version      N   optimistic-concurrency counter, +1 per write
 //! Sources      SS  digests of contributions already applied (absent when none)
 //! UpdatedAt    S   RFC 3339 time of the last write (informational)
+//! ExpiresAt    N   TTL, only under a retention
 //! ```
+//!
+//! Rollups (`crate::rollup`) share the keys: `Timestamp` = `PT1H#<hour start>` or
+//! `P1D#<day start>`, `Metrics` and `Version` as above, `Basis` M (child offset `"05"` -> N the
+//! child's `Version`), `Partial` BOOL (only when true: no metrics, read the children), no `Sources`.
 //!
 //! Decoding never trusts the item: every problem is a [`CodecError`] naming the attribute.
 
 use crate::aggregate::{Aggregate, GroupKey, MinuteMetrics, MAX_ABS_VALUE};
 use crate::minute::Minute;
+use crate::rollup::{basis_key, Piece, Resolution};
 use crate::service::{validate_metric_name, validate_service_name};
 use crate::sketch::Sketch;
 use aws_sdk_dynamodb::primitives::Blob;
@@ -21,8 +27,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 // Attribute, key and index names are the contract's (the generator creates the table with them).
 pub use contract::table::{
-    METRICS, PARTITION_KEY as PK, SORT_KEY as SK, SOURCES, TIMESTAMP_INDEX as GSI_TIMESTAMP,
-    TTL_ATTRIBUTE, UPDATED_AT, VERSION,
+    BASIS, METRICS, PARTIAL, PARTITION_KEY as PK, SORT_KEY as SK, SOURCES,
+    TIMESTAMP_INDEX as GSI_TIMESTAMP, TTL_ATTRIBUTE, UPDATED_AT, VERSION,
 };
 
 /// A malformed sketch or item.
@@ -84,17 +90,22 @@ pub fn time_value(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// The `Metrics` attribute: every non-empty aggregate.
+fn encode_metrics(metrics: &MinuteMetrics) -> AttributeValue {
+    AttributeValue::M(
+        metrics
+            .0
+            .iter()
+            .filter(|(_, a)| !a.is_empty())
+            .map(|(name, a)| (name.clone(), encode_aggregate(a)))
+            .collect(),
+    )
+}
+
 /// The full item of a group.
 pub fn encode_group(group: &StoredGroup) -> HashMap<String, AttributeValue> {
-    let metrics = group
-        .metrics
-        .0
-        .iter()
-        .filter(|(_, a)| !a.is_empty())
-        .map(|(name, a)| (name.clone(), encode_aggregate(a)))
-        .collect();
     let mut item = key_of(&group.key);
-    item.insert(METRICS.to_owned(), AttributeValue::M(metrics));
+    item.insert(METRICS.to_owned(), encode_metrics(&group.metrics));
     item.insert(
         VERSION.to_owned(),
         AttributeValue::N(group.version.to_string()),
@@ -189,10 +200,7 @@ pub fn decode_key(item: &HashMap<String, AttributeValue>) -> Result<GroupKey, Co
 /// Decodes a metric item written by [`encode_group`].
 pub fn decode_group(item: &HashMap<String, AttributeValue>) -> Result<StoredGroup, CodecError> {
     let key = decode_key(item)?;
-    let version_text = get_n(item, "", VERSION)?;
-    let version = version_text
-        .parse::<u64>()
-        .map_err(|_| invalid(VERSION, format!("{version_text:?} is not a count")))?;
+    let version = decode_version(item)?;
     let sources = match item.get(SOURCES) {
         None => BTreeSet::new(),
         Some(v) => v
@@ -202,6 +210,21 @@ pub fn decode_group(item: &HashMap<String, AttributeValue>) -> Result<StoredGrou
             .cloned()
             .collect(),
     };
+    Ok(StoredGroup {
+        key,
+        metrics: decode_metrics(item)?,
+        version,
+        sources,
+    })
+}
+
+fn decode_version(item: &HashMap<String, AttributeValue>) -> Result<u64, CodecError> {
+    let text = get_n(item, "", VERSION)?;
+    text.parse::<u64>()
+        .map_err(|_| invalid(VERSION, format!("{text:?} is not a count")))
+}
+
+fn decode_metrics(item: &HashMap<String, AttributeValue>) -> Result<MinuteMetrics, CodecError> {
     let raw = get(item, METRICS)?
         .as_m()
         .map_err(|_| wrong(METRICS, "M"))?;
@@ -212,11 +235,109 @@ pub fn decode_group(item: &HashMap<String, AttributeValue>) -> Result<StoredGrou
         let fields = value.as_m().map_err(|_| wrong(&path, "M"))?;
         metrics.insert(name.clone(), decode_aggregate(fields, &path)?);
     }
-    Ok(StoredGroup {
-        key,
-        metrics: MinuteMetrics(metrics),
+    Ok(MinuteMetrics(metrics))
+}
+
+/// One hourly or daily rollup item as stored (layout: docs/design.md "Rollups").
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRollup {
+    pub service: String,
+    pub piece: Piece,
+    /// Empty when `partial`.
+    pub metrics: MinuteMetrics,
+    /// 0 for a rollup that does not exist yet.
+    pub version: u64,
+    /// Child offset → the child's `Version` this rollup was computed from.
+    pub basis: BTreeMap<i64, u64>,
+    /// The merge would pass the item size limit: readers use the children.
+    pub partial: bool,
+}
+
+/// Primary key of a service's item of `piece` (a minute item or a rollup).
+pub fn piece_key(service: &str, piece: Piece) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(service.to_owned())),
+        (SK.to_owned(), AttributeValue::S(piece.key())),
+    ])
+}
+
+/// The full item of a rollup; `expires_at` is its TTL (epoch seconds), if any.
+pub fn encode_rollup(
+    rollup: &StoredRollup,
+    expires_at: Option<i64>,
+) -> HashMap<String, AttributeValue> {
+    let mut item = piece_key(&rollup.service, rollup.piece);
+    let metrics = if rollup.partial {
+        AttributeValue::M(HashMap::new())
+    } else {
+        encode_metrics(&rollup.metrics)
+    };
+    item.insert(METRICS.to_owned(), metrics);
+    item.insert(
+        VERSION.to_owned(),
+        AttributeValue::N(rollup.version.to_string()),
+    );
+    item.insert(
+        BASIS.to_owned(),
+        AttributeValue::M(
+            rollup
+                .basis
+                .iter()
+                .map(|(o, v)| (basis_key(*o), AttributeValue::N(v.to_string())))
+                .collect(),
+        ),
+    );
+    if rollup.partial {
+        item.insert(PARTIAL.to_owned(), AttributeValue::Bool(true));
+    }
+    if let Some(t) = expires_at {
+        item.insert(TTL_ATTRIBUTE.to_owned(), AttributeValue::N(t.to_string()));
+    }
+    item.insert(
+        UPDATED_AT.to_owned(),
+        AttributeValue::S(time_value(chrono::Utc::now())),
+    );
+    item
+}
+
+/// Decodes an item written by [`encode_rollup`]; the sort key must be a rollup's.
+pub fn decode_rollup(item: &HashMap<String, AttributeValue>) -> Result<StoredRollup, CodecError> {
+    let service = get_s(item, PK)?;
+    validate_service_name(service).map_err(|e| invalid(PK, e))?;
+    let sort_key = get_s(item, SK)?;
+    let piece = match Resolution::parse_key(sort_key) {
+        Some((resolution, start)) if resolution != Resolution::Minute => {
+            Piece { resolution, start }
+        }
+        _ => return Err(invalid(SK, format!("{sort_key:?} is not a rollup key"))),
+    };
+    let version = decode_version(item)?;
+    let raw = get(item, BASIS)?.as_m().map_err(|_| wrong(BASIS, "M"))?;
+    let mut basis = BTreeMap::new();
+    for (offset, v) in raw {
+        let path = format!("{BASIS}.{offset}");
+        let o = offset
+            .parse::<i64>()
+            .ok()
+            .filter(|o| (0..piece.resolution.children()).contains(o) && basis_key(*o) == *offset)
+            .ok_or_else(|| invalid(&path, "not a child offset"))?;
+        let text = v.as_n().map_err(|_| wrong(&path, "N"))?;
+        let n = text
+            .parse::<u64>()
+            .map_err(|_| invalid(&path, format!("{text:?} is not a version")))?;
+        basis.insert(o, n);
+    }
+    let partial = match item.get(PARTIAL) {
+        None => false,
+        Some(v) => *v.as_bool().map_err(|_| wrong(PARTIAL, "BOOL"))?,
+    };
+    Ok(StoredRollup {
+        service: service.to_owned(),
+        piece,
+        metrics: decode_metrics(item)?,
         version,
-        sources,
+        basis,
+        partial,
     })
 }
 

@@ -18,6 +18,7 @@ pub mod codec;
 pub mod env;
 pub mod minute;
 pub mod publish;
+pub mod rollup;
 /// Name rules, defined in the contract crate the generator shares.
 pub use contract::names as service;
 pub mod sketch;

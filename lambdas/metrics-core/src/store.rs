@@ -46,12 +46,15 @@
 //! [`ServicePage::requests`]) so that benchmarks can report them.
 
 pub mod atomic;
+pub mod rollup;
 
 use crate::aggregate::{Batch, GroupKey, MinuteMetrics};
 use crate::codec::{
-    decode_group, encode_group, key_of, CodecError, StoredGroup, GSI_TIMESTAMP, PK, SK, VERSION,
+    decode_group, encode_group, key_of, CodecError, StoredGroup, GSI_TIMESTAMP, PK, SK,
+    TTL_ATTRIBUTE, VERSION,
 };
 use crate::minute::Minute;
+use crate::rollup::{Piece, Resolution};
 use crate::service::{is_reserved_key, validate_metric_name, validate_service_name};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -194,6 +197,19 @@ pub struct ApplyReport {
     pub write_requests: usize,
     /// Back-offs taken (conditional-check conflicts, throttling, unprocessed keys).
     pub retries: usize,
+    /// Every group this call wrote or found already applied, with the `Version` of its item
+    /// that holds the contribution: what the rollups above them must include.
+    pub settled: Vec<(GroupKey, u64)>,
+    /// Write units of the committed minute items by AWS's rule for transactions: 2 per KB of
+    /// item, rounded up (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-capacity-handling>).
+    pub write_units: u64,
+    /// The same items' write units on `TimestampIndex` (1 per KB: index updates are not
+    /// transactional), all in the partitions of their minutes.
+    pub index_write_units: u64,
+    /// The rollups' refresh after the commit ([`rollup::RollupReport`]).
+    pub rollups: rollup::RollupReport,
+    /// `apply_atomic` only: why the rollups could not be refreshed after its commit.
+    pub rollup_error: Option<String>,
 }
 
 /// DynamoDB requests a store made since it was created (shared by its clones).
@@ -203,12 +219,13 @@ pub struct RequestCounts {
     pub transact_write: u64,
     pub query: u64,
     pub get: u64,
+    pub put: u64,
     pub describe: u64,
 }
 
 impl RequestCounts {
     pub fn total(&self) -> u64 {
-        self.batch_get + self.transact_write + self.query + self.get + self.describe
+        self.batch_get + self.transact_write + self.query + self.get + self.put + self.describe
     }
 }
 
@@ -218,6 +235,7 @@ struct Counters {
     transact_write: AtomicU64,
     query: AtomicU64,
     get: AtomicU64,
+    put: AtomicU64,
     describe: AtomicU64,
 }
 
@@ -347,6 +365,63 @@ struct Slot<'a> {
     add: &'a MinuteMetrics,
     stored: Option<StoredGroup>,
     done: bool,
+    /// The Put's item size, once prepared.
+    bytes: usize,
+}
+
+/// How long items of each resolution are kept (`None`: for ever, the default), written as the
+/// table's TTL attribute `ExpiresAt` = end of the item's interval + the retention. Bounds:
+/// [`contract::retention`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    pub minute_days: Option<u32>,
+    pub hour_days: Option<u32>,
+    pub day_days: Option<u32>,
+}
+
+impl Retention {
+    /// From the writers' environment (`contract::env::RETENTION_DAYS`; blank: for ever).
+    pub fn read(
+        env: &crate::env::Env<impl Fn(&str) -> Option<String>>,
+    ) -> Result<Retention, crate::env::ConfigError> {
+        use contract::table::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
+        let [minute_days, hour_days, day_days] = contract::env::RETENTION_DAYS.map(|name| {
+            env.optional(name)?
+                .map(|raw| match raw.trim().parse::<u32>() {
+                    Ok(d) if (MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&d) => Ok(d),
+                    _ => Err(crate::env::invalid(
+                        name,
+                        format!(
+                            "expected whole days in {MIN_RETENTION_DAYS}..={MAX_RETENTION_DAYS} \
+                             (or blank: for ever), got {raw:?}"
+                        ),
+                    )),
+                })
+                .transpose()
+        });
+        Ok(Retention {
+            minute_days: minute_days?,
+            hour_days: hour_days?,
+            day_days: day_days?,
+        })
+    }
+
+    /// The TTL of the item of `piece`, if its resolution expires.
+    pub fn expires_at(&self, piece: Piece) -> Option<i64> {
+        let days = match piece.resolution {
+            Resolution::Minute => self.minute_days,
+            Resolution::Hour => self.hour_days,
+            Resolution::Day => self.day_days,
+        }?;
+        Some(piece.end() + i64::from(days) * 86_400)
+    }
+
+    pub(crate) fn minute_ttl(&self, key: &GroupKey) -> Option<i64> {
+        self.expires_at(Piece {
+            resolution: Resolution::Minute,
+            start: key.minute.epoch_seconds(),
+        })
+    }
 }
 
 /// The metric table.
@@ -355,6 +430,7 @@ pub struct MetricStore {
     client: Client,
     table: String,
     counters: Arc<Counters>,
+    retention: Retention,
 }
 
 impl MetricStore {
@@ -363,7 +439,14 @@ impl MetricStore {
             client,
             table: table.into(),
             counters: Arc::default(),
+            retention: Retention::default(),
         }
+    }
+
+    /// The same table with items expiring after `retention`.
+    pub fn with_retention(mut self, retention: Retention) -> MetricStore {
+        self.retention = retention;
+        self
     }
 
     pub fn table(&self) -> &str {
@@ -378,6 +461,7 @@ impl MetricStore {
             transact_write: c.transact_write.load(Ordering::Relaxed),
             query: c.query.load(Ordering::Relaxed),
             get: c.get.load(Ordering::Relaxed),
+            put: c.put.load(Ordering::Relaxed),
             describe: c.describe.load(Ordering::Relaxed),
         }
     }
@@ -474,6 +558,9 @@ impl MetricStore {
             self.apply_chunk(chunk, digest.as_deref(), on_reject, &mut report)
                 .await?;
         }
+        // A failure here fails the call: the caller's retry finds the groups applied and
+        // refreshes their rollups again (rollup module docs).
+        report.rollups = self.refresh_rollups(&report.settled).await?;
         Ok(report)
     }
 
@@ -491,6 +578,7 @@ impl MetricStore {
                 add,
                 stored: None,
                 done: false,
+                bytes: 0,
             })
             .collect();
         let (mut busy, mut conflicts) = (0u32, 0u32);
@@ -583,10 +671,14 @@ impl MetricStore {
             if digest.is_some_and(|d| stored.sources.contains(d)) {
                 slot.done = true;
                 report.groups_already_applied += 1;
+                report.settled.push((slot.key.clone(), stored.version));
                 continue;
             }
             match self.prepare_put(slot, stored, digest)? {
-                Ok((put, bytes)) => puts.push((i, put, bytes)),
+                Ok((put, bytes)) => {
+                    slot.bytes = bytes;
+                    puts.push((i, put, bytes));
+                }
                 Err((reason, e)) => {
                     slot.done = true;
                     reject(on_reject, report, slot.key, reason, e)?;
@@ -629,7 +721,10 @@ impl MetricStore {
                 return Ok(Err((RejectReason::TooManySources, e)));
             }
         }
-        let item = encode_group(&merged);
+        let mut item = encode_group(&merged);
+        if let Some(t) = self.retention.minute_ttl(slot.key) {
+            item.insert(TTL_ATTRIBUTE.to_owned(), AttributeValue::N(t.to_string()));
+        }
         let bytes = item_size(&item);
         if bytes > MAX_ITEM_BYTES {
             let e = StoreError::ItemTooLarge {
@@ -667,8 +762,13 @@ impl MetricStore {
         let err = match result {
             Ok(_) => {
                 for &i in &indexes {
-                    slots[i].done = true;
-                    report.applied.push(slots[i].key.clone());
+                    let slot = &mut slots[i];
+                    slot.done = true;
+                    report.applied.push(slot.key.clone());
+                    let version = slot.stored.as_ref().map_or(0, |s| s.version) + 1;
+                    report.settled.push((slot.key.clone(), version));
+                    report.write_units += 2 * rollup::write_units(slot.bytes);
+                    report.index_write_units += rollup::write_units(slot.bytes);
                 }
                 report.groups_written += indexes.len();
                 return Ok(None);

@@ -64,9 +64,14 @@ data "aws_iam_policy_document" "log_processor" {
     resources = ["${var.logs_bucket_arn}/${var.logs_prefix}*"]
   }
   statement {
-    sid       = "MergeMetricItems"
-    effect    = "Allow"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
+    sid    = "MergeMetricItemsAndRollups"
+    effect = "Allow"
+    actions = [
+      "dynamodb:BatchGetItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+    ]
     resources = [var.table_arn]
   }
   statement {
@@ -154,6 +159,9 @@ resource "aws_lambda_function" "log_processor" {
       SERVICE_METRICS_NAMESPACE = local.service_metrics_namespace
       PUBLISHED_SERVICES        = join(",", sort(keys(var.services)))
       PUBLISHED_METRICS         = join(",", var.published_metrics)
+      MINUTE_RETENTION_DAYS     = var.metric_retention_days.minute == null ? "" : tostring(var.metric_retention_days.minute)
+      HOUR_RETENTION_DAYS       = var.metric_retention_days.hour == null ? "" : tostring(var.metric_retention_days.hour)
+      DAY_RETENTION_DAYS        = var.metric_retention_days.day == null ? "" : tostring(var.metric_retention_days.day)
       LOG_LEVEL                 = var.log_level
     }
   }
@@ -235,9 +243,14 @@ data "aws_iam_policy_document" "metrics_api" {
     resources = [var.table_arn, "${var.table_arn}/index/*"]
   }
   statement {
-    sid       = "MergeMetricItems"
-    effect    = "Allow"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
+    sid    = "MergeMetricItemsAndRollups"
+    effect = "Allow"
+    actions = [
+      "dynamodb:BatchGetItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+    ]
     resources = [var.table_arn]
   }
   statement {
@@ -312,6 +325,9 @@ resource "aws_lambda_function" "metrics_api" {
       PUBLISHED_METRICS         = join(",", var.published_metrics)
       CORS_ALLOWED_ORIGINS      = join(",", var.cors_allowed_origins)
       MAX_BODY_BYTES            = tostring(var.max_body_bytes)
+      MINUTE_RETENTION_DAYS     = var.metric_retention_days.minute == null ? "" : tostring(var.metric_retention_days.minute)
+      HOUR_RETENTION_DAYS       = var.metric_retention_days.hour == null ? "" : tostring(var.metric_retention_days.hour)
+      DAY_RETENTION_DAYS        = var.metric_retention_days.day == null ? "" : tostring(var.metric_retention_days.day)
       LOG_LEVEL                 = var.log_level
     }
   }

@@ -78,6 +78,9 @@ pub struct AtomicWrite<'a> {
     pub now: i64,
 }
 
+/// A group's Put in the transaction: its key, the version it writes, its item size.
+type Written = (GroupKey, u64, usize);
+
 /// What [`MetricStore::apply_atomic`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AtomicOutcome {
@@ -214,6 +217,10 @@ impl MetricStore {
                 if let Some(stored) = stored {
                     if stored.body_digest == idem.body_digest {
                         report.groups_already_applied = stored.groups;
+                        // The first attempt may have died between its commit and its rollups:
+                        // recompute where the children changed (version unknown: 0).
+                        report.settled = groups.iter().map(|(k, _)| ((*k).clone(), 0)).collect();
+                        self.refresh_after_commit(&mut report).await;
                         return Ok(AtomicOutcome::Duplicate {
                             groups: stored.groups,
                             report,
@@ -224,7 +231,8 @@ impl MetricStore {
                     });
                 }
             }
-            let items = self.atomic_items(&groups, &mut found, record.as_ref(), write)?;
+            let (items, written) =
+                self.atomic_items(&groups, &mut found, record.as_ref(), write)?;
             // Resends of this exact transaction share its token (see the module docs).
             let token = request_token();
             let outcome = loop {
@@ -232,6 +240,12 @@ impl MetricStore {
                     Sent::Committed => {
                         report.groups_written = groups.len();
                         report.applied = groups.iter().map(|(k, _)| (*k).clone()).collect();
+                        for (key, version, bytes) in written {
+                            report.settled.push((key, version));
+                            report.write_units += 2 * super::rollup::write_units(bytes);
+                            report.index_write_units += super::rollup::write_units(bytes);
+                        }
+                        self.refresh_after_commit(&mut report).await;
                         return Ok(AtomicOutcome::Applied(report));
                     }
                     Sent::Conflict(reason) => break reason,
@@ -254,6 +268,20 @@ impl MetricStore {
         }
     }
 
+    /// The rollups after a commit. The request is applied whatever happens here, so a failure
+    /// is logged and kept in `report.rollup_error`, not returned (a client retrying a "failed"
+    /// committed request without a key would count it twice); the next write to the same hour
+    /// recomputes it from the minute items.
+    async fn refresh_after_commit(&self, report: &mut ApplyReport) {
+        match self.refresh_rollups(&report.settled).await {
+            Ok(r) => report.rollups = r,
+            Err(e) => {
+                tracing::error!(error = %e, "rollups not refreshed after the commit; the next write to those hours repairs them");
+                report.rollup_error = Some(e.to_string());
+            }
+        }
+    }
+
     fn exhausted(&self, attempts: u32, last: String) -> StoreError {
         StoreError::Exhausted {
             operation: "TransactWriteItems",
@@ -270,8 +298,9 @@ impl MetricStore {
         found: &mut HashMap<(String, String), HashMap<String, AttributeValue>>,
         record: Option<&(String, Idempotency<'_>)>,
         write: &AtomicWrite<'_>,
-    ) -> Result<Vec<TransactWriteItem>, AtomicError> {
+    ) -> Result<(Vec<TransactWriteItem>, Vec<Written>), AtomicError> {
         let mut items = Vec::with_capacity(groups.len() + 1);
+        let mut written = Vec::with_capacity(groups.len());
         let mut total = 0usize;
         for &(key, add) in groups {
             let stored = match found.remove(&(key.service.clone(), key.minute.key())) {
@@ -291,7 +320,10 @@ impl MetricStore {
                         reason: "at its maximum".to_owned(),
                     },
                 })?;
-            let item = encode_group(&merged);
+            let mut item = encode_group(&merged);
+            if let Some(t) = self.retention.minute_ttl(key) {
+                item.insert(TTL_ATTRIBUTE.to_owned(), AttributeValue::N(t.to_string()));
+            }
             let bytes = item_size(&item);
             if bytes > MAX_ITEM_BYTES {
                 return Err(AtomicError::ItemTooLarge {
@@ -310,6 +342,7 @@ impl MetricStore {
             }
             let put = conditional_put(&self.table, item, stored.version)?;
             items.push(TransactWriteItem::builder().put(put).build());
+            written.push((key.clone(), merged.version, bytes));
         }
         if let Some((key, idem)) = record {
             let mut item = record_item_key(key);
@@ -342,7 +375,7 @@ impl MetricStore {
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
-        Ok(items)
+        Ok((items, written))
     }
 
     /// Sends the transaction once.
