@@ -64,6 +64,11 @@ run "accepts_values_at_the_bounds" {
     api_throttle_burst_limit = 1
     api_max_body_bytes       = 4194304
     incident_ttl_days        = 3650
+    metric_retention_days = {
+      minute = 16
+      hour   = 400
+      day    = 36500
+    }
   }
 }
 
@@ -100,6 +105,9 @@ run "rejects_bad_values_1" {
         key    = "x.zip"
       }
     }
+    metric_retention_days = {
+      minute = 15
+    }
     api_read_auth                   = "oauth"
     api_write_auth                  = "oauth"
     api_stage_name                  = "v 1"
@@ -134,6 +142,7 @@ run "rejects_bad_values_1" {
     var.published_metrics,
     var.lambda_log_level,
     var.lambda_s3_code,
+    var.metric_retention_days,
     var.api_read_auth,
     var.api_write_auth,
     var.api_stage_name,
@@ -161,8 +170,18 @@ run "rejects_bad_values_2" {
     lambda_reserved_concurrency = {
       log-processor = -1
     }
-    services                 = { for i in range(101) : "svc${i}" => {} }
-    published_metrics        = ["Requests"]
+    services          = { for i in range(101) : "svc${i}" => {} }
+    published_metrics = ["Requests"]
+    lambda_s3_code = {
+      log-processor = {
+        bucket           = "a"
+        key              = "k"
+        source_code_hash = "abc"
+      }
+    }
+    metric_retention_days = {
+      hour = 36501
+    }
     cors_allowed_origins     = ["app.example.com"]
     api_throttle_burst_limit = 1.5
     api_max_body_bytes       = 4194305
@@ -180,6 +199,8 @@ run "rejects_bad_values_2" {
     var.lambda_reserved_concurrency,
     var.services,
     var.published_metrics,
+    var.lambda_s3_code,
+    var.metric_retention_days,
     var.cors_allowed_origins,
     var.api_throttle_burst_limit,
     var.api_max_body_bytes,
@@ -199,10 +220,27 @@ run "rejects_bad_values_3" {
         }
       }
     }
-    published_metrics    = ["queue depth"]
+    published_metrics = ["queue depth"]
+    lambda_s3_code = {
+      log-processor = {
+        bucket       = "a"
+        key          = "k"
+        architecture = "x86"
+      }
+    }
+    metric_retention_days = {
+      day = 30.5
+    }
     cors_allowed_origins = ["https://app.example.com/path"]
   }
-  expect_failures = [var.name_prefix, var.services, var.published_metrics, var.cors_allowed_origins]
+  expect_failures = [
+    var.name_prefix,
+    var.services,
+    var.published_metrics,
+    var.lambda_s3_code,
+    var.metric_retention_days,
+    var.cors_allowed_origins,
+  ]
 }
 
 run "rejects_bad_values_4" {

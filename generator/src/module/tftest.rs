@@ -72,6 +72,17 @@ pub const REJECTS: &[(&str, &str)] = &[
         "lambda_s3_code",
         "{ \"no-such-function\" = { bucket = \"artifacts\", key = \"x.zip\" } }",
     ),
+    (
+        "lambda_s3_code",
+        "{ \"log-processor\" = { bucket = \"a\", key = \"k\", source_code_hash = \"abc\" } }",
+    ),
+    (
+        "lambda_s3_code",
+        "{ \"log-processor\" = { bucket = \"a\", key = \"k\", architecture = \"x86\" } }",
+    ),
+    ("metric_retention_days", "{ minute = 15 }"),
+    ("metric_retention_days", "{ hour = 36501 }"),
+    ("metric_retention_days", "{ day = 30.5 }"),
     ("api_read_auth", "\"oauth\""),
     ("api_write_auth", "\"oauth\""),
     ("api_stage_name", "\"v 1\""),
@@ -125,6 +136,7 @@ const ACCEPTS: &[(&str, &str)] = &[
     ("api_throttle_burst_limit", "1"),
     ("api_max_body_bytes", "4194304"),
     ("incident_ttl_days", "3650"),
+    ("metric_retention_days", "{ minute = 16, hour = 400, day = 36500 }"),
 ];
 
 const ACCOUNT: &str = "123456789012";
