@@ -98,7 +98,7 @@ fn spec(f: Function) -> Spec {
             asynchronous: true,
             environment: vec![
                 (env::METRICS_TABLE, Expr::reference("var.table_name")),
-                (env::TOPIC_ARN, Expr::reference("var.topic_arn")),
+                (env::NOTIFICATION_TOPIC_ARN, Expr::reference("var.notification_topic_arn")),
                 (env::RUNBOOK_PARAMETER_PREFIX, Expr::reference("local.runbook_prefix")),
                 (env::DRY_RUN, Expr::raw("tostring(var.runbook_dry_run)")),
                 (env::METRIC_NAMESPACE, Expr::reference("local.metric_namespace")),
@@ -384,7 +384,7 @@ fn resource_arns(resource: Resource) -> Expr {
         Resource::LogObjects => Expr::template("${var.logs_bucket_arn}/${var.logs_prefix}*"),
         Resource::Table => Expr::reference("var.table_arn"),
         Resource::TableIndexes => Expr::template("${var.table_arn}/index/*"),
-        Resource::AlarmTopic => Expr::reference("var.topic_arn"),
+        Resource::NotificationTopic => Expr::reference("var.notification_topic_arn"),
         Resource::RunbookParameters => Expr::template(
             "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.runbook_prefix}*",
         ),
