@@ -351,11 +351,14 @@ def test_step_5c_contract_fuzz(env):
 
 def test_step_6_alarm(env):
     assert env.stack and env.stack.alarms, "step 3 found no alarms"
-    with step(6, "alarms -> SNS -> runbook-executor (each delivered twice)"):
+    with step(6, "alarms -> SNS -> runbook-executor (each delivered twice) -> one e-mail per state change"):
         cw, sns, sqs, ddb = env.aws("cloudwatch"), env.aws("sns"), env.aws("sqs"), env.aws("dynamodb")
         rb_env = env.stack.functions["runbook-executor"]["Environment"]["Variables"]
         started = datetime.now(timezone.utc) - timedelta(minutes=1)
-        queue = flows.subscribe_queue(sqs, sns, env.stack.topic_arn)
+        # What on-call's addresses receive, from the subscriptions Terraform created on both topics.
+        inbox = flows.Inbox(sqs, sns, [env.stack.topic_arn, env.stack.notification_topic_arn])
+        env.data["inbox"] = inbox
+        assert inbox.subscriptions, "no e-mail subscription on either topic"
         sub = next(s for s in sns.list_subscriptions_by_topic(TopicArn=env.stack.topic_arn)["Subscriptions"]
                    if s["Protocol"] == "lambda")
         # SNS delivers to the executor only what the deployed subscription's filter passes; the
@@ -368,8 +371,11 @@ def test_step_6_alarm(env):
             alarm = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
             assert alarm["StateValue"] == new
             message = events.alarm_message(alarm, new, old, reason)
+            # CloudWatch publishes to the alarm topic (e-mail subscribed there would get it) ...
+            message_id = flows.publish_as_cloudwatch(sns, env.stack.topic_arn, message)
+            # ... and SNS invokes the executor with it (moto cannot: the harness does).
             event = events.sns_event(env.stack.topic_arn, events.alarm_subject(message), json.dumps(message),
-                                     sub["SubscriptionArn"])
+                                     sub["SubscriptionArn"], message_id=message_id)
             assert sns_filter.matches(policy, scope, event["Records"][0]["Sns"]), \
                 f"filter policy ({scope} {policy}) blocks CloudWatch's notification for {name}: on AWS the runbook never runs"
             first = fn.invoke(event)
@@ -390,12 +396,18 @@ def test_step_6_alarm(env):
             assert steps and not bad, f"{name}: steps not all ok: {steps}"
             outcomes.append(f"{name.split('-', 2)[-1]}: {'+'.join(st['step'] for st in steps)}")
             assert len(incidents(name)) == 1, f"{len(incidents(name))} incident items for {name}"
-        published = [m for m in flows.drain(sqs, queue)
-                     if (m.get("MessageAttributes", {}).get("origin") or {}).get("Value") == "runbook-executor"]
+        mail = inbox.collect()
+        published = [e for e in inbox.envelopes[env.stack.notification_topic_arn]
+                     if (e.get("MessageAttributes", {}).get("origin") or {}).get("Value") == "runbook-executor"]
         assert len(published) == len(picked), f"{len(published)} enriched notifications (want {len(picked)})"
         for alarm in picked:
             assert sum(alarm["AlarmName"] in m["Message"] for m in published) == 1, \
                 f"not exactly one notification names {alarm['AlarmName']}"
+        # Each address: exactly one e-mail per state change, the enriched one (never CloudWatch's JSON).
+        for address, got in mail.items():
+            check_one_enriched_mail_each(address, got, [(a["AlarmName"], "ALARM", "OK") for a in picked])
+        sample = next(iter(mail.values()))[0]
+        (env.workdir / "alarm-email.txt").write_text(f"Subject: {sample['subject']}\n\n{sample['body']}")
         executions = flows.metric_sum(cw, rb_env["METRIC_NAMESPACE"], "RunbookExecutions", started)
         assert executions == len(picked), f"RunbookExecutions sum {executions} (want {len(picked)})"
 
@@ -406,19 +418,39 @@ def test_step_6_alarm(env):
         # ... and the handler's own guard ignores one that arrives anyway (delivered here on purpose,
         # bypassing the filter: this checks the handler, not SNS).
         fn.invoke(flows.as_lambda_sns_event(published[0], sub["SubscriptionArn"]))
-        assert not flows.drain(sqs, queue, settle_s=1.0), "own notification triggered another one"
+        assert not any(inbox.collect(settle_s=1.0).values()), "own notification triggered another one"
 
-        # Back to OK closes the incident.
+        # Back to OK closes the incident, and on-call gets the recovery, once.
         first = picked[0]["AlarmName"]
         deliver(first, "OK", "ALARM", "Threshold Crossed: no datapoints were greater than the threshold.")
         status = [it.get("status", {}).get("S") for it in incidents(first)]
         assert status == ["closed"], f"{first}: incident status after OK {status} (want ['closed'])"
+        for address, got in inbox.collect().items():
+            check_one_enriched_mail_each(address, got, [(first, "OK", "ALARM")])
         note(f"{len(picked)} alarms (single metric, metric math, p99): 1 incident, 1 notification, "
              f"RunbookExecutions={executions:.0f}; OK closed the incident")
+        note(f"e-mail ({', '.join(sorted(mail))}, on the notification topic): one enriched message per state change "
+             f"({len(picked)} ALARM + 1 OK), none of CloudWatch's; sample in {env.workdir / 'alarm-email.txt'}")
         note(f"subscription filter {scope} {json.dumps(policy)}: passed every CloudWatch notification, "
              f"stopped the executor's own {len(published)}")
         for line in outcomes:
             note(f"  {line}")
+
+
+def check_one_enriched_mail_each(address: str, got: list[dict], changes: list[tuple[str, str, str]]) -> None:
+    """`got` is exactly one e-mail per (alarm, new state, old state), each the executor's
+    enriched message for it: its subject, what fired and since when, the runbook, the steps."""
+    assert len(got) == len(changes), f"{address}: {len(got)} e-mails for {len(changes)} state changes: " + \
+        "; ".join(str(m["subject"]) for m in got)
+    for name, new, old in changes:
+        mine = [m for m in got if m["subject"] == f"{new}: {name} (was {old})"]
+        assert len(mine) == 1, f"{address}: {len(mine)} e-mails about {name} -> {new}: {[m['subject'] for m in got]}"
+        body = mine[0]["body"]
+        headline = {"ALARM": "is in ALARM", "OK": "has recovered (OK)"}[new]
+        assert body.startswith(f'Alarm "{name}" {headline}.\nSince: '), f"{address}: not the enriched message:\n{body}"
+        for part in ("\nRunbook: ", "\nSteps:\n", "notify: this message"):
+            assert part in body, f"{address}: the e-mail about {name} lacks {part!r}:\n{body}"
+        assert len(mine[0]["subject"]) < 100, "SNS: subjects under 100 characters"
 
 
 def test_step_6b_service_alarms(env):
@@ -490,7 +522,8 @@ def test_step_6b_service_alarms(env):
             cw_eval.evaluate_metric_alarm(alarms[f"{prefix}-traffic-drop-checkout"], fetch, now=at)
 
         # ALARM -> SNS -> the executor runs checkout's runbook with checkout's recent metrics.
-        queue = flows.subscribe_queue(sqs, sns, env.stack.topic_arn)
+        inbox = env.data.get("inbox") or flows.Inbox(sqs, sns, [env.stack.topic_arn, env.stack.notification_topic_arn])
+        inbox.collect(settle_s=0.5)  # what earlier steps left
         sub = next(x for x in sns.list_subscriptions_by_topic(TopicArn=env.stack.topic_arn)["Subscriptions"]
                    if x["Protocol"] == "lambda")
         policy, scope = flows.subscription_filter(sns, sub["SubscriptionArn"])
@@ -498,18 +531,20 @@ def test_step_6b_service_alarms(env):
         cw.set_alarm_state(AlarmName=rate_alarm["AlarmName"], StateValue="ALARM", StateReason=reason)
         described = cw.describe_alarms(AlarmNames=[rate_alarm["AlarmName"]])["MetricAlarms"][0]
         message = events.alarm_message(described, "ALARM", "OK", reason)
+        message_id = flows.publish_as_cloudwatch(sns, env.stack.topic_arn, message)
         sns_event = events.sns_event(env.stack.topic_arn, events.alarm_subject(message), json.dumps(message),
-                                     sub["SubscriptionArn"])
+                                     sub["SubscriptionArn"], message_id=message_id)
         assert sns_filter.matches(policy, scope, sns_event["Records"][0]["Sns"]), "filter blocks the service alarm"
         executor = env.start_function("runbook-executor")
         result = executor.invoke(sns_event)
         steps = [st for r in (result or {}).get("records", []) for st in r.get("steps", [])]
         assert steps and all(st.get("outcome") == "ok" for st in steps), f"runbook steps: {steps}"
-        published = [m for m in flows.drain(sqs, queue)
-                     if (m.get("MessageAttributes", {}).get("origin") or {}).get("Value") == "runbook-executor"
-                     and rate_alarm["AlarmName"] in m["Message"]]  # the queue may hold step 6's OK notice
-        assert len(published) == 1, f"{len(published)} enriched notifications for {rate_alarm['AlarmName']}"
-        text = published[0]["Message"]
+        mail = inbox.collect()
+        for address, got in mail.items():
+            check_one_enriched_mail_each(address, got, [(rate_alarm["AlarmName"], "ALARM", "OK")])
+        text = next(iter(mail.values()))[0]["body"]
+        # The service alarm's e-mail is the README's sample (docs: "the e-mail as on-call sees it").
+        (env.workdir / "service-alarm-email.txt").write_text(f"Subject: {next(iter(mail.values()))[0]['subject']}\n\n{text}")
         recent = logs_ratio(t0, 300)
         assert "checkout" in text and "requests" in text.lower(), f"notification does not name checkout's metrics:\n{text}"
         denied = env.access_denials()
@@ -518,6 +553,49 @@ def test_step_6b_service_alarms(env):
              f"({sum(len(d.values) for d in latency)} latency values); error-rate alarm {ev.state} "
              f"at {[round(v, 1) for _, v in ev.breaching]} %; last 5 min {100 * recent:.0f} %")
         note("burn rates " + "; ".join(burn_rates) + f"; runbook {'+'.join(st['step'] for st in steps)}")
+
+
+def test_step_6c_executor_down(env):
+    """When the executor cannot act, on-call still gets the alarm: Lambda's retries fail, and its
+    on-failure destination (the notification topic) gets the invocation record, whose
+    requestPayload is the SNS event with CloudWatch's notification."""
+    assert env.data.get("inbox"), "step 6 failed"
+    with step("6c", "runbook-executor failing -> on-failure record with CloudWatch's notification -> e-mail"):
+        cw, sns, lam = env.aws("cloudwatch"), env.aws("sns"), env.aws("lambda")
+        inbox = env.data["inbox"]
+        inbox.collect(settle_s=0.5)
+        name = pick_alarms(env.stack.alarms)[0]["AlarmName"]  # back to OK since step 6
+        sub = next(s for s in sns.list_subscriptions_by_topic(TopicArn=env.stack.topic_arn)["Subscriptions"]
+                   if s["Protocol"] == "lambda")
+        reason = "Threshold Crossed: 1 datapoint [7.0] was greater than the threshold."
+        cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason=reason)
+        message = events.alarm_message(cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0], "ALARM", "OK", reason)
+        message_id = flows.publish_as_cloudwatch(sns, env.stack.topic_arn, message)
+        event = events.sns_event(env.stack.topic_arn, events.alarm_subject(message), json.dumps(message),
+                                 sub["SubscriptionArn"], message_id=message_id)
+        # The executor with every AWS call failing (its SDK endpoint is a closed port): it cannot
+        # read the runbook nor claim a step, so each invocation fails, as Lambda's retries would.
+        fn_name = env.stack.functions["runbook-executor"]["FunctionName"]
+        config = lam.get_function_event_invoke_config(FunctionName=fn_name)
+        attempts = 1 + config["MaximumRetryAttempts"]
+        down = env.start_function("runbook-executor", endpoint=f"http://127.0.0.1:{procs.free_port()}")
+        for _ in range(attempts):
+            inv = down.invoke_raw(event)
+            assert inv.outcome == "error", f"the executor without AWS succeeded: {inv.body!r}"
+        error = json.loads(inv.body)
+        # Lambda, after the last retry, with the function's role (its local user: IAM enforced).
+        sns_as_executor = env.moto.client("sns", env.identity("runbook-executor").creds)
+        flows.deliver_on_failure(lam, sns_as_executor, fn_name, event, error, attempts)
+        mail = inbox.collect()
+        for address, got in mail.items():
+            assert len(got) == 1, f"{address}: {len(got)} e-mails for one state change while the executor is down"
+            record = json.loads(got[0]["body"])
+            assert record["requestContext"]["condition"] == "RetriesExhausted"
+            assert record["responsePayload"]["errorType"] == "RecordAborted", record["responsePayload"]
+            raw = record["requestPayload"]["Records"][0]["Sns"]["Message"]
+            assert json.loads(raw) == message, f"{address}: the e-mail does not carry CloudWatch's notification"
+        note(f"{attempts} failed invocations ({error['errorType']}: {error['errorMessage'][:80]}…); the on-failure "
+             f"record reached {', '.join(sorted(mail))} once, with CloudWatch's notification for {name}")
 
 
 def test_step_7_replan_and_destroy(env):
