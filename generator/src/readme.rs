@@ -140,7 +140,8 @@ pub fn module_readmes(plan: &Plan, module: &Module, files: &[OutputFile]) -> Vec
     }
     let variables: Vec<&Block> = root.variables.iter().collect();
     let outputs: Vec<&Block> = root.outputs.iter().collect();
-    let mut extra = module::docs::api_account_setting(plan);
+    let mut extra = module::docs::alarm_email(plan);
+    extra.push_str(&module::docs::api_account_setting(plan));
     extra.push('\n');
     extra.push_str(&checkov_skips(files));
     let mut out = vec![OutputFile::new(

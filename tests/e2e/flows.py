@@ -279,11 +279,24 @@ class Inbox:
         self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
         return url
 
-    def collect(self, settle_s: float = 2.0) -> dict[str, list[dict]]:
-        """address -> the e-mails it received since the last call: {subject, body, topic, envelope}."""
+    def collect(self, settle_s: float = 0.5) -> dict[str, list[dict]]:
+        """address -> the e-mails it received since the last call: {subject, body, topic, envelope}.
+        moto fans a message out to SQS before Publish returns, so what the functions published is
+        in the queues once their invocations have returned; the queues are read until all of them
+        have been empty for `settle_s`."""
         mail: dict[str, list[dict]] = {s["address"]: [] for s in self.subscriptions}
-        for topic, url in self.queues.items():
-            got = drain(self.sqs, url, settle_s)
+        got_by_topic: dict[str, list[dict]] = {t: [] for t in self.queues}
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < settle_s:
+            for topic, url in self.queues.items():
+                msgs = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                for m in msgs:
+                    got_by_topic[topic].append(json.loads(m["Body"]))
+                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                if msgs:
+                    quiet_since = time.monotonic()
+            time.sleep(0.05)
+        for topic, got in got_by_topic.items():
             self.envelopes[topic] += got
             for envelope in got:
                 for s in self.subscriptions:

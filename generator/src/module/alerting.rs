@@ -314,3 +314,50 @@ fn topic_policy_document(id: &str, local: &str, var: &str, cloudwatch: bool) -> 
         )),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Config;
+
+    fn flat(c: &Component, file: &str) -> String {
+        c.file(file)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// With the runbook executor, e-mail is on the notification topic (and on the alarm topic only
+    /// with "both"); without it, on the alarm topic, and the notification inputs do not exist.
+    #[test]
+    fn email_follows_the_executor() {
+        let mut config: Config = toml::from_str(crate::config::STARTER).expect("starter parses");
+        let with = component(&Plan::resolve(&config));
+        let main = flat(&with, "main.tf");
+        assert!(
+            main.contains("resource \"aws_sns_topic_subscription\" \"email\" { for_each = toset(var.alarm_emails) topic_arn = local.notification_topic_arn"),
+            "{main}"
+        );
+        assert!(
+            main.contains("for_each = var.alarm_email_messages == \"both\" ? toset(var.alarm_emails) : toset([]) topic_arn = local.topic_arn"),
+            "{main}"
+        );
+        assert!(main.contains("name = \"${var.name_prefix}-notifications\""));
+        let vars = flat(&with, "variables.tf");
+        assert!(
+            vars.contains("contains([\"enriched\", \"both\"], var.alarm_email_messages)"),
+            "{vars}"
+        );
+        assert!(vars.contains("default = \"enriched\""), "{vars}");
+
+        config.components.runbooks = false;
+        let without = component(&Plan::resolve(&config));
+        let main = flat(&without, "main.tf");
+        assert!(
+            main.contains("resource \"aws_sns_topic_subscription\" \"email\" { for_each = toset(var.alarm_emails) topic_arn = local.topic_arn"),
+            "{main}"
+        );
+        assert!(!main.contains("notification"), "{main}");
+        assert!(!flat(&without, "variables.tf").contains("alarm_email_messages"));
+    }
+}
