@@ -233,7 +233,7 @@ pub fn notification_vars(topic_var: &str) -> [Block; 2] {
         )
         .attr("default", MESSAGES[0])
         .block(validation(
-            contains(str_list(&MESSAGES), Expr::var("alarm_email_messages")),
+            contains(str_list(MESSAGES), Expr::var("alarm_email_messages")),
             &format!("alarm_email_messages must be \"{}\" or \"{}\".", MESSAGES[0], MESSAGES[1]),
         )),
     ]

@@ -196,7 +196,7 @@ async fn on_failure_stop_skips_the_rest_and_continue_does_not() {
         .filter(|c| c.starts_with("publish"))
         .collect();
     assert_eq!(publishes, ["publish ALARM: a1"]);
-    let (_, body) = &m.published.lock().unwrap()[0];
+    let (_, body) = m.published.lock().unwrap()[0].clone();
     assert!(
         body.contains(
             "did not act on it as the runbook says: the notify step did not publish (skipped"
