@@ -19,7 +19,7 @@ variable "tags" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of an existing customer managed KMS key to encrypt everything with; null creates one. Its policy must admit cloudwatch.amazonaws.com (kms:GenerateDataKey*, kms:Decrypt) and logs.<region>.amazonaws.com."
+  description = "ARN of an existing customer managed KMS key to encrypt everything with; null creates one. Its policy must admit cloudwatch.amazonaws.com (kms:GenerateDataKey*, kms:Decrypt) and logs.<region>.amazonaws.com, and let the account's IAM policies grant its use (AWS's default key policy statement): the functions' roles, and Lambda delivering the runbook executor's on-failure records to the encrypted notification topic with its role, rely on that."
   type        = string
   default     = null
   validation {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from contextlib import contextmanager
 import urllib.error
@@ -339,3 +340,25 @@ def deliver_on_failure(lam, sns_as_function, function_name: str, event: dict, er
     assert destination.split(":")[2] == "sns", f"on-failure destination {destination} is not a topic"
     sns_as_function.publish(TopicArn=destination, Message=json.dumps(record))
     return record
+
+
+def email_layout(text: str) -> list[str]:
+    """An e-mail's lines without their values: each line's label (up to its first ':'), digits
+    folded, so two renderings of the same layout compare equal whatever the times and counts."""
+    return [re.sub(r"[0-9]+", "N", line.split(":", 1)[0]) for line in text.strip("\n").splitlines()]
+
+
+def check_one_enriched_mail_each(address: str, got: list[dict], changes: list[tuple[str, str, str]]) -> None:
+    """`got` is exactly one e-mail per (alarm, new state, old state), each the executor's
+    enriched message for it: its subject, what fired and since when, the runbook, the steps."""
+    assert len(got) == len(changes), f"{address}: {len(got)} e-mails for {len(changes)} state changes: " + \
+        "; ".join(str(m["subject"]) for m in got)
+    for name, new, old in changes:
+        mine = [m for m in got if m["subject"] == f"{new}: {name} (was {old})"]
+        assert len(mine) == 1, f"{address}: {len(mine)} e-mails about {name} -> {new}: {[m['subject'] for m in got]}"
+        body = mine[0]["body"]
+        headline = {"ALARM": "is in ALARM", "OK": "has recovered (OK)"}[new]
+        assert body.startswith(f'Alarm "{name}" {headline}.\nSince: '), f"{address}: not the enriched message:\n{body}"
+        for part in ("\nRunbook: ", "\nSteps:\n", "notify: this message"):
+            assert part in body, f"{address}: the e-mail about {name} lacks {part!r}:\n{body}"
+        assert len(mine[0]["subject"]) < 100, "SNS: subjects under 100 characters"

@@ -405,7 +405,7 @@ def test_step_6_alarm(env):
                 f"not exactly one notification names {alarm['AlarmName']}"
         # Each address: exactly one e-mail per state change, the enriched one (never CloudWatch's JSON).
         for address, got in mail.items():
-            check_one_enriched_mail_each(address, got, [(a["AlarmName"], "ALARM", "OK") for a in picked])
+            flows.check_one_enriched_mail_each(address, got, [(a["AlarmName"], "ALARM", "OK") for a in picked])
         sample = next(iter(mail.values()))[0]
         (env.workdir / "alarm-email.txt").write_text(f"Subject: {sample['subject']}\n\n{sample['body']}")
         executions = flows.metric_sum(cw, rb_env["METRIC_NAMESPACE"], "RunbookExecutions", started)
@@ -426,7 +426,7 @@ def test_step_6_alarm(env):
         status = [it.get("status", {}).get("S") for it in incidents(first)]
         assert status == ["closed"], f"{first}: incident status after OK {status} (want ['closed'])"
         for address, got in inbox.collect().items():
-            check_one_enriched_mail_each(address, got, [(first, "OK", "ALARM")])
+            flows.check_one_enriched_mail_each(address, got, [(first, "OK", "ALARM")])
         note(f"{len(picked)} alarms (single metric, metric math, p99): 1 incident, 1 notification, "
              f"RunbookExecutions={executions:.0f}; OK closed the incident")
         note(f"e-mail ({', '.join(sorted(mail))}, on the notification topic): one enriched message per state change "
@@ -435,30 +435,6 @@ def test_step_6_alarm(env):
              f"stopped the executor's own {len(published)}")
         for line in outcomes:
             note(f"  {line}")
-
-
-def email_layout(text: str) -> list[str]:
-    """An e-mail's lines without their values: each line's label (up to its first ':'), digits
-    folded, so two renderings of the same layout compare equal whatever the times and counts."""
-    import re
-
-    return [re.sub(r"[0-9]+", "N", line.split(":", 1)[0]) for line in text.strip("\n").splitlines()]
-
-
-def check_one_enriched_mail_each(address: str, got: list[dict], changes: list[tuple[str, str, str]]) -> None:
-    """`got` is exactly one e-mail per (alarm, new state, old state), each the executor's
-    enriched message for it: its subject, what fired and since when, the runbook, the steps."""
-    assert len(got) == len(changes), f"{address}: {len(got)} e-mails for {len(changes)} state changes: " + \
-        "; ".join(str(m["subject"]) for m in got)
-    for name, new, old in changes:
-        mine = [m for m in got if m["subject"] == f"{new}: {name} (was {old})"]
-        assert len(mine) == 1, f"{address}: {len(mine)} e-mails about {name} -> {new}: {[m['subject'] for m in got]}"
-        body = mine[0]["body"]
-        headline = {"ALARM": "is in ALARM", "OK": "has recovered (OK)"}[new]
-        assert body.startswith(f'Alarm "{name}" {headline}.\nSince: '), f"{address}: not the enriched message:\n{body}"
-        for part in ("\nRunbook: ", "\nSteps:\n", "notify: this message"):
-            assert part in body, f"{address}: the e-mail about {name} lacks {part!r}:\n{body}"
-        assert len(mine[0]["subject"]) < 100, "SNS: subjects under 100 characters"
 
 
 def test_step_6b_service_alarms(env):
@@ -549,7 +525,7 @@ def test_step_6b_service_alarms(env):
         assert steps and all(st.get("outcome") == "ok" for st in steps), f"runbook steps: {steps}"
         mail = inbox.collect()
         for address, got in mail.items():
-            check_one_enriched_mail_each(address, got, [(rate_alarm["AlarmName"], "ALARM", "OK")])
+            flows.check_one_enriched_mail_each(address, got, [(rate_alarm["AlarmName"], "ALARM", "OK")])
         text = next(iter(mail.values()))[0]["body"]
         # The service alarm's e-mail is the README's sample ("the e-mail as on-call sees it"): the
         # README must show the layout the executor renders today (the values differ per run).
@@ -557,7 +533,7 @@ def test_step_6b_service_alarms(env):
         (env.workdir / "service-alarm-email.txt").write_text(captured)
         readme = (REPO / "README.md").read_text()
         shown = readme.split("<!-- alarm-email", 1)[1].split("```\n", 1)[1].split("```", 1)[0]
-        assert email_layout(shown) == email_layout(captured), (
+        assert flows.email_layout(shown) == flows.email_layout(captured), (
             "README.md's sample e-mail no longer has the layout the executor renders: replace it with "
             f"{env.workdir / 'service-alarm-email.txt'}")
         recent = logs_ratio(t0, 300)
