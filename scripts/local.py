@@ -121,12 +121,12 @@ class Relays:
         for raw in msgs:
             sqs.delete_message(QueueUrl=self.tap_queue, ReceiptHandle=raw["ReceiptHandle"])
             m = json.loads(raw["Body"])
-            if (m.get("MessageAttributes", {}).get("origin") or {}).get("Value") == "runbook-executor":
-                say(f"notification on the topic (e-mailed to on-call in AWS): {m.get('Subject')}")
-                for line in m["Message"].splitlines()[:25]:
-                    print(f"    {line}", flush=True)
-            # SNS also offers every topic message to the executor's subscription.
-            self._deliver(flows.as_lambda_sns_event(m, self.subscription), f"topic message {m.get('Subject')!r}")
+            # The notification topic: what on-call's e-mail subscriptions get in AWS (the
+            # executor's message, or CloudWatch's forwarded by it). The executor does not
+            # subscribe to this topic, so nothing goes back to it.
+            say(f"e-mail to on-call (notification topic): Subject: {m.get('Subject')}")
+            for line in m["Message"].splitlines()[:40]:
+                print(f"    {line}", flush=True)
 
     def _invoke(self, fn, event, what: str) -> None:
         start = time.monotonic()
@@ -266,7 +266,7 @@ def serve(args) -> int:
             port = args.api_port if args.api_port and port_free(args.api_port) else 0
             front = env.api_front(api_fn, port=port)  # API keys and SigV4 as deployed
             caller = env.api_caller()
-            tap = flows.subscribe_queue(env.aws("sqs"), env.aws("sns"), env.stack.topic_arn)
+            tap = flows.subscribe_queue(env.aws("sqs"), env.aws("sns"), env.stack.notification_topic_arn)
             relays = Relays(env, log_fn, rb_fn, tap)
             threading.Thread(target=relays.run, daemon=True).start()
             # The page: charts of GET /metrics and the alarms' states; it adds the read credentials

@@ -63,11 +63,13 @@ module "storage" {
 module "alerting" {
   source = "./modules/alerting"
 
-  name_prefix  = var.name_prefix
-  tags         = local.tags
-  kms_key_arn  = local.kms_key_arn
-  topic_arn    = var.sns_topic_arn
-  alarm_emails = var.alarm_emails
+  name_prefix            = var.name_prefix
+  tags                   = local.tags
+  kms_key_arn            = local.kms_key_arn
+  topic_arn              = var.sns_topic_arn
+  alarm_emails           = var.alarm_emails
+  notification_topic_arn = var.notification_sns_topic_arn
+  alarm_email_messages   = var.alarm_email_messages
 }
 
 module "functions" {
@@ -93,7 +95,7 @@ module "functions" {
   logs_prefix                 = module.storage.logs_prefix
   cors_allowed_origins        = var.cors_allowed_origins
   max_body_bytes              = var.api_max_body_bytes
-  topic_arn                   = module.alerting.topic_arn
+  notification_topic_arn      = module.alerting.notification_topic_arn
   runbook_dry_run             = var.runbook_dry_run
   incident_ttl_days           = var.incident_ttl_days
 }

@@ -53,6 +53,11 @@ output "email_subscription_arns" {
   value       = module.alerting.email_subscription_arns
 }
 
+output "notification_topic_arn" {
+  description = "ARN of the notification topic: the runbook executor's messages and its on-failure records; on-call's e-mail subscribes to it."
+  value       = module.alerting.notification_topic_arn
+}
+
 output "log_processor_function_name" {
   description = "Name of the log-processor function."
   value       = module.functions.log_processor_function_name
@@ -156,16 +161,6 @@ output "runbook_executor_log_group_name" {
 output "runbook_executor_log_group_arn" {
   description = "ARN of the runbook-executor function's log group."
   value       = module.functions.runbook_executor_log_group_arn
-}
-
-output "runbook_executor_failure_queue_arn" {
-  description = "ARN of the SQS queue receiving runbook-executor events that failed every retry."
-  value       = module.functions.runbook_executor_failure_queue_arn
-}
-
-output "runbook_executor_failure_queue_url" {
-  description = "URL of the runbook-executor failure queue."
-  value       = module.functions.runbook_executor_failure_queue_url
 }
 
 output "api_id" {

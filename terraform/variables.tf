@@ -19,7 +19,7 @@ variable "tags" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of an existing customer managed KMS key to encrypt everything with; null creates one. Its policy must admit cloudwatch.amazonaws.com (kms:GenerateDataKey*, kms:Decrypt) and logs.<region>.amazonaws.com."
+  description = "ARN of an existing customer managed KMS key to encrypt everything with; null creates one. Its policy must admit cloudwatch.amazonaws.com (kms:GenerateDataKey*, kms:Decrypt) and logs.<region>.amazonaws.com, and let the account's IAM policies grant its use (AWS's default key policy statement): the functions' roles, and Lambda delivering the runbook executor's on-failure records to the encrypted notification topic with its role, rely on that."
   type        = string
   default     = null
   validation {
@@ -39,7 +39,7 @@ variable "sns_topic_arn" {
 }
 
 variable "alarm_emails" {
-  description = "Email addresses subscribed to the alarm topic."
+  description = "Email addresses of on-call: subscribed to the notification topic (one message per alarm state change, see alarm_email_messages); each must confirm the subscription."
   type        = list(string)
   default     = []
   validation {
@@ -355,6 +355,26 @@ variable "incident_ttl_days" {
   validation {
     condition     = var.incident_ttl_days >= 1 && var.incident_ttl_days <= 3650
     error_message = "incident_ttl_days must be between 1 and 3650."
+  }
+}
+
+variable "notification_sns_topic_arn" {
+  description = "ARN of an existing SNS topic for the runbook executor's messages (and its on-failure records), where alarm_emails subscribe, instead of creating <name_prefix>-notifications. In the stack's account; unencrypted or encrypted with the stack's KMS key (the executor's role may use only that one). The alarm topic's ARN here gives one topic for both: its subscribers get CloudWatch's and the executor's message."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.notification_sns_topic_arn == null || can(regex("^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.notification_sns_topic_arn))
+    error_message = "notification_sns_topic_arn must be an SNS topic ARN."
+  }
+}
+
+variable "alarm_email_messages" {
+  description = "What alarm_emails receive per alarm state change: \"enriched\" (the runbook executor's message, or CloudWatch's own forwarded by it when it could not act) or \"both\" (CloudWatch's notification from the alarm topic as well)."
+  type        = string
+  default     = "enriched"
+  validation {
+    condition     = contains(["enriched", "both"], var.alarm_email_messages)
+    error_message = "alarm_email_messages must be \"enriched\" or \"both\"."
   }
 }
 

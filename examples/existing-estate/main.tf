@@ -48,8 +48,12 @@ module "monitoring" {
     }
   }
 
-  # The topic already has its own subscribers.
-  alarm_emails = []
+  # The topic already has its own subscribers (the estate's paging tool). Handed in as the
+  # notification topic too, it gets the runbook executor's messages besides CloudWatch's: one
+  # topic for both (docs/design.md, topic layout). Without this line the module would create
+  # its own notification topic and these subscribers would get CloudWatch's notifications only.
+  notification_sns_topic_arn = data.aws_sns_topic.oncall.arn
+  alarm_emails               = []
 
   # The estate's account already has API Gateway's CloudWatch role set in this region
   # (one setting per account and region): leave it alone.

@@ -45,12 +45,14 @@ output "function_names" {
   }
 }
 
-output "failure_queue_urls" {
-  description = "On-failure SQS queues of the asynchronously invoked functions."
-  value = {
-    "log-processor"    = module.monitoring.log_processor_failure_queue_url
-    "runbook-executor" = module.monitoring.runbook_executor_failure_queue_url
-  }
+output "failure_queue_url" {
+  description = "On-failure SQS queue of the log processor (the runbook executor's failures go to the notification topic)."
+  value       = module.monitoring.log_processor_failure_queue_url
+}
+
+output "notification_topic_arn" {
+  description = "Topic of the runbook executor's messages, where alarm_emails subscribe."
+  value       = module.monitoring.notification_topic_arn
 }
 
 output "alarm_names" {

@@ -118,7 +118,8 @@ pub fn module_readmes(plan: &Plan, module: &Module, files: &[OutputFile]) -> Vec
     let main: Vec<&Block> = root.main.iter().collect();
     let variables: Vec<&Block> = root.variables.iter().collect();
     let outputs: Vec<&Block> = root.outputs.iter().collect();
-    let mut extra = String::from(
+    let mut extra = module::docs::alarm_email(plan);
+    extra.push_str(
         "## Tests\n\n`tests/*.tftest.hcl` are Terraform's own tests of this module, planned offline \
          against `mock_provider \"aws\"` (no account or credentials): every variable validation \
          refuses a bad value and accepts the values at its bounds, handed-in resources (KMS key, \

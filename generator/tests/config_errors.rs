@@ -142,8 +142,8 @@ fn with_first_runbook_steps(steps: &str) -> String {
 fn a_runbook_the_executor_would_reject_is_rejected_where_it_is_written() {
     // The executor runs at most 20 steps; `gen` used to accept more, and the alarm then fell
     // back to notify-only when it fired.
-    let text = with_first_runbook_steps(&vec!["{ type = \"notify\" }"; 21].join(", "));
-    let line = line_of(&text, "steps = [{ type = \"notify\" }");
+    let text = with_first_runbook_steps(&vec!["{ type = \"put_metric\" }"; 21].join(", "));
+    let line = line_of(&text, "steps = [{ type = \"put_metric\" }");
     let report = errors(&text);
     assert!(
         report.starts_with(&format!(
@@ -164,8 +164,16 @@ fn a_runbook_the_executor_would_reject_is_rejected_where_it_is_written() {
         "{report}"
     );
 
+    // One e-mail per state change: a second notify step is refused where it is written.
+    let text = with_first_runbook_steps("{ type = \"notify\" }, { type = \"notify\" }");
+    let report = errors(&text);
+    assert!(
+        report.contains("alarms[0].runbook.steps[1]: a second notify step"),
+        "{report}"
+    );
+
     // At the limits, it is accepted.
-    let text = with_first_runbook_steps(&vec!["{ type = \"notify\" }"; 20].join(", "));
+    let text = with_first_runbook_steps(&vec!["{ type = \"put_metric\" }"; 20].join(", "));
     parse_config(Path::new("cfg/monitoring.toml"), &text).expect("20 steps are allowed");
 }
 

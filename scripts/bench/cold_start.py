@@ -25,7 +25,7 @@ from pathlib import Path
 # What the functions read at init; none of it is contacted before the first invocation.
 FUNCTION_ENV = {
     "METRICS_TABLE": "bench-ApplicationMetrics",
-    "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench-alarms",
+    "NOTIFICATION_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench-alarms",
     "RUNBOOK_PARAMETER_PREFIX": "/bench/runbooks/",
     "METRIC_NAMESPACE": "bench/Runbooks",
     "DRY_RUN": "false",

@@ -15,7 +15,8 @@ from .package import FUNCTIONS
 REQUIRED_ENV = {
     "log-processor": {"METRICS_TABLE"},
     "metrics-api": {"METRICS_TABLE", "CORS_ALLOWED_ORIGINS"},
-    "runbook-executor": {"METRICS_TABLE", "TOPIC_ARN", "RUNBOOK_PARAMETER_PREFIX", "DRY_RUN", "METRIC_NAMESPACE"},
+    "runbook-executor": {"METRICS_TABLE", "NOTIFICATION_TOPIC_ARN", "RUNBOOK_PARAMETER_PREFIX", "DRY_RUN",
+                         "METRIC_NAMESPACE"},
 }
 
 
@@ -27,7 +28,8 @@ class Stack:
     logs_prefix: str = ""
     table: str = ""
     functions: dict = field(default_factory=dict)  # short name -> get_function_configuration
-    topic_arn: str = ""
+    topic_arn: str = ""  # the alarm topic (CloudWatch publishes, the executor subscribes)
+    notification_topic_arn: str = ""  # the executor's messages; on-call's e-mail subscribes here
     api_id: str = ""
     stage: str = ""
     api_key: str = ""
@@ -90,6 +92,11 @@ def check_functions(aws, stack: Stack, p: Problems, packages: dict) -> None:
             except lam.exceptions.ResourceNotFoundException:
                 target = None
             p.check(bool(target), f"{found[key]['FunctionName']}: no on-failure destination")
+            if key == "runbook-executor":
+                # On-call's topic: the record of a failed alarm notification reaches the e-mail.
+                want = found[key].get("Environment", {}).get("Variables", {}).get("NOTIFICATION_TOPIC_ARN")
+                p.check(target == want, f"runbook-executor's on-failure destination {target} is not its "
+                                        f"notification topic {want}")
     stack.functions = found
 
 
@@ -146,20 +153,31 @@ def check_table(aws, stack: Stack, p: Problems) -> None:
 
 
 def check_topic(aws, stack: Stack, p: Problems) -> None:
+    """Two topics (docs/design.md, topic layout): the alarm topic, which CloudWatch publishes to
+    and the executor subscribes to, and the notification topic, which the executor publishes to
+    and on-call's e-mail subscribes to (by default only there: one message per state change)."""
     sns = aws("sns")
     rb = stack.functions.get("runbook-executor", {})
-    stack.topic_arn = rb.get("Environment", {}).get("Variables", {}).get("TOPIC_ARN", "")
+    stack.notification_topic_arn = rb.get("Environment", {}).get("Variables", {}).get("NOTIFICATION_TOPIC_ARN", "")
     topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
-    if not p.check(stack.topic_arn in topics, f"TOPIC_ARN {stack.topic_arn!r} not among topics {topics}"):
+    if not p.check(stack.notification_topic_arn in topics,
+                   f"NOTIFICATION_TOPIC_ARN {stack.notification_topic_arn!r} not among topics {topics}"):
         return
-    attrs = sns.get_topic_attributes(TopicArn=stack.topic_arn)["Attributes"]
-    p.check(bool(attrs.get("KmsMasterKeyId")), "topic is not encrypted (no KmsMasterKeyId)")
-    subs = sns.list_subscriptions_by_topic(TopicArn=stack.topic_arn)["Subscriptions"]
-    lam = [s for s in subs if s["Protocol"] == "lambda" and s["Endpoint"] == rb.get("FunctionArn")]
-    if p.check(len(lam) == 1, f"runbook-executor subscriptions: {len(lam)} (want 1) in {subs}"):
-        sattrs = sns.get_subscription_attributes(SubscriptionArn=lam[0]["SubscriptionArn"])["Attributes"]
-        p.check(bool(sattrs.get("FilterPolicy")), "runbook-executor subscription has no filter policy (loop guard)")
-    p.check(any(s["Protocol"] == "email" for s in subs), "no email subscription on the topic")
+    subs = {t: sns.list_subscriptions_by_topic(TopicArn=t)["Subscriptions"] for t in topics}
+    lam = [s for t in topics for s in subs[t] if s["Protocol"] == "lambda" and s["Endpoint"] == rb.get("FunctionArn")]
+    if not p.check(len(lam) == 1, f"runbook-executor subscriptions: {len(lam)} (want 1) in {subs}"):
+        return
+    stack.topic_arn = lam[0]["TopicArn"]
+    p.check(stack.topic_arn != stack.notification_topic_arn, "the executor publishes to the topic it subscribes to")
+    for t in (stack.topic_arn, stack.notification_topic_arn):
+        attrs = sns.get_topic_attributes(TopicArn=t)["Attributes"]
+        p.check(bool(attrs.get("KmsMasterKeyId")), f"topic {t} is not encrypted (no KmsMasterKeyId)")
+    sattrs = sns.get_subscription_attributes(SubscriptionArn=lam[0]["SubscriptionArn"])["Attributes"]
+    p.check(bool(sattrs.get("FilterPolicy")), "runbook-executor subscription has no filter policy (loop guard)")
+    p.check(any(s["Protocol"] == "email" for s in subs[stack.notification_topic_arn]),
+            "no email subscription on the notification topic")
+    p.check(not any(s["Protocol"] == "email" for s in subs[stack.topic_arn]),
+            "an email subscription on the alarm topic (alarm_email_messages defaults to \"enriched\")")
 
 
 def check_alarms(aws, stack: Stack, p: Problems) -> None:

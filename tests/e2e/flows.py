@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from contextlib import contextmanager
 import urllib.error
@@ -271,3 +272,123 @@ def metric_sum(cw, namespace: str, metric: str, since: datetime) -> float:
 
 def to_plain(v):
     return float(v) if isinstance(v, Decimal) else v
+
+
+# ---- what on-call's e-mail gets ----------------------------------------------------------------
+
+class Inbox:
+    """The messages each e-mail subscription of the deployed stack would receive.
+
+    moto sends no e-mail, but it does fan a topic's messages out to SQS for real: a capture queue
+    subscribed to each topic that has e-mail subscriptions sees everything published there (the
+    executor's messages, Lambda's on-failure records, CloudWatch's notifications the harness
+    publishes as CloudWatch does). Each e-mail subscription, read from the topics Terraform
+    created, then gets the topic's messages its filter policy passes (`sns_filter`, AWS's
+    semantics). An e-mail is the published `Subject` and the `Message` as its text: SNS's e-mail
+    protocol delivers exactly those, `email-json` the JSON envelope
+    (https://docs.aws.amazon.com/sns/latest/dg/sns-email-notifications.html,
+    https://docs.aws.amazon.com/sns/latest/api/API_Publish.html: "Subject ... used as the
+    'Subject' line when the message is delivered to email endpoints")."""
+
+    def __init__(self, sqs, sns, topics: list[str]):
+        self.sqs, self.sns = sqs, sns
+        self.subscriptions: list[dict] = []  # e-mail subscriptions: topic, address, filter
+        self.queues: dict[str, str] = {}  # topic -> capture queue URL
+        for topic in topics:
+            for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]:
+                if s["Protocol"] == "email":
+                    policy, scope = subscription_filter(sns, s["SubscriptionArn"])
+                    self.subscriptions.append({"topic": topic, "address": s["Endpoint"], "policy": policy,
+                                               "scope": scope})
+            self.queues[topic] = self._capture(topic)
+        self.envelopes: dict[str, list[dict]] = {t: [] for t in topics}
+
+    def _capture(self, topic: str) -> str:
+        name = "e2e-mail-" + topic.rsplit(":", 1)[-1]
+        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        return url
+
+    def collect(self, settle_s: float = 0.5) -> dict[str, list[dict]]:
+        """address -> the e-mails it received since the last call: {subject, body, topic, envelope}.
+        moto fans a message out to SQS before Publish returns, so what the functions published is
+        in the queues once their invocations have returned; the queues are read until all of them
+        have been empty for `settle_s`."""
+        mail: dict[str, list[dict]] = {s["address"]: [] for s in self.subscriptions}
+        got_by_topic: dict[str, list[dict]] = {t: [] for t in self.queues}
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < settle_s:
+            for topic, url in self.queues.items():
+                msgs = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                for m in msgs:
+                    got_by_topic[topic].append(json.loads(m["Body"]))
+                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                if msgs:
+                    quiet_since = time.monotonic()
+            time.sleep(0.05)
+        for topic, got in got_by_topic.items():
+            self.envelopes[topic] += got
+            for envelope in got:
+                for s in self.subscriptions:
+                    if s["topic"] == topic and sns_filter.matches(s["policy"], s["scope"], envelope):
+                        mail[s["address"]].append({"subject": envelope.get("Subject"), "body": envelope["Message"],
+                                                   "topic": topic, "envelope": envelope})
+        return mail
+
+
+def publish_as_cloudwatch(sns, topic_arn: str, message: dict) -> str:
+    """Publish an alarm notification to the alarm topic as CloudWatch does: the JSON body, the
+    subject CloudWatch uses, no message attributes; returns the SNS MessageId (which the
+    executor's event then carries). moto cannot invoke the Lambda subscription (no docker); the
+    harness invokes the executor itself with the same message."""
+    return sns.publish(TopicArn=topic_arn, Subject=events.alarm_subject(message), Message=json.dumps(message))["MessageId"]
+
+
+def deliver_on_failure(lam, sns_as_function, function_name: str, event: dict, error: dict, attempts: int) -> dict:
+    """What Lambda does after the last retry of a failed asynchronous invocation: publish the
+    invocation record to the function's on-failure destination, with the function's execution
+    role (`sns_as_function` signs as the function's local user). The destination is read from the
+    deployed event invoke config; the record has the documented shape
+    (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html:
+    version, timestamp, requestContext {requestId, functionArn, condition, approximateInvokeCount},
+    requestPayload = the event, responseContext, responsePayload = the function's error)."""
+    import uuid
+
+    config = lam.get_function_event_invoke_config(FunctionName=function_name)
+    destination = config["DestinationConfig"]["OnFailure"]["Destination"]
+    fn = lam.get_function_configuration(FunctionName=function_name)
+    record = {
+        "version": "1.0",
+        "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": fn["FunctionArn"] + ":$LATEST",
+                           "condition": "RetriesExhausted", "approximateInvokeCount": attempts},
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": error,  # what the runtime posted to /error: errorType, errorMessage
+    }
+    assert destination.split(":")[2] == "sns", f"on-failure destination {destination} is not a topic"
+    sns_as_function.publish(TopicArn=destination, Message=json.dumps(record))
+    return record
+
+
+def email_layout(text: str) -> list[str]:
+    """An e-mail's lines without their values: each line's label (up to its first ':'), digits
+    folded, so two renderings of the same layout compare equal whatever the times and counts."""
+    return [re.sub(r"[0-9]+", "N", line.split(":", 1)[0]) for line in text.strip("\n").splitlines()]
+
+
+def check_one_enriched_mail_each(address: str, got: list[dict], changes: list[tuple[str, str, str]]) -> None:
+    """`got` is exactly one e-mail per (alarm, new state, old state), each the executor's
+    enriched message for it: its subject, what fired and since when, the runbook, the steps."""
+    assert len(got) == len(changes), f"{address}: {len(got)} e-mails for {len(changes)} state changes: " + \
+        "; ".join(str(m["subject"]) for m in got)
+    for name, new, old in changes:
+        mine = [m for m in got if m["subject"] == f"{new}: {name} (was {old})"]
+        assert len(mine) == 1, f"{address}: {len(mine)} e-mails about {name} -> {new}: {[m['subject'] for m in got]}"
+        body = mine[0]["body"]
+        headline = {"ALARM": "is in ALARM", "OK": "has recovered (OK)"}[new]
+        assert body.startswith(f'Alarm "{name}" {headline}.\nSince: '), f"{address}: not the enriched message:\n{body}"
+        for part in ("\nRunbook: ", "\nSteps:\n", "notify: this message"):
+            assert part in body, f"{address}: the e-mail about {name} lacks {part!r}:\n{body}"
+        assert len(mine[0]["subject"]) < 100, "SNS: subjects under 100 characters"

@@ -90,7 +90,7 @@ class Env:
                         port=port, gateway=gateway_auth.from_moto(self.moto, self.stack.api_id, self.stack.stage),
                         response_headers=gateway_response_headers(apigw, self.stack.api_id))
 
-    def start_function(self, key: str, endpoint: str | None = None) -> LambdaFunction:
+    def start_function(self, key: str, endpoint: str | None = None, extra_env: dict | None = None) -> LambdaFunction:
         """The real bootstrap from the zip, with the environment the module gave the deployed function,
         signing as the local user derived from its role. `endpoint` overrides where its SDK calls go
         (default: moto). A function already running with the same endpoint is reused (its
@@ -100,11 +100,16 @@ class Env:
         if (key, endpoint) in started:
             return started[(key, endpoint)]
         cfg = self.stack.functions[key]
-        bootstrap = package.extract_bootstrap(self.packages[key], self.workdir / "task")
+        # A second instance of a function (another endpoint) gets its own task dir: the first
+        # one's bootstrap is in use and cannot be rewritten.
+        others = sum(1 for (k, _) in started if k == key)
+        task = self.workdir / ("task" if not others else f"task-{others}")
+        bootstrap = package.extract_bootstrap(self.packages[key], task)
         fn_env = dict(cfg.get("Environment", {}).get("Variables", {}))
         fn_env.update(self.moto.aws_env(self.identity(key).creds))
         if endpoint:
             fn_env["AWS_ENDPOINT_URL"] = endpoint
+        fn_env.update(extra_env or {})
         fn_env.setdefault("RUST_LOG", "info")
         reserved = self.reserved_concurrency(cfg["FunctionName"])
         fn = LambdaFunction(cfg["FunctionName"], bootstrap, fn_env, self.workdir,

@@ -85,3 +85,28 @@ def test_alarm_message_has_cloudwatch_shape():
     assert sns["Subject"] == 'ALARM: "a" in US East (N. Virginia)'
     p99 = events.alarm_message({**alarm, "Statistic": None, "ExtendedStatistic": "p99"}, "ALARM", "OK", "r")
     assert p99["Trigger"]["StatisticType"] == "ExtendedStatistic" and p99["Trigger"]["ExtendedStatistic"] == "p99"
+
+
+def test_the_mail_check_refuses_cloudwatchs_json_a_second_mail_and_a_missing_one():
+    """Step 6's e-mail assertion fails on what on-call got before the notification topic
+    (CloudWatch's raw JSON besides the enriched text), on a duplicate and on nothing."""
+    import pytest
+
+    enriched = {"subject": "ALARM: a1 (was OK)",
+                "body": 'Alarm "a1" is in ALARM.\nSince: 2026-12-02 07:00:00 UTC\n\nRunbook: x\n\nSteps:\n  1. notify: this message\n'}
+    msg = {"AlarmName": "a1", "NewStateValue": "ALARM", "Region": "US East (N. Virginia)"}
+    raw = {"subject": events.alarm_subject(msg), "body": json.dumps(msg)}
+    flows.check_one_enriched_mail_each("o@x", [enriched], [("a1", "ALARM", "OK")])
+    for got in ([enriched, raw], [enriched, enriched], [], [raw]):
+        with pytest.raises(AssertionError):
+            flows.check_one_enriched_mail_each("o@x", got, [("a1", "ALARM", "OK")])
+    forwarded = {**enriched, "body": enriched["body"].replace("Steps:", "CloudWatch's notification:")}
+    with pytest.raises(AssertionError):
+        flows.check_one_enriched_mail_each("o@x", [forwarded], [("a1", "ALARM", "OK")])
+
+
+def test_email_layout_ignores_values_and_sees_a_changed_line():
+    one = "Subject: ALARM: a (was OK)\n\nSince: 2026-12-02 07:24:32 UTC\n  1. record_incident: ok - x\n"
+    other = "Subject: ALARM: a (was OK)\n\nSince: 2027-01-01 00:00:00 UTC\n  1. record_incident: ok - y\n"
+    assert flows.email_layout(one) == flows.email_layout(other)
+    assert flows.email_layout(one) != flows.email_layout(one.replace("Since:", "Started:"))

@@ -1,5 +1,5 @@
 """The page server alone (no stack): what it forwards to the API and with which credentials, what
-it answers itself, and how it reads a dashboard's sections. Step 6c runs it against the stack."""
+it answers itself, and how it reads a dashboard's sections. Step 6d runs it against the stack."""
 
 import json
 import threading

@@ -5,7 +5,8 @@
   3b parliament on every policy document
   4 logs -> log-processor (real bootstrap, S3 events, one delivered twice)
   5 metrics API over HTTP vs. values computed here   6 alarm -> runbook-executor (twice)
-  6c the local page (scripts/local.py's) in headless Chromium vs. the API and DescribeAlarms
+  6c runbook-executor down: CloudWatch's notification reaches e-mail through the on-failure record
+  6d the local page (scripts/local.py's) in headless Chromium vs. the API and DescribeAlarms
   7 plan (on the applying runner) shows no changes, destroy leaves nothing
 Tests run in file order and share one moto and one apply (the apply is the slow part).
 """
@@ -382,11 +383,14 @@ def test_step_5c_contract_fuzz(env):
 
 def test_step_6_alarm(env):
     assert env.stack and env.stack.alarms, "step 3 found no alarms"
-    with step(6, "alarms -> SNS -> runbook-executor (each delivered twice)"):
+    with step(6, "alarms -> SNS -> runbook-executor (each delivered twice) -> one e-mail per state change"):
         cw, sns, sqs, ddb = env.aws("cloudwatch"), env.aws("sns"), env.aws("sqs"), env.aws("dynamodb")
         rb_env = env.stack.functions["runbook-executor"]["Environment"]["Variables"]
         started = datetime.now(timezone.utc) - timedelta(minutes=1)
-        queue = flows.subscribe_queue(sqs, sns, env.stack.topic_arn)
+        # What on-call's addresses receive, from the subscriptions Terraform created on both topics.
+        inbox = flows.Inbox(sqs, sns, [env.stack.topic_arn, env.stack.notification_topic_arn])
+        env.data["inbox"] = inbox
+        assert inbox.subscriptions, "no e-mail subscription on either topic"
         sub = next(s for s in sns.list_subscriptions_by_topic(TopicArn=env.stack.topic_arn)["Subscriptions"]
                    if s["Protocol"] == "lambda")
         # SNS delivers to the executor only what the deployed subscription's filter passes; the
@@ -399,8 +403,11 @@ def test_step_6_alarm(env):
             alarm = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
             assert alarm["StateValue"] == new
             message = events.alarm_message(alarm, new, old, reason)
+            # CloudWatch publishes to the alarm topic (e-mail subscribed there would get it) ...
+            message_id = flows.publish_as_cloudwatch(sns, env.stack.topic_arn, message)
+            # ... and SNS invokes the executor with it (moto cannot: the harness does).
             event = events.sns_event(env.stack.topic_arn, events.alarm_subject(message), json.dumps(message),
-                                     sub["SubscriptionArn"])
+                                     sub["SubscriptionArn"], message_id=message_id)
             assert sns_filter.matches(policy, scope, event["Records"][0]["Sns"]), \
                 f"filter policy ({scope} {policy}) blocks CloudWatch's notification for {name}: on AWS the runbook never runs"
             first = fn.invoke(event)
@@ -421,12 +428,18 @@ def test_step_6_alarm(env):
             assert steps and not bad, f"{name}: steps not all ok: {steps}"
             outcomes.append(f"{name.split('-', 2)[-1]}: {'+'.join(st['step'] for st in steps)}")
             assert len(incidents(name)) == 1, f"{len(incidents(name))} incident items for {name}"
-        published = [m for m in flows.drain(sqs, queue)
-                     if (m.get("MessageAttributes", {}).get("origin") or {}).get("Value") == "runbook-executor"]
+        mail = inbox.collect()
+        published = [e for e in inbox.envelopes[env.stack.notification_topic_arn]
+                     if (e.get("MessageAttributes", {}).get("origin") or {}).get("Value") == "runbook-executor"]
         assert len(published) == len(picked), f"{len(published)} enriched notifications (want {len(picked)})"
         for alarm in picked:
             assert sum(alarm["AlarmName"] in m["Message"] for m in published) == 1, \
                 f"not exactly one notification names {alarm['AlarmName']}"
+        # Each address: exactly one e-mail per state change, the enriched one (never CloudWatch's JSON).
+        for address, got in mail.items():
+            flows.check_one_enriched_mail_each(address, got, [(a["AlarmName"], "ALARM", "OK") for a in picked])
+        sample = next(iter(mail.values()))[0]
+        (env.workdir / "alarm-email.txt").write_text(f"Subject: {sample['subject']}\n\n{sample['body']}")
         executions = flows.metric_sum(cw, rb_env["METRIC_NAMESPACE"], "RunbookExecutions", started)
         assert executions == len(picked), f"RunbookExecutions sum {executions} (want {len(picked)})"
 
@@ -437,15 +450,19 @@ def test_step_6_alarm(env):
         # ... and the handler's own guard ignores one that arrives anyway (delivered here on purpose,
         # bypassing the filter: this checks the handler, not SNS).
         fn.invoke(flows.as_lambda_sns_event(published[0], sub["SubscriptionArn"]))
-        assert not flows.drain(sqs, queue, settle_s=1.0), "own notification triggered another one"
+        assert not any(inbox.collect().values()), "own notification triggered another one"
 
-        # Back to OK closes the incident.
+        # Back to OK closes the incident, and on-call gets the recovery, once.
         first = picked[0]["AlarmName"]
         deliver(first, "OK", "ALARM", "Threshold Crossed: no datapoints were greater than the threshold.")
         status = [it.get("status", {}).get("S") for it in incidents(first)]
         assert status == ["closed"], f"{first}: incident status after OK {status} (want ['closed'])"
+        for address, got in inbox.collect().items():
+            flows.check_one_enriched_mail_each(address, got, [(first, "OK", "ALARM")])
         note(f"{len(picked)} alarms (single metric, metric math, p99): 1 incident, 1 notification, "
              f"RunbookExecutions={executions:.0f}; OK closed the incident")
+        note(f"e-mail ({', '.join(sorted(mail))}, on the notification topic): one enriched message per state change "
+             f"({len(picked)} ALARM + 1 OK), none of CloudWatch's; sample in {env.workdir / 'alarm-email.txt'}")
         note(f"subscription filter {scope} {json.dumps(policy)}: passed every CloudWatch notification, "
              f"stopped the executor's own {len(published)}")
         for line in outcomes:
@@ -521,7 +538,8 @@ def test_step_6b_service_alarms(env):
             cw_eval.evaluate_metric_alarm(alarms[f"{prefix}-traffic-drop-checkout"], fetch, now=at)
 
         # ALARM -> SNS -> the executor runs checkout's runbook with checkout's recent metrics.
-        queue = flows.subscribe_queue(sqs, sns, env.stack.topic_arn)
+        inbox = env.data.get("inbox") or flows.Inbox(sqs, sns, [env.stack.topic_arn, env.stack.notification_topic_arn])
+        inbox.collect()  # what earlier steps left
         sub = next(x for x in sns.list_subscriptions_by_topic(TopicArn=env.stack.topic_arn)["Subscriptions"]
                    if x["Protocol"] == "lambda")
         policy, scope = flows.subscription_filter(sns, sub["SubscriptionArn"])
@@ -529,18 +547,27 @@ def test_step_6b_service_alarms(env):
         cw.set_alarm_state(AlarmName=rate_alarm["AlarmName"], StateValue="ALARM", StateReason=reason)
         described = cw.describe_alarms(AlarmNames=[rate_alarm["AlarmName"]])["MetricAlarms"][0]
         message = events.alarm_message(described, "ALARM", "OK", reason)
+        message_id = flows.publish_as_cloudwatch(sns, env.stack.topic_arn, message)
         sns_event = events.sns_event(env.stack.topic_arn, events.alarm_subject(message), json.dumps(message),
-                                     sub["SubscriptionArn"])
+                                     sub["SubscriptionArn"], message_id=message_id)
         assert sns_filter.matches(policy, scope, sns_event["Records"][0]["Sns"]), "filter blocks the service alarm"
         executor = env.start_function("runbook-executor")
         result = executor.invoke(sns_event)
         steps = [st for r in (result or {}).get("records", []) for st in r.get("steps", [])]
         assert steps and all(st.get("outcome") == "ok" for st in steps), f"runbook steps: {steps}"
-        published = [m for m in flows.drain(sqs, queue)
-                     if (m.get("MessageAttributes", {}).get("origin") or {}).get("Value") == "runbook-executor"
-                     and rate_alarm["AlarmName"] in m["Message"]]  # the queue may hold step 6's OK notice
-        assert len(published) == 1, f"{len(published)} enriched notifications for {rate_alarm['AlarmName']}"
-        text = published[0]["Message"]
+        mail = inbox.collect()
+        for address, got in mail.items():
+            flows.check_one_enriched_mail_each(address, got, [(rate_alarm["AlarmName"], "ALARM", "OK")])
+        text = next(iter(mail.values()))[0]["body"]
+        # The service alarm's e-mail is the README's sample ("the e-mail as on-call sees it"): the
+        # README must show the layout the executor renders today (the values differ per run).
+        captured = f"Subject: {next(iter(mail.values()))[0]['subject']}\n\n{text}"
+        (env.workdir / "service-alarm-email.txt").write_text(captured)
+        readme = (REPO / "README.md").read_text()
+        shown = readme.split("<!-- alarm-email", 1)[1].split("```\n", 1)[1].split("```", 1)[0]
+        assert flows.email_layout(shown) == flows.email_layout(captured), (
+            "README.md's sample e-mail no longer has the layout the executor renders: replace it with "
+            f"{env.workdir / 'service-alarm-email.txt'}")
         recent = logs_ratio(t0, 300)
         assert "checkout" in text and "requests" in text.lower(), f"notification does not name checkout's metrics:\n{text}"
         denied = env.access_denials()
@@ -551,7 +578,52 @@ def test_step_6b_service_alarms(env):
         note("burn rates " + "; ".join(burn_rates) + f"; runbook {'+'.join(st['step'] for st in steps)}")
 
 
-def test_step_6c_page(env):
+def test_step_6c_executor_down(env):
+    """When the executor cannot act, on-call still gets the alarm: Lambda's retries fail, and its
+    on-failure destination (the notification topic) gets the invocation record, whose
+    requestPayload is the SNS event with CloudWatch's notification."""
+    assert env.data.get("inbox"), "step 6 failed"
+    with step("6c", "runbook-executor failing -> on-failure record with CloudWatch's notification -> e-mail"):
+        cw, sns, lam = env.aws("cloudwatch"), env.aws("sns"), env.aws("lambda")
+        inbox = env.data["inbox"]
+        inbox.collect()
+        name = pick_alarms(env.stack.alarms)[0]["AlarmName"]  # back to OK since step 6
+        sub = next(s for s in sns.list_subscriptions_by_topic(TopicArn=env.stack.topic_arn)["Subscriptions"]
+                   if s["Protocol"] == "lambda")
+        reason = "Threshold Crossed: 1 datapoint [7.0] was greater than the threshold."
+        cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason=reason)
+        message = events.alarm_message(cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0], "ALARM", "OK", reason)
+        message_id = flows.publish_as_cloudwatch(sns, env.stack.topic_arn, message)
+        event = events.sns_event(env.stack.topic_arn, events.alarm_subject(message), json.dumps(message),
+                                 sub["SubscriptionArn"], message_id=message_id)
+        # The executor with every AWS call failing (its SDK endpoint is a closed port): it cannot
+        # read the runbook nor claim a step, so each invocation fails, as Lambda's retries would.
+        fn_name = env.stack.functions["runbook-executor"]["FunctionName"]
+        config = lam.get_function_event_invoke_config(FunctionName=fn_name)
+        attempts = 1 + config["MaximumRetryAttempts"]
+        # (One SDK attempt per call: the SDK's own retries against a closed port only cost time.)
+        down = env.start_function("runbook-executor", endpoint=f"http://127.0.0.1:{procs.free_port()}",
+                                  extra_env={"AWS_MAX_ATTEMPTS": "1"})
+        for _ in range(attempts):
+            inv = down.invoke_raw(event)
+            assert inv.outcome == "error", f"the executor without AWS succeeded: {inv.body!r}"
+        error = json.loads(inv.body)
+        # Lambda, after the last retry, with the function's role (its local user: IAM enforced).
+        sns_as_executor = env.moto.client("sns", env.identity("runbook-executor").creds)
+        flows.deliver_on_failure(lam, sns_as_executor, fn_name, event, error, attempts)
+        mail = inbox.collect()
+        for address, got in mail.items():
+            assert len(got) == 1, f"{address}: {len(got)} e-mails for one state change while the executor is down"
+            record = json.loads(got[0]["body"])
+            assert record["requestContext"]["condition"] == "RetriesExhausted"
+            assert record["responsePayload"]["errorType"] == "RecordAborted", record["responsePayload"]
+            raw = record["requestPayload"]["Records"][0]["Sns"]["Message"]
+            assert json.loads(raw) == message, f"{address}: the e-mail does not carry CloudWatch's notification"
+        note(f"{attempts} failed invocations ({error['errorType']}: {error['errorMessage'][:80]}…); the on-failure "
+             f"record reached {', '.join(sorted(mail))} once, with CloudWatch's notification for {name}")
+
+
+def test_step_6d_page(env):
     """Issue 15: the page `just local` serves (tests/e2e/page_server.py, the same code), pointed at
     this stack's API front and loaded in Debian's headless Chromium: every chart holds exactly the
     API's points for the logs ingested above and laid them out on a painted canvas, the totals it
@@ -561,7 +633,7 @@ def test_step_6c_page(env):
     from .page_server import PageServer
 
     assert "front" in env.data and env.data.get("ingested"), "steps 4/5 failed"
-    with step("6c", "the local page in headless Chromium: charts = the API's answers, alarm states = DescribeAlarms"):
+    with step("6d", "the local page in headless Chromium: charts = the API's answers, alarm states = DescribeAlarms"):
         front, truth = env.data["front"], env.data["truth"]
         cw, caller = env.aws("cloudwatch"), env.api_caller()
         page = PageServer(front, env.stack.api_key, caller, cw)

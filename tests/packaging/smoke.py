@@ -51,7 +51,7 @@ ENV_VALUES = {
     "METRICS_TABLE": "smoke-ApplicationMetrics",
     "CORS_ALLOWED_ORIGINS": ORIGIN,
     "MAX_BODY_BYTES": "262144",
-    "TOPIC_ARN": TOPIC_ARN,
+    "NOTIFICATION_TOPIC_ARN": TOPIC_ARN,
     "RUNBOOK_PARAMETER_PREFIX": "/smoke/runbooks/",
     "DRY_RUN": "false",
     "METRIC_NAMESPACE": "smoke/Runbooks",

@@ -75,8 +75,8 @@ def test_plan_inventory(plan):
         "aws_s3_bucket": 1, "aws_s3_bucket_public_access_block": 1, "aws_s3_bucket_versioning": 1,
         "aws_s3_bucket_server_side_encryption_configuration": 1, "aws_s3_bucket_lifecycle_configuration": 1,
         "aws_s3_bucket_policy": 1, "aws_s3_bucket_notification": 1, "aws_dynamodb_table": 1,
-        "aws_sns_topic": 1, "aws_sns_topic_policy": 1, "aws_lambda_function": 3, "aws_iam_role": 4, "aws_iam_role_policy": 3,
-        "aws_cloudwatch_log_group": 5, "aws_sqs_queue": 2, "aws_lambda_function_event_invoke_config": 2,
+        "aws_sns_topic": 2, "aws_sns_topic_policy": 2, "aws_lambda_function": 3, "aws_iam_role": 4, "aws_iam_role_policy": 3,
+        "aws_cloudwatch_log_group": 5, "aws_sqs_queue": 1, "aws_lambda_function_event_invoke_config": 2,
         "aws_lambda_permission": 3, "aws_api_gateway_rest_api": 1, "aws_api_gateway_resource": 3,
         "aws_api_gateway_method": 9, "aws_api_gateway_integration": 9, "aws_api_gateway_deployment": 1,
         "aws_api_gateway_stage": 1, "aws_api_gateway_method_settings": 1, "aws_api_gateway_usage_plan": 1,
@@ -203,10 +203,18 @@ def test_executor_filter_key_is_in_every_cloudwatch_notification():
             json.loads(record["Sns"]["Message"])
 
 
-def test_subscriptions(after):
+def test_subscriptions(after, config, calls):
     subs = {a: v for a, v in after.items() if ".aws_sns_topic_subscription." in a}
     email = [v for v in subs.values() if v["protocol"] == "email"]
     assert [e["endpoint"] for e in email] == ["oncall@example.com"]
+    # By default on-call's e-mail is on the notification topic the executor publishes to, not on
+    # the alarm topic: one message per state change (docs/design.md, topic layout).
+    assert "module.alerting.aws_sns_topic_subscription.email[\"oncall@example.com\"]" in subs
+    assert config["alerting"]["aws_sns_topic_subscription.email"]["topic_arn"]["references"][0] == \
+        "local.notification_topic_arn"
+    assert one(after, "module.alerting.aws_sns_topic.notifications[0]")["name"] == f"{PREFIX}-notifications"
+    assert calls["functions"]["expressions"]["notification_topic_arn"]["references"][0] == \
+        "module.alerting.notification_topic_arn"
     [executor] = [v for v in subs.values() if v["protocol"] == "lambda"]
     # Body-scoped: CloudWatch alarm notifications carry no message attributes, and an attribute
     # policy never matches an empty attribute set, not even exists:false
@@ -254,10 +262,19 @@ def test_function_environment(after, unknown):
 
 
 @pytest.mark.parametrize("fn", ["log_processor", "runbook_executor"])
-def test_async_functions_have_an_encrypted_failure_destination(after, unknown, fn):
+def test_async_functions_have_an_encrypted_failure_destination(after, unknown, config, fn):
     cfg = one(after, f"module.functions.aws_lambda_function_event_invoke_config.{fn}")
     assert cfg["maximum_retry_attempts"] == 2
     assert unknown[f"module.functions.aws_lambda_function_event_invoke_config.{fn}"]["destination_config"][0]["on_failure"][0]["destination"]
+    destination = config["functions"][f"aws_lambda_function_event_invoke_config.{fn}"]["destination_config"][0][
+        "on_failure"][0]["destination"]["references"]
+    if fn == "runbook_executor":
+        # On-call's topic: the invocation record carries CloudWatch's notification, so nothing is
+        # lost when the executor is down (docs/design.md, topic layout); encrypted, see below.
+        assert destination == ["var.notification_topic_arn"]
+        assert f"module.functions.aws_sqs_queue.{fn}_failures" not in after
+        assert unknown["module.alerting.aws_sns_topic.notifications[0]"]["kms_master_key_id"]
+        return
     queue = one(after, f"module.functions.aws_sqs_queue.{fn}_failures")
     assert queue["name"] == f"{PREFIX}-{fn.replace('_', '-')}-failures"
     assert unknown[f"module.functions.aws_sqs_queue.{fn}_failures"]["kms_master_key_id"]

@@ -13,6 +13,7 @@ ACCOUNT = "123456789012"
 KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
 TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/solo-ApplicationMetrics"
 TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:solo-alarms"
+NOTIFICATIONS = f"arn:aws:sns:us-east-1:{ACCOUNT}:solo-notifications"
 
 LOGS_PREFIX = "app-logs/"
 
@@ -51,7 +52,8 @@ def functions_plan(tmp_path_factory):
             for n, e in manifest["functions"].items()}
     variables = {
         "name_prefix": "solo", "kms_key_arn": KEY, "code": code, "table_name": "solo-ApplicationMetrics",
-        "table_arn": TABLE, "logs_bucket_arn": "arn:aws:s3:::solo-logs", "topic_arn": TOPIC,
+        "table_arn": TABLE, "logs_bucket_arn": "arn:aws:s3:::solo-logs",
+        "notification_topic_arn": NOTIFICATIONS,
         # Not the defaults: both must reach the functions' environment.
         "logs_prefix": LOGS_PREFIX, "log_level": "debug",
         "automation_documents": ["AWS-RestartEC2Instance"],
@@ -88,7 +90,9 @@ def test_metrics_api_policy_is_exact(functions_plan):
 def test_runbook_executor_policy_is_exact(functions_plan):
     p = policy(functions_plan, "runbook_executor")
     assert as_list(p["ReadRunbooks"]["Resource"]) == [f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/solo/runbooks/*"]
-    assert as_list(p["Notify"]["Resource"]) == [TOPIC]
+    assert as_list(p["Notify"]["Resource"]) == [NOTIFICATIONS]
+    # Its on-failure destination is that topic (sent with this role): no queue of its own.
+    assert "SendFailedEvents" not in p
     assert p["PutRunbookMetrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "solo/Runbooks"}}
     assert as_list(p["StartListedAutomations"]["Resource"]) == [
         "arn:aws:ssm:us-east-1:*:automation-definition/AWS-RestartEC2Instance:*"]
@@ -103,7 +107,7 @@ def test_runbook_executor_policy_is_exact(functions_plan):
 def test_runbook_executor_environment(functions_plan):
     fn = next(rc for rc in functions_plan["resource_changes"] if rc["address"] == "aws_lambda_function.runbook_executor")
     assert fn["change"]["after"]["environment"][0]["variables"] == {
-        "METRICS_TABLE": "solo-ApplicationMetrics", "TOPIC_ARN": TOPIC, "RUNBOOK_PARAMETER_PREFIX": "/solo/runbooks/",
+        "METRICS_TABLE": "solo-ApplicationMetrics", "NOTIFICATION_TOPIC_ARN": NOTIFICATIONS, "RUNBOOK_PARAMETER_PREFIX": "/solo/runbooks/",
         "DRY_RUN": "false", "METRIC_NAMESPACE": "solo/Runbooks", "SERVICE_METRICS_NAMESPACE": "solo/Services",
         "INCIDENT_TTL_DAYS": "30", "LOG_LEVEL": "debug"}
 
@@ -155,3 +159,24 @@ def test_dashboard_widgets(tmp_path):
             for y in range(w["y"], w["y"] + w["height"]):
                 assert (x, y) not in cells, f"widgets overlap at {(x, y)}"
                 cells.add((x, y))
+
+
+def test_alerting_with_a_handed_in_alarm_topic_and_both_messages(tmp_path):
+    """A caller's own alarm topic (`sns_topic_arn`): the module still creates its notification
+    topic, where the executor publishes and alarm_emails subscribe; with alarm_email_messages =
+    "both" they subscribe to the caller's topic too, for CloudWatch's own notification."""
+    theirs = f"arn:aws:sns:us-east-1:{ACCOUNT}:platform-oncall"
+    plan = plan_module("alerting", {
+        "name_prefix": "solo", "kms_key_arn": KEY, "topic_arn": theirs, "alarm_emails": ["a@example.com"],
+        "alarm_email_messages": "both",
+    }, tmp_path)
+    changes = {rc["address"]: rc["change"] for rc in plan["resource_changes"] if rc["mode"] == "managed"}
+    assert set(changes) == {
+        "aws_sns_topic.notifications[0]", "aws_sns_topic_policy.notifications[0]",
+        'aws_sns_topic_subscription.email["a@example.com"]', 'aws_sns_topic_subscription.email_alarm_topic["a@example.com"]',
+    }, "no alarm topic of the module's own"
+    assert changes["aws_sns_topic.notifications[0]"]["after"]["kms_master_key_id"] == KEY
+    assert changes['aws_sns_topic_subscription.email["a@example.com"]']["after_unknown"]["topic_arn"], \
+        "on the module's notification topic"
+    assert changes['aws_sns_topic_subscription.email_alarm_topic["a@example.com"]']["after"]["topic_arn"] == theirs
+    assert plan["planned_values"]["outputs"]["topic_arn"]["value"] == theirs

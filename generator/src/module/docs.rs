@@ -8,15 +8,15 @@ use crate::plan::Plan;
 pub fn what_it_creates(plan: &Plan) -> String {
     let config = &plan.config;
     let c = &config.components;
-    let mut items = vec![
-        "A customer managed **KMS key** (or yours, via `kms_key_arn`) encrypting everything below; its policy lets CloudWatch alarms publish to the encrypted topic.".to_string(),
+    let mut items: Vec<String> = vec![
+        "A customer managed **KMS key** (or yours, via `kms_key_arn`) encrypting everything below; its policy lets CloudWatch alarms publish to the encrypted topic.".into(),
         "The **logs bucket**: SSE-KMS, public access block, TLS-only policy, versioning, lifecycle (transition, expiry, abort incomplete uploads), and an ObjectCreated notification on `logs/` to the log processor.".into(),
         "The **`<name_prefix>-ApplicationMetrics` table**: `ServiceName`/`Timestamp`, `TimestampIndex` GSI (keys inverted), on-demand, SSE-KMS, point-in-time recovery, TTL on `ExpiresAt`.".into(),
         "The **alarm topic** (or yours, via `sns_topic_arn`) with email subscriptions from `alarm_emails`.".into(),
     ];
     let fns: Vec<&str> = plan.functions.iter().map(|f| f.slug()).collect();
     items.push(format!(
-        "**Lambda functions** ({}): provided.al2023, X-Ray, one role each with a least-privilege policy, KMS-encrypted log groups with retention, SQS on-failure destinations for the asynchronously invoked ones; code from `gen package`'s manifest or S3.",
+        "**Lambda functions** ({}): provided.al2023, X-Ray, one role each with a least-privilege policy, KMS-encrypted log groups with retention, on-failure destinations for the asynchronously invoked ones (an SQS queue for the log processor, the notification topic for the runbook executor); code from `gen package`'s manifest or S3.",
         fns.join(", ")
     ));
     if c.api {
@@ -71,6 +71,35 @@ pub fn usage() -> &'static str {
   # sns_topic_arn = aws_sns_topic.oncall.arn
   # kms_key_arn   = aws_kms_key.platform.arn
 }"#
+}
+
+/// Markdown: what on-call's e-mail gets, and how (empty without the runbook executor).
+pub fn alarm_email(plan: &Plan) -> String {
+    if !plan.deploys(crate::config::model::Function::RunbookExecutor) {
+        return String::new();
+    }
+    "## Alarm e-mail (one message per state change)\n\n\
+     SNS cannot deliver a message on a condition, so the module routes e-mail through the runbook \
+     executor. CloudWatch publishes to the **alarm topic**; the executor subscribes to it and \
+     publishes its enriched message (what fired, the service, since when, recent values, the \
+     runbook link, each step and its outcome) to the **notification topic**, where `alarm_emails` \
+     subscribe. When the executor does not get its message out (the runbook has no `notify` step, \
+     the step failed, a dry run) or a step fails after it, the executor forwards CloudWatch's \
+     notification there instead, with the reason; when the executor itself fails (an error on \
+     every retry, or the event too old), Lambda's on-failure destination, the same topic, gets \
+     the invocation record, whose `requestPayload` holds CloudWatch's notification. So on-call \
+     gets one e-mail per state change and loses none while the executor is down. \
+     `alarm_email_messages = \"both\"` subscribes `alarm_emails` to the alarm topic as well \
+     (CloudWatch's raw notification too); without the runbook executor they subscribe to the \
+     alarm topic only. Changing either creates new subscriptions, which each address must \
+     confirm again.\n\n\
+     **Your own topics.** With `sns_topic_arn` (your alarm topic) the module still creates its \
+     notification topic and subscribes `alarm_emails` there; your topic's own subscribers keep \
+     getting CloudWatch's raw notifications only. To have the executor's messages on a topic of \
+     yours, pass it as `notification_sns_topic_arn` (in the stack's account; unencrypted or under \
+     the stack's KMS key, the only key the executor's role may use). The same ARN for both gives \
+     one topic whose subscribers get both messages.\n\n"
+        .into()
 }
 
 /// Markdown: the API Gateway account setting the module manages by default (empty without API).

@@ -15,6 +15,9 @@ struct Spec {
     description: &'static str,
     /// Invoked asynchronously: retries and failures go to an on-failure destination.
     asynchronous: bool,
+    /// The on-failure destination is the notification topic (on-call's e-mail: the original
+    /// alarm notification is in the record's `requestPayload`), not a failure queue of its own.
+    fails_to_notification_topic: bool,
     /// Exactly `contract::env::keys(f)`, in that order (tested), with their values.
     environment: Vec<(&'static str, Expr)>,
 }
@@ -69,6 +72,7 @@ fn spec(f: Function) -> Spec {
             f,
             description: "Turns log objects written to the logs bucket into per-minute metrics",
             asynchronous: true,
+            fails_to_notification_topic: false,
             environment: [
                 vec![
                     (env::METRICS_TABLE, Expr::reference("var.table_name")),
@@ -86,6 +90,7 @@ fn spec(f: Function) -> Spec {
             f,
             description: "Serves and accepts metrics behind the REST API",
             asynchronous: false,
+            fails_to_notification_topic: false,
             environment: [
                 vec![
                     (env::METRICS_TABLE, Expr::reference("var.table_name")),
@@ -104,9 +109,10 @@ fn spec(f: Function) -> Spec {
             f,
             description: "Runs the alarm's runbook from SSM Parameter Store when an alarm notification arrives",
             asynchronous: true,
+            fails_to_notification_topic: true,
             environment: vec![
                 (env::METRICS_TABLE, Expr::reference("var.table_name")),
-                (env::TOPIC_ARN, Expr::reference("var.topic_arn")),
+                (env::NOTIFICATION_TOPIC_ARN, Expr::reference("var.notification_topic_arn")),
                 (env::RUNBOOK_PARAMETER_PREFIX, Expr::reference("local.runbook_prefix")),
                 (env::DRY_RUN, Expr::raw("tostring(var.runbook_dry_run)")),
                 (env::METRIC_NAMESPACE, Expr::reference("local.metric_namespace")),
@@ -383,9 +389,9 @@ fn variables(plan: &Plan) -> Vec<Block> {
     }
     if fns.contains(&Function::RunbookExecutor) {
         vars.extend([arn_var(
-            "topic_arn",
+            "notification_topic_arn",
             "sns",
-            "ARN of the alarm topic the runbook executor publishes to.",
+            "ARN of the notification topic the runbook executor publishes to (on-call's e-mail subscribes to it); also its on-failure destination.",
         )]);
         vars.extend(runbook_vars(d));
         vars.extend([
@@ -426,7 +432,7 @@ fn resource_arns(resource: Resource) -> Expr {
         Resource::LogObjects => Expr::template("${var.logs_bucket_arn}/${var.logs_prefix}*"),
         Resource::Table => Expr::reference("var.table_arn"),
         Resource::TableIndexes => Expr::template("${var.table_arn}/index/*"),
-        Resource::AlarmTopic => Expr::reference("var.topic_arn"),
+        Resource::NotificationTopic => Expr::reference("var.notification_topic_arn"),
         Resource::RunbookParameters => Expr::template(
             "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.runbook_prefix}*",
         ),
@@ -528,7 +534,8 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
         )
         .comment("X-Ray trace submission supports no resource-level permissions."),
     );
-    if s.asynchronous {
+    let queue = s.asynchronous && !s.fails_to_notification_topic;
+    if queue {
         statements.push(statement(
             "SendFailedEvents",
             &["sqs:SendMessage"],
@@ -637,7 +644,7 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
             .attr("policy", Expr::reference(&format!("data.aws_iam_policy_document.{id}.json"))),
         function,
     ];
-    if s.asynchronous {
+    if queue {
         blocks.push(
             Block::resource("aws_sqs_queue", format!("{id}_failures"))
                 .attr("name", Expr::template(&format!("{name}-failures")))
@@ -650,8 +657,29 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
                     tags_with_name(Expr::template(&format!("{name}-failures"))),
                 ),
         );
+    }
+    if s.asynchronous {
+        let (destination, why) = if queue {
+            (
+                Expr::reference(&format!("aws_sqs_queue.{id}_failures.arn")),
+                None,
+            )
+        } else {
+            (
+                Expr::reference("var.notification_topic_arn"),
+                Some([
+                    "On-call's topic: after the last retry Lambda publishes the invocation record, whose",
+                    "requestPayload holds CloudWatch's notification, with this function's role",
+                    "(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).",
+                ]),
+            )
+        };
+        let mut config = Block::resource("aws_lambda_function_event_invoke_config", id);
+        for line in why.into_iter().flatten() {
+            config = config.comment(line);
+        }
         blocks.push(
-            Block::resource("aws_lambda_function_event_invoke_config", id)
+            config
                 .attr(
                     "function_name",
                     Expr::reference(&format!("aws_lambda_function.{id}.function_name")),
@@ -660,10 +688,8 @@ fn function_blocks(s: &Spec) -> Vec<Block> {
                 .attr("maximum_event_age_in_seconds", 21_600)
                 .block(
                     Block::new("destination_config", Vec::<String>::new()).block(
-                        Block::new("on_failure", Vec::<String>::new()).attr(
-                            "destination",
-                            Expr::reference(&format!("aws_sqs_queue.{id}_failures.arn")),
-                        ),
+                        Block::new("on_failure", Vec::<String>::new())
+                            .attr("destination", destination),
                     ),
                 ),
         );
@@ -713,7 +739,7 @@ fn outputs(s: &Spec) -> Vec<Block> {
             "Invoke ARN of the metrics-api function (for API Gateway integrations).",
         ));
     }
-    if s.asynchronous {
+    if s.asynchronous && !s.fails_to_notification_topic {
         out.push(output(
             &format!("{id}_failure_queue_arn"),
             &format!("aws_sqs_queue.{id}_failures.arn"),

@@ -15,6 +15,16 @@ const WIRES: &[(&str, &str, &str)] = &[
     ("*", "kms_key_arn", "local.kms_key_arn"),
     ("*", "topic_arn", "module.alerting.topic_arn"),
     ("alerting", "topic_arn", "var.sns_topic_arn"),
+    (
+        "alerting",
+        "notification_topic_arn",
+        "var.notification_sns_topic_arn",
+    ),
+    (
+        "functions",
+        "notification_topic_arn",
+        "module.alerting.notification_topic_arn",
+    ),
     ("*", "table_name", "module.storage.table_name"),
     ("*", "api_name", "module.api.api_name"),
     ("*", "api_stage_name", "module.api.api_stage_name"),
@@ -298,7 +308,7 @@ fn variables(plan: &Plan) -> Vec<Block> {
         variable(
             "kms_key_arn",
             "string",
-            "ARN of an existing customer managed KMS key to encrypt everything with; null creates one. Its policy must admit cloudwatch.amazonaws.com (kms:GenerateDataKey*, kms:Decrypt) and logs.<region>.amazonaws.com.",
+            "ARN of an existing customer managed KMS key to encrypt everything with; null creates one. Its policy must admit cloudwatch.amazonaws.com (kms:GenerateDataKey*, kms:Decrypt) and logs.<region>.amazonaws.com, and let the account's IAM policies grant its use (AWS's default key policy statement): the functions' roles, and Lambda delivering the runbook executor's on-failure records to the encrypted notification topic with its role, rely on that.",
         )
         .attr("default", Expr::Null)
         .block(validation(
@@ -318,7 +328,11 @@ fn variables(plan: &Plan) -> Vec<Block> {
         variable(
             "alarm_emails",
             "list(string)",
-            "Email addresses subscribed to the alarm topic.",
+            if plan.deploys(contract::iam::Function::RunbookExecutor) {
+                "Email addresses of on-call: subscribed to the notification topic (one message per alarm state change, see alarm_email_messages); each must confirm the subscription."
+            } else {
+                "Email addresses subscribed to the alarm topic."
+            },
         )
         .attr("default", Expr::list(config.notifications.emails.iter().map(Expr::str)))
         .block(validation(
@@ -405,6 +419,11 @@ fn variables(plan: &Plan) -> Vec<Block> {
     }
     if config.components.runbooks {
         v.extend(super::functions::runbook_vars(d));
+    }
+    if plan.deploys(contract::iam::Function::RunbookExecutor) {
+        v.extend(super::alerting::notification_vars(
+            "notification_sns_topic_arn",
+        ));
     }
     if !plan.alarms.is_empty() {
         v.push(super::alarms::thresholds_var(&plan.alarms));

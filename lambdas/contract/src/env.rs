@@ -31,8 +31,10 @@ pub const CORS_ALLOWED_ORIGINS: &str = "CORS_ALLOWED_ORIGINS";
 /// Largest request body the metrics API accepts, in bytes (metrics API).
 pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
 
-/// ARN of the alarm topic the runbook executor publishes to (runbook executor).
-pub const TOPIC_ARN: &str = "TOPIC_ARN";
+/// ARN of the notification topic the runbook executor publishes its messages to (runbook
+/// executor): the module's `<name_prefix>-notifications`, where on-call's e-mail subscriptions
+/// are; not the alarm topic CloudWatch publishes to (docs/design.md, "Topic layout").
+pub const NOTIFICATION_TOPIC_ARN: &str = "NOTIFICATION_TOPIC_ARN";
 /// SSM parameter name prefix of the runbooks: alarm `A`'s runbook is `<prefix>A`.
 pub const RUNBOOK_PARAMETER_PREFIX: &str = "RUNBOOK_PARAMETER_PREFIX";
 /// `true`: the runbook executor logs its plan and touches nothing.
@@ -85,7 +87,7 @@ pub const fn keys(f: Function) -> &'static [&'static str] {
         ],
         Function::RunbookExecutor => &[
             METRICS_TABLE,
-            TOPIC_ARN,
+            NOTIFICATION_TOPIC_ARN,
             RUNBOOK_PARAMETER_PREFIX,
             DRY_RUN,
             METRIC_NAMESPACE,

@@ -152,7 +152,7 @@ mod grants {
             ],
             &[Table],
         ),
-        Grant::new("Notify", &[SnsPublish], &[AlarmTopic]),
+        Grant::new("Notify", &[SnsPublish], &[NotificationTopic]),
         Grant::new("ReadAlarmMetrics", &[CloudWatchGetMetricData], &[Unscoped]),
         Grant::new("PutRunbookMetrics", &[CloudWatchPutMetricData], &[Unscoped])
             .when(Condition::RunbookMetricNamespace),
@@ -302,8 +302,9 @@ pub enum Resource {
     Table,
     /// The table's global secondary indexes (TimestampIndex).
     TableIndexes,
-    /// The alarm topic.
-    AlarmTopic,
+    /// The notification topic the executor publishes to (and its on-failure destination, which
+    /// Lambda sends with the function's execution role).
+    NotificationTopic,
     /// The runbook parameters under the runbook prefix.
     RunbookParameters,
     /// The SSM Automation documents named by `start_automation` steps (may be none).

@@ -256,6 +256,21 @@ impl Runbook {
                 fail(format!("steps[{i}].{field}"), message);
             }
         }
+        // On-call's e-mail is the notify step's message: one per state change (docs/design.md,
+        // "Topic layout"), so a second notify would page twice.
+        if let Some(i) = self
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s, Step::Notify {}))
+            .nth(1)
+            .map(|(i, _)| i)
+        {
+            fail(
+                format!("steps[{i}]"),
+                "a second notify step: e-mail subscribers get one message per state change, so a runbook has at most one notify".into(),
+            );
+        }
         out
     }
 }
@@ -431,12 +446,12 @@ mod tests {
 
     #[test]
     fn limits_are_inclusive() {
-        let notify = |n: usize| Runbook {
-            steps: vec![Step::Notify {}; n],
+        let puts = |n: usize| Runbook {
+            steps: vec![Step::PutMetric {}; n],
             ..Runbook::fallback("a")
         };
-        assert!(notify(MAX_STEPS).validate().is_empty());
-        assert_eq!(notify(MAX_STEPS + 1).validate()[0].path, "steps");
+        assert!(puts(MAX_STEPS).validate().is_empty());
+        assert_eq!(puts(MAX_STEPS + 1).validate()[0].path, "steps");
         let automation = |n: usize| Runbook {
             steps: vec![Step::StartAutomation {
                 document: "Doc-1".into(),
@@ -451,5 +466,21 @@ mod tests {
             automation(MAX_AUTOMATION_PARAMETERS + 1).validate()[0].path,
             "steps[0].parameters"
         );
+    }
+
+    /// One e-mail per state change: a second notify step is refused, naming it.
+    #[test]
+    fn at_most_one_notify_step() {
+        let with = |steps: Vec<Step>| Runbook {
+            steps,
+            ..Runbook::fallback("a")
+        };
+        assert!(with(vec![Step::RecordIncident {}, Step::Notify {}])
+            .validate()
+            .is_empty());
+        let v = with(vec![Step::Notify {}, Step::PutMetric {}, Step::Notify {}]).validate();
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].path, "steps[2]");
+        assert!(v[0].message.contains("at most one notify"), "{v:?}");
     }
 }

@@ -23,7 +23,7 @@ impl FromEnv for Config {
             table: env.required(env::METRICS_TABLE)?,
             runbook_prefix: env.required(env::RUNBOOK_PARAMETER_PREFIX)?,
             settings: Settings {
-                topic_arn: env.required(env::TOPIC_ARN)?,
+                topic_arn: env.required(env::NOTIFICATION_TOPIC_ARN)?,
                 dry_run: env.flag(env::DRY_RUN, false)?,
                 metric_namespace: env
                     .optional(env::METRIC_NAMESPACE)?
@@ -55,7 +55,10 @@ mod tests {
     const BASE: [(&str, &str); 3] = [
         ("METRICS_TABLE", "ApplicationMetrics"),
         ("RUNBOOK_PARAMETER_PREFIX", "/appmon/runbooks/"),
-        ("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:alerts"),
+        (
+            "NOTIFICATION_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:notifications",
+        ),
     ];
 
     #[test]

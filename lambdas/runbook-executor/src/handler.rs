@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::alarm::{classify, Classified};
 use crate::runbook::{self, RunbookSource};
-use crate::steps::{execute, Executed, Ports, Run, Settings, StepReport};
+use crate::steps::{execute, Executed, Ports, Raw, Run, Settings, StepReport};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -17,7 +17,8 @@ pub enum RecordStatus {
     Executed,
     /// Not an alarm notification for us; `reason` says why.
     Ignored,
-    /// The idempotency store failed; the invocation fails so that Lambda retries.
+    /// The idempotency store failed, or on-call's message could not be published; the
+    /// invocation fails so that Lambda retries.
     Aborted,
 }
 
@@ -63,14 +64,16 @@ impl Summary {
     }
 }
 
-/// Failure of an invocation. Lambda retries it, then sends the event to the on-failure queue
+/// Failure of an invocation. Lambda retries it, then sends the event to the on-failure destination
 /// with the `errorType` of [`HandlerError::error_type`].
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error("event has no \"Records\" array: not an SNS event")]
     NotSns,
-    /// Idempotency claims could not be written for some records: the invocation fails so that
-    /// Lambda retries it (steps already claimed do not run again). The message names the records.
+    /// Some records could not be handled to the end: an idempotency claim could not be written,
+    /// or CloudWatch's notification could not be forwarded to on-call. The invocation fails so
+    /// that Lambda retries it (steps already claimed do not run again) and, after the last retry,
+    /// sends the event to the on-failure destination. The message names the records.
     #[error("{0}")]
     Aborted(String),
 }
@@ -80,7 +83,7 @@ impl HandlerError {
     pub const fn error_type(&self) -> &'static str {
         match self {
             HandlerError::NotSns => "InvalidEvent",
-            HandlerError::Aborted(_) => "IdempotencyStoreFailed",
+            HandlerError::Aborted(_) => "RecordAborted",
         }
     }
 }
@@ -184,6 +187,10 @@ async fn handle_record(raw: &Value, deps: &Deps<'_>, now: DateTime<Utc>) -> Reco
     let run = Run {
         message_id: &sns.message_id,
         alarm: &alarm,
+        raw: Raw {
+            message: &sns.message,
+            subject: sns.subject.as_deref(),
+        },
         loaded: &loaded,
         now,
     };
@@ -270,7 +277,12 @@ mod tests {
             .iter()
             .map(|c| c.split(' ').next().unwrap().to_string())
             .collect();
-        assert_eq!(ops, ["get_parameter", "claim", "put_metric"]);
+        // The runbook has no notify step, so CloudWatch's notification is forwarded (claimed).
+        assert_eq!(
+            ops,
+            ["get_parameter", "claim", "put_metric", "claim", "publish"]
+        );
+        assert_eq!(summary.records[3].steps[1].step, crate::steps::FORWARD);
         let out = serde_json::to_value(&summary).unwrap();
         assert_eq!(out["records"][3]["steps"][0]["outcome"], "ok");
         assert_eq!(out["records"][0]["reason"], "message is not JSON");
@@ -366,7 +378,7 @@ mod tests {
         let event = json!({"Records": [record("m1", ALARM, json!({}))]});
         let e = invoke(&event, &deps, Utc::now()).await.unwrap_err();
         let d = lambda_runtime::Diagnostic::from(e);
-        assert_eq!(d.error_type, "IdempotencyStoreFailed");
+        assert_eq!(d.error_type, "RecordAborted");
         assert!(d.error_message.contains("m1: idempotency claim failed"));
     }
 
@@ -378,7 +390,7 @@ mod tests {
         let d = lambda_runtime::Diagnostic::from(HandlerError::Aborted("x".into()));
         assert_eq!(
             (d.error_type.as_str(), d.error_message.as_str()),
-            ("IdempotencyStoreFailed", "x")
+            ("RecordAborted", "x")
         );
     }
 

@@ -93,6 +93,10 @@ fn service_of(a: &AlarmNotification, runbook_service: Option<&str>) -> Option<St
         fallback_reason: None,
     };
     let run = Run {
+        raw: runbook_executor::steps::Raw {
+            message: "{}",
+            subject: None,
+        },
         message_id: "m",
         alarm: a,
         loaded: &loaded,

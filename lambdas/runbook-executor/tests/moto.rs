@@ -472,11 +472,16 @@ async fn dry_run_touches_nothing() {
         .deliver(&fixture("sns-alarm-single-metric.json"))
         .await;
     assert!(summary.records[0].dry_run);
+    let steps = &summary.records[0].steps;
+    let (last, runbook) = steps.split_last().unwrap();
     assert!(
-        summary.records[0]
-            .steps
-            .iter()
-            .all(|s| s.outcome == Outcome::DryRun),
+        runbook.iter().all(|s| s.outcome == Outcome::DryRun),
+        "{summary:#?}"
+    );
+    // The one thing a dry run publishes: CloudWatch's notification, forwarded to on-call.
+    assert_eq!(
+        (last.step, last.outcome),
+        ("forward_alarm", Outcome::Ok),
         "{summary:#?}"
     );
     let plan = summary.records[0].steps[0].detail.as_deref().unwrap();
@@ -486,7 +491,14 @@ async fn dry_run_touches_nothing() {
     );
 
     assert_eq!(stack.reserved_keys().await, Vec::<String>::new());
-    assert_eq!(stack.notifications().await.len(), 0);
+    let notes = stack.notifications().await;
+    assert_eq!(notes.len(), 1);
+    let body = notes[0]["Message"].as_str().unwrap();
+    assert!(
+        body.contains("dry run (DRY_RUN=true)")
+            && body.contains("\"AlarmName\": \"appmon-checkout-errors\""),
+        "{body}"
+    );
     assert_eq!(stack.metrics_in_namespace().await, 0);
 }
 
@@ -635,17 +647,38 @@ async fn failed_step_continues_or_stops_as_the_runbook_says() {
         [
             ("start_automation", Outcome::Failed),
             ("notify", Outcome::Skipped),
-            ("put_metric", Outcome::Skipped)
+            ("put_metric", Outcome::Skipped),
+            // "stop" skipped the notify step: on-call gets CloudWatch's notification instead.
+            ("forward_alarm", Outcome::Ok)
         ],
         "{stop:#?}"
     );
 
     let notes = stack.notifications().await;
-    assert_eq!(notes.len(), 1);
+    assert_eq!(
+        notes.len(),
+        2,
+        "one message per alarm: enriched, then forwarded"
+    );
     let body = notes[0]["Message"].as_str().unwrap();
     assert!(
-        body.contains("1. start_automation: failed - SSM StartAutomationExecution"),
+        body.contains("1. start_automation: failed - SSM StartAutomationExecution")
+            && body.contains("A step above failed, so here is CloudWatch's notification"),
         "{body}"
+    );
+    let forwarded = notes[1]["Message"].as_str().unwrap();
+    assert!(
+        forwarded.contains("the notify step did not publish (skipped")
+            && forwarded.contains("CloudWatch's notification, as it arrived on the alarm topic:"),
+        "{forwarded}"
+    );
+    assert!(
+        notes[1]["Subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("ALARM: \""),
+        "CloudWatch's subject: {}",
+        notes[1]
     );
 }
 

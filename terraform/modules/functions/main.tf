@@ -397,7 +397,7 @@ data "aws_iam_policy_document" "runbook_executor" {
     sid       = "Notify"
     effect    = "Allow"
     actions   = ["sns:Publish"]
-    resources = [var.topic_arn]
+    resources = [var.notification_topic_arn]
   }
   statement {
     sid       = "ReadAlarmMetrics"
@@ -463,20 +463,6 @@ data "aws_iam_policy_document" "runbook_executor" {
     resources = ["*"]
     # X-Ray trace submission supports no resource-level permissions.
   }
-  statement {
-    sid     = "SendFailedEvents"
-    effect  = "Allow"
-    actions = ["sqs:SendMessage"]
-    resources = [
-      "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name_prefix}-runbook-executor-failures",
-    ]
-  }
-  statement {
-    sid       = "EncryptFailedEvents"
-    effect    = "Allow"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
-  }
 }
 
 resource "aws_iam_role_policy" "runbook_executor" {
@@ -510,7 +496,7 @@ resource "aws_lambda_function" "runbook_executor" {
   environment {
     variables = {
       METRICS_TABLE             = var.table_name
-      TOPIC_ARN                 = var.topic_arn
+      NOTIFICATION_TOPIC_ARN    = var.notification_topic_arn
       RUNBOOK_PARAMETER_PREFIX  = local.runbook_prefix
       DRY_RUN                   = tostring(var.runbook_dry_run)
       METRIC_NAMESPACE          = local.metric_namespace
@@ -532,24 +518,16 @@ resource "aws_lambda_function" "runbook_executor" {
   }
 }
 
-resource "aws_sqs_queue" "runbook_executor_failures" {
-  name                              = "${var.name_prefix}-runbook-executor-failures"
-  kms_master_key_id                 = var.kms_key_arn
-  kms_data_key_reuse_period_seconds = 300
-  # Fourteen days (the maximum) to notice and replay a failed event.
-  message_retention_seconds = 1209600
-  tags = merge(var.tags, {
-    Name = "${var.name_prefix}-runbook-executor-failures"
-  })
-}
-
 resource "aws_lambda_function_event_invoke_config" "runbook_executor" {
+  # On-call's topic: after the last retry Lambda publishes the invocation record, whose
+  # requestPayload holds CloudWatch's notification, with this function's role
+  # (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
   function_name                = aws_lambda_function.runbook_executor.function_name
   maximum_retry_attempts       = 2
   maximum_event_age_in_seconds = 21600
   destination_config {
     on_failure {
-      destination = aws_sqs_queue.runbook_executor_failures.arn
+      destination = var.notification_topic_arn
     }
   }
 }

@@ -102,13 +102,3 @@ output "runbook_executor_log_group_arn" {
   description = "ARN of the runbook-executor function's log group."
   value       = aws_cloudwatch_log_group.runbook_executor.arn
 }
-
-output "runbook_executor_failure_queue_arn" {
-  description = "ARN of the SQS queue receiving runbook-executor events that failed every retry."
-  value       = aws_sqs_queue.runbook_executor_failures.arn
-}
-
-output "runbook_executor_failure_queue_url" {
-  description = "URL of the runbook-executor failure queue."
-  value       = aws_sqs_queue.runbook_executor_failures.url
-}

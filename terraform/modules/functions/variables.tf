@@ -219,12 +219,12 @@ variable "max_body_bytes" {
   }
 }
 
-variable "topic_arn" {
-  description = "ARN of the alarm topic the runbook executor publishes to."
+variable "notification_topic_arn" {
+  description = "ARN of the notification topic the runbook executor publishes to (on-call's e-mail subscribes to it); also its on-failure destination."
   type        = string
   validation {
-    condition     = can(regex("^arn:[a-z-]+:sns:", var.topic_arn))
-    error_message = "topic_arn must be an ARN of the sns service."
+    condition     = can(regex("^arn:[a-z-]+:sns:", var.notification_topic_arn))
+    error_message = "notification_topic_arn must be an ARN of the sns service."
   }
 }
 

@@ -57,9 +57,23 @@ impl Settings {
 pub struct Run<'a> {
     pub message_id: &'a str,
     pub alarm: &'a AlarmNotification,
+    /// CloudWatch's notification as it arrived (the SNS `Message` and `Subject`): forwarded to
+    /// the notification topic when the executor did not deliver its own message ([`forward`]).
+    pub raw: Raw<'a>,
     pub loaded: &'a Loaded,
     pub now: DateTime<Utc>,
 }
+
+/// The SNS message CloudWatch published, verbatim.
+#[derive(Debug, Clone, Copy)]
+pub struct Raw<'a> {
+    pub message: &'a str,
+    pub subject: Option<&'a str>,
+}
+
+/// Kind of the report of a forwarded CloudWatch notification (not a runbook step: the executor
+/// adds it after the steps when on-call would otherwise get no message, or a wrong one).
+pub const FORWARD: &str = "forward_alarm";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -128,6 +142,10 @@ pub async fn execute(run: &Run<'_>, ports: &Ports<'_>, settings: &Settings) -> E
     let mut reports: Vec<StepReport> = Vec::with_capacity(steps.len());
     let mut context: Option<GatheredContext> = None;
     let mut stopped = false;
+    // Whether the notify step's message reached the topic (now or in an earlier delivery), and
+    // the first step that failed after it: what on-call's one e-mail can no longer say.
+    let mut notified = false;
+    let mut failed_after_notify: Option<String> = None;
 
     for (index, step) in steps.iter().enumerate() {
         let started = Instant::now();
@@ -172,6 +190,9 @@ pub async fn execute(run: &Run<'_>, ports: &Ports<'_>, settings: &Settings) -> E
             {
                 Ok(Claim::Acquired) => {}
                 Ok(Claim::AlreadyClaimed { status, claimed_at }) => {
+                    if matches!(step, Step::Notify {}) && status == "done" {
+                        notified = true;
+                    }
                     let why = format!("already {status} by an earlier delivery of this message (claimed {claimed_at})");
                     reports.push(finish(Outcome::Skipped, Some(why), None));
                     continue;
@@ -211,12 +232,149 @@ pub async fn execute(run: &Run<'_>, ports: &Ports<'_>, settings: &Settings) -> E
         }
         stopped =
             report.outcome == Outcome::Failed && run.loaded.runbook.on_failure == OnFailure::Stop;
+        if report.outcome == Outcome::Failed && notified && failed_after_notify.is_none() {
+            failed_after_notify = Some(format!(
+                "step {} ({}) failed after the notification was sent: {}",
+                index + 1,
+                step.kind(),
+                report.error.as_deref().unwrap_or("")
+            ));
+        }
+        if matches!(step, Step::Notify {}) && report.outcome == Outcome::Ok {
+            notified = true;
+        }
         reports.push(report);
     }
-    Executed {
-        reports,
-        aborted: None,
+    let reason = forward_reason(run, settings, &reports, notified, failed_after_notify);
+    let aborted = match reason {
+        Some(reason) => forward(run, ports, settings, &reason, &mut reports).await,
+        None => None,
+    };
+    Executed { reports, aborted }
+}
+
+/// Why CloudWatch's own notification must go to the notification topic, if it must: on-call's
+/// e-mail subscriptions are there and get nothing else when the runbook did not notify (no
+/// notify step, or it failed), nor a true account when a later step failed (the message said it
+/// "runs next"), nor anything in a dry run (which publishes no notify message).
+fn forward_reason(
+    run: &Run<'_>,
+    settings: &Settings,
+    reports: &[StepReport],
+    notified: bool,
+    failed_after_notify: Option<String>,
+) -> Option<String> {
+    if settings.dry_run {
+        return Some("dry run (DRY_RUN=true): the runbook executor ran no step".into());
     }
+    if let Some(failed) = failed_after_notify {
+        return Some(failed);
+    }
+    if notified {
+        return None;
+    }
+    let notify = run
+        .loaded
+        .runbook
+        .steps
+        .iter()
+        .position(|s| matches!(s, Step::Notify {}));
+    Some(match notify.and_then(|i| reports.get(i)) {
+        None if notify.is_none() => "the runbook has no notify step".into(),
+        None => "the notify step did not run".into(),
+        Some(r) => format!(
+            "the notify step did not publish ({}: {})",
+            r.outcome.as_str(),
+            r.error.as_deref().or(r.detail.as_deref()).unwrap_or("")
+        ),
+    })
+}
+
+/// Publishes CloudWatch's notification (with `reason` and the steps' outcomes) to the
+/// notification topic, once per message: claimed like a step, except that a claim left `failed`
+/// is tried again (a lost alarm is worse than a repeated one). Returns why the invocation must
+/// fail, if it must: Lambda then retries, and after the last retry its on-failure destination
+/// (the same topic) gets the invocation record with the original event.
+async fn forward(
+    run: &Run<'_>,
+    ports: &Ports<'_>,
+    settings: &Settings,
+    reason: &str,
+    reports: &mut Vec<StepReport>,
+) -> Option<String> {
+    let started = Instant::now();
+    let index = run.loaded.runbook.steps.len();
+    let finish = |outcome, detail: Option<String>, error: Option<String>| {
+        let report = StepReport {
+            index,
+            step: FORWARD,
+            outcome,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            detail,
+            error,
+        };
+        log_step(&run.alarm.alarm_name, run.message_id, &report);
+        report
+    };
+    let key = ClaimKey::new(run.message_id, index, FORWARD);
+    // A dry run writes nothing, claims included.
+    if !settings.dry_run {
+        match ports
+            .claims
+            .claim(&key, run.now, settings.expires_at(run.now))
+            .await
+        {
+            Ok(Claim::Acquired) => {}
+            Ok(Claim::AlreadyClaimed { status, claimed_at }) if status != "failed" => {
+                let why = format!("already {status} by an earlier delivery of this message (claimed {claimed_at})");
+                reports.push(finish(Outcome::Skipped, Some(why), None));
+                return None;
+            }
+            Ok(Claim::AlreadyClaimed { .. }) => {}
+            Err(e) => {
+                let error = format!(
+                    "idempotency claim failed, CloudWatch's notification not forwarded: {e:#}"
+                );
+                reports.push(finish(Outcome::Failed, None, Some(error.clone())));
+                return Some(error);
+            }
+        }
+    }
+    let (subject, body) = notify::text::forward(run.alarm, run.raw, reason, reports);
+    let result = ports
+        .publisher
+        .publish(&settings.topic_arn, &subject, &body)
+        .await;
+    let report = match &result {
+        Ok(id) => finish(
+            Outcome::Ok,
+            Some(format!(
+                "forwarded CloudWatch's notification ({reason}) as SNS message {id}"
+            )),
+            None,
+        ),
+        Err(e) => finish(
+            Outcome::Failed,
+            None,
+            Some(format!(
+                "could not forward CloudWatch's notification ({reason}): {e:#}"
+            )),
+        ),
+    };
+    if !settings.dry_run {
+        let status = if result.is_ok() { "done" } else { "failed" };
+        let detail = report
+            .error
+            .as_deref()
+            .or(report.detail.as_deref())
+            .unwrap_or_default();
+        if let Err(e) = ports.claims.complete(&key, status, detail).await {
+            tracing::warn!(alarm = %run.alarm.alarm_name, step = FORWARD, index, error = %format!("{e:#}"), "could not mark claim complete");
+        }
+    }
+    let aborted = report.error.clone();
+    reports.push(report);
+    aborted
 }
 
 async fn run_step(

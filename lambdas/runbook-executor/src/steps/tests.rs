@@ -9,15 +9,19 @@ use crate::runbook::{Loaded, Runbook};
 use crate::testing::Memory;
 
 fn alarm(state: &str) -> crate::alarm::AlarmNotification {
-    let json = format!(
-        r#"{{"AlarmName":"a1","NewStateValue":"{state}","StateChangeTime":"2026-11-29T18:05:31.123+0000",
-        "Trigger":{{"MetricName":"errors","Namespace":"appmon","Statistic":"SUM","Period":60,
-        "Dimensions":[{{"name":"ServiceName","value":"checkout"}}]}}}}"#
-    );
+    let json = alarm_json(state);
     match classify_message(&json) {
         Classified::Alarm(a) => *a,
         Classified::Ignored(r) => panic!("{r}"),
     }
+}
+
+fn alarm_json(state: &str) -> String {
+    format!(
+        r#"{{"AlarmName":"a1","NewStateValue":"{state}","StateChangeTime":"2026-11-29T18:05:31.123+0000",
+        "Trigger":{{"MetricName":"errors","Namespace":"appmon","Statistic":"SUM","Period":60,
+        "Dimensions":[{{"name":"ServiceName","value":"checkout"}}]}}}}"#
+    )
 }
 
 const ALL_STEPS: &str = r#"[{"type":"record_incident"},{"type":"gather_context"},{"type":"notify"},
@@ -49,7 +53,12 @@ async fn exec(
     message_id: &str,
 ) -> Executed {
     let alarm = alarm(state);
+    let json = alarm_json(state);
     let run = Run {
+        raw: crate::steps::Raw {
+            message: &json,
+            subject: None,
+        },
         message_id,
         alarm: &alarm,
         loaded,
@@ -135,8 +144,12 @@ async fn redelivery_runs_no_side_effect_twice() {
 async fn dry_run_calls_nothing() {
     let m = Memory::default();
     let e = exec(&m, "OK", &loaded("continue", ALL_STEPS), true, "m1").await;
-    assert_eq!(outcomes(&e), [Outcome::DryRun; 5]);
-    assert_eq!(m.calls(), Vec::<String>::new());
+    assert_eq!(outcomes(&e)[..5], [Outcome::DryRun; 5]);
+    // Nothing but CloudWatch's notification, forwarded to on-call (no claim: a dry run writes
+    // nothing); the runbook's own steps call nothing.
+    assert_eq!(m.calls(), ["publish OK: a1"]);
+    assert_eq!(e.reports[5].step, FORWARD);
+    assert_eq!(e.reports[5].outcome, Outcome::Ok);
     let plans: Vec<&str> = e
         .reports
         .iter()
@@ -166,11 +179,34 @@ async fn on_failure_stop_skips_the_rest_and_continue_does_not() {
             Outcome::Skipped,
             Outcome::Skipped,
             Outcome::Skipped,
-            Outcome::Skipped
+            Outcome::Skipped,
+            Outcome::Ok
         ]
     );
     assert_eq!(stop.reports[0].error.as_deref(), Some("open is down"));
-    assert!(!m.calls().iter().any(|c| c.starts_with("publish")));
+    // The notify step never ran, so CloudWatch's notification goes to on-call instead.
+    assert_eq!(stop.reports.len(), 6);
+    assert_eq!(
+        (stop.reports[5].step, stop.reports[5].outcome),
+        (FORWARD, Outcome::Ok)
+    );
+    let publishes: Vec<String> = m
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("publish"))
+        .collect();
+    assert_eq!(publishes, ["publish ALARM: a1"]);
+    let (_, body) = m.published.lock().unwrap()[0].clone();
+    assert!(
+        body.contains(
+            "did not act on it as the runbook says: the notify step did not publish (skipped"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("1. record_incident: failed - open is down"),
+        "{body}"
+    );
     assert_eq!(m.claims.lock().unwrap()["#delivery#m1#0"], "failed");
 
     let m = Memory::failing(&["open"]);
@@ -192,10 +228,81 @@ async fn on_failure_stop_skips_the_rest_and_continue_does_not() {
         "{:?}",
         m.calls()
     );
-    let (_, body) = &m.published.lock().unwrap()[0];
+    let published = m.published.lock().unwrap();
+    assert_eq!(published.len(), 1, "one message: the enriched one");
+    let (_, body) = &published[0];
     assert!(
         body.contains("1. record_incident: failed - open is down"),
         "{body}"
+    );
+    // A step before it failed: the enriched message carries CloudWatch's notification.
+    assert!(
+        body.contains("A step above failed, so here is CloudWatch's notification as it arrived:\n\n{\n  \"AlarmName\": \"a1\""),
+        "{body}"
+    );
+}
+
+/// On-call gets exactly one message per state change: the enriched one when the notify step
+/// published it, else CloudWatch's own, forwarded once (a redelivery forwards nothing more).
+#[tokio::test]
+async fn cloudwatchs_notification_is_forwarded_exactly_when_no_enriched_message_went_out() {
+    // A runbook without notify: forwarded, once per message.
+    let m = Memory::default();
+    let rb = loaded("continue", r#"[{"type":"put_metric"}]"#);
+    let e = exec(&m, "ALARM", &rb, false, "m1").await;
+    assert_eq!(outcomes(&e), [Outcome::Ok, Outcome::Ok]);
+    assert_eq!(e.reports[1].step, FORWARD);
+    let again = exec(&m, "ALARM", &rb, false, "m1").await;
+    assert_eq!(outcomes(&again), [Outcome::Skipped, Outcome::Skipped]);
+    let published = m.published.lock().unwrap().clone();
+    assert_eq!(published.len(), 1, "{published:?}");
+    let (subject, body) = &published[0];
+    assert_eq!(subject, "ALARM: a1");
+    assert!(body.contains("the runbook has no notify step"), "{body}");
+    assert!(body.contains("\"AlarmName\": \"a1\""), "{body}");
+    assert_eq!(m.claims.lock().unwrap()["#delivery#m1#1"], "done");
+
+    // The notify step published: nothing is forwarded.
+    let m = Memory::default();
+    let e = exec(&m, "ALARM", &loaded("continue", ALL_STEPS), false, "m1").await;
+    assert_eq!(outcomes(&e), [Outcome::Ok; 5]);
+    assert_eq!(m.published.lock().unwrap().len(), 1);
+
+    // A step after the notification failed: the message said it "runs next", so CloudWatch's
+    // notification follows with what happened.
+    let m = Memory::failing(&["automation"]);
+    let e = exec(&m, "ALARM", &loaded("continue", ALL_STEPS), false, "m1").await;
+    assert_eq!(e.reports[3].outcome, Outcome::Failed);
+    assert_eq!(
+        (e.reports[5].step, e.reports[5].outcome),
+        (FORWARD, Outcome::Ok)
+    );
+    let published = m.published.lock().unwrap().clone();
+    assert_eq!(published.len(), 2);
+    assert!(
+        published[1].1.contains(
+            "step 4 (start_automation) failed after the notification was sent: automation is down"
+        ),
+        "{}",
+        published[1].1
+    );
+}
+
+/// When SNS refuses both the notify step and the forward, the invocation fails (Lambda retries,
+/// then its on-failure destination gets the event); the retry forwards again.
+#[tokio::test]
+async fn a_forward_that_cannot_publish_fails_the_invocation_and_a_retry_tries_again() {
+    let m = Memory::failing(&["publish"]);
+    let rb = loaded("continue", r#"[{"type":"notify"}]"#);
+    let e = exec(&m, "ALARM", &rb, false, "m1").await;
+    assert_eq!(outcomes(&e), [Outcome::Failed, Outcome::Failed]);
+    assert!(e.aborted.as_deref().unwrap().contains("could not forward CloudWatch's notification (the notify step did not publish (failed: publish is down)): publish is down"), "{:?}", e.aborted);
+    assert_eq!(m.claims.lock().unwrap()["#delivery#m1#1"], "failed");
+    let again = exec(&m, "ALARM", &rb, false, "m1").await;
+    assert_eq!(
+        outcomes(&again),
+        [Outcome::Skipped, Outcome::Failed],
+        "the failed forward is tried again"
     );
 }
 
@@ -304,6 +411,10 @@ async fn exec_composite(memory: &Memory, loaded: &Loaded, namespace: Option<&str
     };
     assert!(alarm.is_composite());
     let run = Run {
+        raw: crate::steps::Raw {
+            message: "{}",
+            subject: None,
+        },
         message_id: "m1",
         alarm: &alarm,
         loaded,
@@ -457,13 +568,21 @@ async fn dry_run_plans_the_slo_reads() {
     };
     let loaded = slo_loaded(GATHER_NOTIFY);
     let run = Run {
+        raw: crate::steps::Raw {
+            message: "{}",
+            subject: None,
+        },
         message_id: "m1",
         alarm: &alarm,
         loaded: &loaded,
         now: Utc::now(),
     };
     let e = execute(&run, &m.ports(), &settings(true)).await;
-    assert_eq!(m.calls(), Vec::<String>::new());
+    let calls = m.calls();
+    assert!(
+        calls.len() == 1 && calls[0].starts_with("publish ALARM: "),
+        "only the forward: {calls:?}"
+    );
     let plan = e.reports[0].detail.as_deref().unwrap();
     assert!(
         plan.contains("service Some(\"checkout\")")

@@ -1,4 +1,5 @@
-//! `notify`: publishes the enriched, human-readable message to the topic.
+//! `notify`: publishes the enriched, human-readable message to the notification topic (where
+//! on-call's e-mail subscriptions are: one message per state change).
 //!
 //! The publisher marks the message with the `origin` attribute so that neither the topic's
 //! subscription filter nor this function treats it as a new alarm (no self-loop). The text itself
@@ -48,6 +49,11 @@ pub async fn run(
         reports: input.reports,
         own_index: input.reports.len(),
         remaining: &remaining,
+        raw: input
+            .reports
+            .iter()
+            .any(|r| r.outcome == super::Outcome::Failed)
+            .then_some(input.run.raw.message),
     });
     let id = publisher
         .publish(&settings.topic_arn, &subject, &body)

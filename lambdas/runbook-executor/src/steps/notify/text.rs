@@ -33,6 +33,9 @@ pub struct Message<'a> {
     pub own_index: usize,
     /// Kinds of the steps still to run after this one.
     pub remaining: &'a [&'a str],
+    /// CloudWatch's notification as it arrived: appended when a step before this one failed,
+    /// so that what the executor could not do cannot hide what CloudWatch said.
+    pub raw: Option<&'a str>,
 }
 
 /// `(subject, body)`.
@@ -232,7 +235,73 @@ fn body(m: &Message<'_>) -> String {
     for (i, kind) in m.remaining.iter().enumerate() {
         let _ = writeln!(out, "  {}. {kind}: runs next", m.own_index + 2 + i);
     }
+    if let Some(raw) = m.raw {
+        out.push_str(
+            "\nA step above failed, so here is CloudWatch's notification as it arrived:\n\n",
+        );
+        out.push_str(&pretty(raw));
+    }
     out
+}
+
+/// CloudWatch's notification, indented for a mail client when it is JSON (it always is from
+/// CloudWatch), else verbatim.
+fn pretty(raw: &str) -> String {
+    let mut out = serde_json::from_str::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| raw.to_string());
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// `(subject, body)` of a forwarded CloudWatch notification: what on-call gets when the
+/// executor did not deliver its own message (or a step failed after it did). The subject is
+/// CloudWatch's own (e.g. `ALARM: "x" in US East (N. Virginia)`), else the enriched one's.
+pub fn forward(
+    alarm: &AlarmNotification,
+    raw: crate::steps::Raw<'_>,
+    reason: &str,
+    reports: &[StepReport],
+) -> (String, String) {
+    let subject = raw
+        .subject
+        .filter(|s| !s.trim().is_empty())
+        .map(sanitize_subject)
+        .unwrap_or_else(|| subject(alarm));
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Alarm {:?} is {} (since {}).",
+        alarm.alarm_name,
+        alarm.new_state_value.as_str(),
+        alarm
+            .state_change_time()
+            .map(when)
+            .unwrap_or_else(|| alarm.state_change_time.clone())
+    );
+    let _ = writeln!(
+        out,
+        "The runbook executor did not act on it as the runbook says: {reason}."
+    );
+    if !reports.is_empty() {
+        out.push_str("\nSteps:\n");
+        for r in reports {
+            let what = r.error.as_deref().or(r.detail.as_deref()).unwrap_or("");
+            let _ = writeln!(
+                out,
+                "  {}. {}: {} - {what}",
+                r.index + 1,
+                r.step,
+                r.outcome.as_str()
+            );
+        }
+    }
+    out.push_str("\nCloudWatch's notification, as it arrived on the alarm topic:\n\n");
+    out.push_str(&pretty(raw.message));
+    (subject, out)
 }
 
 fn write_context(out: &mut String, ctx: &GatheredContext) {
@@ -435,6 +504,7 @@ mod tests {
             reports: &reports,
             own_index: 1,
             remaining: &["put_metric"],
+            raw: None,
         };
         let (_, body) = render(&m);
         for want in [
@@ -475,6 +545,7 @@ mod tests {
             reports: &[],
             own_index: 0,
             remaining: &[],
+            raw: None,
         };
         render(&m).1
     }
@@ -523,6 +594,7 @@ mod tests {
             reports: &[],
             own_index: 0,
             remaining: &[],
+            raw: None,
         };
         let (_, body) = render(&m);
         assert!(body.contains("Runbook: no link configured"), "{body}");
