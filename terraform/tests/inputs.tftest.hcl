@@ -170,7 +170,6 @@ run "code_from_s3_or_from_a_zip" {
     table_name      = "tftest-ApplicationMetrics"
     table_arn       = "arn:aws:dynamodb:us-east-1:123456789012:table/tftest-ApplicationMetrics"
     logs_bucket_arn = "arn:aws:s3:::tftest-logs"
-    topic_arn       = "arn:aws:sns:us-east-1:123456789012:platform-oncall"
     code = {
       log-processor = {
         s3_bucket         = "artifacts"
@@ -211,7 +210,6 @@ run "a_zip_of_another_architecture_is_refused" {
     table_name      = "tftest-ApplicationMetrics"
     table_arn       = "arn:aws:dynamodb:us-east-1:123456789012:table/tftest-ApplicationMetrics"
     logs_bucket_arn = "arn:aws:s3:::tftest-logs"
-    topic_arn       = "arn:aws:sns:us-east-1:123456789012:platform-oncall"
     code = {
       log-processor = {
         filename         = "log-processor.zip"
