@@ -241,7 +241,7 @@ variable "lambda_s3_code" {
     error_message = "lambda_s3_code source_code_hash must be the base64 SHA-256 of the zip (44 characters, as `gen publish` and filebase64sha256() give it)."
   }
   validation {
-    condition     = alltrue([for c in values(var.lambda_s3_code) : c.architecture == null || contains(["arm64", "x86_64"], c.architecture)])
+    condition     = alltrue([for c in values(var.lambda_s3_code) : c.architecture == null ? true : contains(["arm64", "x86_64"], c.architecture)])
     error_message = "lambda_s3_code architecture must be arm64 or x86_64."
   }
 }

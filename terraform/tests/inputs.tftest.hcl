@@ -101,12 +101,13 @@ run "a_given_topic_gets_no_topic_or_policy" {
     source = "./modules/alerting"
   }
   variables {
-    name_prefix  = "tftest"
-    topic_arn    = "arn:aws:sns:us-east-1:123456789012:platform-oncall"
-    alarm_emails = ["a@example.com"]
+    name_prefix            = "tftest"
+    topic_arn              = "arn:aws:sns:us-east-1:123456789012:platform-oncall"
+    notification_topic_arn = "arn:aws:sns:us-east-1:123456789012:platform-oncall"
+    alarm_emails           = ["a@example.com"]
   }
   assert {
-    condition     = length(aws_sns_topic.alarms) == 0 && length(aws_sns_topic_policy.alarms) == 0
+    condition     = length(aws_sns_topic.alarms) == 0 && length(aws_sns_topic_policy.alarms) == 0 && length(aws_sns_topic.notifications) == 0
     error_message = "a handed-in topic is neither created nor has its policy replaced"
   }
   assert {
@@ -123,7 +124,7 @@ run "a_created_topic_needs_a_key" {
   variables {
     name_prefix = "tftest"
   }
-  expect_failures = [aws_sns_topic.alarms]
+  expect_failures = [aws_sns_topic.alarms, aws_sns_topic.notifications]
 }
 
 run "logs_bucket_name_is_the_exact_name" {
@@ -165,11 +166,12 @@ run "code_from_s3_or_from_a_zip" {
     source = "./modules/functions"
   }
   variables {
-    name_prefix     = "tftest"
-    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-    table_name      = "tftest-ApplicationMetrics"
-    table_arn       = "arn:aws:dynamodb:us-east-1:123456789012:table/tftest-ApplicationMetrics"
-    logs_bucket_arn = "arn:aws:s3:::tftest-logs"
+    name_prefix            = "tftest"
+    kms_key_arn            = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    table_name             = "tftest-ApplicationMetrics"
+    table_arn              = "arn:aws:dynamodb:us-east-1:123456789012:table/tftest-ApplicationMetrics"
+    logs_bucket_arn        = "arn:aws:s3:::tftest-logs"
+    notification_topic_arn = "arn:aws:sns:us-east-1:123456789012:platform-oncall"
     code = {
       log-processor = {
         s3_bucket         = "artifacts"
@@ -205,11 +207,12 @@ run "a_zip_of_another_architecture_is_refused" {
     source = "./modules/functions"
   }
   variables {
-    name_prefix     = "tftest"
-    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-    table_name      = "tftest-ApplicationMetrics"
-    table_arn       = "arn:aws:dynamodb:us-east-1:123456789012:table/tftest-ApplicationMetrics"
-    logs_bucket_arn = "arn:aws:s3:::tftest-logs"
+    name_prefix            = "tftest"
+    kms_key_arn            = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    table_name             = "tftest-ApplicationMetrics"
+    table_arn              = "arn:aws:dynamodb:us-east-1:123456789012:table/tftest-ApplicationMetrics"
+    logs_bucket_arn        = "arn:aws:s3:::tftest-logs"
+    notification_topic_arn = "arn:aws:sns:us-east-1:123456789012:platform-oncall"
     code = {
       log-processor = {
         filename         = "log-processor.zip"

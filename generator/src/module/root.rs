@@ -387,7 +387,9 @@ fn variables(plan: &Plan) -> Vec<Block> {
             "lambda_s3_code source_code_hash must be the base64 SHA-256 of the zip (44 characters, as `gen publish` and filebase64sha256() give it).",
         ))
         .block(validation(
-            Expr::raw("alltrue([for c in values(var.lambda_s3_code) : c.architecture == null || contains([\"arm64\", \"x86_64\"], c.architecture)])"),
+            // A conditional, not `||`: Terraform evaluates both operands of `||`, and
+            // contains() refuses a null value.
+            Expr::raw("alltrue([for c in values(var.lambda_s3_code) : c.architecture == null ? true : contains([\"arm64\", \"x86_64\"], c.architecture)])"),
             "lambda_s3_code architecture must be arm64 or x86_64.",
         )),
     ]);

@@ -417,13 +417,16 @@ fn inputs(plan: &Plan, module: &Module) -> String {
                 "[for s in aws_sns_topic_subscription.email : s.protocol] == [\"email\", \"email\"]",
                 "one e-mail subscription per address",
             ),
+        // The one-topic layout (examples/existing-estate): the caller's topic as both the alarm
+        // and the notification topic.
         Run::new("a_given_topic_gets_no_topic_or_policy")
             .module("alerting")
             .var("name_prefix", "\"tftest\"")
             .var("topic_arn", &q(&topic))
+            .var("notification_topic_arn", &q(&topic))
             .var("alarm_emails", "[\"a@example.com\"]")
             .assert(
-                "length(aws_sns_topic.alarms) == 0 && length(aws_sns_topic_policy.alarms) == 0",
+                "length(aws_sns_topic.alarms) == 0 && length(aws_sns_topic_policy.alarms) == 0 && length(aws_sns_topic.notifications) == 0",
                 "a handed-in topic is neither created nor has its policy replaced",
             )
             .assert(
@@ -433,7 +436,8 @@ fn inputs(plan: &Plan, module: &Module) -> String {
         Run::new("a_created_topic_needs_a_key")
             .module("alerting")
             .var("name_prefix", "\"tftest\"")
-            .expect("aws_sns_topic.alarms"),
+            .expect("aws_sns_topic.alarms")
+            .expect("aws_sns_topic.notifications"),
         Run::new("logs_bucket_name_is_the_exact_name")
             .module("storage")
             .var("name_prefix", "\"tftest\"")
@@ -520,7 +524,7 @@ fn function_runs(plan: &Plan, key: &str, topic: &str) -> Vec<Run> {
                 ),
             )
             .var("logs_bucket_arn", "\"arn:aws:s3:::tftest-logs\"")
-            .var("topic_arn", &format!("\"{topic}\""))
+            .var("notification_topic_arn", &format!("\"{topic}\""))
     };
     let from_s3 = |slug: &str| {
         format!(
