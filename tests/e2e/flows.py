@@ -83,18 +83,40 @@ def table_snapshot(ddb, table: str) -> list[dict]:
     return sorted(items, key=lambda it: (it["ServiceName"]["S"], it["Timestamp"]["S"]))
 
 
+# Sort-key prefixes of the hourly and daily rollups (lambdas/contract/src/table.rs).
+HOUR_ROLLUP_PREFIX, DAY_ROLLUP_PREFIX = "PT1H#", "P1D#"
+
+
+def is_rollup(sort_key: str) -> bool:
+    return sort_key.startswith((HOUR_ROLLUP_PREFIX, DAY_ROLLUP_PREFIX))
+
+
 def metric_items(snapshot: list[dict]) -> dict[tuple[str, str], dict]:
-    """(service, minute) -> item, skipping the reserved key space (markers, incidents)."""
+    """(service, minute) -> item, skipping the reserved key space (markers, incidents) and the
+    rollups."""
     return {(it["ServiceName"]["S"], it["Timestamp"]["S"]): it for it in snapshot
-            if not it["ServiceName"]["S"].startswith("#")}
+            if not it["ServiceName"]["S"].startswith("#") and not is_rollup(it["Timestamp"]["S"])}
+
+
+def rollup_keys(snapshot: list[dict]) -> set[tuple[str, str]]:
+    return {(it["ServiceName"]["S"], it["Timestamp"]["S"]) for it in snapshot
+            if not it["ServiceName"]["S"].startswith("#") and is_rollup(it["Timestamp"]["S"])}
 
 
 def check_groups(snapshot: list[dict], truth: samples.Truth) -> None:
+    """One item per (service, minute) of the truth, and one hourly and one daily rollup per
+    (service, hour) and (service, day) holding data (their values are checked through the API
+    in step 5)."""
     have = set(metric_items(snapshot))
     want = {(s, m) for (s, m, _) in truth.values}
     if have != want:
         raise Mismatch(f"(service, minute) items differ: missing {sorted(want - have)[:5]}, "
                        f"unexpected {sorted(have - want)[:5]}")
+    have = rollup_keys(snapshot)
+    want = ({(s, f"{HOUR_ROLLUP_PREFIX}{m[:13]}:00:00Z") for (s, m, _) in truth.values}
+            | {(s, f"{DAY_ROLLUP_PREFIX}{m[:10]}T00:00:00Z") for (s, m, _) in truth.values})
+    if have != want:
+        raise Mismatch(f"rollups differ: missing {sorted(want - have)[:5]}, unexpected {sorted(have - want)[:5]}")
 
 
 # ---- step 5: the metrics API over HTTP ---------------------------------------------------------
