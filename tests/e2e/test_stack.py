@@ -380,7 +380,9 @@ def test_step_5c_contract_fuzz(env):
         assert not report.failures, f"{len(report.failures)} of {report.calls} answers break docs/openapi.yaml:\n" \
             + "\n".join(report.failures[:20])
         assert not [st for st in report.by_status if st >= 500], f"5XX answers: {report.by_status}"
-        note(f"{report.calls} requests, answers by status {dict(sorted(report.by_status.items()))}; none breaks the document")
+        assert report.bad_requests_naming_a_field == report.by_status.get(400, 0) > 0, report.by_status
+        note(f"{report.calls} requests, answers by status {dict(sorted(report.by_status.items()))}; none breaks "
+             f"the document; each of the {report.bad_requests_naming_a_field} 400s names its field")
 
 
 def test_step_6_alarm(env):

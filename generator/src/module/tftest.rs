@@ -136,7 +136,10 @@ const ACCEPTS: &[(&str, &str)] = &[
     ("api_throttle_burst_limit", "1"),
     ("api_max_body_bytes", "4194304"),
     ("incident_ttl_days", "3650"),
-    ("metric_retention_days", "{ minute = 16, hour = 400, day = 36500 }"),
+    (
+        "metric_retention_days",
+        "{ minute = 16, hour = 400, day = 36500 }",
+    ),
 ];
 
 const ACCOUNT: &str = "123456789012";

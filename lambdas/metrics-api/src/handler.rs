@@ -237,7 +237,7 @@ fn atomic_error(e: AtomicError, write: &ingest::Write) -> ApiError {
 /// unreachable, throttled past retries, corrupt items) are 503 and logged.
 fn store_error(e: StoreError) -> ApiError {
     match &e {
-        StoreError::Invalid(m) => ApiError::body(None, m.clone()),
+        StoreError::Invalid(m) => ApiError::body(Some(ingest::WHOLE_BODY.to_owned()), m.clone()),
         StoreError::ItemTooLarge { .. } => {
             ApiError::store_limit(413, "item_too_large", e.to_string())
         }

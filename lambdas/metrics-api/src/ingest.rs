@@ -58,17 +58,24 @@ pub fn source_id(key: Option<&str>) -> Result<Option<String>, ApiError> {
     Ok(Some(format!("api:{hex}")))
 }
 
+/// What a 400's `field` says when the body as a whole is at fault (empty, not JSON, not points).
+pub const WHOLE_BODY: &str = "body";
+
 /// Parses a body already known to be within the size limit. Every point's timestamp must lie in
 /// `window` (`contract::acceptance`, around the request's time), as log lines must.
 pub fn parse_body(body: &[u8], window: &Window) -> Result<Vec<Point>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::body(
-            None,
+            Some(WHOLE_BODY.into()),
             "request body is empty; expected JSON data points",
         ));
     }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::body(None, format!("body is not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::body(
+            Some(WHOLE_BODY.into()),
+            format!("body is not valid JSON: {e}"),
+        )
+    })?;
     let (items, prefix) = match value {
         Value::Array(items) => (items, String::new()),
         Value::Object(mut obj) if obj.contains_key("points") => {
@@ -91,14 +98,18 @@ pub fn parse_body(body: &[u8], window: &Window) -> Result<Vec<Point>, ApiError> 
         Value::Object(obj) => return Ok(vec![parse_point(obj, "", window)?]),
         _ => {
             return Err(ApiError::body(
-                None,
+                Some(WHOLE_BODY.into()),
                 "expected a point object, {\"points\": [...]}, or an array of points",
             ))
         }
     };
     if items.is_empty() {
-        let field = (!prefix.is_empty()).then_some(prefix);
-        return Err(ApiError::body(field, "no data points"));
+        let field = if prefix.is_empty() {
+            WHOLE_BODY.to_owned()
+        } else {
+            prefix
+        };
+        return Err(ApiError::body(Some(field), "no data points"));
     }
     items
         .into_iter()
@@ -395,9 +406,10 @@ mod tests {
             Some("extra".into())
         );
         assert_eq!(err_field(r#"{"points":[]}"#), Some("points".into()));
-        assert_eq!(err_field("{not json"), None);
-        assert_eq!(err_field("42"), None);
-        assert_eq!(err_field(""), None);
+        assert_eq!(err_field("{not json").as_deref(), Some(WHOLE_BODY));
+        assert_eq!(err_field("42").as_deref(), Some(WHOLE_BODY));
+        assert_eq!(err_field("").as_deref(), Some(WHOLE_BODY));
+        assert_eq!(err_field("[]").as_deref(), Some(WHOLE_BODY));
     }
 
     /// The window is `contract::acceptance`'s around the request's time, edges included, and
