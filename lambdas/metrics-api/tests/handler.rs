@@ -225,9 +225,10 @@ async fn bad_query_parameters_are_400s_naming_the_parameter() {
 async fn bad_bodies_are_400s_and_oversized_ones_413() {
     let app = offline_app().await;
     let cases: &[(&str, Option<&str>)] = &[
-        ("{\"service\": ", None),
-        ("[]", None),
-        ("", None),
+        // The body as a whole: every 400 names a field (docs/openapi.yaml, Error.field).
+        ("{\"service\": ", Some("body")),
+        ("[]", Some("body")),
+        ("", Some("body")),
         (
             r#"{"service":"a!","timestamp":"2026-11-29T18:05:00Z","metrics":{"x":1}}"#,
             Some("service"),
