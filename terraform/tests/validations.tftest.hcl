@@ -105,6 +105,8 @@ run "rejects_bad_values_1" {
         key    = "x.zip"
       }
     }
+    notification_sns_topic_arn = "arn:aws:sqs:us-east-1:123456789012:not-a-topic"
+    alarm_email_messages       = "raw"
     metric_retention_days = {
       minute = 15
     }
@@ -142,6 +144,8 @@ run "rejects_bad_values_1" {
     var.published_metrics,
     var.lambda_log_level,
     var.lambda_s3_code,
+    var.notification_sns_topic_arn,
+    var.alarm_email_messages,
     var.metric_retention_days,
     var.api_read_auth,
     var.api_write_auth,

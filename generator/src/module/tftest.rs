@@ -80,6 +80,11 @@ pub const REJECTS: &[(&str, &str)] = &[
         "lambda_s3_code",
         "{ \"log-processor\" = { bucket = \"a\", key = \"k\", architecture = \"x86\" } }",
     ),
+    (
+        "notification_sns_topic_arn",
+        "\"arn:aws:sqs:us-east-1:123456789012:not-a-topic\"",
+    ),
+    ("alarm_email_messages", "\"raw\""),
     ("metric_retention_days", "{ minute = 15 }"),
     ("metric_retention_days", "{ hour = 36501 }"),
     ("metric_retention_days", "{ day = 30.5 }"),

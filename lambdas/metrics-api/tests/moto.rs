@@ -535,7 +535,7 @@ async fn errors_answer_without_writing_anything() {
                 json!({"service": "#checkout", "timestamp": t0(), "metrics": {"x": 1}}).to_string(),
                 Some("service"),
             ),
-            ("{\"points\": [".to_owned(), None),
+            ("{\"points\": [".to_owned(), Some("body")),
         ];
         for (body, field) in posts {
             call(&app, make("POST", "/metrics", &[], &[], Some(body)))

@@ -179,16 +179,27 @@ async fn documented_parameters_are_exactly_the_accepted_ones() {
     let token = q.token_for(q.page().next.unwrap(), None);
     let mut all: Vec<(&str, &str)> = base.to_vec();
     all.push(("next_token", &token));
+    // `top` ranks services, so it goes without `service`: a second query.
+    let ranked = [
+        ("from", "2026-11-29T00:00:00Z"),
+        ("to", "2026-11-30T00:00:00Z"),
+        ("period", "3600"),
+        ("top", "10"),
+        ("order", "errors:sum"),
+    ];
     assert_eq!(
         all.iter()
+            .chain(&ranked)
             .map(|(k, _)| k.to_string())
             .collect::<BTreeSet<_>>(),
         accepted
     );
-    for make in [v1, v2] {
-        let r = call(&app, make("GET", "/metrics", &all, &[], None)).await;
-        assert_eq!(r.status, 503, "{}", r.raw_body);
-        check_against_doc(&doc, "/metrics", "GET", &r);
+    for query in [&all[..], &ranked[..]] {
+        for make in [v1, v2] {
+            let r = call(&app, make("GET", "/metrics", query, &[], None)).await;
+            assert_eq!(r.status, 503, "{}", r.raw_body);
+            check_against_doc(&doc, "/metrics", "GET", &r);
+        }
     }
     // ... and an undocumented one is refused by name.
     let r = call(&app, v1("GET", "/metrics", &[("region", "eu")], &[], None)).await;
@@ -201,6 +212,8 @@ async fn documented_parameters_are_exactly_the_accepted_ones() {
     assert_eq!(stat["schema"]["items"]["enum"], json!(names));
     let limit = doc.resolve(&doc.0["components"]["parameters"]["limit"]);
     assert_eq!(limit["schema"]["maximum"], json!(MAX_LIMIT));
+    let top = doc.resolve(&doc.0["components"]["parameters"]["top"]);
+    assert_eq!(top["schema"]["maximum"], json!(metrics_api::query::MAX_TOP));
     let codes = doc.schema("Error")["properties"]["error"]["enum"].clone();
     assert_eq!(codes, json!(metrics_api::error::CODES));
 }
