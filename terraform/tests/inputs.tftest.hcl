@@ -107,8 +107,12 @@ run "a_given_topic_gets_no_topic_or_policy" {
     alarm_emails           = ["a@example.com"]
   }
   assert {
-    condition     = length(aws_sns_topic.alarms) == 0 && length(aws_sns_topic_policy.alarms) == 0 && length(aws_sns_topic.notifications) == 0
+    condition     = length(aws_sns_topic.alarms) == 0 && length(aws_sns_topic_policy.alarms) == 0
     error_message = "a handed-in topic is neither created nor has its policy replaced"
+  }
+  assert {
+    condition     = length(aws_sns_topic.notifications) == 0
+    error_message = "a handed-in notification topic is not created either"
   }
   assert {
     condition     = output.topic_arn == var.topic_arn && aws_sns_topic_subscription.email["a@example.com"].topic_arn == var.topic_arn

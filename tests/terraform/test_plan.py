@@ -254,7 +254,9 @@ def test_function_environment(after, unknown):
     env = {fn: after[f"module.functions.aws_lambda_function.{fn}"]["environment"][0].get("variables") for fn in FUNCTIONS}
     table = f"{PREFIX}-ApplicationMetrics"
     # The root's logs_prefix reaches the log processor (it derives the service from the key).
-    published = {"SERVICE_METRICS_NAMESPACE": NAMESPACE, "PUBLISHED_SERVICES": "checkout,search", "PUBLISHED_METRICS": ""}
+    # Retention unset: every resolution kept for ever (blank values, read as unset).
+    published = {"SERVICE_METRICS_NAMESPACE": NAMESPACE, "PUBLISHED_SERVICES": "checkout,search", "PUBLISHED_METRICS": "",
+                 "MINUTE_RETENTION_DAYS": "", "HOUR_RETENTION_DAYS": "", "DAY_RETENTION_DAYS": ""}
     assert env["log_processor"] == {"METRICS_TABLE": table, "LOGS_PREFIX": "app-logs/", "LOG_LEVEL": "info", **published}
     assert env["metrics_api"] == {"METRICS_TABLE": table, "CORS_ALLOWED_ORIGINS": "https://dashboard.example.com",
                                   "MAX_BODY_BYTES": "262144", "LOG_LEVEL": "info", **published}

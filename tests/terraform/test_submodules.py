@@ -119,7 +119,8 @@ def test_log_processor_environment_carries_a_non_default_logs_prefix(functions_p
     assert fn["change"]["after"]["environment"][0]["variables"] == {
         "METRICS_TABLE": "solo-ApplicationMetrics", "LOGS_PREFIX": LOGS_PREFIX, "LOG_LEVEL": "debug",
         # No services handed in: nothing is published (and the namespace is the prefix's).
-        "SERVICE_METRICS_NAMESPACE": "solo/Services", "PUBLISHED_SERVICES": "", "PUBLISHED_METRICS": ""}
+        "SERVICE_METRICS_NAMESPACE": "solo/Services", "PUBLISHED_SERVICES": "", "PUBLISHED_METRICS": "",
+        "MINUTE_RETENTION_DAYS": "", "HOUR_RETENTION_DAYS": "", "DAY_RETENTION_DAYS": ""}
 
 
 
