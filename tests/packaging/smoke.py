@@ -60,6 +60,10 @@ ENV_VALUES = {
     "SERVICE_METRICS_NAMESPACE": "smoke/Services",
     "PUBLISHED_SERVICES": "checkout",
     "PUBLISHED_METRICS": "",
+    # Retention per resolution: a bound value, blank (for ever, what the module writes for null).
+    "MINUTE_RETENTION_DAYS": "30",
+    "HOUR_RETENTION_DAYS": "",
+    "DAY_RETENTION_DAYS": "400",
     "LOG_LEVEL": "info",
 }
 
