@@ -3,6 +3,7 @@
 //! from averaging per-minute percentiles. Pure, so it is benchmarked without
 //! DynamoDB.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use metrics_core::aggregate::{Aggregate, MinuteMetrics, Stat};
@@ -27,32 +28,56 @@ impl<'a> Merger<'a> {
         }
     }
 
-    /// Adds one stored item: every metric of `service` in the minute starting
-    /// at `minute` (epoch seconds). Minutes outside the page are ignored.
-    pub fn add(&mut self, service: &str, minute: i64, item: &MinuteMetrics) {
-        let Some(idx) = self.page.period_index(minute) else {
+    /// Adds one stored item: every metric of `service` in the item starting at `start` (epoch
+    /// seconds). Items outside the page are ignored.
+    pub fn add(&mut self, service: &str, start: i64, item: &MinuteMetrics) {
+        self.add_each(
+            service,
+            start,
+            item.0.iter().map(|(n, a)| (n, Cow::Borrowed(a))),
+        );
+    }
+
+    /// [`Merger::add`] for an item the caller no longer needs: its aggregates are moved, not
+    /// copied, into periods they start.
+    pub fn add_owned(&mut self, service: &str, start: i64, item: MinuteMetrics) {
+        self.add_each(
+            service,
+            start,
+            item.0.into_iter().map(|(n, a)| (n, Cow::Owned(a))),
+        );
+    }
+
+    fn add_each<'m, N: AsRef<str> + Into<String>>(
+        &mut self,
+        service: &str,
+        start: i64,
+        metrics: impl Iterator<Item = (N, Cow<'m, Aggregate>)>,
+    ) {
+        let Some(idx) = self.page.period_index(start) else {
             return;
         };
         let periods = self.page.periods();
         if !self.by_service.contains_key(service) {
             self.by_service.insert(service.to_owned(), BTreeMap::new());
         }
-        let Some(metrics) = self.by_service.get_mut(service) else {
+        let Some(slots_by_metric) = self.by_service.get_mut(service) else {
             return;
         };
-        for (name, agg) in &item.0 {
-            if agg.is_empty() || !self.metrics.is_none_or(|m| m.iter().any(|n| n == name)) {
+        for (name, agg) in metrics {
+            let name_str = name.as_ref();
+            if agg.is_empty() || !self.metrics.is_none_or(|m| m.iter().any(|n| n == name_str)) {
                 continue;
             }
-            let slots = match metrics.get_mut(name.as_str()) {
+            let slots = match slots_by_metric.get_mut(name_str) {
                 Some(slots) => slots,
-                None => metrics
-                    .entry(name.clone())
+                None => slots_by_metric
+                    .entry(name.into())
                     .or_insert_with(|| vec![None; periods]),
             };
             match slots.get_mut(idx) {
-                Some(Some(acc)) => acc.merge(agg),
-                Some(slot @ None) => *slot = Some(agg.clone()),
+                Some(Some(acc)) => acc.merge(&agg),
+                Some(slot @ None) => *slot = Some(agg.into_owned()),
                 None => {}
             }
         }

@@ -104,11 +104,15 @@ impl App {
                 let now = req.reference_time_ms().div_euclid(1000);
                 query::check_repeats(&req.repeated)?;
                 let q = query::parse(&req.query, now)?;
-                let page = q.page();
-                let answer = read::page(&self.table.reader, &q, page)
+                let answer = read::page(&self.table.reader, &q, q.page())
                     .await
                     .map_err(store_error)?;
-                Ok(render_metrics(&q, page, answer.series, answer.ranking))
+                Ok(render_metrics(
+                    &q,
+                    answer.page,
+                    answer.series,
+                    answer.ranking,
+                ))
             }
             Route::PostMetrics => self.post(req).await,
         }

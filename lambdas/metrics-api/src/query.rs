@@ -40,6 +40,11 @@ pub const ALL_SERVICES_PAGE_QUERIES: usize = 96;
 /// Without `service`, a period is at most a day: one period's cover is then at most 164 Queries
 /// (59 + 23 minutes and hours on each side of a day boundary), the most a page can need.
 pub const ALL_SERVICES_MAX_PERIOD: i64 = 86_400;
+/// Most (service, period) cells a page holds: one service's largest page. A page without
+/// `service` ends after the period that reaches it, a `top` page holds `MAX_PAGE_CELLS / top`
+/// periods (at least one): response size and handler time follow the cells, whatever the range,
+/// period and number of services.
+pub const MAX_PAGE_CELLS: usize = MAX_LIMIT;
 /// `top` ranks at most this many services (their names travel in the page token).
 pub const MAX_TOP: usize = 20;
 /// The ranking `top` uses when `order` is not given.
@@ -121,10 +126,30 @@ impl Page {
     /// The items that answer the page: each period's cover (the fewest minute, hour and day
     /// items that exactly fill it), ascending.
     pub fn pieces(&self) -> Vec<Piece> {
+        self.period_covers()
+            .into_iter()
+            .flat_map(|(_, pieces)| pieces)
+            .collect()
+    }
+
+    /// Each period's start and cover, ascending.
+    pub fn period_covers(&self) -> Vec<(i64, Vec<Piece>)> {
         (self.start..self.end)
             .step_by(self.period as usize)
-            .flat_map(|s| cover(s, (s + self.period).min(self.end)))
+            .map(|s| (s, cover(s, (s + self.period).min(self.end))))
             .collect()
+    }
+
+    /// This page cut to the periods `services` series can show within [`MAX_PAGE_CELLS`]
+    /// (at least one period); `to`: the end of the query's range.
+    pub fn within_cells(self, services: usize, to: i64) -> Page {
+        let periods = (MAX_PAGE_CELLS / services.max(1)).max(1) as i64;
+        let end = self.end.min(self.start + periods * self.period);
+        Page {
+            end,
+            next: (end < to).then_some(end),
+            ..self
+        }
     }
 }
 

@@ -1,16 +1,21 @@
 //! Reads the items that answer one page of `GET /metrics`, at the coarsest resolution that fits
-//! (`metrics_core::rollup::cover`), and ranks services for `top`.
+//! (`metrics_core::rollup::cover`), and ranks services for `top`. [`fetch`] does the reading;
+//! [`answer`] is pure (merge, statistics, order), so it is benchmarked without DynamoDB.
 //!
 //! * One service: each run of adjacent pieces of one resolution is one key-range Query.
 //! * Every service: each piece is one `TimestampIndex` Query (its partition holds every
-//!   service's item of that minute, hour or day).
+//!   service's item of that minute, hour or day), read in time order; the page ends after the
+//!   period that reaches [`MAX_PAGE_CELLS`] (service, period) cells, so its size follows the
+//!   answer, not the range.
+//! * `top`: the ranked services, each as one service, over as many periods as keep the page
+//!   within [`MAX_PAGE_CELLS`].
 //! * A `Partial` rollup (its merge would not fit an item) is replaced by its children, read as
 //!   one run of that service.
 //!
 //! Items are merged in (service, time) order whatever order the Queries answered in, so the same
 //! data always gives the same sums to the last digit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use metrics_core::aggregate::Aggregate;
@@ -19,13 +24,24 @@ use metrics_core::store::rollup::{FetchReport, Fetched};
 use metrics_core::{MetricReader, StoreError};
 
 use crate::aggregate::{Merger, Series, StatValue};
+pub use crate::query::MAX_PAGE_CELLS;
 use crate::query::{MetricsQuery, Page, Top};
 
 /// Queries in flight at once.
 pub const QUERY_CONCURRENCY: usize = 8;
 
+/// What one page read: the page actually answered (it may end before the one asked for, see
+/// [`MAX_PAGE_CELLS`]), its items in (service, time) order, the ranking of a `top` query.
+pub struct Rows {
+    pub page: Page,
+    pub rows: Vec<(String, Fetched)>,
+    pub ranking: Option<Vec<(String, f64)>>,
+    pub fetch: FetchReport,
+}
+
 /// One page's answer and what reading it cost.
 pub struct Answer {
+    pub page: Page,
     pub series: Vec<Series>,
     /// `top` queries: the ranked services and their value, best first.
     pub ranking: Option<Vec<(String, f64)>>,
@@ -38,60 +54,84 @@ pub async fn page(
     q: &MetricsQuery,
     page: Page,
 ) -> Result<Answer, StoreError> {
-    let pieces = page.pieces();
+    Ok(answer(q, fetch(reader, q, page).await?))
+}
+
+/// Reads the items of one page (`page` as [`MetricsQuery::page`] planned it).
+pub async fn fetch(
+    reader: &MetricReader,
+    q: &MetricsQuery,
+    page: Page,
+) -> Result<Rows, StoreError> {
     let mut fetch = FetchReport::default();
-    let (rows, ranking) = match (&q.service, &q.top) {
-        (Some(service), _) => (
-            one_service(reader, service, &pieces, &mut fetch).await?,
-            None,
-        ),
-        (None, None) => (every_service(reader, &pieces, &mut fetch).await?, None),
+    let (page, rows, ranking) = match (&q.service, &q.top) {
+        (Some(service), _) => {
+            let rows = one_service(reader, service, &page.pieces(), &mut fetch).await?;
+            (page, rows, None)
+        }
+        (None, None) => {
+            let (page, rows) = every_service_page(reader, page, &mut fetch).await?;
+            (page, rows, None)
+        }
         (None, Some(top)) => {
             let ranking = match &top.ranked {
                 Some(r) => r.clone(),
                 None => rank(reader, top, q.from, q.to, &mut fetch).await?,
             };
-            let services: Vec<&str> = ranking.iter().map(|(s, _)| s.as_str()).collect();
-            let per_service: Vec<(Vec<(String, Fetched)>, FetchReport)> = stream::iter(services)
-                .map(|s| {
-                    let pieces = &pieces;
-                    async move {
-                        let mut f = FetchReport::default();
-                        let rows = one_service(reader, s, pieces, &mut f).await?;
-                        Ok::<_, StoreError>((rows, f))
-                    }
-                })
-                .buffered(QUERY_CONCURRENCY)
-                .try_collect()
-                .await?;
+            let page = page.within_cells(ranking.len(), q.to);
+            let pieces = page.pieces();
+            let per_service: Vec<(Vec<(String, Fetched)>, FetchReport)> =
+                stream::iter(ranking.iter().map(|(s, _)| s.as_str()))
+                    .map(|s| {
+                        let pieces = &pieces;
+                        async move {
+                            let mut f = FetchReport::default();
+                            let rows = one_service(reader, s, pieces, &mut f).await?;
+                            Ok::<_, StoreError>((rows, f))
+                        }
+                    })
+                    .buffered(QUERY_CONCURRENCY)
+                    .try_collect()
+                    .await?;
             let mut rows = Vec::new();
             for (r, f) in per_service {
-                add(&mut fetch, &f);
+                fetch.add(&f);
                 rows.extend(r);
             }
-            (rows, Some(ranking))
+            (page, rows, Some(ranking))
         }
     };
+    Ok(Rows {
+        page,
+        rows,
+        ranking,
+        fetch,
+    })
+}
+
+/// Merges the rows of one page into series and computes their statistics (pure).
+pub fn answer(q: &MetricsQuery, rows: Rows) -> Answer {
+    let Rows {
+        page,
+        rows,
+        ranking,
+        fetch,
+    } = rows;
     let mut merger = Merger::new(page, q.metrics.as_deref());
-    for (service, item) in &rows {
-        merger.add(service, item.piece.start, &item.metrics);
+    for (service, item) in rows {
+        merger.add_owned(&service, item.piece.start, item.metrics);
     }
     let mut series = merger.finish(&q.stats);
     if let Some(ranking) = &ranking {
         let position = |s: &str| ranking.iter().position(|(r, _)| r == s);
         series.sort_by_key(|x| position(&x.service));
     }
-    Ok(Answer {
+    Answer {
+        page,
         series,
         ranking,
         fetch,
-    })
-}
-
-fn add(total: &mut FetchReport, f: &FetchReport) {
-    total.requests += f.requests;
-    total.items += f.items;
-    total.bytes += f.bytes;
+    }
 }
 
 /// One service's items for `pieces` (ascending), partial rollups replaced by their children.
@@ -115,7 +155,7 @@ pub async fn one_service(
             .await?;
         wanted.clear();
         for (items, f) in results {
-            add(fetch, &f);
+            fetch.add(&f);
             for item in items {
                 if item.partial {
                     wanted.extend(item.piece.children());
@@ -126,8 +166,12 @@ pub async fn one_service(
         }
         wanted.sort();
     }
-    out.sort_by(|a, b| (&a.0, a.1.piece.start).cmp(&(&b.0, b.1.piece.start)));
+    sort_rows(&mut out);
     Ok(out)
+}
+
+fn sort_rows(rows: &mut [(String, Fetched)]) {
+    rows.sort_by(|a, b| (&a.0, a.1.piece.start).cmp(&(&b.0, b.1.piece.start)));
 }
 
 /// Every service's items for `pieces`, in (service, time) order.
@@ -137,35 +181,107 @@ pub async fn every_service(
     fetch: &mut FetchReport,
 ) -> Result<Vec<(String, Fetched)>, StoreError> {
     let results: Vec<(Vec<(String, Fetched)>, FetchReport)> = stream::iter(pieces.iter().copied())
-        .map(|piece| async move {
-            let mut f = FetchReport::default();
-            let items = reader.query_piece(piece, &mut f).await?;
-            Ok::<_, StoreError>((items, f))
-        })
+        .map(|piece| query_piece(reader, piece))
         .buffer_unordered(QUERY_CONCURRENCY)
         .try_collect()
         .await?;
     let mut out = Vec::new();
-    let mut partial: BTreeMap<String, Vec<Piece>> = BTreeMap::new();
     for (items, f) in results {
-        add(fetch, &f);
-        for (service, item) in items {
-            if item.partial {
-                partial
-                    .entry(service)
-                    .or_default()
-                    .extend(item.piece.children());
-            } else {
-                out.push((service, item));
-            }
+        fetch.add(&f);
+        out.extend(items);
+    }
+    let mut out = replace_partial(reader, out, fetch).await?;
+    sort_rows(&mut out);
+    Ok(out)
+}
+
+async fn query_piece(
+    reader: &MetricReader,
+    piece: Piece,
+) -> Result<(Vec<(String, Fetched)>, FetchReport), StoreError> {
+    let mut f = FetchReport::default();
+    let items = reader.query_piece(piece, &mut f).await?;
+    Ok((items, f))
+}
+
+/// `rows` with each partial rollup replaced by its children (read per service).
+async fn replace_partial(
+    reader: &MetricReader,
+    rows: Vec<(String, Fetched)>,
+    fetch: &mut FetchReport,
+) -> Result<Vec<(String, Fetched)>, StoreError> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut partial: BTreeMap<String, Vec<Piece>> = BTreeMap::new();
+    for (service, item) in rows {
+        if item.partial {
+            partial
+                .entry(service)
+                .or_default()
+                .extend(item.piece.children());
+        } else {
+            out.push((service, item));
         }
     }
     for (service, mut children) in partial {
         children.sort();
         out.extend(one_service(reader, &service, &children, fetch).await?);
     }
-    out.sort_by(|a, b| (&a.0, a.1.piece.start).cmp(&(&b.0, b.1.piece.start)));
     Ok(out)
+}
+
+/// One page of every service: the periods of `page` in time order, each period's pieces one
+/// `TimestampIndex` Query ([`QUERY_CONCURRENCY`] in flight, answers taken in order), until the
+/// period that brings the page to [`MAX_PAGE_CELLS`] (service, period) cells; the page then ends
+/// there (at least one period). Reads at most `QUERY_CONCURRENCY - 1` Queries past the end.
+async fn every_service_page(
+    reader: &MetricReader,
+    page: Page,
+    fetch: &mut FetchReport,
+) -> Result<(Page, Vec<(String, Fetched)>), StoreError> {
+    let periods = page.period_covers();
+    let pieces = periods
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, pieces))| pieces.iter().map(move |p| (i, *p)));
+    let mut answers = stream::iter(pieces)
+        .map(
+            |(i, piece)| async move { Ok::<_, StoreError>((i, query_piece(reader, piece).await?)) },
+        )
+        .buffered(QUERY_CONCURRENCY);
+    let (mut rows, mut cells, mut end) = (Vec::new(), 0usize, page.end);
+    let mut period_rows: Vec<(String, Fetched)> = Vec::new();
+    let mut current = 0usize;
+    let mut close = |period_rows: &mut Vec<(String, Fetched)>,
+                     rows: &mut Vec<(String, Fetched)>| {
+        let services: BTreeSet<&str> = period_rows.iter().map(|(s, _)| s.as_str()).collect();
+        cells += services.len();
+        rows.append(period_rows);
+        cells >= MAX_PAGE_CELLS
+    };
+    while let Some(answer) = answers.next().await {
+        let (i, (items, f)) = answer?;
+        fetch.add(&f);
+        if i != current {
+            if close(&mut period_rows, &mut rows) {
+                end = periods[i].0;
+                break;
+            }
+            current = i;
+        }
+        period_rows.extend(items);
+    }
+    if end == page.end {
+        close(&mut period_rows, &mut rows);
+    }
+    drop(answers);
+    let mut rows = replace_partial(reader, rows, fetch).await?;
+    sort_rows(&mut rows);
+    let page = Page {
+        end,
+        next: if end < page.end { Some(end) } else { page.next },
+        ..page
+    };
+    Ok((page, rows))
 }
 
 /// The `top.n` services with the highest `top.stat` of `top.metric` over `[from, to)`, best

@@ -106,28 +106,44 @@ pub struct Fetched {
     pub partial: bool,
 }
 
-/// Items read by one [`MetricStore::query_run`] or [`MetricStore::query_piece`].
+/// Items read by one or more [`MetricStore::query_run`] or [`MetricStore::query_piece`] calls.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FetchReport {
     pub requests: u32,
     pub items: usize,
-    /// Read units by AWS's rule for a Query: the items' sizes summed, then 1 per 4 KB rounded
-    /// up, halved for an eventually consistent read
-    /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html>).
+    /// The items' sizes (DynamoDB's item size rules, `item_size`).
     pub bytes: usize,
+    /// Read units of a strongly consistent read, by AWS's rule for a Query: per request, the
+    /// sizes of the items it returned summed, then 1 per 4 KB rounded up (at least 1)
+    /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html>).
+    pub units_4k: u64,
 }
 
 impl FetchReport {
+    /// Read units: [`FetchReport::units_4k`], halved for an eventually consistent read.
     pub fn read_units(&self, consistent: bool) -> f64 {
-        let units = self
-            .bytes
-            .div_ceil(4096)
-            .max(usize::from(self.requests > 0)) as f64;
+        let units = self.units_4k as f64;
         if consistent {
             units
         } else {
             units / 2.0
         }
+    }
+
+    /// Adds another report's counts to this one.
+    pub fn add(&mut self, other: &FetchReport) {
+        self.requests += other.requests;
+        self.items += other.items;
+        self.bytes += other.bytes;
+        self.units_4k += other.units_4k;
+    }
+
+    /// Records one Query response holding items of these sizes.
+    fn record_response(&mut self, sizes: impl Iterator<Item = usize>) {
+        let bytes: usize = sizes.sum();
+        self.requests += 1;
+        self.bytes += bytes;
+        self.units_4k += bytes.div_ceil(4096).max(1) as u64;
     }
 }
 
@@ -439,7 +455,6 @@ impl MetricStore {
         let mut start_key = None;
         loop {
             bump(&self.counters.query);
-            fetch.requests += 1;
             let out = self
                 .client
                 .query()
@@ -455,11 +470,9 @@ impl MetricStore {
                 .send()
                 .await
                 .map_err(|e| self.aws_error("Query", e))?;
-            for item in out.items() {
-                fetch.items += 1;
-                fetch.bytes += item_size(item);
-                items.push(item.clone());
-            }
+            fetch.record_response(out.items().iter().map(item_size));
+            fetch.items += out.items().len();
+            items.extend(out.items().iter().cloned());
             start_key = out.last_evaluated_key().cloned();
             if start_key.is_none() {
                 return Ok(items);
@@ -488,7 +501,6 @@ impl MetricStore {
         let mut start_key = None;
         loop {
             bump(&self.counters.query);
-            fetch.requests += 1;
             let result = self
                 .client
                 .query()
@@ -507,9 +519,9 @@ impl MetricStore {
                 .send()
                 .await
                 .map_err(|e| self.aws_error("Query", e))?;
+            fetch.record_response(result.items().iter().map(item_size));
+            fetch.items += result.items().len();
             for item in result.items() {
-                fetch.items += 1;
-                fetch.bytes += item_size(item);
                 let Some(pk) = item.get(PK).and_then(|v| v.as_s().ok()) else {
                     continue;
                 };
