@@ -89,17 +89,20 @@ impl<'a> Merger<'a> {
             page, by_service, ..
         } = self;
         let mut out = Vec::new();
+        // Every series of the page shares the periods' timestamps: formatted once.
+        let timestamps: Vec<String> = (0..page.periods())
+            .map(|i| rfc3339(page.start + i as i64 * page.period))
+            .collect();
         for (service, metrics) in by_service {
             for (metric, slots) in metrics {
                 let points = slots
                     .into_iter()
-                    .enumerate()
-                    .filter_map(|(i, agg)| {
+                    .zip(&timestamps)
+                    .filter_map(|(agg, timestamp)| {
                         let agg = agg?;
-                        let start = page.start + i as i64 * page.period;
                         Some(Point {
-                            timestamp: rfc3339(start),
-                            values: stats.iter().map(|s| stat_value(&agg, *s)).collect(),
+                            timestamp: timestamp.clone(),
+                            values: stat_values(&agg, stats),
                             stats: stats.to_vec(),
                         })
                     })
@@ -120,6 +123,18 @@ impl<'a> Merger<'a> {
 pub enum StatValue {
     Count(u64),
     Number(Option<f64>),
+}
+
+/// [`stat_value`] of each of `stats` (the percentiles in one walk over the sketch).
+pub fn stat_values(agg: &Aggregate, stats: &[Stat]) -> Vec<StatValue> {
+    stats
+        .iter()
+        .zip(agg.stats(stats))
+        .map(|(stat, v)| match stat {
+            Stat::Count => StatValue::Count(agg.count),
+            _ => StatValue::Number(v),
+        })
+        .collect()
 }
 
 pub fn stat_value(agg: &Aggregate, stat: Stat) -> StatValue {

@@ -232,46 +232,42 @@ async fn replace_partial(
 /// One page of every service: the periods of `page` in time order, each period's pieces one
 /// `TimestampIndex` Query ([`QUERY_CONCURRENCY`] in flight, answers taken in order), until the
 /// period that brings the page to [`MAX_PAGE_CELLS`] (service, period) cells; the page then ends
-/// there (at least one period). Reads at most `QUERY_CONCURRENCY - 1` Queries past the end.
+/// after it (at least one period). At most `QUERY_CONCURRENCY - 1` Queries read past the end.
 async fn every_service_page(
     reader: &MetricReader,
     page: Page,
     fetch: &mut FetchReport,
 ) -> Result<(Page, Vec<(String, Fetched)>), StoreError> {
     let periods = page.period_covers();
-    let pieces = periods
-        .iter()
-        .enumerate()
-        .flat_map(|(i, (_, pieces))| pieces.iter().map(move |p| (i, *p)));
+    // (period index, piece, whether it is the period's last piece)
+    let pieces = periods.iter().enumerate().flat_map(|(i, (_, pieces))| {
+        let last = pieces.len() - 1;
+        pieces
+            .iter()
+            .enumerate()
+            .map(move |(k, p)| (i, *p, k == last))
+    });
     let mut answers = stream::iter(pieces)
-        .map(
-            |(i, piece)| async move { Ok::<_, StoreError>((i, query_piece(reader, piece).await?)) },
-        )
+        .map(|(i, piece, last)| async move {
+            Ok::<_, StoreError>((i, last, query_piece(reader, piece).await?))
+        })
         .buffered(QUERY_CONCURRENCY);
-    let (mut rows, mut cells, mut end) = (Vec::new(), 0usize, page.end);
-    let mut period_rows: Vec<(String, Fetched)> = Vec::new();
-    let mut current = 0usize;
-    let mut close = |period_rows: &mut Vec<(String, Fetched)>,
-                     rows: &mut Vec<(String, Fetched)>| {
+    let (mut rows, mut period_rows) = (Vec::new(), Vec::new());
+    let (mut cells, mut end) = (0usize, page.end);
+    while let Some(answer) = answers.next().await {
+        let (i, last, (items, f)) = answer?;
+        fetch.add(&f);
+        period_rows.extend(items);
+        if !last {
+            continue;
+        }
         let services: BTreeSet<&str> = period_rows.iter().map(|(s, _)| s.as_str()).collect();
         cells += services.len();
-        rows.append(period_rows);
-        cells >= MAX_PAGE_CELLS
-    };
-    while let Some(answer) = answers.next().await {
-        let (i, (items, f)) = answer?;
-        fetch.add(&f);
-        if i != current {
-            if close(&mut period_rows, &mut rows) {
-                end = periods[i].0;
-                break;
-            }
-            current = i;
+        rows.append(&mut period_rows);
+        if cells >= MAX_PAGE_CELLS {
+            end = periods.get(i + 1).map_or(page.end, |(start, _)| *start);
+            break;
         }
-        period_rows.extend(items);
-    }
-    if end == page.end {
-        close(&mut period_rows, &mut rows);
     }
     drop(answers);
     let mut rows = replace_partial(reader, rows, fetch).await?;

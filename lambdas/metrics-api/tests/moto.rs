@@ -896,3 +896,112 @@ async fn racing_requests_with_one_key_apply_one_body() {
     assert_eq!(items.len(), 4, "{items:?}");
     assert_eq!(items[0].2, json!({"requests": [1, 1.0]}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_without_service_end_at_the_cell_budget() {
+    let (moto, app) = setup().await;
+    // 30 services, each with an item every minute of an hour: 1,800 (service, minute) cells,
+    // seeded in the store's codec (the read side is under test).
+    let client = dynamo::client(&moto.endpoint).await;
+    let services: Vec<String> = (0..30).map(|i| format!("svc-{i:02}")).collect();
+    let mut items = Vec::new();
+    for m in 0..60i64 {
+        for s in &services {
+            let mut g =
+                StoredGroup::empty(GroupKey::new(s, Minute::from_epoch_seconds(t0() + m * 60)));
+            g.version = 1;
+            g.metrics.record("requests", (m + 1) as f64);
+            let put = PutRequest::builder()
+                .set_item(Some(encode_group(&g)))
+                .build()
+                .unwrap();
+            items.push(WriteRequest::builder().put_request(put).build());
+        }
+    }
+    for chunk in items.chunks(25) {
+        client
+            .batch_write_item()
+            .request_items(support::TABLE, chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+    }
+    // Seeded behind the writer's back: bring the rollups up as a writer does after its commit.
+    let settled: Vec<(GroupKey, u64)> = services
+        .iter()
+        .flat_map(|s| {
+            (0..60i64).map(move |m| {
+                (
+                    GroupKey::new(s, Minute::from_epoch_seconds(t0() + m * 60)),
+                    1,
+                )
+            })
+        })
+        .collect();
+    let store = metrics_core::MetricStore::new(client.clone(), support::TABLE);
+    store.refresh_rollups(&settled).await.unwrap();
+    let (from, to) = (ts(t0()), ts(t0() + 3600));
+    let q = [
+        ("from", from.as_str()),
+        ("to", to.as_str()),
+        ("stat", "sum"),
+    ];
+    let before = app.table.request_counts().query;
+    let first = get(&app, v2, &q).await;
+    let queries = app.table.request_counts().query - before;
+    // 48 minutes x 30 services = MAX_PAGE_CELLS: the page ends there, although 60 Queries
+    // would fit the Query budget; reading in time order stops within the Queries in flight.
+    let cut = 48 * 60;
+    assert_eq!(metrics_api::query::MAX_PAGE_CELLS, 48 * 30);
+    assert_eq!(
+        first.body["page"],
+        json!({"from": from, "to": ts(t0() + cut)}),
+        "{}",
+        first.raw_body
+    );
+    assert!(
+        (48..48 + metrics_api::read::QUERY_CONCURRENCY as u64).contains(&queries),
+        "{queries} Queries for a page of 48 minutes"
+    );
+    let pages = all_pages(&app, v2, &q).await;
+    assert_eq!(pages.len(), 2);
+    // Every cell exactly once over the pages.
+    let got = points(&pages);
+    assert_eq!(got.len(), 1800);
+    let mut want = Vec::new();
+    for s in &services {
+        for m in 0..60i64 {
+            want.push((
+                s.clone(),
+                "requests".to_owned(),
+                json!({"timestamp": ts(t0() + m * 60), "sum": (m + 1) as f64}),
+            ));
+        }
+    }
+    assert_eq!(got, want);
+
+    // `top=20`: a page shows 1,440 / 20 = 72 periods; an hour fits.
+    let top = [
+        ("from", from.as_str()),
+        ("to", to.as_str()),
+        ("stat", "sum"),
+        ("top", "20"),
+    ];
+    assert_eq!(all_pages(&app, v2, &top).await.len(), 1);
+    // A day at minute resolution for the top 20: 1,440 periods, pages of 72.
+    let day_to = ts(t0() + 86_400);
+    let day = [
+        ("from", from.as_str()),
+        ("to", day_to.as_str()),
+        ("stat", "sum"),
+        ("top", "20"),
+    ];
+    let r = get(&app, v2, &day).await;
+    assert_eq!(
+        r.body["page"],
+        json!({"from": from, "to": ts(t0() + 72 * 60)}),
+        "{}",
+        r.raw_body
+    );
+    assert_eq!(r.body["ranking"].as_array().unwrap().len(), 20);
+}

@@ -174,6 +174,27 @@ impl Aggregate {
         self.count == 0
     }
 
+    /// [`Aggregate::stat`] of each of `stats`, the percentiles in one walk over the sketch.
+    pub fn stats(&self, stats: &[Stat]) -> Vec<Option<f64>> {
+        let quantiles: Vec<f64> = stats.iter().filter_map(Stat::quantile).collect();
+        let mut percentiles = if quantiles.is_empty() || self.count == 0 {
+            Vec::new()
+        } else {
+            self.sketch.quantiles(&quantiles)
+        }
+        .into_iter();
+        stats
+            .iter()
+            .map(|s| match s.quantile() {
+                Some(_) => percentiles
+                    .next()
+                    .flatten()
+                    .map(|v| v.clamp(self.min, self.max)),
+                None => self.stat(*s),
+            })
+            .collect()
+    }
+
     /// The statistic; `count` and `sum` are 0 when empty, the others `None`. Percentiles are
     /// clamped to `[min, max]`, which keeps them within the sketch's 1% and makes p0/p100 exact.
     pub fn stat(&self, stat: Stat) -> Option<f64> {
@@ -311,6 +332,23 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stats_at_once_equal_each_stat() {
+        let mut agg = Aggregate::new();
+        for v in [3.0, 1.0, 250.0, 7.5, 0.0, 42.0, 1000.0] {
+            agg.record(v);
+        }
+        let all: Vec<Stat> = Stat::ALL.iter().rev().copied().collect();
+        let each: Vec<Option<f64>> = all.iter().map(|s| agg.stat(*s)).collect();
+        assert_eq!(agg.stats(&all), each);
+        assert_eq!(
+            Aggregate::new().stats(&all),
+            all.iter()
+                .map(|s| Aggregate::new().stat(*s))
+                .collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn stats_parse_and_print() {

@@ -216,6 +216,21 @@ proptest! {
             let allowed = RELATIVE_ACCURACY * want.abs() + MIN_INDEXABLE;
             prop_assert!((got - want).abs() <= allowed, "q={} got={} want={}", q, got, want);
         }
+        // All at once, in no particular order (one walk): each within the same bound.
+        let mut qs: Vec<f64> = QUANTILES.iter().rev().copied().collect();
+        qs.push(f64::NAN);
+        let half = qs.len() / 2;
+        qs.rotate_left(half);
+        for (q, got) in qs.iter().zip(s.quantiles(&qs)) {
+            if q.is_nan() {
+                prop_assert_eq!(got, None);
+                continue;
+            }
+            let want = exact_quantile(&sorted, *q);
+            let got = got.unwrap();
+            let allowed = RELATIVE_ACCURACY * want.abs() + MIN_INDEXABLE;
+            prop_assert!((got - want).abs() <= allowed, "q={} got={} want={}", q, got, want);
+        }
     }
 
     #[test]
