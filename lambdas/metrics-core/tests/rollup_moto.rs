@@ -1,7 +1,7 @@
 //! Hourly and daily rollups against a real moto server: keys and contents, replays, late data,
 //! concurrent writers, a crash between the commit and the rollups, rollups too large to hold
-//! their merge, retention. Needs moto (see test-support's `moto.rs`); fails with an install hint
-//! without it.
+//! their merge, corrupt children, DynamoDB refusing a rollup Put, retention. Needs moto (see
+//! test-support's `moto.rs`); fails with an install hint without it.
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -717,6 +717,123 @@ async fn a_rollup_over_the_item_limit_is_partial_and_readers_say_so() {
     let hour = rollup(&client, "wide", "PT1H#2026-11-29T18:00:00Z").await;
     assert!(hour.partial);
     assert_eq!((hour.version, hour.basis[&7]), (2, 2));
+}
+
+/// (i) A child that does not decode does not fail every later write to its hour: the hour (and
+/// its day) are written `Partial`, the writes succeed, and a reader falling back to the
+/// children meets the corrupt item with an error naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_child_makes_its_rollup_partial_instead_of_failing_every_write() {
+    let moto = Moto::start();
+    let (client, store) = setup(&moto).await;
+    let a = object("svc", &[at(18, 5)], 10, 16);
+    store.apply(Some("a"), &a).await.unwrap();
+    client
+        .put_item()
+        .table_name(TABLE)
+        .item(PK, AttributeValue::S("svc".into()))
+        .item(SK, AttributeValue::S(at(18, 7).key()))
+        .item(VERSION, AttributeValue::N("3".into()))
+        .item("Metrics", AttributeValue::S("oops".into()))
+        .send()
+        .await
+        .unwrap();
+
+    for (i, minute) in [at(18, 5), at(18, 6), at(18, 5)].into_iter().enumerate() {
+        let b = object("svc", &[minute], 10, 17 + i as u64);
+        let r = store.apply(Some(&format!("b{i}")), &b).await.unwrap();
+        assert_eq!(r.groups_written, 1);
+        assert_eq!(r.rollups.corrupt_children, 1, "{:?}", r.rollups);
+        assert!(r.rollups.partial >= 1);
+    }
+    let hour = rollup(&client, "svc", "PT1H#2026-11-29T18:00:00Z").await;
+    assert!(hour.partial && hour.metrics.is_empty());
+    assert_eq!(hour.basis, BTreeMap::from([(5, 3), (6, 1), (7, 3)]));
+    let day = rollup(&client, "svc", "P1D#2026-11-29T00:00:00Z").await;
+    assert!(day.partial);
+
+    let mut fetch = FetchReport::default();
+    let got = store
+        .query_run("svc", run_of(hour_piece(18)), &mut fetch)
+        .await
+        .unwrap();
+    assert!(got[0].partial);
+    let e = store
+        .query_run("svc", children_run(hour_piece(18)), &mut fetch)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("svc@2026-11-29T18:07:00Z") && msg.contains("Metrics has the wrong type"),
+        "{msg}"
+    );
+}
+
+/// DynamoDB's answer to an item over its size limit (its own count, which `item_size` only
+/// estimates): ValidationException, "Item size has exceeded the maximum allowed size"
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html>,
+/// 400 KB per item).
+fn too_large() -> Fault {
+    Fault {
+        status: 400,
+        body: error(
+            "ValidationException",
+            "Item size has exceeded the maximum allowed size",
+        ),
+    }
+}
+
+/// (ii) A rollup Put refused as invalid is sent again `Partial`: the write succeeds and readers
+/// go to the children. A `Partial` Put refused too fails the call (it is no size problem).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollup_put_refused_as_too_large_is_resent_partial() {
+    // Refuses full (non-Partial) hours only.
+    let rule: Rule = Arc::new(|target, body| {
+        (target == "PutItem"
+            && put_sort_key(body).starts_with("PT1H#")
+            && body["Item"].get(PARTIAL).is_none())
+        .then(too_large)
+    });
+    let s = faulty(Moto::start(), rule).await;
+    let a = object("svc", &minutes(at(18, 0), 2), 20, 20);
+    let r = s.faulty.apply(Some("a"), &a).await.unwrap();
+    assert_eq!(r.rollups.refused_as_invalid, 1);
+    assert_eq!((r.rollups.written, r.rollups.partial), (2, 2));
+    assert_eq!(r.rollups.write_requests, 3, "hour twice, day once");
+    let hour = rollup(&s.client, "svc", "PT1H#2026-11-29T18:00:00Z").await;
+    assert!(hour.partial && hour.metrics.is_empty());
+    assert_eq!(hour.basis, BTreeMap::from([(0, 1), (1, 1)]));
+    assert!(
+        rollup(&s.client, "svc", "P1D#2026-11-29T00:00:00Z")
+            .await
+            .partial
+    );
+    let mut fetch = FetchReport::default();
+    let got = s
+        .direct
+        .query_run("svc", run_of(hour_piece(18)), &mut fetch)
+        .await
+        .unwrap();
+    assert!(got[0].partial);
+
+    // Every Put refused: the partial one too, so it is not about size; the call fails, once
+    // per resolution tried (no loop).
+    let s = faulty(
+        Moto::start(),
+        Arc::new(|t, _| (t == "PutItem").then(too_large)),
+    )
+    .await;
+    let e = s.faulty.apply(Some("a"), &a).await.unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Aws { operation: "PutItem", code: Some(c), .. } if c == "ValidationException"),
+        "{e}"
+    );
+    assert_eq!(
+        s.faulty.request_counts().put,
+        2,
+        "the full Put, then the partial one"
+    );
 }
 
 /// (g) Under a retention each resolution's items carry `ExpiresAt` = end of their interval +
