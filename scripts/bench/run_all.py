@@ -6,6 +6,9 @@ Sections (each also runnable alone with --only NAME[,NAME]):
                  target dir, timed) and each zip's size, arm64 and x86_64
   cold-start     process start -> first Runtime API request, x86_64 release binaries
   log-processor  scripts/bench-log-processor.sh (throughput, RSS, Python ratio, DynamoDB requests)
+  rollup-writes  write units, conflicts and index partition load per log object with 1, 8, 32
+                 concurrent writers, before and after rollups, against moto
+                 (lambdas/metrics-core/examples/bench_rollup_writes.rs)
   metrics-api    handler overhead without DynamoDB (lambdas/metrics-api/examples/bench_handler.rs)
   generator      gen terraform wall time / peak RSS, offline plan time of examples/complete
 
@@ -26,13 +29,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs/benchmarks"
-ORDER = ["build", "cold-start", "log-processor", "metrics-api", "generator"]
+ORDER = ["build", "cold-start", "log-processor", "rollup-writes", "metrics-api", "generator"]
 # Sections whose figures this script writes; the others' own tools write docs/benchmarks/<name>.md.
 WRITES_OWN_FILE = {"build": "build.md", "cold-start": "cold-start.md",
                    "log-processor": "log-processor-run.md", "generator": "generator.md"}
 # Assembly order of docs/benchmarks/*.md into docs/benchmarks.md.
 ASSEMBLY = ["build.md", "cold-start.md", "log-processor.md", "log-processor-run.md",
-            "metrics-api.md", "generator.md"]
+            "rollup-writes.md", "metrics-api.md", "generator.md"]
 
 
 def sh(cmd, **kw):
@@ -128,6 +131,13 @@ def section_log_processor() -> str:
     ])
 
 
+def section_rollup_writes() -> str:
+    # Counts, not times: the dev profile (the tests' build) measures the same, without a
+    # release build of the SDK. The example rewrites its block of docs/benchmarks/rollup-writes.md.
+    sh(["cargo", "run", "--locked", "-p", "metrics-core", "--example", "bench_rollup_writes", "--", "--write-doc"])
+    return (DOCS / "rollup-writes.md").read_text()
+
+
 def section_metrics_api() -> str:
     host_release_build()
     sh(["cargo", "run", "--release", "--locked", "-p", "metrics-api", "--example", "bench_handler", "--", "--write-doc"])
@@ -178,6 +188,7 @@ SECTIONS = {
     "build": section_build,
     "cold-start": section_cold_start,
     "log-processor": section_log_processor,
+    "rollup-writes": section_rollup_writes,
     "metrics-api": section_metrics_api,
     "generator": section_generator,
 }

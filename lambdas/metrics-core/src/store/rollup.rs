@@ -28,8 +28,11 @@
 //! writers of one hour do not retry with the number of writers: a writer whose Put loses finds
 //! its minutes in the winner's rollup unless the winner read before this writer's commit.
 //!
-//! A rollup whose merge would pass the item limit is written `Partial` (no metrics): readers
-//! then answer from its children ([`MetricStore::query_run`] reports it).
+//! A rollup whose merge would pass the item limit (by our estimate, or by DynamoDB's count when
+//! it refuses the Put with a `ValidationException`), or one with a child that does not decode,
+//! is written `Partial` (no metrics): readers then answer from its children
+//! ([`MetricStore::query_run`] reports it), and a corrupt child is reported by key to the reader
+//! that meets it instead of failing every later write to its hour.
 
 use super::{
     backoff_delay, bump, is_retryable, item_size, MetricStore, StoreError, MAX_ATTEMPTS,
@@ -73,8 +76,12 @@ pub struct RollupReport {
     /// sort key (`PT1H#…` holds every service's hour, `P1D#…` every service's day).
     pub index_write_units_hour: u64,
     pub index_write_units_day: u64,
-    /// Rollups written `Partial` (too large to hold their merge).
+    /// Rollups written `Partial` (too large to hold their merge, or a child does not decode).
     pub partial: usize,
+    /// Child items that did not decode (each logged; their parent was written `Partial`).
+    pub corrupt_children: usize,
+    /// Puts DynamoDB refused as invalid (`ValidationException`), each sent again `Partial`.
+    pub refused_as_invalid: usize,
 }
 
 impl RollupReport {
@@ -89,6 +96,8 @@ impl RollupReport {
         self.index_write_units_hour += o.index_write_units_hour;
         self.index_write_units_day += o.index_write_units_day;
         self.partial += o.partial;
+        self.corrupt_children += o.corrupt_children;
+        self.refused_as_invalid += o.refused_as_invalid;
     }
 }
 
@@ -152,7 +161,39 @@ struct Child {
     offset: i64,
     version: u64,
     metrics: MinuteMetrics,
+    /// No metrics to merge (a `Partial` rollup, or an item that does not decode): the parent
+    /// is written `Partial`.
     partial: bool,
+}
+
+/// A child item that does not decode, as far as it can be placed: its offset from the sort key
+/// (an unplaceable key still makes the parent partial, at the offset -1, outside the basis),
+/// its `Version` if readable, else the one the parent's basis holds (so it is not taken for a
+/// version going back).
+fn corrupt_child(
+    item: &HashMap<String, AttributeValue>,
+    piece: Piece,
+    child: Resolution,
+    basis: &BTreeMap<i64, u64>,
+) -> Child {
+    let offset = item
+        .get(SK)
+        .and_then(|v| v.as_s().ok())
+        .and_then(|k| Resolution::parse_key(k))
+        .filter(|(r, t)| *r == child && (piece.start..piece.end()).contains(t))
+        .map_or(-1, |(_, t)| (t - piece.start) / child.seconds());
+    let version = item
+        .get(VERSION)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<u64>().ok())
+        .or_else(|| basis.get(&offset).copied())
+        .unwrap_or(0);
+    Child {
+        offset,
+        version,
+        metrics: MinuteMetrics::new(),
+        partial: true,
+    }
 }
 
 impl MetricStore {
@@ -235,9 +276,12 @@ impl MetricStore {
                 report.up_to_date += 1;
                 return Ok(version);
             }
-            let children = self.read_children(service, piece, report).await?;
-            let new_basis: BTreeMap<i64, u64> =
-                children.iter().map(|c| (c.offset, c.version)).collect();
+            let children = self.read_children(service, piece, &basis, report).await?;
+            let new_basis: BTreeMap<i64, u64> = children
+                .iter()
+                .filter(|c| c.offset >= 0)
+                .map(|c| (c.offset, c.version))
+                .collect();
             if new_basis == basis {
                 report.up_to_date += 1;
                 return Ok(version);
@@ -332,10 +376,17 @@ impl MetricStore {
     }
 
     /// The children of `piece`, consistently read, in time order.
+    ///
+    /// A child that does not decode must not block every later write to its parent (each would
+    /// fail on it again): it becomes a `partial` child without metrics, so the rollup is written
+    /// `Partial` and readers go to the children, where they meet the corrupt item and report it
+    /// by key ([`StoreError::Corrupt`]). Its `Version` still enters the basis when it can be
+    /// read (else the one `basis` holds for it), so the rollup is recomputed when it changes.
     async fn read_children(
         &self,
         service: &str,
         piece: Piece,
+        basis: &BTreeMap<i64, u64>,
         report: &mut RollupReport,
     ) -> Result<Vec<Child>, StoreError> {
         let Some(child) = piece.resolution.child() else {
@@ -350,24 +401,30 @@ impl MetricStore {
         let items = self.query_run_items(service, run, true, &mut fetch).await?;
         report.read_requests += fetch.requests as usize;
         report.items_read += items.len();
-        items
-            .iter()
-            .map(|item| {
-                let (start, version, metrics, partial) = if child == Resolution::Minute {
-                    let g = decode_group(item).map_err(|e| self.corrupt(item, e))?;
-                    (g.key.minute.epoch_seconds(), g.version, g.metrics, false)
-                } else {
-                    let r = decode_rollup(item).map_err(|e| self.corrupt(item, e))?;
-                    (r.piece.start, r.version, r.metrics, r.partial)
-                };
-                Ok(Child {
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            let decoded = if child == Resolution::Minute {
+                decode_group(item)
+                    .map(|g| (g.key.minute.epoch_seconds(), g.version, g.metrics, false))
+            } else {
+                decode_rollup(item).map(|r| (r.piece.start, r.version, r.metrics, r.partial))
+            };
+            match decoded {
+                Ok((start, version, metrics, partial)) => out.push(Child {
                     offset: (start - piece.start) / child.seconds(),
                     version,
                     metrics,
                     partial,
-                })
-            })
-            .collect()
+                }),
+                Err(e) => {
+                    report.corrupt_children += 1;
+                    let error = self.corrupt(item, e);
+                    tracing::warn!(service, rollup = %piece.key(), %error, "a child does not decode; the rollup is written Partial");
+                    out.push(corrupt_child(item, piece, child, basis));
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn put_rollup(
@@ -404,41 +461,63 @@ impl MetricStore {
             rollup.partial = true;
             item = encode_rollup(&rollup, expires_at);
         }
-        let bytes = item_size(&item);
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item));
-        let put = if expected == 0 {
-            put.condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-        } else {
-            put.condition_expression("#v = :v")
-                .expression_attribute_names("#v", VERSION)
-                .expression_attribute_values(":v", AttributeValue::N(expected.to_string()))
-        };
-        bump(&self.counters.put);
-        report.write_requests += 1;
-        match put.send().await {
-            Ok(_) => {
-                report.written += 1;
-                report.partial += usize::from(rollup.partial);
-                let units = write_units(bytes);
-                report.write_units += units;
-                match piece.resolution {
-                    Resolution::Day => report.index_write_units_day += units,
-                    _ => report.index_write_units_hour += units,
+        let mut next = Some(item);
+        loop {
+            let item = next
+                .take()
+                .unwrap_or_else(|| encode_rollup(&rollup, expires_at));
+            let bytes = item_size(&item);
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item));
+            let put = if expected == 0 {
+                put.condition_expression("attribute_not_exists(#pk)")
+                    .expression_attribute_names("#pk", PK)
+            } else {
+                put.condition_expression("#v = :v")
+                    .expression_attribute_names("#v", VERSION)
+                    .expression_attribute_values(":v", AttributeValue::N(expected.to_string()))
+            };
+            bump(&self.counters.put);
+            report.write_requests += 1;
+            return match put.send().await {
+                Ok(_) => {
+                    report.written += 1;
+                    report.partial += usize::from(rollup.partial);
+                    let units = write_units(bytes);
+                    report.write_units += units;
+                    match piece.resolution {
+                        Resolution::Day => report.index_write_units_day += units,
+                        _ => report.index_write_units_hour += units,
+                    }
+                    Ok(PutOutcome::Written(version))
                 }
-                Ok(PutOutcome::Written(version))
-            }
-            Err(err) if is_retryable(&err) => Ok(PutOutcome::Busy(
-                aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
-            )),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
-                Ok(PutOutcome::Lost)
-            }
-            Err(err) => Err(self.aws_error("PutItem", err)),
+                Err(err) if is_retryable(&err) => Ok(PutOutcome::Busy(
+                    aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+                )),
+                Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
+                    Ok(PutOutcome::Lost)
+                }
+                // DynamoDB counts an item's size its own way (400 KB at most:
+                // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html),
+                // which `item_size` only estimates: a merge it refuses as invalid is sent again
+                // `Partial` (no metrics, a few hundred bytes), so the hour stays writable and
+                // readers use its children. A `Partial` Put refused too fails as before.
+                Err(err) if err.code() == Some("ValidationException") && !rollup.partial => {
+                    tracing::warn!(
+                        service,
+                        rollup = %piece.key(),
+                        error = %aws_smithy_types::error::display::DisplayErrorContext(&err),
+                        "rollup Put refused as invalid; written Partial instead"
+                    );
+                    rollup.partial = true;
+                    report.refused_as_invalid += 1;
+                    continue;
+                }
+                Err(err) => Err(self.aws_error("PutItem", err)),
+            };
         }
     }
 
