@@ -869,8 +869,13 @@ impl MetricStore {
         } else {
             indexes.clone()
         };
-        let conflict =
-            codes.contains(&Some("ConditionalCheckFailed")) || codes.len() != indexes.len();
+        // Lost to another writer (its Put changed the item, or its transaction holds it: AWS's
+        // `TransactionConflict`, "another transaction is in progress on the item"): bounded by
+        // MAX_CONFLICT_ROUNDS, since every such round means that writer progressed. Only a
+        // throttled round counts against MAX_ATTEMPTS.
+        let conflict = codes.contains(&Some("ConditionalCheckFailed"))
+            || codes.contains(&Some("TransactionConflict"))
+            || codes.len() != indexes.len();
         for i in failed {
             slots[i].stored = None;
         }

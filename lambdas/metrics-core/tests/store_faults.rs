@@ -120,6 +120,27 @@ async fn a_conflicting_transaction_is_retried_without_rereading() {
     assert_eq!(requests(&s.direct, "b").await, Some(5));
 }
 
+/// Many writers on one hot item: transactions lost to other writers' transactions are contention
+/// (each means another writer progressed), bounded by MAX_CONFLICT_ROUNDS, not by the
+/// MAX_ATTEMPTS a throttled step gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_of_conflicting_transactions_is_contention_not_failure() {
+    let lost = MAX_ATTEMPTS as usize + 4;
+    let s = setup(first("TransactWriteItems", lost, |body| {
+        let n = body["TransactItems"].as_array().map_or(0, Vec::len);
+        let reasons: Vec<Value> =
+            (0..n).map(|_| json!({ "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" })).collect();
+        let mut e = error("TransactionCanceledException", "Transaction cancelled [TransactionConflict]");
+        e["CancellationReasons"] = Value::Array(reasons);
+        Fault { status: 400, body: e }
+    }))
+    .await;
+    let report = s.faulty.apply(Some("obj"), &batch(&["a"])).await.unwrap();
+    assert_eq!(report.retries as usize, lost);
+    assert_eq!(report.groups_written, 1);
+    assert_eq!(requests(&s.direct, "a").await, Some(5));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_groups_whose_condition_failed_are_read_again() {
     let s = setup(first("TransactWriteItems", 1, |body| {
