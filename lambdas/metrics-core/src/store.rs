@@ -371,7 +371,7 @@ struct Slot<'a> {
 
 /// How long items of each resolution are kept (`None`: for ever, the default), written as the
 /// table's TTL attribute `ExpiresAt` = end of the item's interval + the retention. Bounds:
-/// [`contract::retention`].
+/// [`contract::table::MIN_RETENTION_DAYS`]..=[`contract::table::MAX_RETENTION_DAYS`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Retention {
     pub minute_days: Option<u32>,
