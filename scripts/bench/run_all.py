@@ -10,6 +10,9 @@ Sections (each also runnable alone with --only NAME[,NAME]):
                  concurrent writers, before and after rollups, against moto
                  (lambdas/metrics-core/examples/bench_rollup_writes.rs)
   metrics-api    handler overhead without DynamoDB (lambdas/metrics-api/examples/bench_handler.rs)
+  metrics-api-queries  per query against moto, today (minute items) against after (rollups):
+                 DynamoDB requests, items, read units, pages, handler time
+                 (lambdas/metrics-api/examples/bench_queries.rs, a few minutes)
   generator      gen terraform wall time / peak RSS, offline plan time of examples/complete
 
 Each section writes docs/benchmarks/<section>.md; docs/benchmarks.md is then rebuilt from those
@@ -29,13 +32,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs/benchmarks"
-ORDER = ["build", "cold-start", "log-processor", "rollup-writes", "metrics-api", "generator"]
+ORDER = ["build", "cold-start", "log-processor", "rollup-writes", "metrics-api", "metrics-api-queries",
+         "generator"]
 # Sections whose figures this script writes; the others' own tools write docs/benchmarks/<name>.md.
 WRITES_OWN_FILE = {"build": "build.md", "cold-start": "cold-start.md",
                    "log-processor": "log-processor-run.md", "generator": "generator.md"}
 # Assembly order of docs/benchmarks/*.md into docs/benchmarks.md.
 ASSEMBLY = ["build.md", "cold-start.md", "log-processor.md", "log-processor-run.md",
-            "rollup-writes.md", "metrics-api.md", "generator.md"]
+            "rollup-writes.md", "metrics-api.md", "metrics-api-queries.md", "generator.md"]
 
 
 def sh(cmd, **kw):
@@ -144,6 +148,12 @@ def section_metrics_api() -> str:
     return (DOCS / "metrics-api.md").read_text()
 
 
+def section_metrics_api_queries() -> str:
+    host_release_build()
+    sh(["cargo", "run", "--release", "--locked", "-p", "metrics-api", "--example", "bench_queries", "--", "--write-doc"])
+    return (DOCS / "metrics-api-queries.md").read_text()
+
+
 def section_generator() -> str:
     sh(["cargo", "build", "--release", "--locked", "-p", "monitoring-gen"])
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -190,6 +200,7 @@ SECTIONS = {
     "log-processor": section_log_processor,
     "rollup-writes": section_rollup_writes,
     "metrics-api": section_metrics_api,
+    "metrics-api-queries": section_metrics_api_queries,
     "generator": section_generator,
 }
 

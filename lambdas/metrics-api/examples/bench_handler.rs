@@ -1,8 +1,8 @@
 //! Handler overhead without DynamoDB: parse an API Gateway event, validate
-//! the query, merge a day of per-minute aggregates (1,440 items) into
-//! periods, compute the stats, build and serialise the proxy response. The
-//! same functions the handler runs; only the Query is replaced by items
-//! built in memory.
+//! the query, `read::answer` a day of per-minute items (1,440, moved into
+//! periods, then the stats), build and serialise the proxy response. The
+//! same functions the handler runs; only `read::fetch` is replaced by rows
+//! built in memory (cloned before the timed part, as `answer` consumes them).
 //!
 //! Run: `cargo run --release -p metrics-api --example bench_handler`
 //! (append `-- --write-doc` to put the figures into `docs/benchmarks/metrics-api.md`).
@@ -12,10 +12,13 @@ use std::time::{Duration, Instant};
 use metrics_api::aggregate::Merger;
 use metrics_api::handler::render_metrics;
 use metrics_api::query;
+use metrics_api::read::{self, Rows};
 use metrics_api::request::parse_event;
 use metrics_api::routes::{route, Route};
-use metrics_core::aggregate::{GroupKey, MinuteMetrics};
+use metrics_core::aggregate::GroupKey;
 use metrics_core::codec::{decode_group, encode_group, StoredGroup};
+use metrics_core::rollup::{Piece, Resolution};
+use metrics_core::store::rollup::{FetchReport, Fetched};
 use metrics_core::Minute;
 use serde_json::{json, Value};
 
@@ -38,7 +41,7 @@ impl Rng {
 /// 200 latencies a minute spread log-uniformly over 3 decades (2 ms to 2 s,
 /// a wide spread: more sketch buckets than typical traffic). Each item goes
 /// through the table's item codec, so it is what a Query hands the handler.
-fn day_of_items() -> Vec<(i64, MinuteMetrics)> {
+fn day_of_items() -> Vec<(String, Fetched)> {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     (0..1440)
         .map(|m| {
@@ -55,7 +58,16 @@ fn day_of_items() -> Vec<(i64, MinuteMetrics)> {
             }
             group.version = 1;
             let stored = decode_group(&encode_group(&group)).expect("codec round trip");
-            (DAY_START + m * 60, stored.metrics)
+            let piece = Piece {
+                resolution: Resolution::Minute,
+                start: DAY_START + m * 60,
+            };
+            let item = Fetched {
+                piece,
+                metrics: stored.metrics,
+                partial: false,
+            };
+            ("checkout".to_owned(), item)
         })
         .collect()
 }
@@ -73,22 +85,25 @@ fn event(period: &str) -> Value {
     })
 }
 
-/// One request, end to end minus the Query. Returns the response size.
-fn handle(
-    event: Value,
-    items: &[(i64, MinuteMetrics)],
-    cors: &metrics_api::respond::Cors,
-) -> usize {
+/// What `read::fetch` would hand `read::answer` for the query's first page.
+fn rows_of(items: &[(String, Fetched)], page: query::Page) -> Rows {
+    Rows {
+        page,
+        rows: items.to_vec(),
+        ranking: None,
+        fetch: FetchReport::default(),
+    }
+}
+
+/// One request, end to end minus the Query (`rows`: what it read). Returns the response size.
+fn handle(event: Value, rows: Rows, cors: &metrics_api::respond::Cors) -> usize {
     let (version, req) = parse_event(event).expect("API Gateway event");
     let req = req.expect("valid request");
     assert_eq!(route(&req.method, &req.path), Ok(Route::GetMetrics));
     let q = query::parse(&req.query, DAY_START + 86_400).expect("valid query");
-    let page = q.page();
-    let mut merger = Merger::new(page, q.metrics.as_deref());
-    for (minute, item) in items {
-        merger.add("checkout", *minute, item);
-    }
-    let mut resp = render_metrics(&q, page, merger.finish(&q.stats), None);
+    assert_eq!(q.page(), rows.page);
+    let answer = read::answer(&q, rows);
+    let mut resp = render_metrics(&q, answer.page, answer.series, answer.ranking);
     cors.apply(req.header("origin"), &mut resp);
     // What the runtime does with the returned value.
     serde_json::to_vec(&resp.into_event(version))
@@ -96,19 +111,21 @@ fn handle(
         .len()
 }
 
-/// Median time of each phase, to see where the time goes.
-fn phases(event: &Value, items: &[(i64, MinuteMetrics)]) -> [Duration; 4] {
+/// Median time of each phase, to see where the time goes: `read::answer`'s steps split
+/// (merge: items moved into periods; stats: `Merger::finish`).
+fn phases(event: &Value, items: &[(String, Fetched)], page: query::Page) -> [Duration; 4] {
     let mut t = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..200 {
         let e = event.clone();
+        let rows = items.to_vec();
         let t0 = Instant::now();
         let (version, req) = parse_event(e).expect("event");
         let q = query::parse(&req.expect("request").query, DAY_START + 86_400).expect("query");
         let t1 = Instant::now();
-        let page = q.page();
+        assert_eq!(q.page(), page);
         let mut merger = Merger::new(page, q.metrics.as_deref());
-        for (minute, item) in items {
-            merger.add("checkout", *minute, item);
+        for (service, item) in rows {
+            merger.add_owned(&service, item.piece.start, item.metrics);
         }
         let t2 = Instant::now();
         let series = merger.finish(&q.stats);
@@ -126,6 +143,13 @@ fn phases(event: &Value, items: &[(i64, MinuteMetrics)]) -> [Duration; 4] {
         v.sort();
         v[v.len() / 2]
     })
+}
+
+/// The first page of the event's query (what `read::fetch` would have read).
+fn page_of(event: &Value) -> query::Page {
+    let (_, req) = parse_event(event.clone()).expect("API Gateway event");
+    let q = query::parse(&req.expect("valid request").query, DAY_START + 86_400).expect("query");
+    q.page()
 }
 
 fn percentile(sorted: &[Duration], q: f64) -> Duration {
@@ -195,15 +219,16 @@ fn main() {
         ("period=60 (1,440 points)", "60"),
     ] {
         let template = event(period);
+        let page = page_of(&template);
         let mut bytes = 0;
         for _ in 0..WARM_UP {
-            bytes = handle(template.clone(), &items, &cors);
+            bytes = handle(template.clone(), rows_of(&items, page), &cors);
         }
         let mut times = Vec::with_capacity(ITERATIONS);
         for _ in 0..ITERATIONS {
-            let e = template.clone();
+            let (e, rows) = (template.clone(), rows_of(&items, page));
             let t = Instant::now();
-            bytes = handle(e, &items, &cors);
+            bytes = handle(e, rows, &cors);
             times.push(t.elapsed());
         }
         times.sort();
@@ -219,7 +244,7 @@ fn main() {
             ms(max),
             bytes
         );
-        let [parse, merge, stats, serialise] = phases(&template, &items);
+        let [parse, merge, stats, serialise] = phases(&template, &items, page);
         println!(
             "  phases (median): parse+validate {}, merge {}, stats {}, serialise {}",
             ms(parse),
