@@ -469,10 +469,10 @@ fn ms(d: Duration) -> String {
 }
 
 /// The pages an all-services query needs when every service has data in every period: the
-/// page plan of `MetricsQuery::page`, each page ending after the period that reaches
-/// `MAX_PAGE_CELLS` cells (what `read::fetch` does).
+/// page plan of `MetricsQuery::page`, each page ending after the period that reaches the
+/// query's cell budget (`MetricsQuery::cell_budget`, what `read::fetch` does).
 fn planned_pages(mut q: MetricsQuery, services: usize) -> Vec<Page> {
-    let per_page = read::MAX_PAGE_CELLS.div_ceil(services);
+    let per_page = q.cell_budget().div_ceil(services);
     let mut out = Vec::new();
     loop {
         let mut page = q.page();
@@ -752,7 +752,7 @@ fn cases() -> Vec<Case> {
         c(One, r_edge, edge, DAY, "one-month", OneServiceScaled, None),
         c(All, r_hour, hour, 60, "all-hour", Run, None),
         c(All, r_hour, hour, HOUR, "all-hour", Run, None),
-        // A page from 13:00 (a next_token there): 29 periods of 50 services.
+        // A page from 13:00 (a next_token there): 8 periods of 50 services (360 cells).
         c(All, r_day, day, 60, "all-hour", Run, Some((H13, 1))),
         c(All, r_day, day, HOUR, "all-day", EveryServiceScaled, None),
         c(All, r_day, day, DAY, "all-day", EveryServiceScaled, None),
@@ -1158,9 +1158,10 @@ around a per-service median of 20-80 ms, 1 % ten times slower).
   measured and the totals scaled by the periods of the pages the plan needs (all of those pages
   have the same shape): one service, 31 days, period 60: its last page (2026-12-01, reached
   with a `next_token`); all services, 1 day, period 60: the page from 13:00 (a `next_token`
-  there), 29 periods of 50 services; all services, 31 days, period 3600: its first page. The
+  there), 8 periods of 50 services; all services, 31 days, period 3600: its first page. The
   pages needed come from the page plan (`MetricsQuery::page`, each page ending at the period
-  that reaches 1,440 (service, period) cells, as `read::fetch` does) and are checked equal to
+  that reaches the cell budget, 1,440 values per metric / 4 statistics = 360 (service, period)
+  cells, as `read::fetch` does) and are checked equal to
   the pages followed where every page was run. today where every service's minutes are not
   seeded: the measured cost of one minute's `TimestampIndex` Query (the 60 minutes of
   `all-hour`) × the range's minutes; one service: its measured day of minutes (one run) scaled
@@ -1168,16 +1169,16 @@ around a per-service median of 20-80 ms, 1 % ten times slower).
 ";
 
 const TEXT_NOTES: &str = "\
-Where the handler time goes: it follows the (service, period) cells of the page, not the items
-read. A full page (1,440 cells, as both the one-service and the all-services pages are built
-to hold) carries 1,440 × 3 metrics × 4 stats values, about 500 kB of JSON that is then escaped
-again into the proxy response's `body` string; the phase columns split it into merge (items
-moved into periods), stats (`Merger::finish`, two sketch percentiles per point) and serialise
-(body + proxy envelope). Pages of a few hundred cells stay under 5 ms. The machine was shared
+Where the handler time goes: it follows the values of the page, not the items read. A full
+page holds 1,440 values per metric (`MAX_PAGE_VALUES`: with the 4 statistics asked here, 360
+(service, period) cells) × 3 metrics, about 125 kB of JSON that is then escaped again into the
+proxy response's `body` string; the phase columns split it into merge (items moved into
+periods), stats (`Merger::finish`, two sketch percentiles per point) and serialise (body +
+proxy envelope). The machine was shared
 (see the load average): the p99s include waiting for a core.
 
-Not run: all services at period 60 over 31 days (the API allows it: 44,640 minutes, 1,540
-pages of 29 minutes, the same pages as the 1-day period-60 case above; seeding 2.2 M minute
+Not run: all services at period 60 over 31 days (the API allows it: 44,640 minutes, 5,580
+pages of 8 minutes, the same pages as the 1-day period-60 case above; seeding 2.2 M minute
 items is out of moto's reach) and combinations the API refuses: period 86400 over 1 h (a
 period longer than the range is a 400), period 60 on the month ending at 14:37 (the same
 pages as 31 days at period 60).

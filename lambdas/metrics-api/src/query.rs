@@ -40,11 +40,13 @@ pub const ALL_SERVICES_PAGE_QUERIES: usize = 96;
 /// Without `service`, a period is at most a day: one period's cover is then at most 164 Queries
 /// (59 + 23 minutes and hours on each side of a day boundary), the most a page can need.
 pub const ALL_SERVICES_MAX_PERIOD: i64 = 86_400;
-/// Most (service, period) cells a page holds: one service's largest page. A page without
-/// `service` ends after the period that reaches it, a `top` page holds `MAX_PAGE_CELLS / top`
-/// periods (at least one): response size and handler time follow the cells, whatever the range,
-/// period and number of services.
-pub const MAX_PAGE_CELLS: usize = MAX_LIMIT;
+/// Most values a page holds per metric: (service, period, statistic) triples, one service's
+/// largest page of one statistic. A page's cell budget, (service, period) cells, is this divided by
+/// the statistics asked for ([`MetricsQuery::cell_budget`]): with `service` a page covers at most
+/// that many periods, without it the page ends after the period that reaches it, a `top=N` page
+/// covers budget / N periods (always at least one period). So response size and handler time
+/// follow what the page shows, whatever the range, period, statistics and number of services.
+pub const MAX_PAGE_VALUES: usize = MAX_LIMIT;
 /// `top` ranks at most this many services (their names travel in the page token).
 pub const MAX_TOP: usize = 20;
 /// The ranking `top` uses when `order` is not given.
@@ -140,10 +142,10 @@ impl Page {
             .collect()
     }
 
-    /// This page cut to the periods `services` series can show within [`MAX_PAGE_CELLS`]
-    /// (at least one period); `to`: the end of the query's range.
-    pub fn within_cells(self, services: usize, to: i64) -> Page {
-        let periods = (MAX_PAGE_CELLS / services.max(1)).max(1) as i64;
+    /// This page cut to the periods `services` series can show within `cells` (service, period)
+    /// cells (at least one period); `to`: the end of the query's range.
+    pub fn within_cells(self, cells: usize, services: usize, to: i64) -> Page {
+        let periods = (cells / services.max(1)).max(1) as i64;
         let end = self.end.min(self.start + periods * self.period);
         Page {
             end,
@@ -154,8 +156,18 @@ impl Page {
 }
 
 impl MetricsQuery {
+    /// The (service, period) cells one page may hold: [`MAX_PAGE_VALUES`] / statistics asked.
+    pub fn cell_budget(&self) -> usize {
+        (MAX_PAGE_VALUES / self.stats.len().max(1)).max(1)
+    }
+
     pub fn page(&self) -> Page {
-        let mut end = (self.page_start + self.limit as i64 * self.period).min(self.to);
+        let periods = if self.service.is_some() {
+            self.limit.min(self.cell_budget())
+        } else {
+            self.limit
+        };
+        let mut end = (self.page_start + periods as i64 * self.period).min(self.to);
         if self.service.is_none() && self.top.is_none() {
             // As many whole periods as fit the page's Query budget, at least one.
             let mut queries = 0usize;
@@ -604,6 +616,39 @@ mod tests {
                 Some(*name)
             );
         }
+    }
+
+    #[test]
+    fn a_page_holds_at_most_max_page_values_per_metric() {
+        let day = |stat: &str| {
+            parse(
+                &q(&[
+                    ("service", "a"),
+                    ("from", "2026-11-29T00:00:00Z"),
+                    ("to", "2026-11-30T00:00:00Z"),
+                    ("period", "60"),
+                    ("stat", stat),
+                ]),
+                NOW,
+            )
+            .unwrap()
+        };
+        // One statistic: the whole day (1,440 periods) on one page.
+        let one = day("avg");
+        assert_eq!((one.cell_budget(), one.page().periods()), (1440, 1440));
+        assert_eq!(one.page().next, None);
+        // Four: a quarter of the values each, so a quarter of the periods per page.
+        let four = day("count,avg,p50,p99");
+        assert_eq!(four.cell_budget(), MAX_PAGE_VALUES / 4);
+        assert_eq!(four.page().periods(), 360);
+        assert_eq!(four.page().next, Some(four.from + 360 * 60));
+        // Nine (every statistic): 160 periods.
+        assert_eq!(
+            day("count,sum,avg,min,max,p50,p90,p95,p99")
+                .page()
+                .periods(),
+            160
+        );
     }
 
     #[test]

@@ -5,10 +5,10 @@
 //! * One service: each run of adjacent pieces of one resolution is one key-range Query.
 //! * Every service: each piece is one `TimestampIndex` Query (its partition holds every
 //!   service's item of that minute, hour or day), read in time order; the page ends after the
-//!   period that reaches [`MAX_PAGE_CELLS`] (service, period) cells, so its size follows the
-//!   answer, not the range.
+//!   period that reaches the query's cell budget ([`MetricsQuery::cell_budget`], from
+//!   [`MAX_PAGE_VALUES`]), so its size follows the answer, not the range.
 //! * `top`: the ranked services, each as one service, over as many periods as keep the page
-//!   within [`MAX_PAGE_CELLS`].
+//!   within the cell budget.
 //! * A `Partial` rollup (its merge would not fit an item) is replaced by its children, read as
 //!   one run of that service.
 //!
@@ -24,14 +24,14 @@ use metrics_core::store::rollup::{FetchReport, Fetched};
 use metrics_core::{MetricReader, StoreError};
 
 use crate::aggregate::{Merger, Series, StatValue};
-pub use crate::query::MAX_PAGE_CELLS;
+pub use crate::query::MAX_PAGE_VALUES;
 use crate::query::{MetricsQuery, Page, Top};
 
 /// Queries in flight at once.
 pub const QUERY_CONCURRENCY: usize = 8;
 
 /// What one page read: the page actually answered (it may end before the one asked for, see
-/// [`MAX_PAGE_CELLS`]), its items in (service, time) order, the ranking of a `top` query.
+/// [`MetricsQuery::cell_budget`]), its items in (service, time) order, the ranking of a `top` query.
 pub struct Rows {
     pub page: Page,
     pub rows: Vec<(String, Fetched)>,
@@ -70,7 +70,8 @@ pub async fn fetch(
             (page, rows, None)
         }
         (None, None) => {
-            let (page, rows) = every_service_page(reader, page, &mut fetch).await?;
+            let (page, rows) =
+                every_service_page(reader, page, q.cell_budget(), &mut fetch).await?;
             (page, rows, None)
         }
         (None, Some(top)) => {
@@ -78,7 +79,7 @@ pub async fn fetch(
                 Some(r) => r.clone(),
                 None => rank(reader, top, q.from, q.to, &mut fetch).await?,
             };
-            let page = page.within_cells(ranking.len(), q.to);
+            let page = page.within_cells(q.cell_budget(), ranking.len(), q.to);
             let pieces = page.pieces();
             let per_service: Vec<(Vec<(String, Fetched)>, FetchReport)> =
                 stream::iter(ranking.iter().map(|(s, _)| s.as_str()))
@@ -231,11 +232,12 @@ async fn replace_partial(
 
 /// One page of every service: the periods of `page` in time order, each period's pieces one
 /// `TimestampIndex` Query ([`QUERY_CONCURRENCY`] in flight, answers taken in order), until the
-/// period that brings the page to [`MAX_PAGE_CELLS`] (service, period) cells; the page then ends
+/// period that brings the page to `cell_budget` (service, period) cells; the page then ends
 /// after it (at least one period). At most `QUERY_CONCURRENCY - 1` Queries read past the end.
 async fn every_service_page(
     reader: &MetricReader,
     page: Page,
+    cell_budget: usize,
     fetch: &mut FetchReport,
 ) -> Result<(Page, Vec<(String, Fetched)>), StoreError> {
     let periods = page.period_covers();
@@ -264,7 +266,7 @@ async fn every_service_page(
         let services: BTreeSet<&str> = period_rows.iter().map(|(s, _)| s.as_str()).collect();
         cells += services.len();
         rows.append(&mut period_rows);
-        if cells >= MAX_PAGE_CELLS {
+        if cells >= cell_budget {
             end = periods.get(i + 1).map_or(page.end, |(start, _)| *start);
             break;
         }

@@ -949,10 +949,10 @@ async fn pages_without_service_end_at_the_cell_budget() {
     let before = app.table.request_counts().query;
     let first = get(&app, v2, &q).await;
     let queries = app.table.request_counts().query - before;
-    // 48 minutes x 30 services = MAX_PAGE_CELLS: the page ends there, although 60 Queries
+    // 48 minutes x 30 services = the cell budget of one statistic: the page ends there, although 60 Queries
     // would fit the Query budget; reading in time order stops within the Queries in flight.
     let cut = 48 * 60;
-    assert_eq!(metrics_api::query::MAX_PAGE_CELLS, 48 * 30);
+    assert_eq!(metrics_api::query::MAX_PAGE_VALUES, 48 * 30);
     assert_eq!(
         first.body["page"],
         json!({"from": from, "to": ts(t0() + cut)}),

@@ -96,17 +96,26 @@ async fn unprocessed_keys_are_read_again() {
     assert_eq!(requests(&s.direct, "a").await, Some(5));
 }
 
+/// A TransactWriteItems cancelled because another transaction holds every item (AWS's
+/// `TransactionConflict` cancellation reason).
+fn transaction_conflict(body: &Value) -> Fault {
+    let n = body["TransactItems"].as_array().map_or(0, Vec::len);
+    let reasons: Vec<Value> =
+        (0..n).map(|_| json!({ "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" })).collect();
+    let mut e = error(
+        "TransactionCanceledException",
+        "Transaction cancelled [TransactionConflict]",
+    );
+    e["CancellationReasons"] = Value::Array(reasons);
+    Fault {
+        status: 400,
+        body: e,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conflicting_transaction_is_retried_without_rereading() {
-    let s = setup(first("TransactWriteItems", 1, |body| {
-        let n = body["TransactItems"].as_array().map_or(0, Vec::len);
-        let reasons: Vec<Value> =
-            (0..n).map(|_| json!({ "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" })).collect();
-        let mut e = error("TransactionCanceledException", "Transaction cancelled [TransactionConflict]");
-        e["CancellationReasons"] = Value::Array(reasons);
-        Fault { status: 400, body: e }
-    }))
-    .await;
+    let s = setup(first("TransactWriteItems", 1, transaction_conflict)).await;
     let report = s
         .faulty
         .apply(Some("obj"), &batch(&["a", "b", "c"]))
@@ -126,15 +135,7 @@ async fn a_conflicting_transaction_is_retried_without_rereading() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_of_conflicting_transactions_is_contention_not_failure() {
     let lost = MAX_ATTEMPTS as usize + 4;
-    let s = setup(first("TransactWriteItems", lost, |body| {
-        let n = body["TransactItems"].as_array().map_or(0, Vec::len);
-        let reasons: Vec<Value> =
-            (0..n).map(|_| json!({ "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" })).collect();
-        let mut e = error("TransactionCanceledException", "Transaction cancelled [TransactionConflict]");
-        e["CancellationReasons"] = Value::Array(reasons);
-        Fault { status: 400, body: e }
-    }))
-    .await;
+    let s = setup(first("TransactWriteItems", lost, transaction_conflict)).await;
     let report = s.faulty.apply(Some("obj"), &batch(&["a"])).await.unwrap();
     assert_eq!(report.retries as usize, lost);
     assert_eq!(report.groups_written, 1);
