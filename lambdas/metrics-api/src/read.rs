@@ -233,7 +233,11 @@ async fn replace_partial(
 /// One page of every service: the periods of `page` in time order, each period's pieces one
 /// `TimestampIndex` Query ([`QUERY_CONCURRENCY`] in flight, answers taken in order), until the
 /// period that brings the page to `cell_budget` (service, period) cells; the page then ends
-/// after it (at least one period). At most `QUERY_CONCURRENCY - 1` Queries read past the end.
+/// after it (at least one period).
+///
+/// Reads go in waves sized by what the budget can still take at the most services a period has
+/// shown so far (one period first), so a page reads no period past its end unless a later period
+/// has more services than any before it; with no data yet, a wave is `QUERY_CONCURRENCY` periods.
 async fn every_service_page(
     reader: &MetricReader,
     page: Page,
@@ -241,37 +245,48 @@ async fn every_service_page(
     fetch: &mut FetchReport,
 ) -> Result<(Page, Vec<(String, Fetched)>), StoreError> {
     let periods = page.period_covers();
-    // (period index, piece, whether it is the period's last piece)
-    let pieces = periods.iter().enumerate().flat_map(|(i, (_, pieces))| {
-        let last = pieces.len() - 1;
-        pieces
-            .iter()
-            .enumerate()
-            .map(move |(k, p)| (i, *p, k == last))
-    });
-    let mut answers = stream::iter(pieces)
-        .map(|(i, piece, last)| async move {
-            Ok::<_, StoreError>((i, last, query_piece(reader, piece).await?))
-        })
-        .buffered(QUERY_CONCURRENCY);
     let (mut rows, mut period_rows) = (Vec::new(), Vec::new());
-    let (mut cells, mut end) = (0usize, page.end);
-    while let Some(answer) = answers.next().await {
-        let (i, last, (items, f)) = answer?;
-        fetch.add(&f);
-        period_rows.extend(items);
-        if !last {
-            continue;
-        }
-        let services: BTreeSet<&str> = period_rows.iter().map(|(s, _)| s.as_str()).collect();
-        cells += services.len();
-        rows.append(&mut period_rows);
-        if cells >= cell_budget {
-            end = periods.get(i + 1).map_or(page.end, |(start, _)| *start);
-            break;
+    let (mut cells, mut widest, mut end) = (0usize, 0usize, page.end);
+    let mut first = 0usize;
+    'waves: while first < periods.len() {
+        let take = match widest {
+            0 if first == 0 => 1,
+            0 => QUERY_CONCURRENCY,
+            w => (cell_budget - cells).div_ceil(w),
+        };
+        let wave = first..(first + take).min(periods.len());
+        first = wave.end;
+        // (period index, piece, whether it is the period's last piece)
+        let pieces = wave.flat_map(|i| {
+            let covering = &periods[i].1;
+            let last = covering.len() - 1;
+            covering
+                .iter()
+                .enumerate()
+                .map(move |(k, p)| (i, *p, k == last))
+        });
+        let mut answers = stream::iter(pieces)
+            .map(|(i, piece, last)| async move {
+                Ok::<_, StoreError>((i, last, query_piece(reader, piece).await?))
+            })
+            .buffered(QUERY_CONCURRENCY);
+        while let Some(answer) = answers.next().await {
+            let (i, last, (items, f)) = answer?;
+            fetch.add(&f);
+            period_rows.extend(items);
+            if !last {
+                continue;
+            }
+            let services: BTreeSet<&str> = period_rows.iter().map(|(s, _)| s.as_str()).collect();
+            widest = widest.max(services.len());
+            cells += services.len();
+            rows.append(&mut period_rows);
+            if cells >= cell_budget {
+                end = periods.get(i + 1).map_or(page.end, |(start, _)| *start);
+                break 'waves;
+            }
         }
     }
-    drop(answers);
     let mut rows = replace_partial(reader, rows, fetch).await?;
     sort_rows(&mut rows);
     let page = Page {
