@@ -21,21 +21,11 @@ use metrics_core::rollup::{Piece, Resolution};
 use metrics_core::store::rollup::{FetchReport, Fetched};
 use metrics_core::Minute;
 use serde_json::{json, Value};
+use test_support::bench::{machine, replace_block, Rng};
 
 const DAY_START: i64 = 1_795_910_400; // 2026-11-29T00:00:00Z
 const ITERATIONS: usize = 2_000;
 const WARM_UP: usize = 100;
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// A day of one service: requests, errors and a latency sketch per minute,
 /// 200 latencies a minute spread log-uniformly over 3 decades (2 ms to 2 s,
@@ -49,10 +39,10 @@ fn day_of_items() -> Vec<(String, Fetched)> {
             let mut group = StoredGroup::empty(key);
             let item = &mut group.metrics;
             for _ in 0..200 {
-                let latency = 2.0 * (rng.next_f64() * 7.0).exp();
+                let latency = 2.0 * (rng.unit() * 7.0).exp();
                 item.record("latency_ms", latency);
                 item.record("requests", 1.0);
-                if rng.next_f64() < 0.01 {
+                if rng.unit() < 0.01 {
                     item.record("errors", 1.0);
                 }
             }
@@ -173,41 +163,15 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_default();
-    format!("{cores} cores ({cpu}), load average {load} at the end of the run")
-}
-
 /// Replaces the generated block of the benchmark document with this run's figures.
 fn write_doc(rows: &[String]) -> std::io::Result<()> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../docs/benchmarks/metrics-api.md");
-    let doc = std::fs::read_to_string(&path)?;
-    let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
-        return Err(std::io::Error::other(
-            "markers not found in docs/benchmarks/metrics-api.md",
-        ));
-    };
     let date = chrono::Utc::now().format("%Y-%m-%d");
     let block = format!(
-        "{BEGIN}\nMeasured {date} on {}.\n\n| case | median | p99 | max | response body | phases (median): parse+validate / merge / stats / serialise |\n|---|---|---|---|---|---|\n{}\n",
-        machine(),
+        "Measured {date} on {}.\n\n| case | median | p99 | max | response body | phases (median): parse+validate / merge / stats / serialise |\n|---|---|---|---|---|---|\n{}\n",
+        machine(true),
         rows.join("\n")
     );
-    std::fs::write(&path, format!("{}{block}{}", &doc[..b], &doc[e..]))
+    replace_block("docs/benchmarks/metrics-api.md", BEGIN, END, &block)
 }
 
 fn main() {

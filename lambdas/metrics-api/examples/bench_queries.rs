@@ -34,6 +34,7 @@ use metrics_core::rollup::{Piece, Resolution};
 use metrics_core::store::rollup::FetchReport;
 use metrics_core::store::source_digest;
 use metrics_core::{MetricReader, Minute};
+use test_support::bench::{machine, Rng};
 use test_support::{dynamo, Moto};
 
 const DAY: i64 = 86_400;
@@ -57,21 +58,6 @@ fn service(i: usize) -> String {
     format!("service-{i:02}")
 }
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.next_f64().max(1e-12), self.next_f64());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
 /// Minutes of traffic: each service has a pool of 32 distinct minutes (120 to 280 requests,
 /// log-normal latencies around a per-service median of 20 to 80 ms, 1 % of them 10× slower,
 /// ~1 % errors recorded 0/1 per request as the log processor does), and each minute of the month
@@ -90,13 +76,13 @@ impl Data {
                 (0..32)
                     .map(|_| {
                         let mut m = MinuteMetrics::new();
-                        let n = 120 + (rng.next_f64() * 160.0) as usize;
+                        let n = 120 + (rng.unit() * 160.0) as usize;
                         for _ in 0..n {
-                            let slow = if rng.next_f64() < 0.01 { 10.0 } else { 1.0 };
+                            let slow = if rng.unit() < 0.01 { 10.0 } else { 1.0 };
                             let latency = median * slow * (0.6 * rng.normal()).exp();
                             m.record(LATENCY_MS, (latency * 1000.0).round() / 1000.0);
                             m.record(REQUESTS, 1.0);
-                            m.record(ERRORS, if rng.next_f64() < 0.01 { 1.0 } else { 0.0 });
+                            m.record(ERRORS, if rng.unit() < 0.01 { 1.0 } else { 0.0 });
                         }
                         m
                     })
@@ -568,24 +554,6 @@ struct Row {
     today_p99: Option<Duration>,
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_default();
-    format!("{cores} cores ({cpu}), load average {load} at the end of the run")
-}
-
 /// How today's cost of a case is found.
 #[derive(Clone, Copy, PartialEq)]
 enum Today {
@@ -998,7 +966,7 @@ fn render_doc(rows: &[Row], seeded: &[(&str, &str, usize)], seed_s: f64, total_s
     line("");
     line(&format!(
         "_Measured {date} on {}; whole run {total_s:.0} s._",
-        machine()
+        machine(true)
     ));
     line("");
     line("```sh");

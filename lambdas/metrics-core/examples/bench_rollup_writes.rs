@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use test_support::bench::{machine, replace_block, Rng};
 use test_support::fault_proxy::{error, Fault, FaultProxy, Rule};
 use test_support::{dynamo, Moto};
 
@@ -41,17 +42,6 @@ const MAX_INVOCATIONS: usize = 5;
 
 fn at(hour: i64, minute: i64) -> Minute {
     Minute::from_epoch_seconds(DAY0 + hour * 3_600 + minute * 60)
-}
-
-/// xorshift64*.
-struct Rng(u64);
-impl Rng {
-    fn unit(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 /// A log object of `lines` lines of one service in `minute`: what the log processor's
@@ -281,36 +271,14 @@ const HEADER: &str = "| writers | lines/object | objects | minute WU/object (tod
 const BEGIN: &str = "<!-- bench_rollup_writes:begin -->";
 const END: &str = "<!-- bench_rollup_writes:end -->";
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores ({cpu})")
-}
-
 fn write_doc(rows: &[String], seconds: f64) -> std::io::Result<()> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../docs/benchmarks/rollup-writes.md");
-    let doc = std::fs::read_to_string(&path)?;
-    let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
-        return Err(std::io::Error::other(
-            "markers not found in docs/benchmarks/rollup-writes.md",
-        ));
-    };
     let date = chrono::Utc::now().format("%Y-%m-%d");
     let block = format!(
-        "{BEGIN}\nMeasured {date} on {}, moto 5.2.5 single-threaded; the whole run took {seconds:.0} s.\n\n{HEADER}\n{}\n",
-        machine(),
+        "Measured {date} on {}, moto 5.2.5 single-threaded; the whole run took {seconds:.0} s.\n\n{HEADER}\n{}\n",
+        machine(false),
         rows.join("\n")
     );
-    std::fs::write(&path, format!("{}{block}{}", &doc[..b], &doc[e..]))
+    replace_block("docs/benchmarks/rollup-writes.md", BEGIN, END, &block)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

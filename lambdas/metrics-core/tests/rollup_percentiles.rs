@@ -10,26 +10,11 @@ use metrics_core::codec::{StoredGroup, StoredRollup};
 use metrics_core::rollup::{Piece, Resolution};
 use metrics_core::sketch::RELATIVE_ACCURACY;
 use metrics_core::{Minute, Stat};
+use test_support::bench::Rng;
 
 /// 2026-11-01T00:00:00Z
 const MONTH0: i64 = 1_793_491_200;
 const VALUES_PER_MINUTE: usize = 20;
-
-/// xorshift64*: deterministic values without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn unit(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Standard normal (Box-Muller).
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.unit().max(1e-300), self.unit());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
 
 /// A latency in ms: log-normal around 40 ms (σ = 0.8), slower by day (a diurnal factor up to
 /// 3×), with a 2% tail of timeouts-to-be 20× slower, and a bad day (day 17) 5× slower.
