@@ -55,3 +55,24 @@ pub fn replace_block(path: &str, begin: &str, end: &str, block: &str) -> std::io
     };
     std::fs::write(&path, format!("{}{begin}\n{block}{}", &doc[..b], &doc[e..]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_block_keeps_the_markers_and_what_surrounds_them() {
+        let path = std::env::temp_dir().join(format!("bench-doc-{}.md", std::process::id()));
+        std::fs::write(&path, "intro\n<!-- b -->\nold\n<!-- e -->\noutro\n").unwrap();
+        let p = path.to_str().unwrap();
+        replace_block(p, "<!-- b -->", "<!-- e -->", "new\n").unwrap();
+        let got = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(got, "intro\n<!-- b -->\nnew\n<!-- e -->\noutro\n");
+        let err = replace_block(p, "<!-- x -->", "<!-- e -->", "new\n").unwrap_err();
+        assert!(err.to_string().contains("<!-- x -->"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+        let (mut a, mut b) = (Rng(7), Rng(7));
+        assert_eq!(a.unit(), b.unit());
+        assert!((0.0..1.0).contains(&a.unit()));
+    }
+}
