@@ -10,9 +10,7 @@ use crate::aggregate::Batch;
 use crate::minute::Minute;
 use crate::store::atomic::{AtomicError, AtomicOutcome, AtomicWrite};
 use crate::store::rollup::{FetchReport, Fetched};
-use crate::store::{
-    ApplyReport, MetricStore, MinutePage, OnReject, RequestCounts, ServicePage, StoreError,
-};
+use crate::store::{ApplyReport, MetricStore, OnReject, RequestCounts, ServicePage, StoreError};
 use crate::MinuteMetrics;
 use aws_sdk_dynamodb::Client;
 use contract::iam::{AwsClient, Operation};
@@ -135,22 +133,6 @@ impl MetricReader {
         self.0
             .query_service_page(service, from, to_exclusive, max_items)
             .await
-    }
-
-    pub async fn query_minute(
-        &self,
-        minute: Minute,
-    ) -> Result<Vec<(String, MinuteMetrics)>, StoreError> {
-        self.0.query_minute(minute).await
-    }
-
-    pub async fn query_minute_page(
-        &self,
-        minute: Minute,
-        after: Option<&str>,
-        max_items: usize,
-    ) -> Result<MinutePage, StoreError> {
-        self.0.query_minute_page(minute, after, max_items).await
     }
 
     pub fn request_counts(&self) -> RequestCounts {

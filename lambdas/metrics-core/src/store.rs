@@ -50,12 +50,11 @@ pub mod rollup;
 
 use crate::aggregate::{Batch, GroupKey, MinuteMetrics};
 use crate::codec::{
-    decode_group, encode_group, key_of, CodecError, StoredGroup, GSI_TIMESTAMP, PK, SK,
-    TTL_ATTRIBUTE, VERSION,
+    decode_group, encode_group, key_of, CodecError, StoredGroup, PK, SK, TTL_ATTRIBUTE, VERSION,
 };
 use crate::minute::Minute;
 use crate::rollup::{Piece, Resolution};
-use crate::service::{is_reserved_key, validate_metric_name, validate_service_name};
+use crate::service::{validate_metric_name, validate_service_name};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
@@ -251,16 +250,6 @@ pub struct ServicePage {
     /// Where the next page starts (pass as `from`), `None` when the range is exhausted.
     pub next: Option<Minute>,
     /// Query requests made for this page.
-    pub requests: u32,
-}
-
-/// One page of [`MetricStore::query_minute_page`].
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MinutePage {
-    /// Ascending by service name; reserved keys are never included.
-    pub items: Vec<(String, MinuteMetrics)>,
-    /// Pass as `after` to get the next page, `None` when done.
-    pub next_after: Option<String>,
     pub requests: u32,
 }
 
@@ -1049,78 +1038,6 @@ impl MetricStore {
                     .last()
                     .map(|(m, _)| m.next())
                     .filter(|m| *m < to_exclusive);
-                return Ok(page);
-            }
-        }
-    }
-
-    /// Every service's metrics in `minute` (GSI `TimestampIndex`), ascending by service.
-    pub async fn query_minute(
-        &self,
-        minute: Minute,
-    ) -> Result<Vec<(String, MinuteMetrics)>, StoreError> {
-        Ok(self
-            .query_minute_page(minute, None, usize::MAX)
-            .await?
-            .items)
-    }
-
-    /// Up to `max_items` services of `minute` whose name sorts after `after`.
-    pub async fn query_minute_page(
-        &self,
-        minute: Minute,
-        after: Option<&str>,
-        max_items: usize,
-    ) -> Result<MinutePage, StoreError> {
-        if let Some(a) = after {
-            validate_service_name(a)
-                .map_err(|e| StoreError::Invalid(format!("page cursor: {e}")))?;
-        }
-        let mut page = MinutePage::default();
-        if max_items == 0 {
-            return Ok(page);
-        }
-        let mut start_key: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let remaining = max_items - page.items.len();
-            bump(&self.counters.query);
-            page.requests += 1;
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI_TIMESTAMP)
-                // Reserved keys start with '#', below '$': the key condition never reads them.
-                .key_condition_expression("#sk = :t AND #pk > :after")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":t", AttributeValue::S(minute.key()))
-                .expression_attribute_values(
-                    ":after",
-                    AttributeValue::S(after.unwrap_or(ABOVE_RESERVED).to_owned()),
-                )
-                .set_limit(i32::try_from(remaining).ok())
-                .set_exclusive_start_key(start_key.take())
-                .send()
-                .await
-                .map_err(|e| self.aws_error("Query", e))?;
-            for item in out.items() {
-                if item
-                    .get(PK)
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|pk| is_reserved_key(pk))
-                {
-                    continue;
-                }
-                let group = decode_group(item).map_err(|e| self.corrupt(item, e))?;
-                page.items.push((group.key.service, group.metrics));
-            }
-            start_key = out.last_evaluated_key().cloned();
-            if start_key.is_none() {
-                return Ok(page);
-            }
-            if page.items.len() >= max_items {
-                page.next_after = page.items.last().map(|(s, _)| s.clone());
                 return Ok(page);
             }
         }

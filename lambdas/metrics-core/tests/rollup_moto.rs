@@ -237,7 +237,14 @@ async fn rollups_hold_the_merge_of_their_minutes_under_the_documented_keys() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 20);
-    assert!(store.query_minute(at(23, 50)).await.unwrap().len() == 1);
+    let minute = Piece {
+        resolution: Resolution::Minute,
+        start: at(23, 50).epoch_seconds(),
+    };
+    assert_eq!(
+        store.query_piece(minute, &mut fetch).await.unwrap().len(),
+        1
+    );
 }
 
 /// Every item of the table that is a rollup, by key.

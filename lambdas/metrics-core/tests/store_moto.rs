@@ -7,7 +7,9 @@ use metrics_core::aggregate::{ERRORS, LATENCY_MS, REQUESTS};
 use metrics_core::codec::{
     encode_group, StoredGroup, PK, SK, SOURCES, TTL_ATTRIBUTE, UPDATED_AT, VERSION,
 };
+use metrics_core::rollup::{Piece, Resolution};
 use metrics_core::service::reserved_key;
+use metrics_core::store::rollup::FetchReport;
 use metrics_core::store::{source_digest, MAX_SOURCES_PER_ITEM};
 use metrics_core::{Batch, GroupKey, MetricStore, Minute, Stat, StoreError};
 use std::collections::{BTreeMap, HashMap};
@@ -325,28 +327,22 @@ async fn queries_page_and_skip_reserved_keys() {
         (0..10).map(|i| t0().add_minutes(i)).collect::<Vec<_>>()
     );
 
-    let all = store.query_minute(t0()).await.unwrap();
+    // Every service's item of a minute: one TimestampIndex partition, the reserved key skipped.
+    let minute = Piece {
+        resolution: Resolution::Minute,
+        start: t0().epoch_seconds(),
+    };
+    let mut fetch = FetchReport::default();
+    let all = store.query_piece(minute, &mut fetch).await.unwrap();
     let got: Vec<&str> = all.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(got, names, "every service once, sorted, no reserved key");
-    assert_eq!(all[0].1.get(REQUESTS).unwrap().count, 20);
-
-    let mut after: Option<String> = None;
-    let mut paged = Vec::new();
-    loop {
-        let page = store
-            .query_minute_page(t0(), after.as_deref(), 10)
-            .await
-            .unwrap();
-        assert!(page.items.len() <= 10);
-        paged.extend(page.items.into_iter().map(|(s, _)| s));
-        match page.next_after {
-            Some(a) => after = Some(a),
-            None => break,
-        }
-    }
-    assert_eq!(paged, services);
+    assert_eq!(all[0].1.metrics.get(REQUESTS).unwrap().count, 20);
+    let later = Piece {
+        start: t0().add_minutes(60).epoch_seconds(),
+        ..minute
+    };
     assert!(store
-        .query_minute(t0().add_minutes(60))
+        .query_piece(later, &mut fetch)
         .await
         .unwrap()
         .is_empty());
