@@ -31,7 +31,8 @@ use crate::query::{MetricsQuery, Page, Top};
 pub const QUERY_CONCURRENCY: usize = 8;
 
 /// What one page read: the page actually answered (it may end before the one asked for, see
-/// [`MetricsQuery::cell_budget`]), its items in (service, time) order, the ranking of a `top` query.
+/// [`MetricsQuery::cell_budget`]), its items (each service's in time order), the ranking of a
+/// `top` query.
 pub struct Rows {
     pub page: Page,
     pub rows: Vec<(String, Fetched)>,
