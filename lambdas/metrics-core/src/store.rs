@@ -1080,22 +1080,50 @@ fn reject(
     }
 }
 
+/// The condition of an optimistic write: the item is still at `expected_version` (0 = absent).
+/// Shared by the transactions' Puts and the rollups' PutItem.
+pub(crate) struct VersionCondition {
+    pub expression: &'static str,
+    pub names: HashMap<String, String>,
+    pub values: Option<HashMap<String, AttributeValue>>,
+}
+
+impl VersionCondition {
+    pub(crate) fn at(expected_version: u64) -> VersionCondition {
+        if expected_version == 0 {
+            VersionCondition {
+                expression: "attribute_not_exists(#pk)",
+                names: HashMap::from([("#pk".to_owned(), PK.to_owned())]),
+                values: None,
+            }
+        } else {
+            VersionCondition {
+                expression: "#v = :v",
+                names: HashMap::from([("#v".to_owned(), VERSION.to_owned())]),
+                values: Some(HashMap::from([(
+                    ":v".to_owned(),
+                    AttributeValue::N(expected_version.to_string()),
+                )])),
+            }
+        }
+    }
+}
+
 /// A Put that only succeeds if the item is still at `expected_version` (0 = absent).
 fn conditional_put(
     table: &str,
     item: HashMap<String, AttributeValue>,
     expected_version: u64,
 ) -> Result<Put, StoreError> {
-    let put = Put::builder().table_name(table).set_item(Some(item));
-    let put = if expected_version == 0 {
-        put.condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-    } else {
-        put.condition_expression("#v = :v")
-            .expression_attribute_names("#v", VERSION)
-            .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
-    };
-    put.build().map_err(|e| StoreError::Invalid(e.to_string()))
+    let condition = VersionCondition::at(expected_version);
+    Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition.expression)
+        .set_expression_attribute_names(Some(condition.names))
+        .set_expression_attribute_values(condition.values)
+        .build()
+        .map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
 /// Splits Puts into transactions of ≤`max_items` (≤100) items and ≤3 MB.

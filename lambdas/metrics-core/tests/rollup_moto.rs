@@ -3,7 +3,6 @@
 //! their merge, corrupt children, DynamoDB refusing a rollup Put, retention. Needs moto (see
 //! test-support's `moto.rs`); fails with an install hint without it.
 
-use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use metrics_core::aggregate::{ERRORS, LATENCY_MS, REQUESTS};
@@ -474,12 +473,11 @@ struct Faulty {
 async fn faulty(moto: Moto, rule: Rule) -> Faulty {
     let (client, direct) = setup(&moto).await;
     let proxy = FaultProxy::start(&moto.endpoint, rule).await;
-    let conf = dynamo::sdk_config(&proxy.endpoint).await;
-    let conf = aws_sdk_dynamodb::config::Builder::from(&conf)
-        .retry_config(RetryConfig::disabled())
-        .build();
     Faulty {
-        faulty: MetricStore::new(Client::from_conf(conf), TABLE),
+        faulty: MetricStore::new(
+            dynamo::client_without_sdk_retries(&proxy.endpoint).await,
+            TABLE,
+        ),
         direct,
         client,
         _moto: moto,

@@ -3,8 +3,6 @@
 //! responses DynamoDB sends (same JSON shapes), and forwards everything else to moto.
 //! SDK-level retries are off here so that the store's own retry logic is what is measured.
 
-use aws_sdk_dynamodb::config::retry::RetryConfig;
-use aws_sdk_dynamodb::Client;
 use metrics_core::aggregate::REQUESTS;
 use metrics_core::store::MAX_ATTEMPTS;
 use metrics_core::{Batch, GroupKey, MetricStore, Minute, StoreError};
@@ -44,12 +42,11 @@ async fn setup(rule: Rule) -> Setup {
     let direct_client = dynamo::client(&moto.endpoint).await;
     dynamo::create_metric_table(&direct_client, TABLE).await;
     let proxy = FaultProxy::start(&moto.endpoint, rule).await;
-    let conf = dynamo::sdk_config(&proxy.endpoint).await;
-    let conf = aws_sdk_dynamodb::config::Builder::from(&conf)
-        .retry_config(RetryConfig::disabled())
-        .build();
     Setup {
-        faulty: MetricStore::new(Client::from_conf(conf), TABLE),
+        faulty: MetricStore::new(
+            dynamo::client_without_sdk_retries(&proxy.endpoint).await,
+            TABLE,
+        ),
         direct: MetricStore::new(direct_client, TABLE),
         _moto: moto,
         _proxy: proxy,

@@ -24,6 +24,15 @@ pub async fn client(endpoint: &str) -> Client {
     metrics_core::aws::dynamodb_client(&sdk_config(endpoint).await)
 }
 
+/// A DynamoDB client for `endpoint` whose SDK never retries: a test in front of a fault proxy
+/// then sees every error it injects, and only the store's own retries act on them.
+pub async fn client_without_sdk_retries(endpoint: &str) -> Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk_config(endpoint).await)
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(conf)
+}
+
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
     KeySchemaElement::builder()
         .attribute_name(name)

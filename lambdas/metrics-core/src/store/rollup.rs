@@ -35,8 +35,8 @@
 //! that meets it instead of failing every later write to its hour.
 
 use super::{
-    backoff_delay, bump, is_retryable, item_size, MetricStore, StoreError, MAX_ATTEMPTS,
-    MAX_CONFLICT_ROUNDS, MAX_ITEM_BYTES,
+    backoff_delay, bump, is_retryable, item_size, MetricStore, StoreError, VersionCondition,
+    MAX_ATTEMPTS, MAX_CONFLICT_ROUNDS, MAX_ITEM_BYTES,
 };
 use crate::aggregate::{GroupKey, MinuteMetrics};
 use crate::codec::{
@@ -467,19 +467,15 @@ impl MetricStore {
                 .take()
                 .unwrap_or_else(|| encode_rollup(&rollup, expires_at));
             let bytes = item_size(&item);
+            let condition = VersionCondition::at(expected);
             let put = self
                 .client
                 .put_item()
                 .table_name(&self.table)
-                .set_item(Some(item));
-            let put = if expected == 0 {
-                put.condition_expression("attribute_not_exists(#pk)")
-                    .expression_attribute_names("#pk", PK)
-            } else {
-                put.condition_expression("#v = :v")
-                    .expression_attribute_names("#v", VERSION)
-                    .expression_attribute_values(":v", AttributeValue::N(expected.to_string()))
-            };
+                .set_item(Some(item))
+                .condition_expression(condition.expression)
+                .set_expression_attribute_names(Some(condition.names))
+                .set_expression_attribute_values(condition.values);
             bump(&self.counters.put);
             report.write_requests += 1;
             return match put.send().await {
