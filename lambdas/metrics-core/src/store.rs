@@ -976,6 +976,41 @@ impl MetricStore {
         Ok(found)
     }
 
+    /// Sends one read (`send` builds and sends it) until it succeeds, fails for good, or
+    /// [`MAX_ATTEMPTS`] attempts were throttled or failed transiently, backing off between them
+    /// like [`MetricStore::batch_get_items`] (the SDK's own retries run inside each attempt).
+    /// Returns the response and how many times it was sent again.
+    pub(crate) async fn send_read<T, E, R, F>(
+        &self,
+        operation: &'static str,
+        mut send: impl FnMut() -> F,
+    ) -> Result<(T, u32), StoreError>
+    where
+        F: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let mut failed = 0u32;
+        loop {
+            match send().await {
+                Ok(out) => return Ok((out, failed)),
+                Err(err) if is_retryable(&err) => {
+                    failed += 1;
+                    if failed >= MAX_ATTEMPTS {
+                        return Err(StoreError::Exhausted {
+                            operation,
+                            table: self.table.clone(),
+                            attempts: failed,
+                            last: DisplayErrorContext(&err).to_string(),
+                        });
+                    }
+                    tokio::time::sleep(backoff_delay(failed)).await;
+                }
+                Err(err) => return Err(self.aws_error(operation, err)),
+            }
+        }
+    }
+
     /// All minutes of `service` in `[from, to_exclusive)`, ascending, following pagination.
     pub async fn query_service(
         &self,

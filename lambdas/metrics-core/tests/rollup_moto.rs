@@ -12,12 +12,12 @@ use metrics_core::codec::{
 use metrics_core::rollup::{Piece, Resolution, Run};
 use metrics_core::store::atomic::{AtomicOutcome, AtomicWrite};
 use metrics_core::store::rollup::FetchReport;
-use metrics_core::store::{item_size, Retention, MAX_ITEM_BYTES};
+use metrics_core::store::{item_size, Retention, MAX_ATTEMPTS, MAX_ITEM_BYTES};
 use metrics_core::{Batch, GroupKey, MetricStore, Minute, MinuteMetrics, Stat, StoreError};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use test_support::fault_proxy::{error, Fault, FaultProxy, Rule};
 use test_support::{dynamo, Moto};
 
@@ -575,6 +575,65 @@ async fn a_crash_between_commit_and_rollups_is_repaired_by_the_retry_or_the_next
         &expected(&[&b, &c], "svc", DAY0, DAY0 + 86_400),
         "day repaired by the next write",
     );
+}
+
+/// Throttles the first `times` requests of each operation in `ops`, as DynamoDB answers a table
+/// over its throughput (`ThrottlingException` is retryable:
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html>).
+fn throttle_first(ops: &'static [&'static str], times: usize) -> Rule {
+    let seen = Mutex::new(HashMap::<String, usize>::new());
+    Arc::new(move |target, _| {
+        if !ops.contains(&target) {
+            return None;
+        }
+        let mut seen = seen.lock().unwrap();
+        let n = seen.entry(target.to_owned()).or_default();
+        *n += 1;
+        (*n <= times).then(|| Fault {
+            status: 400,
+            body: error(
+                "ThrottlingException",
+                "Rate of requests exceeds the allowed throughput.",
+            ),
+        })
+    })
+}
+
+/// (e) Throttling is transient: the refresh's GetItem, Query and PutItem are sent again after
+/// a pause (SDK retries off here), so a throttled read no longer fails the object and makes
+/// Lambda retry it whole; a reader's Query is sent again too; throttling that does not stop
+/// gives up after MAX_ATTEMPTS with the operation named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_rollup_reads_and_puts_are_sent_again() {
+    let s = faulty(
+        Moto::start(),
+        throttle_first(&["GetItem", "Query", "PutItem"], 2),
+    )
+    .await;
+    let a = object("svc", &minutes(at(18, 10), 3), 20, 21);
+    let report = s.faulty.apply(Some("obj-a"), &a).await.unwrap();
+    assert_eq!(report.rollups.written, 2, "{report:?}");
+    assert_eq!(report.rollups.retries, 6, "{report:?}");
+    let hour = rollup(&s.client, "svc", "PT1H#2026-11-29T18:00:00Z").await;
+    let want = expected(&[&a], "svc", hour_piece(18).start, hour_piece(18).end());
+    assert_same(&hour.metrics, &want, "hour");
+    let day = rollup(&s.client, "svc", "P1D#2026-11-29T00:00:00Z").await;
+    assert_same(&day.metrics, &want, "day");
+
+    let s = faulty(Moto::start(), throttle_first(&["Query"], 3)).await;
+    s.direct.apply(Some("obj-a"), &a).await.unwrap();
+    let mut fetch = FetchReport::default();
+    let rows = s.faulty.query_piece(hour_piece(18), &mut fetch).await.unwrap();
+    assert_eq!((rows.len(), fetch.retries), (1, 3), "{fetch:?}");
+    assert_same(&rows[0].1.metrics, &want, "hour read through TimestampIndex");
+
+    let s = faulty(Moto::start(), throttle_first(&["GetItem"], usize::MAX)).await;
+    let e = s.faulty.apply(Some("obj-a"), &a).await.unwrap_err();
+    assert!(
+        matches!(e, StoreError::Exhausted { operation: "GetItem", attempts, .. } if attempts == MAX_ATTEMPTS),
+        "{e}"
+    );
+    assert!(e.to_string().contains("ThrottlingException"), "{e}");
 }
 
 /// (e) `apply_atomic` (`POST /metrics`) has committed when its rollups fail: it answers

@@ -2,7 +2,9 @@
 //!
 //! * Python: `$MOTO_PYTHON`, else `<workspace root>/.tools/venv/bin/python`. Missing → the test
 //!   FAILS with an install hint (it never skips).
-//! * A free loopback port per server, so tests run in parallel.
+//! * Each server binds a loopback port the OS picks and says which ([`LAUNCHER`]), so tests run
+//!   in parallel. (Picking a free port first and passing it to moto raced: another test's fault
+//!   proxy could bind it in between, and this test then talked to that test's moto.)
 //! * The process is killed when the guard drops, also when the test panics.
 //! * moto's output goes to a temporary log file (shown when start-up fails): a pipe nobody reads
 //!   would fill up and stall moto mid-test.
@@ -15,6 +17,7 @@
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const INSTALL_HINT: &str =
@@ -22,12 +25,22 @@ const INSTALL_HINT: &str =
 (creates .tools/venv with moto[server]==5.2.5), or point MOTO_PYTHON at a python that has \
 `pip install 'moto[server]==5.2.5'`";
 
-/// `python -m moto.server ARGS` with werkzeug's `run_simple` forced to `threaded=False`.
-const SERIALIZED_MAIN: &str = "import sys, moto.server as s\n\
-_run = s.run_simple\n\
-def run(*a, **k):\n    k['threaded'] = False\n    return _run(*a, **k)\n\
+/// `python -c LAUNCHER threaded|serial ARGS`: moto's own `main(ARGS)`, with werkzeug's
+/// `run_simple` replaced by the same server built by `make_server`, so that port 0 (the OS
+/// picks) can be reported: it prints [`LISTENING`] and the port once bound. `serial` forces
+/// `threaded=False` (see the module docs).
+const LAUNCHER: &str = "import sys, moto.server as s\n\
+from werkzeug.serving import make_server\n\
+serial = sys.argv.pop(1) == 'serial'\n\
+def run(host, port, app, threaded=True, request_handler=None, **_):\n    \
+srv = make_server(host, port, app, threaded=threaded and not serial, request_handler=request_handler)\n    \
+print('moto listening on port', srv.port, flush=True)\n    \
+srv.serve_forever()\n\
 s.run_simple = run\n\
 s.main(sys.argv[1:])\n";
+
+/// What [`LAUNCHER`] prints before the port it bound.
+const LISTENING: &str = "moto listening on port ";
 
 pub struct Moto {
     child: Child,
@@ -84,17 +97,16 @@ impl Moto {
             "{INSTALL_HINT} (looked for {})",
             python.display()
         );
-        let port = free_port();
-        let log = std::env::temp_dir().join(format!("test-support-moto-{port}.log"));
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let log = std::env::temp_dir().join(format!(
+            "test-support-moto-{}-{}.log",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::SeqCst)
+        ));
         let log_file = std::fs::File::create(&log).expect("create the moto log file");
-        let port_arg = port.to_string();
-        let mut args = vec!["-m", "moto.server", "-H", "127.0.0.1", "-p", &port_arg];
-        if serialized {
-            // `python -c CODE -H ... -p ...`: CODE passes sys.argv[1:] on to moto's main.
-            args.splice(0..2, ["-c", SERIALIZED_MAIN]);
-        }
+        let mode = if serialized { "serial" } else { "threaded" };
         let child = Command::new(&python)
-            .args(&args)
+            .args(["-c", LAUNCHER, mode, "-H", "127.0.0.1", "-p", "0"])
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("clone the log file handle"))
             .stderr(log_file)
@@ -102,14 +114,16 @@ impl Moto {
             .unwrap_or_else(|e| panic!("{INSTALL_HINT}: cannot run {}: {e}", python.display()));
         let mut moto = Moto {
             child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: String::new(),
             log,
         };
-        moto.wait_ready(port);
+        let port = moto.wait_ready();
+        moto.endpoint = format!("http://127.0.0.1:{port}");
         moto
     }
 
-    fn wait_ready(&mut self, port: u16) {
+    /// The port moto reports it bound, once it accepts connections there.
+    fn wait_ready(&mut self) -> u16 {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -118,13 +132,19 @@ impl Moto {
                     self.log_text()
                 );
             }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return;
+            let port = self.log_text().lines().find_map(|l| {
+                l.strip_prefix(LISTENING)
+                    .and_then(|p| p.trim().parse::<u16>().ok())
+            });
+            if let Some(port) = port {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return port;
+                }
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!(
-            "moto did not listen on port {port} within 60 s\n--- moto log ---\n{}",
+            "moto did not report a listening port within 60 s\n--- moto log ---\n{}",
             self.log_text()
         );
     }

@@ -66,6 +66,9 @@ pub struct RollupReport {
     pub read_requests: usize,
     /// Put requests.
     pub write_requests: usize,
+    /// Reads and Puts sent again after throttling or a transient error (included in the counts
+    /// above).
+    pub retries: usize,
     /// Child items read by the recomputes.
     pub items_read: usize,
     /// Write units of the successful Puts on the table, by AWS's rule: 1 per KB of item, rounded up
@@ -91,6 +94,7 @@ impl RollupReport {
         self.conflicts += o.conflicts;
         self.read_requests += o.read_requests;
         self.write_requests += o.write_requests;
+        self.retries += o.retries;
         self.items_read += o.items_read;
         self.write_units += o.write_units;
         self.index_write_units_hour += o.index_write_units_hour;
@@ -118,7 +122,10 @@ pub struct Fetched {
 /// Items read by one or more [`MetricStore::query_run`] or [`MetricStore::query_piece`] calls.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FetchReport {
+    /// Responses received (requests sent again after throttling are in `retries`).
     pub requests: u32,
+    /// Requests sent again after throttling or a transient error.
+    pub retries: u32,
     pub items: usize,
     /// The items' sizes (DynamoDB's item size rules, `item_size`).
     pub bytes: usize,
@@ -142,6 +149,7 @@ impl FetchReport {
     /// Adds another report's counts to this one.
     pub fn add(&mut self, other: &FetchReport) {
         self.requests += other.requests;
+        self.retries += other.retries;
         self.items += other.items;
         self.bytes += other.bytes;
         self.units_4k += other.units_4k;
@@ -308,6 +316,7 @@ impl MetricStore {
                     }
                     PutOutcome::Busy(reason) => {
                         busy += 1;
+                        report.retries += 1;
                         if busy >= MAX_ATTEMPTS {
                             return Err(self.rollup_exhausted("PutItem", busy, reason));
                         }
@@ -347,17 +356,19 @@ impl MetricStore {
         piece: Piece,
         report: &mut RollupReport,
     ) -> Result<(u64, BTreeMap<i64, u64>), StoreError> {
-        bump(&self.counters.get);
-        report.read_requests += 1;
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(piece_key(service, piece)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.aws_error("GetItem", e))?;
+        let (out, retries) = self
+            .send_read("GetItem", || {
+                bump(&self.counters.get);
+                self.client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(piece_key(service, piece)))
+                    .consistent_read(true)
+                    .send()
+            })
+            .await?;
+        report.read_requests += 1 + retries as usize;
+        report.retries += retries as usize;
         let Some(item) = out.item() else {
             return Ok((0, BTreeMap::new()));
         };
@@ -399,7 +410,8 @@ impl MetricStore {
         };
         let mut fetch = FetchReport::default();
         let items = self.query_run_items(service, run, true, &mut fetch).await?;
-        report.read_requests += fetch.requests as usize;
+        report.read_requests += (fetch.requests + fetch.retries) as usize;
+        report.retries += fetch.retries as usize;
         report.items_read += items.len();
         let mut out = Vec::with_capacity(items.len());
         for item in &items {
@@ -529,22 +541,24 @@ impl MetricStore {
         let mut items = Vec::new();
         let mut start_key = None;
         loop {
-            bump(&self.counters.query);
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", AttributeValue::S(service.to_owned()))
-                .expression_attribute_values(":from", AttributeValue::S(run.first_key()))
-                .expression_attribute_values(":to", AttributeValue::S(run.last_key()))
-                .consistent_read(consistent)
-                .set_exclusive_start_key(start_key.take())
-                .send()
-                .await
-                .map_err(|e| self.aws_error("Query", e))?;
+            let (out, retries) = self
+                .send_read("Query", || {
+                    bump(&self.counters.query);
+                    self.client
+                        .query()
+                        .table_name(&self.table)
+                        .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                        .expression_attribute_names("#pk", PK)
+                        .expression_attribute_names("#sk", SK)
+                        .expression_attribute_values(":pk", AttributeValue::S(service.to_owned()))
+                        .expression_attribute_values(":from", AttributeValue::S(run.first_key()))
+                        .expression_attribute_values(":to", AttributeValue::S(run.last_key()))
+                        .consistent_read(consistent)
+                        .set_exclusive_start_key(start_key.clone())
+                        .send()
+                })
+                .await?;
+            fetch.retries += retries;
             fetch.record_response(out.items().iter().map(item_size));
             fetch.items += out.items().len();
             items.extend(out.items().iter().cloned());
@@ -575,25 +589,27 @@ impl MetricStore {
         let mut out = Vec::new();
         let mut start_key = None;
         loop {
-            bump(&self.counters.query);
-            let result = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI_TIMESTAMP)
-                // Reserved keys start with '#', below '$': the key condition never reads them.
-                .key_condition_expression("#sk = :t AND #pk > :after")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":t", AttributeValue::S(piece.key()))
-                .expression_attribute_values(
-                    ":after",
-                    AttributeValue::S(super::ABOVE_RESERVED.to_owned()),
-                )
-                .set_exclusive_start_key(start_key.take())
-                .send()
-                .await
-                .map_err(|e| self.aws_error("Query", e))?;
+            let (result, retries) = self
+                .send_read("Query", || {
+                    bump(&self.counters.query);
+                    self.client
+                        .query()
+                        .table_name(&self.table)
+                        .index_name(GSI_TIMESTAMP)
+                        // Reserved keys start with '#', below '$': the key condition never reads them.
+                        .key_condition_expression("#sk = :t AND #pk > :after")
+                        .expression_attribute_names("#pk", PK)
+                        .expression_attribute_names("#sk", SK)
+                        .expression_attribute_values(":t", AttributeValue::S(piece.key()))
+                        .expression_attribute_values(
+                            ":after",
+                            AttributeValue::S(super::ABOVE_RESERVED.to_owned()),
+                        )
+                        .set_exclusive_start_key(start_key.clone())
+                        .send()
+                })
+                .await?;
+            fetch.retries += retries;
             fetch.record_response(result.items().iter().map(item_size));
             fetch.items += result.items().len();
             for item in result.items() {
