@@ -623,9 +623,17 @@ async fn throttled_rollup_reads_and_puts_are_sent_again() {
     let s = faulty(Moto::start(), throttle_first(&["Query"], 3)).await;
     s.direct.apply(Some("obj-a"), &a).await.unwrap();
     let mut fetch = FetchReport::default();
-    let rows = s.faulty.query_piece(hour_piece(18), &mut fetch).await.unwrap();
+    let rows = s
+        .faulty
+        .query_piece(hour_piece(18), &mut fetch)
+        .await
+        .unwrap();
     assert_eq!((rows.len(), fetch.retries), (1, 3), "{fetch:?}");
-    assert_same(&rows[0].1.metrics, &want, "hour read through TimestampIndex");
+    assert_same(
+        &rows[0].1.metrics,
+        &want,
+        "hour read through TimestampIndex",
+    );
 
     let s = faulty(Moto::start(), throttle_first(&["GetItem"], usize::MAX)).await;
     let e = s.faulty.apply(Some("obj-a"), &a).await.unwrap_err();
