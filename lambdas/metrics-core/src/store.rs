@@ -468,6 +468,21 @@ impl MetricStore {
         }
     }
 
+    /// `operation` gave up after `attempts` retryable failures, the last one being `last`.
+    pub(crate) fn exhausted(
+        &self,
+        operation: &'static str,
+        attempts: u32,
+        last: String,
+    ) -> StoreError {
+        StoreError::Exhausted {
+            operation,
+            table: self.table.clone(),
+            attempts,
+            last,
+        }
+    }
+
     fn corrupt(&self, item: &HashMap<String, AttributeValue>, source: CodecError) -> StoreError {
         let part = |name| {
             item.get(name)
@@ -631,12 +646,7 @@ impl MetricStore {
             };
             *counter += 1;
             if *counter >= max {
-                return Err(StoreError::Exhausted {
-                    operation: "TransactWriteItems",
-                    table: self.table.clone(),
-                    attempts: *counter,
-                    last,
-                });
+                return Err(self.exhausted("TransactWriteItems", *counter, last));
             }
             report.retries += 1;
             tokio::time::sleep(backoff_delay(*counter)).await;
@@ -963,12 +973,7 @@ impl MetricStore {
             };
             attempt += 1;
             if attempt >= MAX_ATTEMPTS {
-                return Err(StoreError::Exhausted {
-                    operation: "BatchGetItem",
-                    table: self.table.clone(),
-                    attempts: attempt,
-                    last: retry_reason,
-                });
+                return Err(self.exhausted("BatchGetItem", attempt, retry_reason));
             }
             report.retries += 1;
             tokio::time::sleep(backoff_delay(attempt)).await;
@@ -997,12 +1002,8 @@ impl MetricStore {
                 Err(err) if is_retryable(&err) => {
                     failed += 1;
                     if failed >= MAX_ATTEMPTS {
-                        return Err(StoreError::Exhausted {
-                            operation,
-                            table: self.table.clone(),
-                            attempts: failed,
-                            last: DisplayErrorContext(&err).to_string(),
-                        });
+                        let last = DisplayErrorContext(&err).to_string();
+                        return Err(self.exhausted(operation, failed, last));
                     }
                     tokio::time::sleep(backoff_delay(failed)).await;
                 }

@@ -252,7 +252,7 @@ impl MetricStore {
                     Sent::Busy(reason) => {
                         busy += 1;
                         if busy >= MAX_ATTEMPTS {
-                            return Err(self.exhausted(busy, reason).into());
+                            return Err(self.exhausted("TransactWriteItems", busy, reason).into());
                         }
                         report.retries += 1;
                         tokio::time::sleep(backoff_delay(busy)).await;
@@ -261,7 +261,9 @@ impl MetricStore {
             };
             conflicts += 1;
             if conflicts >= MAX_CONFLICT_ROUNDS {
-                return Err(self.exhausted(conflicts, outcome).into());
+                return Err(self
+                    .exhausted("TransactWriteItems", conflicts, outcome)
+                    .into());
             }
             report.retries += 1;
             tokio::time::sleep(backoff_delay(conflicts)).await;
@@ -279,15 +281,6 @@ impl MetricStore {
                 tracing::error!(error = %e, "rollups not refreshed after the commit; the next write to those hours repairs them");
                 report.rollup_error = Some(e.to_string());
             }
-        }
-    }
-
-    fn exhausted(&self, attempts: u32, last: String) -> StoreError {
-        StoreError::Exhausted {
-            operation: "TransactWriteItems",
-            table: self.table.clone(),
-            attempts,
-            last,
         }
     }
 

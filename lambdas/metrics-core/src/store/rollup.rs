@@ -318,7 +318,7 @@ impl MetricStore {
                         busy += 1;
                         report.retries += 1;
                         if busy >= MAX_ATTEMPTS {
-                            return Err(self.rollup_exhausted("PutItem", busy, reason));
+                            return Err(self.exhausted("PutItem", busy, reason));
                         }
                         tokio::time::sleep(backoff_delay(busy)).await;
                         continue;
@@ -326,7 +326,7 @@ impl MetricStore {
                 }
             }
             if conflicts >= MAX_CONFLICT_ROUNDS {
-                return Err(self.rollup_exhausted(
+                return Err(self.exhausted(
                     "PutItem",
                     conflicts,
                     format!(
@@ -336,15 +336,6 @@ impl MetricStore {
                 ));
             }
             tokio::time::sleep(backoff_delay(conflicts)).await;
-        }
-    }
-
-    fn rollup_exhausted(&self, operation: &'static str, attempts: u32, last: String) -> StoreError {
-        StoreError::Exhausted {
-            operation,
-            table: self.table.clone(),
-            attempts,
-            last,
         }
     }
 
